@@ -1,0 +1,100 @@
+/*
+ * scenario.h - a Lua 5.4 scenario script: what the run looks like (regions,
+ * catalog, stock, workload, failure schedule) and the hooks the engine calls
+ * (order choice, order rules, extra checks).
+ *
+ * Scripts run in a sandbox: no os.execute, io.popen, loadlib or C modules,
+ * no file access outside the script's directory, and math.random draws from
+ * the run's PRNG.  A script error names the script, the line and the hook;
+ * an error in a hook fails that one operation, never the run.
+ */
+#ifndef DDBSIM_SCENARIO_H
+#define DDBSIM_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ddbsim/plugin.h"
+
+struct prng;
+struct cJSON;
+
+enum failure_action { FAILURE_DOWN = 1, FAILURE_UP = 2 };
+
+/* One step of the failure schedule: at `at_us`, set `target` to action.  A
+ * step with a duration is expanded at load time into two steps (down, then
+ * up), so the list holds only instantaneous steps, sorted by time (stable). */
+struct scenario_failure {
+	int64_t at_us;
+	char target[DDB_NAME_MAX];
+	int action; /* enum failure_action */
+};
+
+struct scenario_restock {
+	int64_t at_us;
+	char region[DDB_NAME_MAX];
+	char sku[DDB_SKU_MAX];
+	int64_t quantity;
+};
+
+struct scenario_info {
+	char name[DDB_NAME_MAX];
+	char path[4096];  /* the script, as given */
+	int64_t duration_us;          /* how long orders arrive */
+	size_t n_regions;
+	char (*regions)[DDB_NAME_MAX];
+	size_t n_products;
+	struct ddb_product *products; /* version 1; components checked by the core */
+	int64_t *stock;               /* [region * n_products + product]: initial stock */
+	size_t n_restocks;
+	struct scenario_restock *restocks; /* sorted by time */
+	size_t n_failures;
+	struct scenario_failure *failures; /* sorted by time */
+};
+
+struct scenario;
+
+/* Runs the script at path; it must return a scenario table.  rng must be
+ * seeded already: the script's top level may draw from it.  pkg_dir is the
+ * directory of the shared Lua library (searched by require after the
+ * script's own directory).  On error returns NULL with "SCRIPT:LINE: message"
+ * in err. */
+struct scenario *scenario_load(const char *path, const char *pkg_dir, struct prng *rng,
+                               char *err, size_t errlen);
+void scenario_free(struct scenario *sc);
+const struct scenario_info *scenario_info(const struct scenario *sc);
+
+/* The engine clock, for ddbsim.now() in hooks. */
+void scenario_set_time(struct scenario *sc, int64_t now_us);
+
+/* Orders per second arriving in region r at time now (workload.rate: a
+ * number, a table by region, or a function(region, t)).  Returns 0 with a
+ * message in err when the hook fails (the engine then pauses that region
+ * for a second). */
+double scenario_rate(struct scenario *sc, size_t r, char *err, size_t errlen);
+
+/* Fills o->sku, o->quantity and o->customer for the next order in region r
+ * (workload.order(region, t) -> {sku=, quantity=, customer=}).  Returns 0 on
+ * success, -1 with a message in err when the hook fails or returns something
+ * unusable (the order is then rejected as "rule_error"). */
+int scenario_next_order(struct scenario *sc, size_t r, struct ddb_order *o, char *err,
+                        size_t errlen);
+
+enum rule_verdict { RULE_ACCEPT = 0, RULE_REJECT = 1, RULE_ERROR = 2 };
+
+/* rules.order(order) -> true | nil (accept), false, "reason" (reject), or a
+ * table (accept with the changes it makes to sku, quantity, unit_price
+ * (number, in currency units) or customer).  With no rule: RULE_ACCEPT.
+ * RULE_REJECT writes the reason to reason; RULE_ERROR writes the error
+ * ("SCRIPT:LINE: in hook rules.order: ...") to reason. */
+enum rule_verdict scenario_order_rule(struct scenario *sc, struct ddb_order *o, char *reason,
+                                      size_t reasonlen);
+
+/* Runs each extra check of the scenario (checks = { name = function(facts)
+ * ... end }) on facts (converted to a Lua table).  A check returns true, or
+ * false and a detail string; an error in it counts as a failed check with the
+ * error as detail.  result() is called once per check, in name order. */
+void scenario_run_checks(struct scenario *sc, const struct cJSON *facts,
+                         void (*result)(void *ctx, const char *name, int ok, const char *detail),
+                         void *ctx);
+
+#endif

@@ -1,0 +1,1 @@
+# tests/bench/local.mk - make bench: measured side by side, never in make check.

@@ -1,0 +1,2 @@
+# tests/integration/local.mk - shell tests that drive the ddbsim program.
+INTEGRATION_TESTS += 
