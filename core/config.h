@@ -10,6 +10,28 @@
  *   [central]           plugin = NAME, settings
  *   [documents]         plugin = NAME, settings
  * Every key other than "plugin" in a plugin section is passed to the plugin.
+ *
+ * Syntax (libinih, as ddbsim sets it up):
+ *   - comments are lines starting with ';' or '#', and " ; ..." at the end of
+ *     a line (a ';' after white space; '#' only at the start of a line);
+ *   - "key = value" or "key: value"; white space around keys and values is
+ *     dropped; leading white space on any line is ignored (keys may be
+ *     indented: there are no continuation lines, a value is one line);
+ *   - a line holds at most 199 characters (libinih's buffer); CRLF and a
+ *     UTF-8 byte order mark are accepted;
+ *   - an unknown section, an unknown key in [ddbsim], a key given twice in a
+ *     section, a section given twice, a bad seed or a bad ${...} is an error.
+ * Values:
+ *   - ${VAR} and ${VAR:-default} are expanded in every value (see
+ *     config_expand); keys and section names are not expanded;
+ *   - an empty value in [ddbsim] is the same as leaving the key out (so that
+ *     "data_dir = ${DDBSIM_DATA:-}" falls back on the default); an empty
+ *     "plugin =" is an error;
+ *   - seed is a non-negative decimal integer below 2^64 (digits only);
+ *   - paths are kept as written: a relative path is relative to the working
+ *     directory of ddbsim, not to the config file.
+ * [region.NAME] replaces [regions] for that region as a whole (plugin and
+ * options); nothing is merged.
  */
 #ifndef DDBSIM_CONFIG_H
 #define DDBSIM_CONFIG_H
@@ -36,7 +58,10 @@ struct config {
 	size_t n_sections;
 };
 
-/* Reads path.  On error returns NULL and writes "FILE:LINE: message" to err. */
+/* Reads path.  On error returns NULL and writes "FILE:LINE: message" to err
+ * ("FILE: message" when the file cannot be opened or read).  Absent keys
+ * leave plugin_dir, data_dir and scenario NULL and has_seed 0: the caller
+ * fills in the defaults.  [ddbsim] is not in sections[]. */
 struct config *config_load(const char *path, char *err, size_t errlen);
 void config_free(struct config *cfg);
 
@@ -50,7 +75,17 @@ const struct config_section *config_storage_section(const struct config *cfg, co
 
 /* Expands ${VAR} and ${VAR:-default} in text.  Returns a malloc'd string, or
  * NULL with a message in err (an unset variable without default, a missing
- * closing brace). */
+ * closing brace).
+ *   ${VAR}          the variable's value ("" when set but empty); unset: error
+ *                   "${VAR} is not set"
+ *   ${VAR:-default} the value, or default when VAR is unset or empty; the
+ *                   default is expanded too (only when used) and ends at the
+ *                   first '}' that closes no ${ inside it
+ *   $$              one literal '$': a literal "${" is written "$${"
+ *   $ not followed by '{' or '$' is literal ("cost $5" stays as it is)
+ * VAR is [A-Za-z_][A-Za-z0-9_]*; any other form (${VAR-x}, ${VAR:=x}, ${})
+ * and an unterminated ${ are errors.  Values from the environment are not
+ * expanded again. */
 char *config_expand(const char *text, char *err, size_t errlen);
 
 #endif

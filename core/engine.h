@@ -1,1 +1,54 @@
-/* placeholder */
+/*
+ * engine.h - runs a scenario on the virtual clock, one event at a time, on
+ * one thread; and the two maintenance modes: drain (finish pending sync in
+ * existing stores) and check (only the checks).
+ */
+#ifndef DDBSIM_ENGINE_H
+#define DDBSIM_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "checks.h"
+#include "metrics.h"
+
+struct config;
+struct cJSON;
+
+struct engine_options {
+	const struct config *cfg;
+	const char *scenario_path; /* run only */
+	const char *data_dir;
+	uint64_t seed;
+	size_t batch_max;          /* orders per group commit (default 256) */
+	int64_t commit_window_us;  /* longest an order waits for its commit (default 5 ms) */
+	int64_t sync_every_us;     /* relay and appliers run this often (default 10 ms) */
+	int trace;                 /* print each engine event to stderr */
+};
+
+struct run_result {
+	const char *mode; /* "run", "drain", "check" */
+	char scenario[256];
+	uint64_t seed;
+	int has_seed;
+	uint64_t state_hash;
+	double wall_seconds;  /* the whole command */
+	double sync_seconds;  /* from start until sync drained: the throughput's time */
+	int64_t virtual_us; /* the engine clock at the end */
+	size_t n_regions;
+	struct metrics *metrics;
+	struct check_list checks;
+	struct cJSON *facts;
+	int failed_checks;
+};
+
+void engine_options_init(struct engine_options *o);
+/* Each returns 0 when the run completed (checks may still have failed: see
+ * res->failed_checks), or -1 for a config, script or store error (message
+ * in err).  run_result_free() afterwards in either case. */
+int engine_run(const struct engine_options *o, struct run_result *res, char *err, size_t errlen);
+int engine_drain(const struct engine_options *o, struct run_result *res, char *err, size_t errlen);
+int engine_check(const struct engine_options *o, struct run_result *res, char *err, size_t errlen);
+void run_result_free(struct run_result *res);
+
+#endif

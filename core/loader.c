@@ -15,6 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
 static void fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -45,13 +48,17 @@ void plugin_caps_string(const struct ddb_plugin *d, char *buf, size_t len)
 		{ DDB_KIND_TRANSPORT, DDB_TRANSPORT_DURABLE, "durable" },
 	};
 	size_t used = 0;
+	if (len == 0)
+		return;
 	buf[0] = '\0';
 	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
 		if (caps[i].kind != d->kind || !(d->caps & caps[i].bit))
 			continue;
 		int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", caps[i].name);
-		if (n < 0 || (size_t)n >= len - used)
-			break;
+		if (n < 0 || (size_t)n >= len - used) {
+			buf[used] = '\0'; /* whole names only */
+			return;
+		}
 		used += (size_t)n;
 	}
 	if (used == 0)
@@ -268,13 +275,15 @@ void plugin_scan(const char *search_path, void (*found)(void *ctx, const struct 
 				n++;
 		}
 		closedir(d);
-		qsort(names, n, sizeof *names, compare_names);
+		if (n > 1) /* names is NULL when the directory has no *.so */
+			qsort(names, n, sizeof *names, compare_names);
 		for (size_t i = 0; i < n; i++) {
 			char path[8192], err[512];
 			snprintf(path, sizeof path, "%s/%s", dir, names[i]);
 			struct plugin *pl = load_file(path, 0, err, sizeof err);
 			if (pl) {
-				found(ctx, pl);
+				if (found)
+					found(ctx, pl);
 				plugin_unload(pl);
 			} else if (failed) {
 				failed(ctx, path, err);

@@ -18,6 +18,7 @@ core_libddbsim_la_SOURCES = \
 	core/wire.c core/wire.h \
 	core/sync.c core/sync.h \
 	core/histogram.c core/histogram.h \
+	core/metrics.c core/metrics.h \
 	core/checks.c core/checks.h \
 	core/state_hash.c core/state_hash.h \
 	core/report.c core/report.h \

@@ -1,1 +1,54 @@
-/* placeholder */
+/*
+ * node.h - the nodes of the emulated system (each region's store, the
+ * central store, the documents store, the broker) and their availability.
+ *
+ * The list of nodes of the last run is kept in DATA_DIR/nodes, so that
+ * `ddbsim drain` and `ddbsim check` know which stores exist.
+ */
+#ifndef DDBSIM_NODE_H
+#define DDBSIM_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ddbsim/plugin.h"
+
+enum node_kind { NODE_REGION = 1, NODE_CENTRAL, NODE_DOCUMENTS, NODE_BROKER };
+enum node_state { NODE_UP = 0, NODE_DOWN = 1 };
+
+#define NODE_CENTRAL_NAME "central"
+#define NODE_DOCUMENTS_NAME "documents"
+#define NODE_BROKER_NAME "broker"
+
+struct node {
+	char name[DDB_NAME_MAX];
+	int kind;  /* enum node_kind */
+	int state; /* enum node_state */
+	int64_t since_us;      /* when the state last changed */
+	uint64_t transitions;  /* how many times it changed */
+	uint64_t refused;      /* calls the fault layer refused while down */
+};
+
+struct node_table {
+	struct node *v;
+	size_t n;
+};
+
+/* Adds a node (up); -1 if the name is taken, invalid, or on ENOMEM. */
+int node_add(struct node_table *t, const char *name, int kind, char *err, size_t errlen);
+struct node *node_find(struct node_table *t, const char *name);
+/* Sets a node's state; returns 1 if it changed, 0 if it was already so. */
+int node_set_state(struct node *n, int state, int64_t now_us);
+void node_table_free(struct node_table *t);
+
+const char *node_kind_name(int kind);
+const char *node_state_name(int state);
+int node_state_parse(const char *s); /* -1 if unknown */
+
+/* DATA_DIR/nodes: one line per node, "NAME KIND STATE". */
+int node_table_save(const struct node_table *t, const char *data_dir, char *err, size_t errlen);
+int node_table_load(struct node_table *t, const char *data_dir, char *err, size_t errlen);
+
+/* A valid node name: 1-63 bytes of [A-Za-z0-9_], starting with a letter. */
+int node_name_valid(const char *name);
+
+#endif

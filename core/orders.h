@@ -1,1 +1,56 @@
-/* placeholder */
+/*
+ * orders.h - the order flow of a region: the workload picks a product and
+ * quantity, the Lua order rule accepts, rejects or changes the order, the
+ * core validates it, and accepted orders wait for the region's next group
+ * commit, where each one's stock decrement, order row and outbox event
+ * commit together.
+ */
+#ifndef DDBSIM_ORDERS_H
+#define DDBSIM_ORDERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ddbsim/plugin.h"
+
+struct world;
+struct scenario;
+struct catalog;
+struct metrics;
+
+#define ORDERS_BATCH_MAX 256
+
+struct order_batch {
+	struct ddb_order orders[ORDERS_BATCH_MAX];
+	int64_t arrived_us[ORDERS_BATCH_MAX];
+	enum ddb_status results[ORDERS_BATCH_MAX];
+	size_t n;
+	int64_t next_seq; /* the region's order sequence */
+};
+
+struct orders {
+	struct world *w;
+	struct scenario *sc;
+	const struct catalog *cat;
+	struct metrics *m;
+	struct order_batch *batches; /* one per region */
+	size_t n_regions;
+	size_t batch_max;
+};
+
+int orders_init(struct orders *o, struct world *w, struct scenario *sc, const struct catalog *cat,
+                struct metrics *m, size_t batch_max);
+void orders_free(struct orders *o);
+
+/* One order arrives in region r at now.  Returns 1 when the region's batch
+ * is full and must be committed now, else 0. */
+int orders_arrive(struct orders *o, size_t r, int64_t now_us);
+/* Commits region r's batch: counts each order accepted or rejected. */
+void orders_commit(struct orders *o, size_t r, int64_t now_us);
+size_t orders_waiting(const struct orders *o, size_t r);
+
+/* Checks an order the way the core does before it reaches a store: known
+ * sku, quantity >= 1, price >= 0, quantity * price without overflow.
+ * Returns NULL when valid, else the reason. */
+const char *orders_validate(const struct catalog *cat, const struct ddb_order *order);
+
+#endif

@@ -1,1 +1,179 @@
-/* placeholder */
+/*
+ * report.c - turns a run_result into the text and JSON reports.
+ */
+#include "report.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "engine.h"
+#include "util.h"
+
+static void add_percentiles(cJSON *parent, const char *name, const struct histogram *h)
+{
+	cJSON *o = cJSON_AddObjectToObject(parent, name);
+	cJSON_AddNumberToObject(o, "count", (double)h->count);
+	cJSON_AddNumberToObject(o, "p50", (double)hist_percentile(h, 0.50) / 1000.0);
+	cJSON_AddNumberToObject(o, "p90", (double)hist_percentile(h, 0.90) / 1000.0);
+	cJSON_AddNumberToObject(o, "p99", (double)hist_percentile(h, 0.99) / 1000.0);
+	cJSON_AddNumberToObject(o, "max", (double)(h->count ? h->max : 0) / 1000.0);
+	cJSON_AddNumberToObject(o, "mean", hist_mean(h) / 1000.0);
+}
+
+static double throughput(const struct run_result *res)
+{
+	return res->sync_seconds > 0 ? (double)res->metrics->orders_accepted / res->sync_seconds : 0;
+}
+
+cJSON *report_json(const struct run_result *res)
+{
+	const struct metrics *m = res->metrics;
+	cJSON *root = cJSON_CreateObject();
+	char hash[32];
+	snprintf(hash, sizeof hash, "%016" PRIx64, res->state_hash);
+	cJSON_AddStringToObject(root, "ddbsim", PACKAGE_VERSION);
+	cJSON_AddStringToObject(root, "mode", res->mode);
+	if (res->scenario[0])
+		cJSON_AddStringToObject(root, "scenario", res->scenario);
+	if (res->has_seed)
+		cJSON_AddNumberToObject(root, "seed", (double)res->seed);
+	cJSON_AddStringToObject(root, "state_hash", hash);
+
+	cJSON *orders = cJSON_AddObjectToObject(root, "orders");
+	cJSON_AddNumberToObject(orders, "generated", (double)m->orders_generated);
+	cJSON_AddNumberToObject(orders, "accepted", (double)m->orders_accepted);
+	cJSON_AddNumberToObject(orders, "rejected_total", (double)m->orders_rejected);
+	cJSON *rejected = cJSON_AddObjectToObject(orders, "rejected");
+	for (size_t i = 0; i < m->n_reasons; i++)
+		cJSON_AddNumberToObject(rejected, m->reasons[i].reason, (double)m->reasons[i].n);
+	cJSON_AddNumberToObject(orders, "group_commits", (double)m->group_commits);
+
+	cJSON *tp = cJSON_AddObjectToObject(root, "throughput");
+	cJSON_AddNumberToObject(tp, "wall_seconds", res->wall_seconds);
+	cJSON_AddNumberToObject(tp, "seconds_until_synced", res->sync_seconds);
+	cJSON_AddNumberToObject(tp, "virtual_seconds", (double)res->virtual_us / 1e6);
+	cJSON_AddNumberToObject(tp, "orders_per_second", throughput(res));
+
+	add_percentiles(root, "latency_ms", &m->order_latency_us);
+	add_percentiles(root, "sync_lag_ms", &m->sync_lag_us);
+
+	cJSON *sync = cJSON_AddObjectToObject(root, "sync");
+	cJSON_AddNumberToObject(sync, "events_relayed", (double)m->events_relayed);
+	cJSON_AddNumberToObject(sync, "applied_central", (double)m->events_applied_central);
+	cJSON_AddNumberToObject(sync, "applied_documents", (double)m->events_applied_documents);
+	cJSON_AddNumberToObject(sync, "redeliveries", (double)m->redeliveries);
+	cJSON_AddNumberToObject(sync, "poison_messages", (double)m->poison_messages);
+
+	cJSON *queues = cJSON_AddObjectToObject(root, "queues");
+	cJSON *maxd = cJSON_AddObjectToObject(queues, "max_depth");
+	cJSON_AddNumberToObject(maxd, "sync.central", (double)m->max_depth_central);
+	cJSON_AddNumberToObject(maxd, "sync.documents", (double)m->max_depth_documents);
+	cJSON *timeline = cJSON_AddArrayToObject(queues, "timeline");
+	for (size_t i = 0; i < m->n_samples; i++) {
+		cJSON *s = cJSON_CreateObject();
+		cJSON_AddNumberToObject(s, "t", (double)m->samples[i].at_us / 1e6);
+		cJSON_AddNumberToObject(s, "sync.central", (double)m->samples[i].central);
+		cJSON_AddNumberToObject(s, "sync.documents", (double)m->samples[i].documents);
+		cJSON_AddItemToArray(timeline, s);
+	}
+
+	cJSON *faults = cJSON_AddObjectToObject(root, "faults");
+	cJSON_AddNumberToObject(faults, "unavailable_calls", (double)m->unavailable_calls);
+	cJSON *steps = cJSON_AddArrayToObject(faults, "steps");
+	for (size_t i = 0; i < m->n_steps; i++) {
+		cJSON *s = cJSON_CreateObject();
+		cJSON_AddNumberToObject(s, "t", (double)m->steps[i].at_us / 1e6);
+		cJSON_AddStringToObject(s, "target", m->steps[i].target);
+		cJSON_AddStringToObject(s, "action", m->steps[i].action);
+		cJSON_AddItemToArray(steps, s);
+	}
+
+	cJSON *checks = cJSON_AddArrayToObject(root, "checks");
+	for (size_t i = 0; i < res->checks.n; i++) {
+		const struct check_result *c = &res->checks.v[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", c->name);
+		cJSON_AddBoolToObject(o, "ok", c->ok);
+		cJSON_AddStringToObject(o, "detail", c->detail);
+		cJSON_AddItemToArray(checks, o);
+	}
+	cJSON_AddBoolToObject(root, "all_checks_hold", res->failed_checks == 0);
+	if (res->facts)
+		cJSON_AddItemReferenceToObject(root, "facts", res->facts);
+	return root;
+}
+
+static void print_latency(FILE *out, const char *what, const struct histogram *h)
+{
+	if (h->count == 0) {
+		fprintf(out, "  %-14s -\n", what);
+		return;
+	}
+	fprintf(out, "  %-14s p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n", what,
+	        (double)hist_percentile(h, 0.5) / 1000.0, (double)hist_percentile(h, 0.9) / 1000.0,
+	        (double)hist_percentile(h, 0.99) / 1000.0, (double)h->max / 1000.0);
+}
+
+void report_text(const struct run_result *res, FILE *out)
+{
+	const struct metrics *m = res->metrics;
+	fprintf(out, "\n== ddbsim %s report ==\n", res->mode);
+	if (res->scenario[0])
+		fprintf(out, "  scenario       %s\n", res->scenario);
+	if (res->has_seed)
+		fprintf(out, "  seed           %" PRIu64 "\n", res->seed);
+	fprintf(out, "  state_hash     %016" PRIx64 "\n", res->state_hash);
+	if (strcmp(res->mode, "run") == 0) {
+		fprintf(out, "  orders         %" PRIu64 " accepted, %" PRIu64 " rejected of %" PRIu64 "\n",
+		        m->orders_accepted, m->orders_rejected, m->orders_generated);
+		for (size_t i = 0; i < m->n_reasons; i++)
+			fprintf(out, "    %-26s %" PRIu64 "\n", m->reasons[i].reason, m->reasons[i].n);
+		fprintf(out, "  throughput     %.0f orders/s accepted and synced (%.2f s wall, %.1f s simulated)\n",
+		        throughput(res), res->sync_seconds, (double)res->virtual_us / 1e6);
+		print_latency(out, "order latency", &m->order_latency_us);
+		print_latency(out, "sync lag", &m->sync_lag_us);
+		fprintf(out, "  queues         max depth sync.central %" PRIu64 ", sync.documents %" PRIu64
+		        "\n", m->max_depth_central, m->max_depth_documents);
+	} else {
+		fprintf(out, "  sync           %" PRIu64 " events relayed, %" PRIu64 " applied (%.2f s)\n",
+		        m->events_relayed, m->events_applied_central, res->wall_seconds);
+	}
+	if (m->n_steps || m->unavailable_calls) {
+		fprintf(out, "  faults         %" PRIu64 " calls refused as unavailable\n",
+		        m->unavailable_calls);
+		for (size_t i = 0; i < m->n_steps; i++)
+			fprintf(out, "    t=%-8.3f %s %s\n", (double)m->steps[i].at_us / 1e6,
+			        m->steps[i].target, m->steps[i].action);
+	}
+	fprintf(out, "  checks\n");
+	for (size_t i = 0; i < res->checks.n; i++) {
+		const struct check_result *c = &res->checks.v[i];
+		fprintf(out, "    %-4s %s: %s\n", c->ok ? "ok" : "FAIL", c->name, c->detail);
+	}
+	fprintf(out, "  %s\n", res->failed_checks == 0 ? "all checks hold" : "SOME CHECKS FAILED");
+}
+
+int report_write(const struct run_result *res, const char *path, char *err, size_t errlen)
+{
+	cJSON *root = report_json(res);
+	char *text = root ? cJSON_Print(root) : NULL;
+	cJSON_Delete(root);
+	if (!text)
+		return errorf(err, errlen, "%s: out of memory", path);
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	int rc = 0;
+	if (!f) {
+		rc = errorf(err, errlen, "%s: %s", tmp, strerror(errno));
+	} else {
+		fputs(text, f);
+		fputc('\n', f);
+		if (fclose(f) != 0 || rename(tmp, path) != 0)
+			rc = errorf(err, errlen, "%s: %s", path, strerror(errno));
+	}
+	cJSON_free(text);
+	return rc;
+}

@@ -1,1 +1,1774 @@
-/* placeholder */
+/*
+ * scenario.c - runs a Lua 5.4 scenario script in a sandbox, turns the table
+ * it returns into a struct scenario_info, and calls its hooks for the
+ * engine (workload.rate, workload.order, rules.order, checks).
+ *
+ * The Lua state keeps its message handler at stack index 1 for its whole
+ * life; every entry point leaves the stack at that height.  Hooks are kept
+ * in the registry (luaL_ref), region names too, so that a call per order
+ * does no table lookups by name and no C allocation.
+ *
+ * Validation reads the returned table raw (no metamethods) and always in a
+ * deterministic order: keys of maps are sorted, and an error names the
+ * smallest offending key, so a script gives the same message on every run
+ * even though Lua randomizes the order of pairs() per process.
+ */
+#include "scenario.h"
+#include "prng.h"
+
+#include <cJSON.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Times in a script: seconds, 0 <= t <= TIME_MAX_S (fits microseconds in a
+ * double exactly). */
+#define TIME_MAX_S 1e9
+/* Stock, restock and component quantities: 0 or 1 <= q <= QTY_MAX. */
+#define QTY_MAX INT64_C(1000000000000000)
+
+#define DEFAULT_DURATION_S 60.0
+#define DEFAULT_CUSTOMER "guest"
+#define DEFAULT_REASON "rejected"
+
+/* A Lua function the engine calls, and where it was defined (for errors
+ * about what it returned). */
+struct hook {
+	int ref;         /* LUA_NOREF: none */
+	const char *src; /* the function's source (a path); owned by the Lua state */
+	int line;        /* where it was defined */
+};
+
+struct check {
+	char *name;
+	struct hook fn;
+};
+
+enum rate_kind { RATE_NUMBER = 1, RATE_TABLE, RATE_FUNCTION };
+
+struct scenario {
+	struct scenario_info info;
+	lua_State *L;
+	struct prng *rng;
+	int64_t now_us;
+	char *dir;     /* the script's directory: require looks here first */
+	char *pkg_dir; /* then here (may be NULL) */
+	char **chunks; /* full paths of the modules loaded, for messages */
+	size_t n_chunks;
+	int *region_refs; /* region names as Lua strings, by region index */
+	int rate_kind;
+	double rate;   /* RATE_NUMBER */
+	double *rates; /* RATE_TABLE, by region index */
+	struct hook rate_fn;
+	struct hook order_fn;
+	struct hook rule_fn;
+	struct check *checks; /* sorted by name */
+	size_t n_checks;
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static void set_msg(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_msg(char *buf, size_t len, const char *fmt, ...)
+{
+	if (buf == NULL || len == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/* Copies a validated string into a fixed field, zero-filling the rest so
+ * that the record's bytes are deterministic. */
+static void copy_field(char *dst, size_t dstsize, const char *src, size_t len)
+{
+	memcpy(dst, src, len);
+	memset(dst + len, 0, dstsize - len);
+}
+
+static double now_s(const struct scenario *sc)
+{
+	return (double)sc->now_us / 1e6;
+}
+
+/* Length of the "chunk:line" prefix of a Lua error message ("x.lua:12: boom"
+ * -> 8), or 0 when the message carries no position. */
+static size_t position_len(const char *msg)
+{
+	for (const char *p = strchr(msg, ':'); p != NULL; p = strchr(p + 1, ':')) {
+		const char *q = p + 1;
+		if (p == msg || !isdigit((unsigned char)*q))
+			continue;
+		while (isdigit((unsigned char)*q))
+			q++;
+		if (q[0] == ':' && q[1] == ' ')
+			return (size_t)(q - msg);
+	}
+	return 0;
+}
+
+/* Lua shortens a long chunk name to "..." and its last LUA_IDSIZE - 4 bytes;
+ * put the full path of a known chunk back. */
+static void unshorten(const struct scenario *sc, const char *msg, char *out, size_t outlen)
+{
+	const size_t keep = LUA_IDSIZE - 4;
+	if (strncmp(msg, "...", 3) == 0) {
+		for (size_t i = 0; i <= sc->n_chunks; i++) {
+			const char *p = i == 0 ? sc->info.path : sc->chunks[i - 1];
+			size_t n = strlen(p);
+			if (n >= LUA_IDSIZE && strncmp(msg + 3, p + n - keep, keep) == 0) {
+				snprintf(out, outlen, "%s%s", p, msg + 3 + keep);
+				return;
+			}
+		}
+	}
+	snprintf(out, outlen, "%s", msg);
+}
+
+/* "SCRIPT:LINE: in WHAT: message", from the error message msg (which names
+ * the erroring frame, see msgh) or, when it has no position, from the
+ * position of the hook's definition. */
+static void format_hook_error(const struct scenario *sc, const struct hook *h, const char *what,
+                              const char *msg, char *out, size_t outlen)
+{
+	char buf[1024];
+	unshorten(sc, msg, buf, sizeof buf);
+	size_t p = position_len(buf);
+	if (p > 0)
+		set_msg(out, outlen, "%.*s: in %s: %s", (int)p, buf, what, buf + p + 2);
+	else if (h != NULL && h->src != NULL && h->line > 0)
+		set_msg(out, outlen, "%s:%d: in %s: %s", h->src, h->line, what, buf);
+	else
+		set_msg(out, outlen, "%s: in %s: %s", sc->info.path, what, buf);
+}
+
+/* The error message at the top of the stack after a failed lua_pcall. */
+static const char *error_text(lua_State *L)
+{
+	const char *msg = lua_tostring(L, -1);
+	return msg != NULL ? msg : "(error object is not a string)";
+}
+
+static void hook_error(const struct scenario *sc, const struct hook *h, const char *what,
+                       char *out, size_t outlen)
+{
+	format_hook_error(sc, h, what, error_text(sc->L), out, outlen);
+}
+
+/* An unusable value returned by a hook: named with the hook's position. */
+static void hook_fail(const struct scenario *sc, const struct hook *h, const char *what, char *out,
+                      size_t outlen, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void hook_fail(const struct scenario *sc, const struct hook *h, const char *what, char *out,
+                      size_t outlen, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (h != NULL && h->src != NULL && h->line > 0)
+		set_msg(out, outlen, "%s:%d: in %s: %s", h->src, h->line, what, buf);
+	else
+		set_msg(out, outlen, "%s: in %s: %s", sc->info.path, what, buf);
+}
+
+/* The message handler of every pcall: makes the error a string and gives it
+ * the position of the innermost Lua frame when it has none (error(x, 0),
+ * error({}), errors raised by C functions without a position). */
+static int msgh(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+	if (msg == NULL) {
+		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+			msg = lua_tostring(L, -1);
+		else
+			msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+	}
+	if (position_len(msg) == 0) {
+		lua_Debug ar;
+		for (int level = 1; lua_getstack(L, level, &ar); level++) {
+			if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+				const char *src = ar.source[0] == '@' ? ar.source + 1 : ar.short_src;
+				lua_pushfstring(L, "%s:%d: %s", src, ar.currentline, msg);
+				return 1;
+			}
+		}
+	}
+	lua_pushstring(L, msg);
+	return 1;
+}
+
+/* ---- prices and quantities ------------------------------------------------ */
+
+int scenario_price_cents(double units, int64_t *cents)
+{
+	if (!isfinite(units) || units < 0 || units > (double)(SCENARIO_PRICE_MAX_CENTS / 100))
+		return -1;
+	if (units == 0) {
+		*cents = 0;
+		return 0;
+	}
+	/* The 15 significant digits a double always keeps from its decimal
+	 * literal: round the decimal the script wrote, not the binary
+	 * approximation (0.285 -> 29 cents, 1.005 -> 101). */
+	char buf[64];
+	snprintf(buf, sizeof buf, "%.14e", units);
+	const char *p = buf;
+	uint64_t digits = 0;
+	for (; *p != 'e' && *p != '\0'; p++)
+		if (isdigit((unsigned char)*p))
+			digits = digits * 10 + (uint64_t)(*p - '0');
+	if (*p != 'e')
+		return -1;
+	int e10 = atoi(p + 1);
+	int shift = e10 - 14 + 2; /* cents = digits * 10^shift */
+	uint64_t c;
+	if (shift >= 0) {
+		c = digits;
+		for (int i = 0; i < shift; i++)
+			c *= 10; /* bounded: units <= SCENARIO_PRICE_MAX_CENTS / 100 */
+	} else if (shift < -16) {
+		c = 0;
+	} else {
+		uint64_t div = 1;
+		for (int i = 0; i < -shift; i++)
+			div *= 10;
+		c = digits / div;
+		if ((digits % div) * 2 >= div) /* half away from zero */
+			c++;
+	}
+	if (c > (uint64_t)SCENARIO_PRICE_MAX_CENTS)
+		return -1;
+	*cents = (int64_t)c;
+	return 0;
+}
+
+/* An order quantity (from workload.order or rules.order): any integer is
+ * passed through (the core validates it), a float only with an exact
+ * integer value in the int64 range. */
+static int order_quantity(lua_State *L, int idx, int64_t *q, char *msg, size_t msglen)
+{
+	if (lua_type(L, idx) != LUA_TNUMBER) {
+		set_msg(msg, msglen, "quantity: must be an integer, got a %s", luaL_typename(L, idx));
+		return -1;
+	}
+	if (lua_isinteger(L, idx)) {
+		*q = (int64_t)lua_tointeger(L, idx);
+		return 0;
+	}
+	double x = (double)lua_tonumber(L, idx);
+	if (!isfinite(x) || x != floor(x)) {
+		set_msg(msg, msglen, "quantity: must be an integer, got %.14g", x);
+		return -1;
+	}
+	if (x < -9223372036854775808.0 || x >= 9223372036854775808.0) {
+		set_msg(msg, msglen, "quantity: %.14g is out of the 64-bit integer range", x);
+		return -1;
+	}
+	*q = (int64_t)x;
+	return 0;
+}
+
+/* A string for a fixed field of size max (bytes, with the NUL). */
+static int field_string(lua_State *L, int idx, const char *field, size_t max, const char **s,
+                        size_t *len, char *msg, size_t msglen)
+{
+	if (lua_type(L, idx) != LUA_TSTRING) {
+		set_msg(msg, msglen, "%s: must be a string, got a %s", field, luaL_typename(L, idx));
+		return -1;
+	}
+	*s = lua_tolstring(L, idx, len);
+	if (*len == 0) {
+		set_msg(msg, msglen, "%s: must not be empty", field);
+		return -1;
+	}
+	if (*len >= max) {
+		set_msg(msg, msglen, "%s: too long (%zu bytes, at most %zu)", field, *len, max - 1);
+		return -1;
+	}
+	if (memchr(*s, '\0', *len) != NULL) {
+		set_msg(msg, msglen, "%s: must not contain a NUL byte", field);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the sandbox ---------------------------------------------------------- */
+
+/* print and ddbsim.log: to stderr, "[lua] " and the arguments separated by
+ * tabs. */
+static int l_log(lua_State *L)
+{
+	int n = lua_gettop(L);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	luaL_addstring(&b, "[lua] ");
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, '\t');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_addchar(&b, '\n');
+	luaL_pushresult(&b);
+	size_t len;
+	const char *s = lua_tolstring(L, -1, &len);
+	fwrite(s, 1, len, stderr);
+	fflush(stderr);
+	return 0;
+}
+
+static int l_now(lua_State *L)
+{
+	const struct scenario *sc = lua_touserdata(L, lua_upvalueindex(1));
+	lua_pushnumber(L, (lua_Number)now_s(sc));
+	return 1;
+}
+
+/* math.random with Lua 5.4's argument rules, drawing from the run's PRNG. */
+static int l_random(lua_State *L)
+{
+	struct prng *rng = lua_touserdata(L, lua_upvalueindex(1));
+	lua_Integer lo, hi;
+	switch (lua_gettop(L)) {
+	case 0:
+		lua_pushnumber(L, (lua_Number)prng_double(rng));
+		return 1;
+	case 1:
+		lo = 1;
+		hi = luaL_checkinteger(L, 1);
+		if (hi == 0) { /* math.random(0): a whole random integer */
+			lua_pushinteger(L, (lua_Integer)prng_next(rng));
+			return 1;
+		}
+		break;
+	case 2:
+		lo = luaL_checkinteger(L, 1);
+		hi = luaL_checkinteger(L, 2);
+		break;
+	default:
+		return luaL_error(L, "wrong number of arguments");
+	}
+	luaL_argcheck(L, lo <= hi, 1, "interval is empty");
+	lua_pushinteger(L, (lua_Integer)prng_range(rng, (int64_t)lo, (int64_t)hi));
+	return 1;
+}
+
+static int l_randomseed(lua_State *L)
+{
+	return luaL_error(L, "math.randomseed is not available: the run's PRNG is seeded once "
+	                     "for everything (use --seed)");
+}
+
+/* load, text chunks only. */
+static int l_load(lua_State *L)
+{
+	luaL_checkany(L, 1);
+	if (lua_gettop(L) < 3)
+		lua_settop(L, 3); /* an absent env (argument 4) stays absent */
+	lua_pushliteral(L, "t");
+	lua_replace(L, 3);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+static int valid_module_name(const char *name, size_t len)
+{
+	/* ^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$ */
+	if (len == 0 || len > 200)
+		return 0;
+	int prev_dot = 1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c == '.') {
+			if (prev_dot)
+				return 0;
+			prev_dot = 1;
+		} else if (isalnum(c) || c == '_') {
+			prev_dot = 0;
+		} else {
+			return 0;
+		}
+	}
+	return !prev_dot;
+}
+
+/* Raises "SCRIPT:LINE: message" with the position of the Lua code that
+ * called require (level 0: the searcher, 1: require, 2...: the caller, or
+ * pcall when require was called through it). */
+static int raise_at_caller(lua_State *L, const char *fmt, ...)
+{
+	lua_Debug ar;
+	lua_pushliteral(L, "");
+	for (int level = 2; lua_getstack(L, level, &ar); level++) {
+		if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+			lua_pop(L, 1);
+			lua_pushfstring(L, "%s:%d: ", ar.source[0] == '@' ? ar.source + 1 : ar.short_src,
+			                ar.currentline);
+			break;
+		}
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	lua_pushvfstring(L, fmt, ap);
+	va_end(ap);
+	lua_concat(L, 2);
+	return lua_error(L);
+}
+
+/* The one searcher after package.preload: NAME.lua (dots are directories)
+ * in the script's directory, then in pkg_dir.  Nothing else. */
+static int l_searcher(lua_State *L)
+{
+	struct scenario *sc = lua_touserdata(L, lua_upvalueindex(1));
+	size_t len;
+	const char *name = luaL_checklstring(L, 1, &len);
+	if (!valid_module_name(name, len) || memchr(name, '\0', len) != NULL)
+		return raise_at_caller(L, "require: module name '%s' refused: a module name is "
+		                          "letters, digits and '_', in parts separated by dots", name);
+	const char *dirs[2] = { sc->dir, sc->pkg_dir };
+	int ndirs = (sc->pkg_dir != NULL && strcmp(sc->pkg_dir, sc->dir) != 0) ? 2 : 1;
+	for (int d = 0; d < ndirs; d++) {
+		size_t dl = strlen(dirs[d]);
+		const char *sep = (dl > 0 && dirs[d][dl - 1] == '/') ? "" : "/";
+		luaL_Buffer b;
+		luaL_buffinit(L, &b);
+		luaL_addstring(&b, dirs[d]);
+		luaL_addstring(&b, sep);
+		for (size_t i = 0; i < len; i++)
+			luaL_addchar(&b, name[i] == '.' ? '/' : name[i]);
+		luaL_addstring(&b, ".lua");
+		luaL_pushresult(&b);
+		const char *path = lua_tostring(L, -1);
+		FILE *f = fopen(path, "r");
+		if (f == NULL) {
+			lua_pop(L, 1);
+			continue;
+		}
+		fclose(f);
+		char **grown = realloc(sc->chunks, (sc->n_chunks + 1) * sizeof *grown);
+		if (grown == NULL)
+			return luaL_error(L, "not enough memory");
+		sc->chunks = grown;
+		if ((sc->chunks[sc->n_chunks] = strdup(path)) == NULL)
+			return luaL_error(L, "not enough memory");
+		sc->n_chunks++;
+		if (luaL_loadfilex(L, path, "t") != LUA_OK)
+			return lua_error(L); /* "PATH:LINE: message" */
+		lua_insert(L, -2); /* loader, then its extra value: the path */
+		return 2;
+	}
+	if (ndirs == 2)
+		return raise_at_caller(L, "module '%s' not found in %s or %s", name, sc->dir,
+		                       sc->pkg_dir);
+	return raise_at_caller(L, "module '%s' not found in %s", name, sc->dir);
+}
+
+static int setup_sandbox(lua_State *L)
+{
+	struct scenario *sc = lua_touserdata(L, 1);
+	static const luaL_Reg libs[] = {
+		{ LUA_GNAME, luaopen_base },          { LUA_LOADLIBNAME, luaopen_package },
+		{ LUA_COLIBNAME, luaopen_coroutine }, { LUA_TABLIBNAME, luaopen_table },
+		{ LUA_STRLIBNAME, luaopen_string },   { LUA_MATHLIBNAME, luaopen_math },
+		{ LUA_UTF8LIBNAME, luaopen_utf8 },    { NULL, NULL },
+	};
+	for (const luaL_Reg *lib = libs; lib->func != NULL; lib++) {
+		luaL_requiref(L, lib->name, lib->func, 1);
+		lua_pop(L, 1);
+	}
+	lua_pushglobaltable(L);
+	int g = lua_gettop(L);
+
+	/* base: no file access, text chunks only, print goes to the log */
+	lua_pushnil(L);
+	lua_setfield(L, g, "dofile");
+	lua_pushnil(L);
+	lua_setfield(L, g, "loadfile");
+	lua_getfield(L, g, "load");
+	lua_pushcclosure(L, l_load, 1);
+	lua_setfield(L, g, "load");
+	lua_pushcfunction(L, l_log);
+	lua_setfield(L, g, "print");
+
+	lua_getfield(L, g, "string");
+	lua_pushnil(L);
+	lua_setfield(L, -2, "dump");
+	lua_pop(L, 1);
+
+	lua_getfield(L, g, "math");
+	lua_pushlightuserdata(L, sc->rng);
+	lua_pushcclosure(L, l_random, 1);
+	lua_setfield(L, -2, "random");
+	lua_pushcfunction(L, l_randomseed);
+	lua_setfield(L, -2, "randomseed");
+	lua_pop(L, 1);
+
+	/* package: Lua modules from two directories, no C modules */
+	lua_getfield(L, g, "package");
+	int pkg = lua_gettop(L);
+	lua_pushnil(L);
+	lua_setfield(L, pkg, "loadlib");
+	lua_pushnil(L);
+	lua_setfield(L, pkg, "searchpath");
+	lua_pushliteral(L, "");
+	lua_setfield(L, pkg, "path");
+	lua_pushliteral(L, "");
+	lua_setfield(L, pkg, "cpath");
+	lua_createtable(L, 2, 0);
+	lua_getfield(L, pkg, "searchers");
+	lua_rawgeti(L, -1, 1); /* the package.preload searcher */
+	lua_rawseti(L, -3, 1);
+	lua_pop(L, 1);
+	lua_pushlightuserdata(L, sc);
+	lua_pushcclosure(L, l_searcher, 1);
+	lua_rawseti(L, -2, 2);
+	lua_setfield(L, pkg, "searchers");
+	lua_pop(L, 1);
+
+	lua_createtable(L, 0, 4);
+	lua_pushlightuserdata(L, sc);
+	lua_pushcclosure(L, l_now, 1);
+	lua_setfield(L, -2, "now");
+	lua_pushcfunction(L, l_log);
+	lua_setfield(L, -2, "log");
+#ifdef PACKAGE_VERSION
+	lua_pushliteral(L, PACKAGE_VERSION);
+	lua_setfield(L, -2, "version");
+#endif
+	lua_pushstring(L, sc->info.path);
+	lua_setfield(L, -2, "script");
+	lua_setfield(L, g, "ddbsim");
+	return 0;
+}
+
+/* ---- validation of the scenario table ------------------------------------- */
+
+/* Validation runs in a protected C function; an error is "PATH: message". */
+static _Noreturn void fail(lua_State *L, const struct scenario *sc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static _Noreturn void fail(lua_State *L, const struct scenario *sc, const char *fmt, ...)
+{
+	char buf[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	lua_pushfstring(L, "%s: %s", sc->info.path, buf);
+	lua_error(L);
+	abort(); /* not reached: lua_error does not return */
+}
+
+/* Pushes t[k] (raw) and returns its type. */
+static int getf(lua_State *L, int t, const char *k)
+{
+	lua_pushstring(L, k);
+	return lua_rawget(L, t);
+}
+
+/* "catalog[2]" + "price" -> "catalog[2].price"; "" + "name" -> "name". */
+static void join_field(char *out, size_t outlen, const char *where, const char *key)
+{
+	snprintf(out, outlen, "%s%s%s", where, where[0] ? "." : "", key);
+}
+
+/* Fails on a key of the table at t that is not in allowed (the smallest one,
+ * so that the message does not depend on the order of pairs). */
+static void check_keys(lua_State *L, const struct scenario *sc, int t, const char *const *allowed,
+                       const char *where)
+{
+	const char *bad = NULL;
+	size_t badlen = 0;
+	int nonstring = 0;
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			nonstring = 1;
+			continue;
+		}
+		size_t len;
+		const char *k = lua_tolstring(L, -1, &len);
+		int ok = 0;
+		for (const char *const *a = allowed; *a != NULL; a++)
+			if (strlen(*a) == len && memcmp(*a, k, len) == 0)
+				ok = 1;
+		/* k stays valid: the key is anchored in the table */
+		if (!ok && (bad == NULL || strcmp(k, bad) < 0)) {
+			bad = k;
+			badlen = len;
+		}
+	}
+	if (bad == NULL && !nonstring)
+		return;
+	char expected[256] = "";
+	for (const char *const *a = allowed; *a != NULL; a++) {
+		if (a != allowed)
+			strncat(expected, ", ", sizeof expected - strlen(expected) - 1);
+		strncat(expected, *a, sizeof expected - strlen(expected) - 1);
+	}
+	if (bad != NULL) {
+		char f[300];
+		char k[128];
+		snprintf(k, sizeof k, "%.*s", (int)(badlen < 100 ? badlen : 100), bad);
+		join_field(f, sizeof f, where, k);
+		fail(L, sc, "%s: unknown field (expected %s)", f, expected);
+	}
+	fail(L, sc, "%s: has a key that is not a field name (expected %s)",
+	     where[0] ? where : "the scenario table", expected);
+}
+
+/* The length of the list at t, which must hold exactly the keys 1..n. */
+static size_t list_len(lua_State *L, const struct scenario *sc, int t, const char *field)
+{
+	size_t n = (size_t)lua_rawlen(L, t), count = 0;
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		lua_pop(L, 1);
+		count++;
+	}
+	if (count != n)
+		fail(L, sc, "%s: must be a list (a sequence { ..., ... } without holes or named keys)",
+		     field);
+	return n;
+}
+
+static void string_at(lua_State *L, const struct scenario *sc, int idx, const char *field,
+                      size_t max, char *dst)
+{
+	const char *s;
+	size_t len;
+	char msg[512];
+	if (field_string(L, idx, field, max, &s, &len, msg, sizeof msg) != 0)
+		fail(L, sc, "%s", msg);
+	copy_field(dst, max, s, len);
+}
+
+/* Seconds -> microseconds; 0 <= t <= TIME_MAX_S (or > 0 with positive). */
+static int64_t time_at(lua_State *L, const struct scenario *sc, int idx, const char *field,
+                       int positive)
+{
+	if (lua_type(L, idx) != LUA_TNUMBER)
+		fail(L, sc, "%s: must be a number of seconds, got a %s", field, luaL_typename(L, idx));
+	double x = (double)lua_tonumber(L, idx);
+	if (!isfinite(x) || x < 0 || (positive && x == 0) || x > TIME_MAX_S)
+		fail(L, sc, "%s: must be a number of seconds %s %.0f, got %.14g", field,
+		     positive ? "> 0 and <=" : ">= 0 and <=", TIME_MAX_S, x);
+	return (int64_t)llround(x * 1e6);
+}
+
+static int64_t count_at(lua_State *L, const struct scenario *sc, int idx, const char *field,
+                        int64_t min)
+{
+	int isint = 0;
+	lua_Integer q = 0;
+	if (lua_type(L, idx) == LUA_TNUMBER)
+		q = lua_tointegerx(L, idx, &isint);
+	if (!isint)
+		fail(L, sc, "%s: must be an integer, got %s", field,
+		     lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx));
+	if (q < min || q > QTY_MAX)
+		fail(L, sc, "%s: must be between %lld and %lld, got %lld", field, (long long)min,
+		     (long long)QTY_MAX, (long long)q);
+	return (int64_t)q;
+}
+
+static int64_t price_at(lua_State *L, const struct scenario *sc, int idx, const char *field)
+{
+	int64_t cents;
+	if (lua_type(L, idx) != LUA_TNUMBER ||
+	    scenario_price_cents((double)lua_tonumber(L, idx), &cents) != 0)
+		fail(L, sc, "%s: must be a non-negative number of at most %lld (currency units)", field,
+		     (long long)(SCENARIO_PRICE_MAX_CENTS / 100));
+	return cents;
+}
+
+/* Index (0-based) of the name s in the lookup table at lk, or -1. */
+static long lookup(lua_State *L, int lk, int idx)
+{
+	lua_pushvalue(L, idx);
+	long i = lua_rawget(L, lk) == LUA_TNUMBER ? (long)lua_tointeger(L, -1) : -1;
+	lua_pop(L, 1);
+	return i;
+}
+
+/* The map at t must be keyed by names present in the lookup table lk (a
+ * region or a product); fails on the smallest unknown key. */
+static void check_map_keys(lua_State *L, const struct scenario *sc, int t, int lk,
+                           const char *field, const char *what, const char *where)
+{
+	const char *bad = NULL;
+	int nonstring = 0;
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			nonstring = 1;
+			continue;
+		}
+		if (lookup(L, lk, -1) < 0) {
+			const char *k = lua_tostring(L, -1);
+			if (bad == NULL || strcmp(k, bad) < 0)
+				bad = k;
+		}
+	}
+	if (bad != NULL)
+		fail(L, sc, "%s.%.100s: unknown %s (not in %s)", field, bad, what, where);
+	if (nonstring)
+		fail(L, sc, "%s: keys must be %s names, e.g. { %s = ... }", field, what,
+		     what[0] == 'r' ? "seattle" : "KEYBOARD");
+}
+
+static int region_name_ok(const char *s)
+{
+	if (!isalnum((unsigned char)s[0]))
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return 0;
+	return 1;
+}
+
+static const char *const reserved_nodes[] = { "central", "documents", "broker", NULL };
+
+static void set_hook(lua_State *L, int idx, struct hook *h)
+{
+	lua_Debug ar;
+	lua_pushvalue(L, idx);
+	lua_getinfo(L, ">S", &ar);
+	h->src = ar.source[0] == '@' ? ar.source + 1 : NULL; /* anchored by the ref below */
+	h->line = ar.linedefined;
+	lua_pushvalue(L, idx);
+	h->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static void parse_regions(lua_State *L, struct scenario *sc, int T, int regidx)
+{
+	if (getf(L, T, "regions") != LUA_TTABLE)
+		fail(L, sc, "regions: must be a list of region names, e.g. { \"seattle\", \"boston\" }");
+	int t = lua_gettop(L);
+	size_t n = list_len(L, sc, t, "regions");
+	if (n == 0)
+		fail(L, sc, "regions: must name at least one region");
+	sc->info.regions = calloc(n, sizeof *sc->info.regions);
+	sc->region_refs = malloc(n * sizeof *sc->region_refs);
+	if (sc->info.regions == NULL || sc->region_refs == NULL)
+		fail(L, sc, "not enough memory");
+	for (size_t i = 0; i < n; i++)
+		sc->region_refs[i] = LUA_NOREF;
+	sc->info.n_regions = n;
+	for (size_t i = 0; i < n; i++) {
+		char f[64];
+		snprintf(f, sizeof f, "regions[%zu]", i + 1);
+		lua_rawgeti(L, t, (lua_Integer)(i + 1));
+		string_at(L, sc, -1, f, DDB_NAME_MAX, sc->info.regions[i]);
+		const char *name = sc->info.regions[i];
+		if (!region_name_ok(name))
+			fail(L, sc, "%s: \"%s\" is not a valid region name (letters, digits, '_' "
+			            "and '-', starting with a letter or digit)", f, name);
+		for (const char *const *r = reserved_nodes; *r; r++)
+			if (strcmp(name, *r) == 0)
+				fail(L, sc, "%s: \"%s\" is reserved for a node that is not a region", f,
+				     name);
+		if (lookup(L, regidx, -1) >= 0)
+			fail(L, sc, "%s: duplicate region \"%s\"", f, name);
+		lua_pushvalue(L, -1);
+		lua_pushinteger(L, (lua_Integer)i);
+		lua_rawset(L, regidx);
+		sc->region_refs[i] = luaL_ref(L, LUA_REGISTRYINDEX); /* pops the name */
+	}
+	lua_settop(L, t - 1);
+}
+
+static int cmp_sku(const char *a, const char *b)
+{
+	return strcmp(a, b);
+}
+
+static void parse_components(lua_State *L, struct scenario *sc, int e, int skuidx, size_t pi,
+                             const char *where)
+{
+	struct ddb_product *p = &sc->info.products[pi];
+	char f[160];
+	join_field(f, sizeof f, where, "components");
+	int ty = getf(L, e, "components");
+	if (ty == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (ty != LUA_TTABLE)
+		fail(L, sc, "%s: must be a table of sku = quantity, e.g. { KEYBOARD = 1 }", f);
+	int t = lua_gettop(L);
+	if (lua_rawlen(L, t) > 0)
+		fail(L, sc, "%s: must map SKUs to quantities, e.g. { KEYBOARD = 1 }", f);
+	check_map_keys(L, sc, t, skuidx, f, "sku", "the catalog");
+	size_t n = 0;
+	long idx[DDB_COMPONENTS_MAX];
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		lua_pop(L, 1);
+		if (n == DDB_COMPONENTS_MAX)
+			fail(L, sc, "%s: more than %d components", f, DDB_COMPONENTS_MAX);
+		idx[n++] = lookup(L, skuidx, -1);
+	}
+	/* in SKU order (insertion sort: at most DDB_COMPONENTS_MAX) */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && cmp_sku(sc->info.products[idx[j - 1]].sku,
+		                                    sc->info.products[idx[j]].sku) > 0; j--) {
+			long tmp = idx[j];
+			idx[j] = idx[j - 1];
+			idx[j - 1] = tmp;
+		}
+	for (size_t i = 0; i < n; i++) {
+		const char *sku = sc->info.products[idx[i]].sku;
+		char cf[256];
+		snprintf(cf, sizeof cf, "%s.%s", f, sku);
+		if ((size_t)idx[i] == pi)
+			fail(L, sc, "%s: a product cannot be its own component", cf);
+		getf(L, t, sku);
+		struct ddb_component *c = &p->components[i];
+		copy_field(c->sku, sizeof c->sku, sku, strlen(sku));
+		c->quantity = count_at(L, sc, -1, cf, 1);
+		lua_pop(L, 1);
+	}
+	p->n_components = n;
+	lua_settop(L, t - 1);
+}
+
+static void parse_stock(lua_State *L, struct scenario *sc, int e, int regidx, size_t pi,
+                        const char *where)
+{
+	size_t np = sc->info.n_products;
+	char f[160];
+	join_field(f, sizeof f, where, "stock");
+	int ty = getf(L, e, "stock");
+	int t = lua_gettop(L);
+	if (ty == LUA_TNIL) {
+		/* none anywhere: the calloc'ed zeros */
+	} else if (ty == LUA_TNUMBER) {
+		int64_t q = count_at(L, sc, t, f, 0);
+		for (size_t r = 0; r < sc->info.n_regions; r++)
+			sc->info.stock[r * np + pi] = q;
+	} else if (ty == LUA_TTABLE) {
+		check_map_keys(L, sc, t, regidx, f, "region", "regions");
+		for (size_t r = 0; r < sc->info.n_regions; r++) {
+			char rf[256];
+			snprintf(rf, sizeof rf, "%s.%s", f, sc->info.regions[r]);
+			if (getf(L, t, sc->info.regions[r]) != LUA_TNIL)
+				sc->info.stock[r * np + pi] = count_at(L, sc, -1, rf, 0);
+			lua_pop(L, 1);
+		}
+	} else {
+		fail(L, sc, "%s: must be a quantity for every region or a table region = quantity",
+		     f);
+	}
+	lua_settop(L, t - 1);
+}
+
+static void parse_catalog(lua_State *L, struct scenario *sc, int T, int regidx, int skuidx)
+{
+	static const char *const keys[] = { "sku", "name", "price", "components", "stock", NULL };
+	if (getf(L, T, "catalog") != LUA_TTABLE)
+		fail(L, sc, "catalog: must be a list of products { sku = ..., name = ..., price = ... }");
+	int t = lua_gettop(L);
+	size_t n = list_len(L, sc, t, "catalog");
+	if (n == 0)
+		fail(L, sc, "catalog: must list at least one product");
+	sc->info.products = calloc(n, sizeof *sc->info.products);
+	if (sc->info.products == NULL || n > SIZE_MAX / sizeof(int64_t) / sc->info.n_regions)
+		fail(L, sc, "not enough memory");
+	sc->info.stock = calloc(n * sc->info.n_regions, sizeof *sc->info.stock);
+	if (sc->info.stock == NULL)
+		fail(L, sc, "not enough memory");
+	sc->info.n_products = n;
+	/* first the SKUs, names and prices (components refer to any SKU) */
+	for (size_t i = 0; i < n; i++) {
+		struct ddb_product *p = &sc->info.products[i];
+		char w[32], f[64];
+		snprintf(w, sizeof w, "catalog[%zu]", i + 1);
+		if (lua_rawgeti(L, t, (lua_Integer)(i + 1)) != LUA_TTABLE)
+			fail(L, sc, "%s: must be a table { sku = ..., name = ..., price = ... }", w);
+		int e = lua_gettop(L);
+		check_keys(L, sc, e, keys, w);
+		p->version = 1;
+		join_field(f, sizeof f, w, "sku");
+		getf(L, e, "sku");
+		string_at(L, sc, -1, f, DDB_SKU_MAX, p->sku);
+		if (lookup(L, skuidx, -1) >= 0)
+			fail(L, sc, "%s: duplicate sku \"%s\"", f, p->sku);
+		lua_pushinteger(L, (lua_Integer)i);
+		lua_rawset(L, skuidx); /* pops the sku and the index */
+		join_field(f, sizeof f, w, "name");
+		if (getf(L, e, "name") == LUA_TNIL)
+			copy_field(p->name, sizeof p->name, p->sku, strlen(p->sku));
+		else
+			string_at(L, sc, -1, f, DDB_TITLE_MAX, p->name);
+		lua_pop(L, 1);
+		join_field(f, sizeof f, w, "price");
+		getf(L, e, "price");
+		p->price_cents = price_at(L, sc, -1, f);
+		lua_settop(L, t);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char w[32];
+		snprintf(w, sizeof w, "catalog[%zu]", i + 1);
+		lua_rawgeti(L, t, (lua_Integer)(i + 1));
+		int e = lua_gettop(L);
+		parse_components(L, sc, e, skuidx, i, w);
+		parse_stock(L, sc, e, regidx, i, w);
+		lua_settop(L, t);
+	}
+	lua_settop(L, t - 1);
+}
+
+static void parse_restocks(lua_State *L, struct scenario *sc, int T, int regidx, int skuidx)
+{
+	static const char *const keys[] = { "at", "region", "sku", "quantity", NULL };
+	int ty = getf(L, T, "restocks");
+	int t = lua_gettop(L);
+	if (ty == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (ty != LUA_TTABLE)
+		fail(L, sc, "restocks: must be a list of { at = ..., region = ..., sku = ..., "
+		            "quantity = ... }");
+	size_t n = list_len(L, sc, t, "restocks");
+	if (n == 0) {
+		lua_pop(L, 1);
+		return;
+	}
+	sc->info.restocks = calloc(n, sizeof *sc->info.restocks);
+	if (sc->info.restocks == NULL)
+		fail(L, sc, "not enough memory");
+	for (size_t i = 0; i < n; i++) {
+		struct scenario_restock *rs = &sc->info.restocks[i];
+		char w[32], f[64];
+		snprintf(w, sizeof w, "restocks[%zu]", i + 1);
+		if (lua_rawgeti(L, t, (lua_Integer)(i + 1)) != LUA_TTABLE)
+			fail(L, sc, "%s: must be a table { at = ..., region = ..., sku = ..., "
+			            "quantity = ... }", w);
+		int e = lua_gettop(L);
+		check_keys(L, sc, e, keys, w);
+		join_field(f, sizeof f, w, "at");
+		getf(L, e, "at");
+		rs->at_us = time_at(L, sc, -1, f, 0);
+		join_field(f, sizeof f, w, "region");
+		getf(L, e, "region");
+		string_at(L, sc, -1, f, DDB_NAME_MAX, rs->region);
+		if (lookup(L, regidx, -1) < 0)
+			fail(L, sc, "%s: unknown region \"%s\"", f, rs->region);
+		join_field(f, sizeof f, w, "sku");
+		getf(L, e, "sku");
+		string_at(L, sc, -1, f, DDB_SKU_MAX, rs->sku);
+		if (lookup(L, skuidx, -1) < 0)
+			fail(L, sc, "%s: unknown sku \"%s\" (not in the catalog)", f, rs->sku);
+		join_field(f, sizeof f, w, "quantity");
+		getf(L, e, "quantity");
+		rs->quantity = count_at(L, sc, -1, f, 1);
+		sc->info.n_restocks = i + 1;
+		lua_settop(L, t);
+	}
+	lua_settop(L, t - 1);
+}
+
+static void parse_failures(lua_State *L, struct scenario *sc, int T, int regidx)
+{
+	static const char *const keys[] = { "at", "target", "action", "duration", NULL };
+	int ty = getf(L, T, "failures");
+	int t = lua_gettop(L);
+	if (ty == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (ty != LUA_TTABLE)
+		fail(L, sc, "failures: must be a list of { at = ..., target = ..., action = "
+		            "\"down\" | \"up\", duration = ... }");
+	size_t n = list_len(L, sc, t, "failures");
+	if (n == 0) {
+		lua_pop(L, 1);
+		return;
+	}
+	sc->info.failures = calloc(2 * n, sizeof *sc->info.failures);
+	if (sc->info.failures == NULL)
+		fail(L, sc, "not enough memory");
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct scenario_failure *fl = &sc->info.failures[k];
+		char w[32], f[64];
+		snprintf(w, sizeof w, "failures[%zu]", i + 1);
+		if (lua_rawgeti(L, t, (lua_Integer)(i + 1)) != LUA_TTABLE)
+			fail(L, sc, "%s: must be a table { at = ..., target = ..., action = ... }", w);
+		int e = lua_gettop(L);
+		check_keys(L, sc, e, keys, w);
+		join_field(f, sizeof f, w, "at");
+		getf(L, e, "at");
+		fl->at_us = time_at(L, sc, -1, f, 0);
+		join_field(f, sizeof f, w, "target");
+		getf(L, e, "target");
+		string_at(L, sc, -1, f, DDB_NAME_MAX, fl->target);
+		int known = lookup(L, regidx, -1) >= 0;
+		for (const char *const *r = reserved_nodes; *r; r++)
+			if (strcmp(fl->target, *r) == 0)
+				known = 1;
+		if (!known)
+			fail(L, sc, "%s: unknown target \"%s\" (a region, \"central\", \"documents\" or "
+			            "\"broker\")", f, fl->target);
+		join_field(f, sizeof f, w, "action");
+		getf(L, e, "action");
+		const char *action = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+		if (strcmp(action, "down") == 0)
+			fl->action = FAILURE_DOWN;
+		else if (strcmp(action, "up") == 0)
+			fl->action = FAILURE_UP;
+		else if (lua_type(L, -1) == LUA_TSTRING)
+			fail(L, sc, "%s: unknown action \"%.64s\" (\"down\" or \"up\")", f, action);
+		else
+			fail(L, sc, "%s: must be \"down\" or \"up\", got a %s", f, luaL_typename(L, -1));
+		k++;
+		join_field(f, sizeof f, w, "duration");
+		if (getf(L, e, "duration") != LUA_TNIL) {
+			if (fl->action != FAILURE_DOWN)
+				fail(L, sc, "%s: only a \"down\" step can have a duration", f);
+			int64_t d = time_at(L, sc, -1, f, 1);
+			struct scenario_failure *up = &sc->info.failures[k++];
+			*up = *fl;
+			up->action = FAILURE_UP;
+			up->at_us = fl->at_us + d;
+		}
+		sc->info.n_failures = k;
+		lua_settop(L, t);
+	}
+	lua_settop(L, t - 1);
+}
+
+static void parse_workload(lua_State *L, struct scenario *sc, int T, int regidx)
+{
+	static const char *const keys[] = { "rate", "order", NULL };
+	if (getf(L, T, "workload") != LUA_TTABLE)
+		fail(L, sc, "workload: must be a table { rate = ..., order = function(region, t) ... "
+		            "end } (shop.scenario fills in defaults)");
+	int w = lua_gettop(L);
+	check_keys(L, sc, w, keys, "workload");
+	int ty = getf(L, w, "rate");
+	if (ty == LUA_TNUMBER) {
+		double x = (double)lua_tonumber(L, -1);
+		if (!isfinite(x) || x < 0)
+			fail(L, sc, "workload.rate: must be a number of orders per second >= 0");
+		sc->rate_kind = RATE_NUMBER;
+		sc->rate = x;
+	} else if (ty == LUA_TTABLE) {
+		int t = lua_gettop(L);
+		check_map_keys(L, sc, t, regidx, "workload.rate", "region", "regions");
+		sc->rates = calloc(sc->info.n_regions, sizeof *sc->rates);
+		if (sc->rates == NULL)
+			fail(L, sc, "not enough memory");
+		sc->rate_kind = RATE_TABLE;
+		for (size_t r = 0; r < sc->info.n_regions; r++) {
+			int vt = getf(L, t, sc->info.regions[r]);
+			double x = vt == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : 0;
+			if (vt != LUA_TNIL && (vt != LUA_TNUMBER || !isfinite(x) || x < 0))
+				fail(L, sc, "workload.rate.%s: must be a number of orders per second >= 0",
+				     sc->info.regions[r]);
+			sc->rates[r] = x;
+			lua_pop(L, 1);
+		}
+	} else if (ty == LUA_TFUNCTION) {
+		sc->rate_kind = RATE_FUNCTION;
+		set_hook(L, -1, &sc->rate_fn);
+	} else {
+		fail(L, sc, "workload.rate: must be a number (orders per second in each region), a "
+		            "table region = number, or a function(region, t)");
+	}
+	lua_pop(L, 1);
+	if (getf(L, w, "order") != LUA_TFUNCTION)
+		fail(L, sc, "workload.order: must be a function(region, t) returning { sku = ..., "
+		            "quantity = ..., customer = ... }");
+	set_hook(L, -1, &sc->order_fn);
+	lua_settop(L, w - 1);
+}
+
+static void parse_rules(lua_State *L, struct scenario *sc, int T)
+{
+	static const char *const keys[] = { "order", NULL };
+	int ty = getf(L, T, "rules");
+	int t = lua_gettop(L);
+	if (ty == LUA_TTABLE) {
+		check_keys(L, sc, t, keys, "rules");
+		int ot = getf(L, t, "order");
+		if (ot == LUA_TFUNCTION)
+			set_hook(L, -1, &sc->rule_fn);
+		else if (ot != LUA_TNIL)
+			fail(L, sc, "rules.order: must be a function(order)");
+	} else if (ty != LUA_TNIL) {
+		fail(L, sc, "rules: must be a table { order = function(order) ... end }");
+	}
+	lua_settop(L, t - 1);
+}
+
+static int cmp_check(const void *a, const void *b)
+{
+	return strcmp(((const struct check *)a)->name, ((const struct check *)b)->name);
+}
+
+static void parse_checks(lua_State *L, struct scenario *sc, int T)
+{
+	int ty = getf(L, T, "checks");
+	int t = lua_gettop(L);
+	if (ty == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (ty != LUA_TTABLE)
+		fail(L, sc, "checks: must be a table { [\"name\"] = function(facts) ... end }");
+	size_t n = 0;
+	const char *bad = NULL;
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		lua_pop(L, 1);
+		const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		size_t len = k ? lua_rawlen(L, -1) : 0;
+		if (k == NULL || len == 0 || strlen(k) != len)
+			fail(L, sc, "checks: every check needs a name: { [\"name\"] = function(facts) "
+			            "... end }");
+		lua_pushvalue(L, -1);
+		if (lua_rawget(L, t) != LUA_TFUNCTION && (bad == NULL || strcmp(k, bad) < 0))
+			bad = k;
+		lua_pop(L, 1);
+		n++;
+	}
+	if (bad != NULL)
+		fail(L, sc, "checks[\"%.100s\"]: must be a function(facts)", bad);
+	if (n == 0) {
+		lua_pop(L, 1);
+		return;
+	}
+	sc->checks = calloc(n, sizeof *sc->checks);
+	if (sc->checks == NULL)
+		fail(L, sc, "not enough memory");
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		struct check *c = &sc->checks[sc->n_checks];
+		if ((c->name = strdup(lua_tostring(L, -2))) == NULL)
+			fail(L, sc, "not enough memory");
+		sc->n_checks++;
+		set_hook(L, -1, &c->fn);
+		lua_pop(L, 1);
+	}
+	qsort(sc->checks, sc->n_checks, sizeof *sc->checks, cmp_check);
+	lua_settop(L, t - 1);
+}
+
+static void default_name(struct scenario *sc)
+{
+	const char *base = strrchr(sc->info.path, '/');
+	base = base ? base + 1 : sc->info.path;
+	size_t len = strlen(base);
+	if (len > 4 && strcmp(base + len - 4, ".lua") == 0)
+		len -= 4;
+	if (len >= DDB_NAME_MAX) {
+		len = DDB_NAME_MAX - 1;
+		while (len > 0 && ((unsigned char)base[len] & 0xC0) == 0x80)
+			len--; /* do not cut a UTF-8 sequence */
+	}
+	copy_field(sc->info.name, sizeof sc->info.name, base, len);
+}
+
+/* validate(sc, scenario_table) */
+static int validate(lua_State *L)
+{
+	static const char *const keys[] = { "name",    "description", "duration", "regions",
+	                                    "catalog", "restocks",    "workload", "rules",
+	                                    "failures", "checks",     NULL };
+	struct scenario *sc = lua_touserdata(L, 1);
+	const int T = 2;
+	check_keys(L, sc, T, keys, "");
+	lua_newtable(L); /* region name -> index */
+	int regidx = lua_gettop(L);
+	lua_newtable(L); /* sku -> index */
+	int skuidx = lua_gettop(L);
+
+	if (getf(L, T, "name") == LUA_TNIL)
+		default_name(sc);
+	else
+		string_at(L, sc, -1, "name", DDB_NAME_MAX, sc->info.name);
+	lua_pop(L, 1);
+	int ty = getf(L, T, "description");
+	if (ty != LUA_TNIL && ty != LUA_TSTRING)
+		fail(L, sc, "description: must be a string");
+	lua_pop(L, 1);
+	if (getf(L, T, "duration") == LUA_TNIL)
+		sc->info.duration_us = (int64_t)(DEFAULT_DURATION_S * 1e6);
+	else
+		sc->info.duration_us = time_at(L, sc, -1, "duration", 1);
+	lua_pop(L, 1);
+
+	parse_regions(L, sc, T, regidx);
+	parse_catalog(L, sc, T, regidx, skuidx);
+	parse_restocks(L, sc, T, regidx, skuidx);
+	parse_failures(L, sc, T, regidx);
+	parse_workload(L, sc, T, regidx);
+	parse_rules(L, sc, T);
+	parse_checks(L, sc, T);
+	return 0;
+}
+
+/* Stable merge sort (the C library's qsort is not stable). */
+static void msort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *),
+                  unsigned char *tmp)
+{
+	if (n < 2)
+		return;
+	unsigned char *a = base;
+	size_t h = n / 2;
+	msort(a, h, size, cmp, tmp);
+	msort(a + h * size, n - h, size, cmp, tmp);
+	size_t i = 0, j = h, k = 0;
+	while (i < h && j < n) {
+		if (cmp(a + j * size, a + i * size) < 0)
+			memcpy(tmp + (k++) * size, a + (j++) * size, size);
+		else
+			memcpy(tmp + (k++) * size, a + (i++) * size, size);
+	}
+	while (i < h)
+		memcpy(tmp + (k++) * size, a + (i++) * size, size);
+	while (j < n)
+		memcpy(tmp + (k++) * size, a + (j++) * size, size);
+	memcpy(a, tmp, n * size);
+}
+
+static int cmp_restock(const void *a, const void *b)
+{
+	int64_t x = ((const struct scenario_restock *)a)->at_us;
+	int64_t y = ((const struct scenario_restock *)b)->at_us;
+	return (x > y) - (x < y);
+}
+
+static int cmp_failure(const void *a, const void *b)
+{
+	int64_t x = ((const struct scenario_failure *)a)->at_us;
+	int64_t y = ((const struct scenario_failure *)b)->at_us;
+	return (x > y) - (x < y);
+}
+
+static int stable_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n < 2)
+		return 0;
+	unsigned char *tmp = malloc(n * size);
+	if (tmp == NULL)
+		return -1;
+	msort(base, n, size, cmp, tmp);
+	free(tmp);
+	return 0;
+}
+
+/* ---- the public functions ------------------------------------------------- */
+
+struct scenario *scenario_load(const char *path, const char *pkg_dir, struct prng *rng,
+                               char *err, size_t errlen)
+{
+	set_msg(err, errlen, "%s", "");
+	if (path == NULL || path[0] == '\0') {
+		set_msg(err, errlen, "scenario: no script given");
+		return NULL;
+	}
+	if (strlen(path) >= sizeof(((struct scenario_info *)0)->path)) {
+		set_msg(err, errlen, "%.200s...: path too long", path);
+		return NULL;
+	}
+	if (rng == NULL) {
+		set_msg(err, errlen, "%s: no PRNG given", path);
+		return NULL;
+	}
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		set_msg(err, errlen, "%s: cannot open the script: %s", path, strerror(errno));
+		return NULL;
+	}
+	fclose(f);
+
+	struct scenario *sc = calloc(1, sizeof *sc);
+	if (sc == NULL) {
+		set_msg(err, errlen, "%s: not enough memory", path);
+		return NULL;
+	}
+	sc->rng = rng;
+	sc->rate_fn.ref = sc->order_fn.ref = sc->rule_fn.ref = LUA_NOREF;
+	snprintf(sc->info.path, sizeof sc->info.path, "%s", path);
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		sc->dir = strdup(".");
+	else if (slash == path)
+		sc->dir = strdup("/");
+	else
+		sc->dir = strndup(path, (size_t)(slash - path));
+	if (pkg_dir != NULL && pkg_dir[0] != '\0')
+		sc->pkg_dir = strdup(pkg_dir);
+	if (sc->dir == NULL || (pkg_dir != NULL && pkg_dir[0] != '\0' && sc->pkg_dir == NULL) ||
+	    (sc->L = luaL_newstate()) == NULL) {
+		set_msg(err, errlen, "%s: not enough memory", path);
+		scenario_free(sc);
+		return NULL;
+	}
+	lua_State *L = sc->L;
+	lua_pushcfunction(L, msgh); /* stays at index 1 */
+
+	lua_pushcfunction(L, setup_sandbox);
+	lua_pushlightuserdata(L, sc);
+	if (lua_pcall(L, 1, 0, 1) != LUA_OK)
+		goto lua_fail;
+
+	int status = luaL_loadfilex(L, path, "t");
+	if (status == LUA_ERRFILE) {
+		/* "cannot read PATH: Is a directory" -> "PATH: cannot read the script: ..." */
+		const char *m = error_text(L), *why = strrchr(m, ':');
+		set_msg(err, errlen, "%s: cannot read the script%s", path, why ? why : "");
+		scenario_free(sc);
+		return NULL;
+	}
+	if (status != LUA_OK)
+		goto lua_fail; /* "PATH:LINE: message" */
+	if (lua_pcall(L, 0, 1, 1) != LUA_OK)
+		goto lua_fail;
+	if (!lua_istable(L, -1)) {
+		set_msg(err, errlen, "%s: the script returned %s: a scenario script must return a "
+		        "table (return shop.scenario { ... })", path,
+		        lua_isnil(L, -1) ? "nothing" : luaL_typename(L, -1));
+		scenario_free(sc);
+		return NULL;
+	}
+	lua_pushcfunction(L, validate);
+	lua_pushlightuserdata(L, sc);
+	lua_pushvalue(L, -3);
+	if (lua_pcall(L, 2, 0, 1) != LUA_OK)
+		goto lua_fail;
+	lua_settop(L, 1);
+
+	if (stable_sort(sc->info.restocks, sc->info.n_restocks, sizeof *sc->info.restocks,
+	                cmp_restock) != 0 ||
+	    stable_sort(sc->info.failures, sc->info.n_failures, sizeof *sc->info.failures,
+	                cmp_failure) != 0) {
+		set_msg(err, errlen, "%s: not enough memory", path);
+		scenario_free(sc);
+		return NULL;
+	}
+	return sc;
+
+lua_fail:
+	if (err != NULL && errlen > 0)
+		unshorten(sc, error_text(L), err, errlen);
+	scenario_free(sc);
+	return NULL;
+}
+
+void scenario_free(struct scenario *sc)
+{
+	if (sc == NULL)
+		return;
+	if (sc->L != NULL)
+		lua_close(sc->L);
+	free(sc->info.regions);
+	free(sc->info.products);
+	free(sc->info.stock);
+	free(sc->info.restocks);
+	free(sc->info.failures);
+	for (size_t i = 0; i < sc->n_checks; i++)
+		free(sc->checks[i].name);
+	free(sc->checks);
+	for (size_t i = 0; i < sc->n_chunks; i++)
+		free(sc->chunks[i]);
+	free(sc->chunks);
+	free(sc->region_refs);
+	free(sc->rates);
+	free(sc->dir);
+	free(sc->pkg_dir);
+	free(sc);
+}
+
+const struct scenario_info *scenario_info(const struct scenario *sc)
+{
+	return &sc->info;
+}
+
+void scenario_set_time(struct scenario *sc, int64_t now_us)
+{
+	sc->now_us = now_us;
+}
+
+double scenario_rate(struct scenario *sc, size_t r, char *err, size_t errlen)
+{
+	set_msg(err, errlen, "%s", "");
+	if (r >= sc->info.n_regions) {
+		set_msg(err, errlen, "%s: workload.rate: no region #%zu", sc->info.path, r);
+		return 0;
+	}
+	if (sc->rate_kind == RATE_NUMBER)
+		return sc->rate;
+	if (sc->rate_kind == RATE_TABLE)
+		return sc->rates[r];
+	lua_State *L = sc->L;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->rate_fn.ref);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->region_refs[r]);
+	lua_pushnumber(L, (lua_Number)now_s(sc));
+	if (lua_pcall(L, 2, 1, 1) != LUA_OK) {
+		hook_error(sc, &sc->rate_fn, "hook workload.rate", err, errlen);
+		lua_settop(L, 1);
+		return 0;
+	}
+	double x = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : -1;
+	if (!isfinite(x) || x < 0) {
+		if (lua_type(L, -1) == LUA_TNUMBER)
+			hook_fail(sc, &sc->rate_fn, "hook workload.rate", err, errlen,
+			          "returned %.14g: a rate is a number of orders per second >= 0", x);
+		else
+			hook_fail(sc, &sc->rate_fn, "hook workload.rate", err, errlen,
+			          "returned a %s: a rate is a number of orders per second >= 0",
+			          luaL_typename(L, -1));
+		x = 0;
+	}
+	lua_settop(L, 1);
+	return x;
+}
+
+int scenario_next_order(struct scenario *sc, size_t r, struct ddb_order *o, char *err,
+                        size_t errlen)
+{
+	static const char what[] = "hook workload.order";
+	set_msg(err, errlen, "%s", "");
+	if (r >= sc->info.n_regions) {
+		set_msg(err, errlen, "%s: workload.order: no region #%zu", sc->info.path, r);
+		return -1;
+	}
+	lua_State *L = sc->L;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->order_fn.ref);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->region_refs[r]);
+	lua_pushnumber(L, (lua_Number)now_s(sc));
+	if (lua_pcall(L, 2, 1, 1) != LUA_OK) {
+		hook_error(sc, &sc->order_fn, what, err, errlen);
+		lua_settop(L, 1);
+		return -1;
+	}
+	const int t = 2;
+	char msg[384];
+	const char *sku = NULL, *customer = DEFAULT_CUSTOMER;
+	size_t skulen = 0, customerlen = strlen(DEFAULT_CUSTOMER);
+	int64_t q = 1;
+	if (lua_type(L, t) != LUA_TTABLE) {
+		hook_fail(sc, &sc->order_fn, what, err, errlen,
+		          "returned %s, expected a table { sku = ..., quantity = ..., customer = ... }",
+		          lua_isnil(L, t) ? "nothing" : luaL_typename(L, t));
+		goto fail;
+	}
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		lua_pop(L, 1);
+		const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		if (k == NULL || (strcmp(k, "sku") != 0 && strcmp(k, "quantity") != 0 &&
+		                  strcmp(k, "customer") != 0)) {
+			hook_fail(sc, &sc->order_fn, what, err, errlen,
+			          "returned an order with the unknown field %s%.64s%s (an order is "
+			          "{ sku = ..., quantity = ..., customer = ... })",
+			          k ? "'" : "of type ", k ? k : luaL_typename(L, -1), k ? "'" : "");
+			goto fail;
+		}
+	}
+	getf(L, t, "sku"); /* 3 */
+	if (field_string(L, 3, "sku", DDB_SKU_MAX, &sku, &skulen, msg, sizeof msg) != 0)
+		goto bad;
+	if (getf(L, t, "quantity") != LUA_TNIL && order_quantity(L, 4, &q, msg, sizeof msg) != 0)
+		goto bad;
+	if (getf(L, t, "customer") != LUA_TNIL &&
+	    field_string(L, 5, "customer", DDB_NAME_MAX, &customer, &customerlen, msg,
+	                 sizeof msg) != 0)
+		goto bad;
+	copy_field(o->sku, sizeof o->sku, sku, skulen);
+	copy_field(o->customer, sizeof o->customer, customer, customerlen);
+	o->quantity = q;
+	lua_settop(L, 1);
+	return 0;
+bad:
+	hook_fail(sc, &sc->order_fn, what, err, errlen, "%s", msg);
+fail:
+	lua_settop(L, 1);
+	return -1;
+}
+
+static void push_order(lua_State *L, const struct ddb_order *o)
+{
+	lua_createtable(L, 0, 7);
+	lua_pushlstring(L, o->id, strnlen(o->id, sizeof o->id));
+	lua_setfield(L, -2, "id");
+	lua_pushlstring(L, o->region, strnlen(o->region, sizeof o->region));
+	lua_setfield(L, -2, "region");
+	lua_pushlstring(L, o->customer, strnlen(o->customer, sizeof o->customer));
+	lua_setfield(L, -2, "customer");
+	lua_pushlstring(L, o->sku, strnlen(o->sku, sizeof o->sku));
+	lua_setfield(L, -2, "sku");
+	lua_pushinteger(L, (lua_Integer)o->quantity);
+	lua_setfield(L, -2, "quantity");
+	lua_pushnumber(L, (lua_Number)o->unit_price_cents / 100);
+	lua_setfield(L, -2, "unit_price");
+	lua_pushnumber(L, (lua_Number)o->placed_at_us / 1e6);
+	lua_setfield(L, -2, "placed_at");
+}
+
+static int same_string(lua_State *L, int idx, const char *field, size_t size)
+{
+	size_t len;
+	const char *s = lua_tolstring(L, idx, &len);
+	return lua_type(L, idx) == LUA_TSTRING && len == strnlen(field, size) &&
+	       memcmp(s, field, len) == 0;
+}
+
+/* Applies the order fields of the table at t to *n (orig: the order as the
+ * rule got it).  strict: t is a table the rule returned, not the order
+ * itself, so a field it does not know is an error. */
+static int apply_changes(lua_State *L, int t, const struct ddb_order *orig, struct ddb_order *n,
+                         int strict, char *msg, size_t msglen)
+{
+	int top = lua_gettop(L);
+	int rc = -1;
+	if (strict) {
+		lua_pushnil(L);
+		while (lua_next(L, t) != 0) {
+			lua_pop(L, 1);
+			const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+			static const char *const known[] = { "id",       "region",     "customer",
+			                                     "sku",      "quantity",   "unit_price",
+			                                     "placed_at", NULL };
+			int ok = 0;
+			for (const char *const *a = known; k && *a; a++)
+				ok |= strcmp(k, *a) == 0;
+			if (!ok) {
+				set_msg(msg, msglen, "returned a table with the unknown field %s%.64s%s "
+				        "(changes are sku, quantity, unit_price, customer)",
+				        k ? "'" : "of type ", k ? k : luaL_typename(L, -1), k ? "'" : "");
+				goto out;
+			}
+		}
+	}
+	if (getf(L, t, "id") != LUA_TNIL && !same_string(L, -1, orig->id, sizeof orig->id)) {
+		set_msg(msg, msglen, "order.id cannot be changed");
+		goto out;
+	}
+	if (getf(L, t, "region") != LUA_TNIL &&
+	    !same_string(L, -1, orig->region, sizeof orig->region)) {
+		set_msg(msg, msglen, "order.region cannot be changed (workload.order runs per region)");
+		goto out;
+	}
+	if (getf(L, t, "placed_at") != LUA_TNIL &&
+	    !(lua_type(L, -1) == LUA_TNUMBER &&
+	      lua_tonumber(L, -1) == (lua_Number)orig->placed_at_us / 1e6)) {
+		set_msg(msg, msglen, "order.placed_at cannot be changed");
+		goto out;
+	}
+	const char *s;
+	size_t len;
+	int i = getf(L, t, "sku") == LUA_TNIL ? 0 : lua_gettop(L);
+	if (i && field_string(L, i, "order.sku", DDB_SKU_MAX, &s, &len, msg, msglen) != 0)
+		goto out;
+	if (i)
+		copy_field(n->sku, sizeof n->sku, s, len);
+	i = getf(L, t, "customer") == LUA_TNIL ? 0 : lua_gettop(L);
+	if (i && field_string(L, i, "order.customer", DDB_NAME_MAX, &s, &len, msg, msglen) != 0)
+		goto out;
+	if (i)
+		copy_field(n->customer, sizeof n->customer, s, len);
+	i = getf(L, t, "quantity") == LUA_TNIL ? 0 : lua_gettop(L);
+	if (i && order_quantity(L, i, &n->quantity, msg, msglen) != 0) {
+		char tmp[256];
+		snprintf(tmp, sizeof tmp, "order.%s", msg);
+		set_msg(msg, msglen, "%s", tmp);
+		goto out;
+	}
+	i = getf(L, t, "unit_price") == LUA_TNIL ? 0 : lua_gettop(L);
+	if (i) {
+		if (lua_type(L, i) != LUA_TNUMBER) {
+			set_msg(msg, msglen, "order.unit_price: must be a number, got a %s",
+			        luaL_typename(L, i));
+			goto out;
+		}
+		lua_Number x = lua_tonumber(L, i);
+		if (x != (lua_Number)orig->unit_price_cents / 100 &&
+		    scenario_price_cents((double)x, &n->unit_price_cents) != 0) {
+			set_msg(msg, msglen, "order.unit_price: must be a non-negative number of at most "
+			        "%lld, got %.14g", (long long)(SCENARIO_PRICE_MAX_CENTS / 100), (double)x);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	lua_settop(L, top);
+	return rc;
+}
+
+enum rule_verdict scenario_order_rule(struct scenario *sc, struct ddb_order *o, char *reason,
+                                      size_t reasonlen)
+{
+	static const char what[] = "hook rules.order";
+	set_msg(reason, reasonlen, "%s", "");
+	if (sc->rule_fn.ref == LUA_NOREF)
+		return RULE_ACCEPT;
+	lua_State *L = sc->L;
+	push_order(L, o); /* 2: the order, kept to read in-place changes */
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->rule_fn.ref);
+	lua_pushvalue(L, 2);
+	if (lua_pcall(L, 1, 2, 1) != LUA_OK) {
+		hook_error(sc, &sc->rule_fn, what, reason, reasonlen);
+		lua_settop(L, 1);
+		return RULE_ERROR;
+	}
+	/* 3, 4: the results */
+	enum rule_verdict v = RULE_ERROR;
+	char msg[384];
+	int ty = lua_type(L, 3);
+	if (ty == LUA_TBOOLEAN && !lua_toboolean(L, 3)) {
+		int rt = lua_type(L, 4);
+		size_t len = strlen(DEFAULT_REASON);
+		const char *s = DEFAULT_REASON;
+		if (rt == LUA_TSTRING && lua_rawlen(L, 4) > 0)
+			s = lua_tolstring(L, 4, &len);
+		else if (rt != LUA_TNIL && rt != LUA_TSTRING) {
+			hook_fail(sc, &sc->rule_fn, what, reason, reasonlen,
+			          "returned false and a %s: the reason must be a string",
+			          luaL_typename(L, 4));
+			goto out;
+		}
+		if (len >= SCENARIO_REASON_MAX || len >= reasonlen || memchr(s, '\0', len) != NULL) {
+			hook_fail(sc, &sc->rule_fn, what, reason, reasonlen,
+			          "the reason must be a string of at most %d bytes without NUL",
+			          SCENARIO_REASON_MAX - 1);
+			goto out;
+		}
+		if (reason != NULL) {
+			memcpy(reason, s, len);
+			reason[len] = '\0';
+		}
+		v = RULE_REJECT;
+		goto out;
+	}
+	if (ty != LUA_TNIL && ty != LUA_TTABLE && !(ty == LUA_TBOOLEAN && lua_toboolean(L, 3))) {
+		hook_fail(sc, &sc->rule_fn, what, reason, reasonlen,
+		          "returned a %s: return true (or nothing) to accept, false and a reason to "
+		          "reject, or a table of changes", luaL_typename(L, 3));
+		goto out;
+	}
+	struct ddb_order n = *o;
+	if (apply_changes(L, 2, o, &n, 0, msg, sizeof msg) != 0 ||
+	    (ty == LUA_TTABLE && !lua_rawequal(L, 2, 3) &&
+	     apply_changes(L, 3, o, &n, 1, msg, sizeof msg) != 0)) {
+		hook_fail(sc, &sc->rule_fn, what, reason, reasonlen, "%s", msg);
+		goto out;
+	}
+	*o = n;
+	v = RULE_ACCEPT;
+out:
+	lua_settop(L, 1);
+	return v;
+}
+
+static void push_json(lua_State *L, const cJSON *j, int depth)
+{
+	luaL_checkstack(L, 4, "facts nested too deeply");
+	if (depth > 200)
+		luaL_error(L, "facts nested too deeply");
+	if (cJSON_IsObject(j)) {
+		lua_createtable(L, 0, cJSON_GetArraySize(j));
+		for (const cJSON *c = j->child; c != NULL; c = c->next) {
+			if (c->string == NULL)
+				continue;
+			push_json(L, c, depth + 1);
+			lua_setfield(L, -2, c->string);
+		}
+	} else if (cJSON_IsArray(j)) {
+		lua_createtable(L, cJSON_GetArraySize(j), 0);
+		lua_Integer i = 1;
+		for (const cJSON *c = j->child; c != NULL; c = c->next) {
+			push_json(L, c, depth + 1);
+			lua_rawseti(L, -2, i++);
+		}
+	} else if (cJSON_IsNumber(j)) {
+		double d = j->valuedouble;
+		if (isfinite(d) && d == floor(d) && d >= -9223372036854775808.0 &&
+		    d < 9223372036854775808.0)
+			lua_pushinteger(L, (lua_Integer)d);
+		else
+			lua_pushnumber(L, (lua_Number)d);
+	} else if (cJSON_IsString(j) && j->valuestring != NULL) {
+		lua_pushstring(L, j->valuestring);
+	} else if (cJSON_IsBool(j)) {
+		lua_pushboolean(L, cJSON_IsTrue(j));
+	} else {
+		lua_pushnil(L);
+	}
+}
+
+static int push_facts(lua_State *L)
+{
+	const cJSON *facts = lua_touserdata(L, 1);
+	if (facts == NULL)
+		lua_newtable(L);
+	else
+		push_json(L, facts, 0);
+	return 1;
+}
+
+void scenario_run_checks(struct scenario *sc, const struct cJSON *facts,
+                         void (*result)(void *ctx, const char *name, int ok, const char *detail),
+                         void *ctx)
+{
+	lua_State *L = sc->L;
+	for (size_t i = 0; i < sc->n_checks; i++) {
+		const struct check *c = &sc->checks[i];
+		char what[160], detail[1024];
+		snprintf(what, sizeof what, "check '%.100s'", c->name);
+		lua_settop(L, 1);
+		/* fresh facts for each check: one cannot change what the next sees */
+		lua_pushcfunction(L, push_facts);
+		lua_pushlightuserdata(L, (void *)facts);
+		if (lua_pcall(L, 1, 1, 1) != LUA_OK) {
+			format_hook_error(sc, NULL, what, error_text(L), detail, sizeof detail);
+			result(ctx, c->name, 0, detail);
+			continue;
+		}
+		lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn.ref);
+		lua_pushvalue(L, 2);
+		if (lua_pcall(L, 1, 2, 1) != LUA_OK) {
+			hook_error(sc, &c->fn, what, detail, sizeof detail);
+			result(ctx, c->name, 0, detail);
+			continue;
+		}
+		int ty = lua_type(L, 3);
+		if (ty == LUA_TBOOLEAN && lua_toboolean(L, 3)) {
+			result(ctx, c->name, 1, "");
+		} else if (ty == LUA_TBOOLEAN) {
+			int dt = lua_type(L, 4);
+			if (dt == LUA_TSTRING || dt == LUA_TNUMBER)
+				result(ctx, c->name, 0, lua_tostring(L, 4));
+			else if (dt == LUA_TNIL)
+				result(ctx, c->name, 0, "returned false");
+			else {
+				snprintf(detail, sizeof detail, "returned false and a %s", luaL_typename(L, 4));
+				result(ctx, c->name, 0, detail);
+			}
+		} else {
+			hook_fail(sc, &c->fn, what, detail, sizeof detail,
+			          "returned %s: a check returns true, or false and a detail",
+			          ty == LUA_TNIL ? "nothing" : luaL_typename(L, 3));
+			result(ctx, c->name, 0, detail);
+		}
+	}
+	lua_settop(L, 1);
+}

@@ -69,7 +69,8 @@ void scenario_set_time(struct scenario *sc, int64_t now_us);
 /* Orders per second arriving in region r at time now (workload.rate: a
  * number, a table by region, or a function(region, t)).  Returns 0 with a
  * message in err when the hook fails (the engine then pauses that region
- * for a second). */
+ * for a second).  err is set to "" on success, so a failure is err[0] != 0
+ * (a rate of 0 is valid). */
 double scenario_rate(struct scenario *sc, size_t r, char *err, size_t errlen);
 
 /* Fills o->sku, o->quantity and o->customer for the next order in region r
@@ -96,5 +97,19 @@ enum rule_verdict scenario_order_rule(struct scenario *sc, struct ddb_order *o, 
 void scenario_run_checks(struct scenario *sc, const struct cJSON *facts,
                          void (*result)(void *ctx, const char *name, int ok, const char *detail),
                          void *ctx);
+
+/* Added by the scenario module (beyond the original contract): */
+
+/* The largest price a script may give: 10^13 currency units. */
+#define SCENARIO_PRICE_MAX_CENTS INT64_C(1000000000000000)
+/* A rejection reason from rules.order is at most SCENARIO_REASON_MAX - 1
+ * bytes (and must fit reasonlen); longer is a RULE_ERROR. */
+#define SCENARIO_REASON_MAX 128
+
+/* Currency units (a Lua number) to integer cents, rounding half away from
+ * zero on the decimal the script wrote (15 significant digits: 0.285 -> 29,
+ * 1.005 -> 101).  Returns -1 for NaN, infinities, negative numbers and
+ * prices above SCENARIO_PRICE_MAX_CENTS. */
+int scenario_price_cents(double units, int64_t *cents);
 
 #endif

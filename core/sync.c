@@ -1,1 +1,307 @@
-/* placeholder */
+/*
+ * sync.c - the outbox relay and the central and documents appliers (see
+ * sync.h for the protocol and why it is exactly once in effect).
+ */
+#include "sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "topology.h"
+#include "util.h"
+
+int sync_init(struct sync *s, struct world *w, struct metrics *m)
+{
+	memset(s, 0, sizeof *s);
+	s->w = w;
+	s->m = m;
+	s->events = calloc(SYNC_BATCH, sizeof *s->events);
+	s->deliveries = calloc(SYNC_BATCH, sizeof *s->deliveries);
+	s->seqs = calloc(SYNC_BATCH, sizeof *s->seqs);
+	s->orders = calloc(SYNC_BATCH, sizeof *s->orders);
+	s->products = calloc(SYNC_BATCH, sizeof *s->products);
+	s->marks = calloc(w->n_regions ? w->n_regions : 1, sizeof *s->marks);
+	if (!s->events || !s->deliveries || !s->seqs || !s->orders || !s->products || !s->marks) {
+		sync_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+void sync_free(struct sync *s)
+{
+	for (size_t r = 0; s->marks && r < s->w->n_regions; r++)
+		free(s->marks[r].seqs);
+	free(s->marks);
+	free(s->events);
+	free(s->deliveries);
+	free(s->seqs);
+	free(s->orders);
+	free(s->products);
+	memset(s, 0, sizeof *s);
+}
+
+static void warn(struct sync *s, const char *what, enum ddb_status st, const struct ddb_err *e)
+{
+	if (st == DDB_UNAVAILABLE) {
+		s->m->unavailable_calls++;
+		return;
+	}
+	if (!s->quiet)
+		fprintf(stderr, "ddbsim: sync: %s: %s (%s)\n", what, e->msg, ddb_status_name(st));
+}
+
+size_t sync_relay(struct sync *s, size_t r)
+{
+	struct store *region = &s->w->regions[r];
+	struct bus *bus = &s->w->bus;
+	struct ddb_err e = { "" };
+	size_t n = 0;
+	enum ddb_status st =
+	    store_outbox_read(region, 0, DDB_OUTBOX_NEW, s->events, SYNC_BATCH, &n, &e);
+	if (st != DDB_OK) {
+		warn(s, "relay: outbox read", st, &e);
+		return 0;
+	}
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = wire_encode(&s->events[i], s->wire, sizeof s->wire);
+		if (len == 0) {
+			fprintf(stderr, "ddbsim: sync: event %s does not fit a message\n", s->events[i].id);
+			return 0;
+		}
+		st = bus_publish(bus, QUEUE_CENTRAL, s->wire, len, &e);
+		if (st != DDB_OK) {
+			warn(s, "relay: publish", st, &e);
+			return 0; /* still NEW: published again next time */
+		}
+		s->seqs[i] = s->events[i].seq;
+	}
+	st = bus_confirm(bus, &e);
+	if (st != DDB_OK) {
+		warn(s, "relay: confirm", st, &e);
+		return 0;
+	}
+	st = store_outbox_mark(region, s->seqs, n, DDB_OUTBOX_PUBLISHED, &e);
+	if (st != DDB_OK) {
+		/* Published but not marked: published again later, and the
+		 * center ignores the copy. */
+		warn(s, "relay: outbox mark", st, &e);
+		return 0;
+	}
+	s->m->events_relayed += n;
+	return n;
+}
+
+/* Gives deliveries [from, n) back to the queue, to be delivered again. */
+static void requeue_all(struct sync *s, const char *queue, size_t from, size_t n)
+{
+	struct ddb_err e = { "" };
+	for (size_t i = from; i < n; i++)
+		bus_reject(&s->w->bus, queue, s->deliveries[i].tag, 1, &e);
+}
+
+/* Decodes deliveries into s->events; a malformed message is dropped (and
+ * counted): it can never be applied.  Returns how many events are usable;
+ * their deliveries are moved to the front of s->deliveries. */
+static size_t decode_batch(struct sync *s, const char *queue, size_t n)
+{
+	size_t kept = 0;
+	struct ddb_err e = { "" };
+	for (size_t i = 0; i < n; i++) {
+		struct ddb_delivery *d = &s->deliveries[i];
+		if (wire_decode(d->body, d->len, &s->events[kept]) != 0) {
+			s->m->poison_messages++;
+			if (!s->quiet)
+				fprintf(stderr, "ddbsim: sync: dropped a malformed message from %s\n", queue);
+			bus_reject(&s->w->bus, queue, d->tag, 0, &e);
+			continue;
+		}
+		if (d->redelivered)
+			s->m->redeliveries++;
+		s->deliveries[kept++] = *d;
+	}
+	return kept;
+}
+
+size_t sync_apply_central(struct sync *s, int64_t now_us)
+{
+	struct bus *bus = &s->w->bus;
+	struct ddb_err e = { "" };
+	size_t n = 0;
+	enum ddb_status st = bus_receive(bus, QUEUE_CENTRAL, s->deliveries, SYNC_BATCH, &n, &e);
+	if (st != DDB_OK) {
+		warn(s, "central applier: receive", st, &e);
+		return 0;
+	}
+	if (n == 0)
+		return 0;
+	size_t got = n;
+	n = decode_batch(s, QUEUE_CENTRAL, n);
+	if (n == 0)
+		return got;
+	st = store_apply_events(&s->w->central, s->events, n, now_us, &e);
+	if (st != DDB_OK) {
+		warn(s, "central applier: apply", st, &e);
+		requeue_all(s, QUEUE_CENTRAL, 0, n);
+		return 0;
+	}
+	/* Forward to the documents store before acking: if we stop here, the
+	 * central message comes back and the forward happens again. */
+	for (size_t i = 0; i < n; i++) {
+		st = bus_publish(bus, QUEUE_DOCUMENTS, s->deliveries[i].body, s->deliveries[i].len, &e);
+		if (st != DDB_OK)
+			break;
+	}
+	if (st == DDB_OK)
+		st = bus_confirm(bus, &e);
+	if (st != DDB_OK) {
+		warn(s, "central applier: forward", st, &e);
+		requeue_all(s, QUEUE_CENTRAL, 0, n);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ddb_event *ev = &s->events[i];
+		if (ev->kind == DDB_EVENT_ORDER && !s->deliveries[i].redelivered)
+			hist_add(&s->m->sync_lag_us, now_us - ev->order.placed_at_us);
+		st = bus_ack(bus, QUEUE_CENTRAL, s->deliveries[i].tag, &e);
+		if (st != DDB_OK)
+			warn(s, "central applier: ack", st, &e);
+	}
+	s->m->events_applied_central += n;
+	return got;
+}
+
+static int mark_push(struct mark_list *l, int64_t seq)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		int64_t *grown = realloc(l->seqs, cap * sizeof *grown);
+		if (!grown)
+			return -1;
+		l->seqs = grown;
+		l->cap = cap;
+	}
+	l->seqs[l->n++] = seq;
+	return 0;
+}
+
+void sync_flush_marks(struct sync *s)
+{
+	for (size_t r = 0; r < s->w->n_regions; r++) {
+		struct mark_list *l = &s->marks[r];
+		if (l->n == 0)
+			continue;
+		struct ddb_err e = { "" };
+		enum ddb_status st =
+		    store_outbox_mark(&s->w->regions[r], l->seqs, l->n, DDB_OUTBOX_APPLIED, &e);
+		if (st == DDB_OK)
+			l->n = 0;
+		else
+			warn(s, "outbox mark applied", st, &e);
+	}
+}
+
+size_t sync_apply_documents(struct sync *s, int64_t now_us)
+{
+	struct bus *bus = &s->w->bus;
+	struct ddb_err e = { "" };
+	size_t n = 0;
+	enum ddb_status st = bus_receive(bus, QUEUE_DOCUMENTS, s->deliveries, SYNC_BATCH, &n, &e);
+	if (st != DDB_OK) {
+		warn(s, "documents applier: receive", st, &e);
+		return 0;
+	}
+	if (n == 0)
+		return 0;
+	size_t got = n;
+	n = decode_batch(s, QUEUE_DOCUMENTS, n);
+	if (n == 0)
+		return got;
+	size_t n_orders = 0, n_products = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s->events[i].kind == DDB_EVENT_ORDER)
+			s->orders[n_orders++] = s->events[i].order;
+		else
+			s->products[n_products++] = s->events[i].product;
+	}
+	st = DDB_OK;
+	if (n_orders)
+		st = store_put_order_logs(&s->w->documents, s->orders, n_orders, now_us, &e);
+	if (st == DDB_OK && n_products)
+		st = store_put_components(&s->w->documents, s->products, n_products, &e);
+	if (st != DDB_OK) {
+		warn(s, "documents applier: put", st, &e);
+		requeue_all(s, QUEUE_DOCUMENTS, 0, n);
+		return 0;
+	}
+	/* Both destinations have the event: mark it APPLIED in its region.
+	 * A region that is down gets its marks when it is back. */
+	for (size_t i = 0; i < n; i++) {
+		struct store *origin = world_region(s->w, s->events[i].origin);
+		if (origin && mark_push(&s->marks[origin - s->w->regions], s->events[i].seq) != 0) {
+			requeue_all(s, QUEUE_DOCUMENTS, i, n);
+			n = i;
+			break;
+		}
+	}
+	sync_flush_marks(s);
+	for (size_t i = 0; i < n; i++) {
+		st = bus_ack(bus, QUEUE_DOCUMENTS, s->deliveries[i].tag, &e);
+		if (st != DDB_OK)
+			warn(s, "documents applier: ack", st, &e);
+	}
+	s->m->events_applied_documents += n;
+	return got;
+}
+
+int sync_requeue(struct sync *s, char *err, size_t errlen)
+{
+	for (size_t r = 0; r < s->w->n_regions; r++) {
+		struct ddb_err e = { "" };
+		enum ddb_status st = store_outbox_requeue(&s->w->regions[r], &e);
+		if (st != DDB_OK)
+			return errorf(err, errlen, "region %s: outbox requeue: %s",
+			              s->w->regions[r].node->name, e.msg);
+	}
+	return 0;
+}
+
+int sync_pending(struct sync *s, struct sync_backlog *b)
+{
+	memset(b, 0, sizeof *b);
+	int failed = 0;
+	for (size_t r = 0; r < s->w->n_regions; r++) {
+		struct store *region = &s->w->regions[r];
+		struct ddb_err e = { "" };
+		size_t n = 0;
+		/* Read directly, not through the fault layer: this observes. */
+		if (region->ops->outbox_read(region->h, 0, DDB_OUTBOX_NEW, s->events, 1, &n, &e) != DDB_OK)
+			failed = 1;
+		b->outbox_new += n;
+		n = 0;
+		if (region->ops->outbox_read(region->h, 0, DDB_OUTBOX_PUBLISHED, s->events, 1, &n, &e) !=
+		    DDB_OK)
+			failed = 1;
+		b->outbox_published += n;
+		b->marks += s->marks[r].n;
+	}
+	struct bus *bus = &s->w->bus;
+	uint64_t ready, unacked;
+	struct ddb_err e = { "" };
+	if (bus->ops->depth(bus->h, QUEUE_CENTRAL, &ready, &unacked, &e) != DDB_OK)
+		failed = 1;
+	else
+		b->central_queue = ready + unacked;
+	if (bus->ops->depth(bus->h, QUEUE_DOCUMENTS, &ready, &unacked, &e) != DDB_OK)
+		failed = 1;
+	else
+		b->documents_queue = ready + unacked;
+	if (failed)
+		return -1;
+	return b->outbox_new || b->outbox_published || b->central_queue || b->documents_queue ||
+	       b->marks;
+}

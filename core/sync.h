@@ -1,1 +1,75 @@
-/* placeholder */
+/*
+ * sync.h - how an order becomes a central row: the outbox relay and the
+ * appliers.
+ *
+ *   region outbox --relay--> queue sync.central --central applier--> central
+ *   store, then queue sync.documents --documents applier--> documents store,
+ *   and the event is marked APPLIED in its region's outbox.
+ *
+ * Every step is at least once and every apply is idempotent, so the effect
+ * is exactly once: the relay marks an event PUBLISHED only after the
+ * transport confirmed it; the central applier acks only after its commit
+ * and after forwarding to the documents queue; the documents applier marks
+ * the event APPLIED after its own commit.  An event that is not APPLIED is
+ * published again after a restart (sync_requeue).
+ */
+#ifndef DDBSIM_SYNC_H
+#define DDBSIM_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ddbsim/plugin.h"
+#include "wire.h"
+
+struct world;
+struct metrics;
+
+#define SYNC_BATCH 512
+
+/* What sync_pending() found; outbox counts are capped at one batch. */
+struct sync_backlog {
+	uint64_t outbox_new, outbox_published, central_queue, documents_queue, marks;
+};
+
+struct mark_list {
+	int64_t *seqs;
+	size_t n, cap;
+};
+
+struct sync {
+	struct world *w;
+	struct metrics *m;
+	struct ddb_event *events;      /* SYNC_BATCH */
+	struct ddb_delivery *deliveries; /* SYNC_BATCH */
+	int64_t *seqs;                 /* SYNC_BATCH */
+	struct ddb_order *orders;      /* SYNC_BATCH */
+	struct ddb_product *products;  /* SYNC_BATCH */
+	struct mark_list *marks;       /* per region: APPLIED marks not yet written */
+	unsigned char wire[WIRE_MAX];
+	int quiet;
+};
+
+int sync_init(struct sync *s, struct world *w, struct metrics *m);
+void sync_free(struct sync *s);
+
+/* Relays up to one batch of region r's NEW outbox events.  Returns how many
+ * were published and marked; 0 when none or when a node is unavailable. */
+size_t sync_relay(struct sync *s, size_t r);
+/* Applies up to one batch from sync.central at the center; returns how many
+ * messages were consumed. */
+size_t sync_apply_central(struct sync *s, int64_t now_us);
+/* Applies up to one batch from sync.documents; returns how many. */
+size_t sync_apply_documents(struct sync *s, int64_t now_us);
+/* Writes the APPLIED marks that waited for their region to come back. */
+void sync_flush_marks(struct sync *s);
+
+/* After a restart: every PUBLISHED event of every region back to NEW, so it
+ * is published again (the center ignores what it has already). */
+int sync_requeue(struct sync *s, char *err, size_t errlen);
+
+/* What is still in flight: regions with NEW or PUBLISHED events, messages
+ * in the queues, marks not yet written.  Returns 1 when anything is
+ * pending, 0 when sync has drained, -1 when a store could not be asked. */
+int sync_pending(struct sync *s, struct sync_backlog *b);
+
+#endif

@@ -1,1 +1,241 @@
-/* placeholder */
+/*
+ * topology.c - builds the emulated system from the config: which plugin
+ * serves each node, with which settings, and checks that it can serve the
+ * node's role before anything runs.
+ */
+#include "topology.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "loader.h"
+#include "util.h"
+
+#define DEFAULT_STORAGE "sqlite"
+#define DEFAULT_TRANSPORT "memory"
+
+const char *world_plugin_path(const struct config *cfg)
+{
+	if (cfg && cfg->plugin_dir && *cfg->plugin_dir)
+		return cfg->plugin_dir;
+	const char *env = getenv("DDBSIM_PLUGIN_DIR");
+	return env && *env ? env : DDBSIM_PKGLIBDIR;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path, char *err, size_t errlen)
+{
+	char buf[4096];
+	if (copy_str(buf, sizeof buf, path) != 0)
+		return errorf(err, errlen, "%s: path too long", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+			*p = '\0';
+			if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+				return errorf(err, errlen, "cannot create data directory %s: %s", buf,
+				              strerror(errno));
+			*p = saved;
+			if (saved == '\0')
+				break;
+		}
+	}
+	return 0;
+}
+
+static void fill_open_args(struct ddb_open_args *a, const char *node, const char *data_dir,
+                           unsigned roles, const struct config_section *sec)
+{
+	a->node = node;
+	a->data_dir = data_dir;
+	a->roles = roles;
+	a->options = sec ? sec->options : NULL;
+	a->n_options = sec ? sec->n_options : 0;
+}
+
+static const char *section_label(const struct config_section *sec, char *buf, size_t len,
+                                 const struct config *cfg)
+{
+	if (!sec)
+		return "built-in default";
+	snprintf(buf, len, "%s:%d [%s]", cfg->path, sec->line, sec->name);
+	return buf;
+}
+
+static const char *role_name(unsigned role)
+{
+	return role == DDB_ROLE_REGIONAL ? "regional" : role == DDB_ROLE_CENTRAL ? "central" : "documents";
+}
+
+static int open_store(struct world *w, const struct config *cfg, struct store *s, struct node *node,
+                      unsigned role, char *err, size_t errlen)
+{
+	const struct config_section *sec =
+	    config_storage_section(cfg, node->name, node->kind == NODE_REGION);
+	const char *name = sec && sec->plugin ? sec->plugin : NULL;
+	if (!name && node->kind == NODE_REGION) {
+		/* [region.NAME] without plugin = takes the plugin of [regions]. */
+		const struct config_section *all = config_section(cfg, "regions");
+		name = all && all->plugin ? all->plugin : NULL;
+	}
+	if (!name)
+		name = DEFAULT_STORAGE;
+	char where[512], msg[1024];
+	section_label(sec, where, sizeof where, cfg);
+	struct plugin *p = plugin_load(name, w->plugin_path, DDB_KIND_STORAGE, msg, sizeof msg);
+	if (!p)
+		return errorf(err, errlen, "%s: node %s: %s", where, node->name, msg);
+	if (!(p->desc->caps & role)) {
+		errorf(err, errlen, "%s: node %s: plugin '%s' cannot serve the %s role", where,
+		       node->name, p->desc->name, role_name(role));
+		plugin_unload(p);
+		return -1;
+	}
+	struct ddb_open_args args;
+	fill_open_args(&args, node->name, w->data_dir, role, sec);
+	struct ddb_err e = { "" };
+	enum ddb_status st = p->desc->storage->open(&args, &s->h, &e);
+	if (st != DDB_OK) {
+		errorf(err, errlen, "%s: node %s: plugin '%s' cannot open: %s (%s)", where, node->name,
+		       p->desc->name, e.msg, ddb_status_name(st));
+		plugin_unload(p);
+		return -1;
+	}
+	s->node = node;
+	s->plugin = p;
+	s->ops = p->desc->storage;
+	return 0;
+}
+
+static void close_store(struct store *s)
+{
+	if (s->plugin) {
+		s->ops->close(s->h);
+		plugin_unload(s->plugin);
+	}
+	memset(s, 0, sizeof *s);
+}
+
+static int open_bus(struct world *w, const struct config *cfg, struct node *node, char *err,
+                    size_t errlen)
+{
+	const struct config_section *sec = config_section(cfg, "transport");
+	const char *name = sec && sec->plugin ? sec->plugin : DEFAULT_TRANSPORT;
+	char where[512], msg[1024];
+	section_label(sec, where, sizeof where, cfg);
+	struct plugin *p = plugin_load(name, w->plugin_path, DDB_KIND_TRANSPORT, msg, sizeof msg);
+	if (!p)
+		return errorf(err, errlen, "%s: transport: %s", where, msg);
+	struct ddb_open_args args;
+	fill_open_args(&args, node->name, w->data_dir, 0, sec);
+	struct ddb_err e = { "" };
+	enum ddb_status st = p->desc->transport->open(&args, &w->bus.h, &e);
+	if (st != DDB_OK) {
+		errorf(err, errlen, "%s: transport plugin '%s' cannot open: %s (%s)", where,
+		       p->desc->name, e.msg, ddb_status_name(st));
+		plugin_unload(p);
+		return -1;
+	}
+	w->bus.node = node;
+	w->bus.plugin = p;
+	w->bus.ops = p->desc->transport;
+	w->bus.durable = (p->desc->caps & DDB_TRANSPORT_DURABLE) != 0;
+	static const char *const queues[] = { QUEUE_CENTRAL, QUEUE_DOCUMENTS };
+	for (size_t i = 0; i < ARRAY_LEN(queues); i++) {
+		st = w->bus.ops->declare(w->bus.h, queues[i], &e);
+		if (st != DDB_OK)
+			return errorf(err, errlen, "transport '%s': cannot declare queue %s: %s",
+			              p->desc->name, queues[i], e.msg);
+	}
+	return 0;
+}
+
+int world_open(struct world *w, const struct config *cfg, const char *data_dir,
+               char (*regions)[DDB_NAME_MAX], size_t n_regions, char *err, size_t errlen)
+{
+	memset(w, 0, sizeof *w);
+	w->plugin_path = strdup(world_plugin_path(cfg));
+	w->data_dir = strdup(data_dir);
+	w->regions = calloc(n_regions ? n_regions : 1, sizeof *w->regions);
+	if (!w->plugin_path || !w->data_dir || !w->regions) {
+		world_close(w);
+		return errorf(err, errlen, "out of memory");
+	}
+	if (make_dirs(data_dir, err, errlen) != 0)
+		goto fail;
+	for (size_t i = 0; i < n_regions; i++)
+		if (node_add(&w->nodes, regions[i], NODE_REGION, err, errlen) != 0)
+			goto fail;
+	if (node_add(&w->nodes, NODE_CENTRAL_NAME, NODE_CENTRAL, err, errlen) != 0 ||
+	    node_add(&w->nodes, NODE_DOCUMENTS_NAME, NODE_DOCUMENTS, err, errlen) != 0 ||
+	    node_add(&w->nodes, NODE_BROKER_NAME, NODE_BROKER, err, errlen) != 0)
+		goto fail;
+	/* The node table does not move from here on: stores keep pointers. */
+	w->n_regions = n_regions;
+	for (size_t i = 0; i < n_regions; i++)
+		if (open_store(w, cfg, &w->regions[i], &w->nodes.v[i], DDB_ROLE_REGIONAL, err, errlen) != 0)
+			goto fail;
+	if (open_store(w, cfg, &w->central, node_find(&w->nodes, NODE_CENTRAL_NAME), DDB_ROLE_CENTRAL,
+	               err, errlen) != 0 ||
+	    open_store(w, cfg, &w->documents, node_find(&w->nodes, NODE_DOCUMENTS_NAME),
+	               DDB_ROLE_DOCUMENTS, err, errlen) != 0 ||
+	    open_bus(w, cfg, node_find(&w->nodes, NODE_BROKER_NAME), err, errlen) != 0)
+		goto fail;
+	return 0;
+fail:
+	world_close(w);
+	return -1;
+}
+
+void world_close(struct world *w)
+{
+	for (size_t i = 0; w->regions && i < w->n_regions; i++)
+		close_store(&w->regions[i]);
+	close_store(&w->central);
+	close_store(&w->documents);
+	if (w->bus.plugin) {
+		w->bus.ops->close(w->bus.h);
+		plugin_unload(w->bus.plugin);
+	}
+	free(w->regions);
+	free(w->plugin_path);
+	free(w->data_dir);
+	node_table_free(&w->nodes);
+	memset(w, 0, sizeof *w);
+}
+
+static int reset_store(struct store *s, char *err, size_t errlen)
+{
+	struct ddb_err e = { "" };
+	if (s->ops->reset(s->h, &e) != DDB_OK)
+		return errorf(err, errlen, "node %s: reset failed: %s", s->node->name, e.msg);
+	return 0;
+}
+
+int world_reset(struct world *w, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < w->n_regions; i++)
+		if (reset_store(&w->regions[i], err, errlen) != 0)
+			return -1;
+	if (reset_store(&w->central, err, errlen) != 0 || reset_store(&w->documents, err, errlen) != 0)
+		return -1;
+	struct ddb_err e = { "" };
+	if (w->bus.ops->reset(w->bus.h, &e) != DDB_OK)
+		return errorf(err, errlen, "transport: reset failed: %s", e.msg);
+	static const char *const queues[] = { QUEUE_CENTRAL, QUEUE_DOCUMENTS };
+	for (size_t i = 0; i < ARRAY_LEN(queues); i++)
+		if (w->bus.ops->declare(w->bus.h, queues[i], &e) != DDB_OK)
+			return errorf(err, errlen, "transport: cannot declare %s: %s", queues[i], e.msg);
+	return 0;
+}
+
+struct store *world_region(struct world *w, const char *name)
+{
+	for (size_t i = 0; i < w->n_regions; i++)
+		if (strcmp(w->regions[i].node->name, name) == 0)
+			return &w->regions[i];
+	return NULL;
+}

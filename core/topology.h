@@ -1,1 +1,42 @@
-/* placeholder */
+/*
+ * topology.h - the emulated system as configured: a store per region, the
+ * central store, the documents store, the broker, and the node table that
+ * says which of them are up.  Opens and closes the plugin instances.
+ */
+#ifndef DDBSIM_TOPOLOGY_H
+#define DDBSIM_TOPOLOGY_H
+
+#include "faults.h"
+#include "node.h"
+
+struct config;
+
+#define QUEUE_CENTRAL "sync.central"     /* regions' outbox events, to the center */
+#define QUEUE_DOCUMENTS "sync.documents" /* applied events, to the documents store */
+
+struct world {
+	char *plugin_path;
+	char *data_dir;
+	struct node_table nodes;
+	size_t n_regions;
+	struct store *regions; /* same order as the scenario's regions */
+	struct store central;
+	struct store documents;
+	struct bus bus;
+};
+
+/* The plugin search path: the config's plugin_dir, else $DDBSIM_PLUGIN_DIR,
+ * else the installed plugin directory. */
+const char *world_plugin_path(const struct config *cfg);
+
+/* Opens every node.  data_dir is created if missing.  On error everything
+ * opened so far is closed and err says what failed (file, section, plugin). */
+int world_open(struct world *w, const struct config *cfg, const char *data_dir,
+               char (*regions)[DDB_NAME_MAX], size_t n_regions, char *err, size_t errlen);
+void world_close(struct world *w);
+/* Deletes all data in every store and queue: a fresh run starts empty. */
+int world_reset(struct world *w, char *err, size_t errlen);
+/* The region store called name, or NULL. */
+struct store *world_region(struct world *w, const char *name);
+
+#endif

@@ -49,7 +49,7 @@ tests_unit_test_scenario_LDADD = $(UNIT_LIBS) $(LUA_LIBS) $(CJSON_LIBS)
 
 check_PROGRAMS += tests/unit/test_domain
 tests_unit_test_domain_SOURCES = tests/unit/test_domain.c
-tests_unit_test_domain_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_domain_CFLAGS = $(UNIT_CFLAGS) $(CJSON_CFLAGS)
 tests_unit_test_domain_LDADD = core/libddbsim.la $(UNIT_LIBS)
 
 TESTS += $(check_PROGRAMS)
@@ -57,7 +57,7 @@ TESTS += $(check_PROGRAMS)
 # --- test plugins: built from the public header alone --------------------
 TEST_PLUGIN_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 check_LTLIBRARIES += tests/plugins/good.la tests/plugins/badabi.la \
-	tests/plugins/nosym.la tests/plugins/wrongkind.la
+	tests/plugins/nosym.la tests/plugins/wrongkind.la tests/plugins/noops.la
 tests_plugins_good_la_SOURCES = tests/plugins/good.c
 tests_plugins_good_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_good_la_CPPFLAGS = -I$(top_srcdir)/core
@@ -70,6 +70,9 @@ tests_plugins_nosym_la_CPPFLAGS = -I$(top_srcdir)/core
 tests_plugins_wrongkind_la_SOURCES = tests/plugins/wrongkind.c
 tests_plugins_wrongkind_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_wrongkind_la_CPPFLAGS = -I$(top_srcdir)/core
+tests_plugins_noops_la_SOURCES = tests/plugins/noops.c
+tests_plugins_noops_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_noops_la_CPPFLAGS = -I$(top_srcdir)/core
 
 # --- integration tests --------------------------------------------------
 INTEGRATION_TESTS =

@@ -1,1 +1,19 @@
-# tests/bench/local.mk - make bench: measured side by side, never in make check.
+# tests/bench/local.mk - make bench: measured side by side, never in make
+# check.  Build without --enable-sanitizers for meaningful numbers.
+EXTRA_PROGRAMS = tests/bench/bench_orders
+tests_bench_bench_orders_SOURCES = tests/bench/bench_orders.c
+tests_bench_bench_orders_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(CJSON_CFLAGS)
+tests_bench_bench_orders_LDADD = $(SQLITE_LIBS) $(CJSON_LIBS)
+CLEANFILES += $(EXTRA_PROGRAMS)
+EXTRA_DIST += tests/bench/bench.lua tests/bench/bench.conf
+
+BENCH_ORDERS = 200000
+BENCH_RSS_ORDERS = 1000000
+
+bench: tests/bench/bench_orders$(EXEEXT) ddbsim$(EXEEXT) $(pkglib_LTLIBRARIES)
+	@case "$(SAN_CFLAGS)" in *sanitize*) \
+		echo "make bench: this build has sanitizers: numbers mean little (configure without --enable-sanitizers)";; esac
+	DDBSIM_PLUGIN_DIR='$(TEST_PLUGIN_DIR)' DDBSIM_SCRIPTDIR='$(abs_top_srcdir)/scripts/lua' \
+		tests/bench/bench_orders ./ddbsim$(EXEEXT) $(top_srcdir)/tests/bench/bench.lua \
+		$(top_srcdir)/tests/bench/bench.conf $(BENCH_ORDERS) $(BENCH_RSS_ORDERS)
+.PHONY: bench

@@ -1,2 +1,8 @@
 # tests/integration/local.mk - shell tests that drive the ddbsim program.
-INTEGRATION_TESTS += 
+INTEGRATION_TESTS += \
+	tests/integration/default_scenario.sh \
+	tests/integration/determinism.sh \
+	tests/integration/cli.sh \
+	tests/integration/bad_input.sh \
+	tests/integration/outage.sh \
+	tests/integration/kill_drain.sh

@@ -1,0 +1,68 @@
+/*
+ * metrics.h - what a run counts and measures, filled by the domain flows
+ * and read by the report: orders accepted and rejected (by reason), order
+ * latency, sync lag, queue depths over time, refused calls.
+ */
+#ifndef DDBSIM_METRICS_H
+#define DDBSIM_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "histogram.h"
+
+#define METRICS_REASONS 64
+#define METRICS_SAMPLES 512
+#define METRICS_STEPS 256
+
+struct reason_count {
+	char reason[96];
+	uint64_t n;
+};
+
+struct depth_sample {
+	int64_t at_us;
+	uint64_t central, documents; /* ready + unacked */
+	uint64_t outbox_new;         /* sum over regions, capped at the read batch */
+};
+
+struct step_record {
+	int64_t at_us;
+	char target[64];
+	char action[16];
+};
+
+struct metrics {
+	uint64_t orders_generated;
+	uint64_t orders_accepted;
+	uint64_t orders_rejected;
+	struct reason_count reasons[METRICS_REASONS];
+	size_t n_reasons;
+	uint64_t group_commits;
+	struct histogram order_latency_us; /* engine clock: arrival to durable commit */
+	struct histogram sync_lag_us;      /* engine clock: placed to applied at the center */
+	uint64_t events_relayed;           /* published and confirmed */
+	uint64_t events_applied_central;
+	uint64_t events_applied_documents;
+	uint64_t redeliveries;
+	uint64_t poison_messages;
+	uint64_t unavailable_calls;        /* calls refused or failed as UNAVAILABLE */
+	uint64_t restocks;
+	struct depth_sample samples[METRICS_SAMPLES];
+	size_t n_samples;
+	int64_t sample_every_us;
+	uint64_t max_depth_central, max_depth_documents;
+	struct step_record steps[METRICS_STEPS];
+	size_t n_steps;
+};
+
+void metrics_init(struct metrics *m);
+/* Counts a rejected order under reason (truncated to fit; past
+ * METRICS_REASONS distinct reasons, counted under "other"). */
+void metrics_reject(struct metrics *m, const char *reason);
+/* Records queue depths at a time; keeps at most METRICS_SAMPLES by thinning
+ * to every other sample when full. */
+void metrics_sample(struct metrics *m, const struct depth_sample *s);
+void metrics_step(struct metrics *m, int64_t at_us, const char *target, const char *action);
+
+#endif

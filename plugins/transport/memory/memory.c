@@ -1,0 +1,731 @@
+/*
+ * memory.c - the in-memory transport: a broker inside the ddbsim process.
+ *
+ * It is the default transport and needs no server.  It is not durable
+ * (caps 0): everything it holds is gone when the process exits, so the core
+ * requeues its published outbox events after a restart.
+ *
+ * Each open() is an independent broker instance holding named queues.  A
+ * queue holds three sets of messages:
+ *
+ *   fresh     published and never delivered: a FIFO ring, in publish order;
+ *   requeued  delivered, then rejected with requeue or recovered: a min-heap
+ *             on the publish sequence number, so that they come back in
+ *             their original order whatever order they were requeued in;
+ *   unacked   delivered and not yet settled: a hash map from delivery tag to
+ *             message (open addressing, linear probing, backward-shift
+ *             deletion, so there are no tombstones to clean up).
+ *
+ * Every message ever delivered was taken from the head of the queue, so its
+ * publish sequence is lower than that of any fresh message still waiting:
+ * serving the requeued heap first and the fresh ring second is exactly "in
+ * publish order", as RabbitMQ does when it puts requeued messages back at
+ * their original position.
+ *
+ * Publish, receive and ack are O(1) amortised (reject with requeue and
+ * recover are O(log n) per message).  A message is one allocation, header
+ * and body together, freed as soon as it is acked or dropped; past a small
+ * capacity kept for steady traffic, the ring and the map shrink again as they
+ * empty, so memory follows what is held, not what went through.  Delivery
+ * tags come from one counter per instance, start at 1 and are never reused,
+ * not even after reset().
+ *
+ * Body pointers handed out by receive() point into the message itself and
+ * stay valid until that delivery is acked or rejected without requeue (a
+ * requeued message keeps its body), or until reset()/close(): longer than
+ * the ABI promises.
+ *
+ * An instance is not thread safe: the engine calls it from one thread.
+ *
+ * Options:
+ *   max_queue   how many messages (ready + unacked) a queue may hold; a
+ *               publish to a full queue returns DDB_UNAVAILABLE.  A decimal
+ *               integer; 0 or absent: no limit.  (RabbitMQ's x-max-length
+ *               counts ready messages only; this one bounds the memory held,
+ *               so it counts unacked ones too.)
+ * Other options are ignored.
+ */
+#include <ddbsim/plugin.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MEMORY_VERSION "0.1.0"
+/* As AMQP's short strings, so that a name that works here works on a real
+ * broker too. */
+#define QUEUE_NAME_MAX 255
+#define RING_MIN 16
+#define MAP_MIN 16
+/* Capacities a queue keeps while it drains and refills, so that a consumer
+ * keeping up does not reallocate on every batch; above them, the ring and
+ * the map shrink again as they empty. */
+#define RING_KEEP 1024
+#define MAP_KEEP 2048
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+/* ---- messages ------------------------------------------------------------ */
+
+struct msg {
+	uint64_t seq; /* publish order within the instance */
+	size_t len;
+	int redelivered;
+	_Alignas(max_align_t) unsigned char body[];
+};
+
+static struct msg *msg_new(uint64_t seq, const void *body, size_t len)
+{
+	if (len > SIZE_MAX - sizeof(struct msg))
+		return NULL;
+	struct msg *m = malloc(sizeof *m + len);
+	if (!m)
+		return NULL;
+	m->seq = seq;
+	m->len = len;
+	m->redelivered = 0;
+	if (len)
+		memcpy(m->body, body, len);
+	return m;
+}
+
+/* ---- fresh messages: a ring of pointers, capacity a power of two --------- */
+
+struct ring {
+	struct msg **slot;
+	size_t cap, head, count;
+};
+
+static int ring_resize(struct ring *r, size_t cap)
+{
+	struct msg **slot = malloc(cap * sizeof *slot);
+	if (!slot)
+		return -1;
+	for (size_t i = 0; i < r->count; i++)
+		slot[i] = r->slot[(r->head + i) & (r->cap - 1)];
+	free(r->slot);
+	r->slot = slot;
+	r->cap = cap;
+	r->head = 0;
+	return 0;
+}
+
+static int ring_push(struct ring *r, struct msg *m)
+{
+	if (r->count == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : RING_MIN;
+		if (cap < r->cap || cap > SIZE_MAX / sizeof *r->slot || ring_resize(r, cap) != 0)
+			return -1;
+	}
+	r->slot[(r->head + r->count) & (r->cap - 1)] = m;
+	r->count++;
+	return 0;
+}
+
+static struct msg *ring_pop(struct ring *r)
+{
+	struct msg *m = r->slot[r->head];
+	r->head = (r->head + 1) & (r->cap - 1);
+	r->count--;
+	/* Give memory back after a burst; a failed shrink changes nothing. */
+	if (r->cap > RING_KEEP && r->count < r->cap / 4)
+		(void)ring_resize(r, r->cap / 2);
+	return m;
+}
+
+/* ---- requeued messages: a min-heap on seq -------------------------------- */
+
+struct heap {
+	struct msg **item;
+	size_t cap, count;
+};
+
+static int heap_reserve(struct heap *h, size_t more)
+{
+	if (more <= h->cap - h->count)
+		return 0;
+	size_t cap = h->cap ? h->cap : RING_MIN;
+	while (cap - h->count < more) {
+		if (cap > SIZE_MAX / 2 / sizeof *h->item)
+			return -1;
+		cap *= 2;
+	}
+	struct msg **item = realloc(h->item, cap * sizeof *item);
+	if (!item)
+		return -1;
+	h->item = item;
+	h->cap = cap;
+	return 0;
+}
+
+/* Room must have been reserved. */
+static void heap_push(struct heap *h, struct msg *m)
+{
+	size_t i = h->count++;
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (h->item[parent]->seq <= m->seq)
+			break;
+		h->item[i] = h->item[parent];
+		i = parent;
+	}
+	h->item[i] = m;
+}
+
+static struct msg *heap_pop(struct heap *h)
+{
+	struct msg *top = h->item[0];
+	struct msg *last = h->item[--h->count];
+	size_t i = 0, n = h->count;
+	for (;;) {
+		size_t child = 2 * i + 1;
+		if (child >= n)
+			break;
+		if (child + 1 < n && h->item[child + 1]->seq < h->item[child]->seq)
+			child++;
+		if (last->seq <= h->item[child]->seq)
+			break;
+		h->item[i] = h->item[child];
+		i = child;
+	}
+	if (n > 0)
+		h->item[i] = last;
+	if (n == 0) {
+		/* Requeues are rare: do not keep the array around. */
+		free(h->item);
+		h->item = NULL;
+		h->cap = 0;
+	}
+	return top;
+}
+
+/* ---- unacked deliveries: tag -> message ---------------------------------- */
+
+struct entry {
+	uint64_t tag; /* 0: empty slot (tags start at 1) */
+	struct msg *m;
+};
+
+struct map {
+	struct entry *slot;
+	size_t cap, count; /* cap: 0 or a power of two; count <= cap / 2 */
+	unsigned shift;    /* 64 - log2(cap) */
+};
+
+static size_t map_home(const struct map *mp, uint64_t tag)
+{
+	/* Fibonacci hashing: consecutive tags spread evenly over the table. */
+	return (size_t)((tag * UINT64_C(0x9E3779B97F4A7C15)) >> mp->shift);
+}
+
+static int map_rehash(struct map *mp, size_t cap)
+{
+	struct entry *slot = calloc(cap, sizeof *slot);
+	if (!slot)
+		return -1;
+	unsigned bits = 0;
+	while (((size_t)1 << bits) < cap)
+		bits++;
+	struct map grown = { slot, cap, 0, 64 - bits };
+	for (size_t i = 0; i < mp->cap; i++) {
+		if (!mp->slot[i].tag)
+			continue;
+		size_t j = map_home(&grown, mp->slot[i].tag);
+		while (slot[j].tag)
+			j = (j + 1) & (cap - 1);
+		slot[j] = mp->slot[i];
+		grown.count++;
+	}
+	free(mp->slot);
+	*mp = grown;
+	return 0;
+}
+
+/* Makes room for `more` insertions without a failure on the way. */
+static int map_reserve(struct map *mp, size_t more)
+{
+	if (more > SIZE_MAX / 4 - mp->count)
+		return -1;
+	size_t need = mp->count + more, cap = mp->cap ? mp->cap : MAP_MIN;
+	while (need > cap / 2) {
+		if (cap > SIZE_MAX / 2 / sizeof(struct entry))
+			return -1;
+		cap *= 2;
+	}
+	return cap == mp->cap ? 0 : map_rehash(mp, cap);
+}
+
+/* Room must have been reserved. */
+static void map_put(struct map *mp, uint64_t tag, struct msg *m)
+{
+	size_t i = map_home(mp, tag);
+	while (mp->slot[i].tag)
+		i = (i + 1) & (mp->cap - 1);
+	mp->slot[i].tag = tag;
+	mp->slot[i].m = m;
+	mp->count++;
+}
+
+/* Removes the entry for tag and returns its message, or NULL. */
+static struct msg *map_take(struct map *mp, uint64_t tag)
+{
+	if (!mp->count || !tag)
+		return NULL;
+	size_t mask = mp->cap - 1, i = map_home(mp, tag);
+	while (mp->slot[i].tag != tag) {
+		if (!mp->slot[i].tag)
+			return NULL;
+		i = (i + 1) & mask;
+	}
+	struct msg *m = mp->slot[i].m;
+	/* Backward-shift deletion: pull up every following entry of the run
+	 * that may sit at the hole, so that lookups never stop too early. */
+	size_t hole = i, j = i;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!mp->slot[j].tag)
+			break;
+		size_t home = map_home(mp, mp->slot[j].tag);
+		/* Leave j where it is if its home lies cyclically in (hole, j]. */
+		if (((j - home) & mask) < ((j - hole) & mask))
+			continue;
+		mp->slot[hole] = mp->slot[j];
+		hole = j;
+	}
+	mp->slot[hole].tag = 0;
+	mp->slot[hole].m = NULL;
+	mp->count--;
+	if (mp->cap > MAP_KEEP && mp->count < mp->cap / 8)
+		(void)map_rehash(mp, mp->cap / 2);
+	return m;
+}
+
+/* ---- queues and instances ------------------------------------------------ */
+
+struct queue {
+	char *name;
+	uint64_t hash;
+	struct ring fresh;
+	struct heap requeued;
+	struct map unacked;
+};
+
+struct instance {
+	struct queue **table; /* open addressing on the name's hash */
+	size_t cap, count;
+	uint64_t next_tag;   /* last tag handed out; never goes back */
+	uint64_t next_seq;   /* last publish sequence */
+	uint64_t max_queue;  /* 0: no limit */
+	struct queue *last;  /* the queue the last call used */
+};
+
+PRINTF_LIKE(2, 3)
+static void set_err(struct ddb_err *err, const char *fmt, ...)
+{
+	if (!err)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+}
+
+static enum ddb_status oom(struct ddb_err *err, const char *what)
+{
+	set_err(err, "memory transport: out of memory (%s)", what);
+	return DDB_INTERNAL;
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+static void queue_free(struct queue *q)
+{
+	for (size_t i = 0; i < q->fresh.count; i++)
+		free(q->fresh.slot[(q->fresh.head + i) & (q->fresh.cap - 1)]);
+	free(q->fresh.slot);
+	for (size_t i = 0; i < q->requeued.count; i++)
+		free(q->requeued.item[i]);
+	free(q->requeued.item);
+	for (size_t i = 0; i < q->unacked.cap; i++)
+		if (q->unacked.slot[i].tag)
+			free(q->unacked.slot[i].m);
+	free(q->unacked.slot);
+	free(q->name);
+	free(q);
+}
+
+static void drop_queues(struct instance *in)
+{
+	for (size_t i = 0; i < in->cap; i++)
+		if (in->table[i])
+			queue_free(in->table[i]);
+	free(in->table);
+	in->table = NULL;
+	in->cap = in->count = 0;
+	in->last = NULL;
+}
+
+static enum ddb_status check_name(const char *queue, struct ddb_err *err)
+{
+	if (!queue || !*queue) {
+		set_err(err, "memory transport: queue name missing");
+		return DDB_INVALID;
+	}
+	if (strlen(queue) > QUEUE_NAME_MAX) {
+		set_err(err, "memory transport: queue name '%.40s...' longer than %d bytes", queue,
+		        QUEUE_NAME_MAX);
+		return DDB_INVALID;
+	}
+	return DDB_OK;
+}
+
+static struct queue *lookup(struct instance *in, const char *queue)
+{
+	if (in->last && strcmp(in->last->name, queue) == 0)
+		return in->last;
+	if (!in->count)
+		return NULL;
+	uint64_t h = name_hash(queue);
+	for (size_t i = (size_t)h & (in->cap - 1);; i = (i + 1) & (in->cap - 1)) {
+		struct queue *q = in->table[i];
+		if (!q)
+			return NULL;
+		if (q->hash == h && strcmp(q->name, queue) == 0)
+			return in->last = q;
+	}
+}
+
+/* The declared queue named `queue`, or NULL with err filled. */
+static struct queue *find(void *handle, const char *queue, enum ddb_status *st,
+                          struct ddb_err *err)
+{
+	if (!handle) {
+		set_err(err, "memory transport: no instance");
+		*st = DDB_INVALID;
+		return NULL;
+	}
+	if ((*st = check_name(queue, err)) != DDB_OK)
+		return NULL;
+	struct queue *q = lookup(handle, queue);
+	if (!q) {
+		set_err(err, "memory transport: queue '%s' not declared", queue);
+		*st = DDB_NOT_FOUND;
+	}
+	return q;
+}
+
+/* ---- operations ---------------------------------------------------------- */
+
+/* A whole number of messages, blanks around it allowed. */
+static enum ddb_status parse_count(const char *key, const char *value, uint64_t *out,
+                                   struct ddb_err *err)
+{
+	const char *p = value;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	unsigned long long v = 0;
+	int ok = *p >= '0' && *p <= '9';
+	if (ok) {
+		char *end = NULL;
+		errno = 0;
+		v = strtoull(p, &end, 10);
+		ok = errno == 0 && end != NULL;
+		while (ok && (*end == ' ' || *end == '\t'))
+			end++;
+		ok = ok && *end == '\0';
+	}
+	if (!ok) {
+		set_err(err, "memory transport: option %s = '%s': not a count of messages (a "
+		             "whole number, 0 for no limit)", key, value);
+		return DDB_INVALID;
+	}
+	*out = v;
+	return DDB_OK;
+}
+
+static enum ddb_status mem_open(const struct ddb_open_args *args, void **handle,
+                                struct ddb_err *err)
+{
+	if (!handle) {
+		set_err(err, "memory transport: open without a handle to fill");
+		return DDB_INVALID;
+	}
+	*handle = NULL;
+	uint64_t max_queue = 0;
+	if (args) {
+		const char *v = ddb_option_get(args, "max_queue", NULL);
+		if (v) {
+			enum ddb_status st = parse_count("max_queue", v, &max_queue, err);
+			if (st != DDB_OK)
+				return st;
+		}
+	}
+	struct instance *in = calloc(1, sizeof *in);
+	if (!in)
+		return oom(err, "instance");
+	in->max_queue = max_queue;
+	*handle = in;
+	return DDB_OK;
+}
+
+static void mem_close(void *handle)
+{
+	struct instance *in = handle;
+	if (!in)
+		return;
+	drop_queues(in);
+	free(in);
+}
+
+static enum ddb_status mem_reset(void *handle, struct ddb_err *err)
+{
+	if (!handle) {
+		set_err(err, "memory transport: no instance");
+		return DDB_INVALID;
+	}
+	/* Tags and sequence numbers go on: a tag is never reused. */
+	drop_queues(handle);
+	return DDB_OK;
+}
+
+static enum ddb_status mem_declare(void *handle, const char *queue, struct ddb_err *err)
+{
+	struct instance *in = handle;
+	if (!in) {
+		set_err(err, "memory transport: no instance");
+		return DDB_INVALID;
+	}
+	enum ddb_status st = check_name(queue, err);
+	if (st != DDB_OK)
+		return st;
+	if (lookup(in, queue))
+		return DDB_OK;
+	if (in->count + 1 > in->cap / 2) {
+		size_t cap = in->cap ? in->cap * 2 : 8;
+		struct queue **table = calloc(cap, sizeof *table);
+		if (!table)
+			return oom(err, "queue table");
+		for (size_t i = 0; i < in->cap; i++) {
+			struct queue *q = in->table[i];
+			if (!q)
+				continue;
+			size_t j = (size_t)q->hash & (cap - 1);
+			while (table[j])
+				j = (j + 1) & (cap - 1);
+			table[j] = q;
+		}
+		free(in->table);
+		in->table = table;
+		in->cap = cap;
+	}
+	struct queue *q = calloc(1, sizeof *q);
+	if (!q || !(q->name = strdup(queue))) {
+		free(q);
+		return oom(err, "queue");
+	}
+	q->hash = name_hash(queue);
+	size_t j = (size_t)q->hash & (in->cap - 1);
+	while (in->table[j])
+		j = (j + 1) & (in->cap - 1);
+	in->table[j] = q;
+	in->count++;
+	in->last = q;
+	return DDB_OK;
+}
+
+static enum ddb_status mem_publish(void *handle, const char *queue, const void *body, size_t len,
+                                   struct ddb_err *err)
+{
+	enum ddb_status st;
+	struct queue *q = find(handle, queue, &st, err);
+	if (!q)
+		return st;
+	struct instance *in = handle;
+	if (len && !body) {
+		set_err(err, "memory transport: publish to '%s': no body for %zu bytes", queue, len);
+		return DDB_INVALID;
+	}
+	if (in->max_queue &&
+	    q->fresh.count + q->requeued.count + q->unacked.count >= in->max_queue) {
+		set_err(err, "memory transport: queue '%s' is full (max_queue = %llu messages)", queue,
+		        (unsigned long long)in->max_queue);
+		return DDB_UNAVAILABLE;
+	}
+	struct msg *m = msg_new(in->next_seq + 1, body, len);
+	if (!m)
+		return oom(err, "message");
+	if (ring_push(&q->fresh, m) != 0) {
+		free(m);
+		return oom(err, "queue ring");
+	}
+	in->next_seq++;
+	return DDB_OK;
+}
+
+static enum ddb_status mem_confirm(void *handle, struct ddb_err *err)
+{
+	if (!handle) {
+		set_err(err, "memory transport: no instance");
+		return DDB_INVALID;
+	}
+	/* Everything published is held already. */
+	return DDB_OK;
+}
+
+static enum ddb_status mem_receive(void *handle, const char *queue, struct ddb_delivery *out,
+                                   size_t max, size_t *n_out, struct ddb_err *err)
+{
+	enum ddb_status st;
+	if (n_out)
+		*n_out = 0;
+	struct queue *q = find(handle, queue, &st, err);
+	if (!q)
+		return st;
+	struct instance *in = handle;
+	if (!n_out || (max && !out)) {
+		set_err(err, "memory transport: receive from '%s': no room for deliveries", queue);
+		return DDB_INVALID;
+	}
+	size_t ready = q->fresh.count + q->requeued.count;
+	size_t n = max < ready ? max : ready;
+	if (n == 0)
+		return DDB_OK;
+	/* Reserve first, so that nothing is taken off the queue and lost when
+	 * memory runs out. */
+	if (map_reserve(&q->unacked, n) != 0)
+		return oom(err, "unacked deliveries");
+	for (size_t i = 0; i < n; i++) {
+		struct msg *m = q->requeued.count ? heap_pop(&q->requeued) : ring_pop(&q->fresh);
+		uint64_t tag = ++in->next_tag;
+		map_put(&q->unacked, tag, m);
+		out[i].tag = tag;
+		out[i].body = m->body;
+		out[i].len = m->len;
+		out[i].redelivered = m->redelivered;
+	}
+	*n_out = n;
+	return DDB_OK;
+}
+
+static enum ddb_status unknown_tag(const char *queue, uint64_t tag, struct ddb_err *err)
+{
+	set_err(err, "memory transport: queue '%s' has no unacked delivery with tag %llu", queue,
+	        (unsigned long long)tag);
+	return DDB_NOT_FOUND;
+}
+
+static enum ddb_status mem_ack(void *handle, const char *queue, uint64_t tag,
+                               struct ddb_err *err)
+{
+	enum ddb_status st;
+	struct queue *q = find(handle, queue, &st, err);
+	if (!q)
+		return st;
+	struct msg *m = map_take(&q->unacked, tag);
+	if (!m)
+		return unknown_tag(queue, tag, err);
+	free(m);
+	return DDB_OK;
+}
+
+static enum ddb_status mem_reject(void *handle, const char *queue, uint64_t tag, int requeue,
+                                  struct ddb_err *err)
+{
+	enum ddb_status st;
+	struct queue *q = find(handle, queue, &st, err);
+	if (!q)
+		return st;
+	/* Reserve before taking, so that a failure leaves the delivery as it
+	 * was. */
+	if (requeue && heap_reserve(&q->requeued, 1) != 0)
+		return oom(err, "requeue");
+	struct msg *m = map_take(&q->unacked, tag);
+	if (!m)
+		return unknown_tag(queue, tag, err);
+	if (requeue) {
+		m->redelivered = 1;
+		heap_push(&q->requeued, m);
+	} else {
+		free(m);
+	}
+	return DDB_OK;
+}
+
+static enum ddb_status mem_recover(void *handle, const char *queue, struct ddb_err *err)
+{
+	enum ddb_status st;
+	struct queue *q = find(handle, queue, &st, err);
+	if (!q)
+		return st;
+	if (!q->unacked.count)
+		return DDB_OK;
+	if (heap_reserve(&q->requeued, q->unacked.count) != 0)
+		return oom(err, "recover");
+	for (size_t i = 0; i < q->unacked.cap; i++) {
+		if (!q->unacked.slot[i].tag)
+			continue;
+		struct msg *m = q->unacked.slot[i].m;
+		m->redelivered = 1;
+		heap_push(&q->requeued, m);
+	}
+	free(q->unacked.slot);
+	q->unacked.slot = NULL;
+	q->unacked.cap = q->unacked.count = 0;
+	return DDB_OK;
+}
+
+static enum ddb_status mem_depth(void *handle, const char *queue, uint64_t *ready,
+                                 uint64_t *unacked, struct ddb_err *err)
+{
+	enum ddb_status st;
+	struct queue *q = find(handle, queue, &st, err);
+	if (!q)
+		return st;
+	if (ready)
+		*ready = (uint64_t)q->fresh.count + q->requeued.count;
+	if (unacked)
+		*unacked = q->unacked.count;
+	return DDB_OK;
+}
+
+static const struct ddb_transport_ops memory_ops = {
+	.open = mem_open,
+	.close = mem_close,
+	.reset = mem_reset,
+	.declare = mem_declare,
+	.publish = mem_publish,
+	.confirm = mem_confirm,
+	.receive = mem_receive,
+	.ack = mem_ack,
+	.reject = mem_reject,
+	.recover = mem_recover,
+	.depth = mem_depth,
+};
+
+static const struct ddb_plugin memory_plugin = {
+	.abi = DDB_PLUGIN_ABI,
+	.kind = DDB_KIND_TRANSPORT,
+	.name = "memory",
+	.version = MEMORY_VERSION,
+	.caps = 0, /* not durable */
+	.storage = NULL,
+	.transport = &memory_ops,
+};
+
+const struct ddb_plugin *ddbsim_plugin_entry(void)
+{
+	return &memory_plugin;
+}

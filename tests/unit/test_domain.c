@@ -1,0 +1,506 @@
+/*
+ * test_domain.c - the domain flows of the core on the embedded plugins
+ * (SQLite stores, memory transport): the event wire format, order
+ * validation, the catalog, and an order's way from a region to the center
+ * and the documents store, through duplicates, lost messages, poison
+ * messages and nodes that go down.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "checks.h"
+#include "config.h"
+#include "histogram.h"
+#include "metrics.h"
+#include "orders.h"
+#include "scenario.h"
+#include "state_hash.h"
+#include "sync.h"
+#include "topology.h"
+#include "wire.h"
+
+/* ---- wire --------------------------------------------------------------- */
+
+static struct ddb_event sample_order_event(void)
+{
+	struct ddb_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.seq = 42;
+	strcpy(ev.id, "boston:42");
+	strcpy(ev.origin, "boston");
+	ev.kind = DDB_EVENT_ORDER;
+	ev.created_at_us = 123456;
+	strcpy(ev.order.id, "boston-000000000042");
+	strcpy(ev.order.region, "boston");
+	strcpy(ev.order.customer, "Zoë O'Brien; \"quoted\" 東京");
+	strcpy(ev.order.sku, "LAPTOP");
+	ev.order.quantity = 3;
+	ev.order.unit_price_cents = 99999;
+	ev.order.placed_at_us = 123456;
+	return ev;
+}
+
+static void wire_round_trip(void **state)
+{
+	(void)state;
+	unsigned char buf[WIRE_MAX];
+	struct ddb_event in = sample_order_event(), out;
+	size_t n = wire_encode(&in, buf, sizeof buf);
+	assert_true(n > 0);
+	assert_int_equal(wire_decode(buf, n, &out), 0);
+	assert_int_equal(out.seq, 42);
+	assert_string_equal(out.order.customer, in.order.customer);
+	assert_int_equal(out.order.unit_price_cents, 99999);
+
+	struct ddb_event p;
+	memset(&p, 0, sizeof p);
+	p.kind = DDB_EVENT_PRODUCT;
+	strcpy(p.product.sku, "LAPTOP");
+	strcpy(p.product.name, "Laptop");
+	p.product.version = 2;
+	p.product.n_components = 2;
+	strcpy(p.product.components[0].sku, "KEYBOARD");
+	p.product.components[0].quantity = 1;
+	strcpy(p.product.components[1].sku, "WEBCAM");
+	p.product.components[1].quantity = 2;
+	n = wire_encode(&p, buf, sizeof buf);
+	assert_int_equal(wire_decode(buf, n, &out), 0);
+	assert_int_equal(out.product.n_components, 2);
+	assert_string_equal(out.product.components[1].sku, "WEBCAM");
+	assert_int_equal(out.product.components[1].quantity, 2);
+}
+
+static void wire_refuses_malformed(void **state)
+{
+	(void)state;
+	unsigned char buf[WIRE_MAX];
+	struct ddb_event in = sample_order_event(), out;
+	size_t n = wire_encode(&in, buf, sizeof buf);
+	for (size_t cut = 0; cut < n; cut++)
+		assert_int_equal(wire_decode(buf, cut, &out), -1);
+	unsigned char bad[WIRE_MAX];
+	memcpy(bad, buf, n);
+	bad[0] = 'X';
+	assert_int_equal(wire_decode(bad, n, &out), -1);
+	memcpy(bad, buf, n);
+	bad[n] = 0;
+	assert_int_equal(wire_decode(bad, n + 1, &out), -1); /* trailing byte */
+	assert_int_equal(wire_encode(&in, buf, 10), 0);     /* does not fit */
+}
+
+/* ---- validation and catalog --------------------------------------------- */
+
+static struct scenario_info two_products(struct ddb_product p[2])
+{
+	memset(p, 0, 2 * sizeof *p);
+	strcpy(p[0].sku, "MOUSE");
+	strcpy(p[0].name, "Mouse");
+	p[0].price_cents = 2500;
+	p[0].version = 1;
+	strcpy(p[1].sku, "LAPTOP");
+	strcpy(p[1].name, "Laptop");
+	p[1].price_cents = 99999;
+	p[1].version = 1;
+	p[1].n_components = 1;
+	strcpy(p[1].components[0].sku, "MOUSE");
+	p[1].components[0].quantity = 1;
+	struct scenario_info si;
+	memset(&si, 0, sizeof si);
+	si.n_products = 2;
+	si.products = p;
+	return si;
+}
+
+static void order_validation(void **state)
+{
+	(void)state;
+	struct ddb_product p[2];
+	struct scenario_info si = two_products(p);
+	struct catalog cat;
+	char err[256];
+	assert_int_equal(catalog_build(&cat, &si, err, sizeof err), 0);
+	struct ddb_order o;
+	memset(&o, 0, sizeof o);
+	strcpy(o.sku, "MOUSE");
+	o.quantity = 1;
+	o.unit_price_cents = 2500;
+	assert_null(orders_validate(&cat, &o));
+	o.quantity = 0;
+	assert_string_equal(orders_validate(&cat, &o), "invalid_quantity");
+	o.quantity = -5;
+	assert_string_equal(orders_validate(&cat, &o), "invalid_quantity");
+	o.quantity = INT64_MAX;
+	assert_string_equal(orders_validate(&cat, &o), "invalid_quantity");
+	o.quantity = 1000000000;
+	o.unit_price_cents = INT64_MAX / 10;
+	assert_string_equal(orders_validate(&cat, &o), "invalid_quantity"); /* overflow */
+	o.quantity = 1;
+	o.unit_price_cents = -1;
+	assert_string_equal(orders_validate(&cat, &o), "invalid_price");
+	strcpy(o.sku, "NOPE");
+	assert_string_equal(orders_validate(&cat, &o), "unknown_sku");
+	catalog_free(&cat);
+}
+
+static void catalog_errors(void **state)
+{
+	(void)state;
+	struct ddb_product p[2];
+	struct scenario_info si = two_products(p);
+	struct catalog cat;
+	char err[256];
+	strcpy(p[1].components[0].sku, "GHOST");
+	assert_int_equal(catalog_build(&cat, &si, err, sizeof err), -1);
+	assert_non_null(strstr(err, "LAPTOP: component 'GHOST' is not a product"));
+	catalog_free(&cat);
+
+	strcpy(p[1].components[0].sku, "LAPTOP");
+	assert_int_equal(catalog_build(&cat, &si, err, sizeof err), -1);
+	assert_non_null(strstr(err, "its own component"));
+	catalog_free(&cat);
+
+	strcpy(p[1].components[0].sku, "MOUSE");
+	strcpy(p[1].sku, "MOUSE");
+	assert_int_equal(catalog_build(&cat, &si, err, sizeof err), -1);
+	assert_non_null(strstr(err, "appears twice"));
+	catalog_free(&cat);
+}
+
+static void histogram_percentiles(void **state)
+{
+	(void)state;
+	struct histogram h;
+	hist_init(&h);
+	assert_int_equal(hist_percentile(&h, 0.5), 0);
+	for (int i = 1; i <= 10000; i++)
+		hist_add(&h, i);
+	int64_t p50 = hist_percentile(&h, 0.5), p99 = hist_percentile(&h, 0.99);
+	assert_true(p50 >= 5000 && p50 <= 5000 * 1.04);
+	assert_true(p99 >= 9900 && p99 <= 10000);
+	assert_int_equal(hist_percentile(&h, 1.0), 10000);
+	assert_int_equal(h.min, 1);
+}
+
+/* ---- flows on real plugins ------------------------------------------------ */
+
+struct fixture {
+	char dir[64];
+	struct config cfg;
+	struct world w;
+	struct metrics m;
+	struct sync sync;
+	struct catalog cat;
+	struct ddb_product products[2];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	strcpy(f->dir, "/tmp/ddbsim-domain-XXXXXX");
+	if (!f || !mkdtemp(f->dir))
+		return -1;
+	char regions[2][DDB_NAME_MAX] = { "alpha", "beta" };
+	char err[1024];
+	f->cfg.path = (char *)"(test)";
+	if (world_open(&f->w, &f->cfg, f->dir, regions, 2, err, sizeof err) != 0) {
+		fprintf(stderr, "world_open: %s\n", err);
+		return -1;
+	}
+	struct scenario_info si = two_products(f->products);
+	int64_t stock[4] = { 10, 5, 10, 5 };
+	char names[2][DDB_NAME_MAX] = { "alpha", "beta" };
+	si.n_regions = 2;
+	si.regions = names;
+	si.stock = stock;
+	metrics_init(&f->m);
+	if (world_reset(&f->w, err, sizeof err) != 0 ||
+	    catalog_build(&f->cat, &si, err, sizeof err) != 0 ||
+	    catalog_install(&f->cat, &f->w, &si, 0, err, sizeof err) != 0 ||
+	    sync_init(&f->sync, &f->w, &f->m) != 0) {
+		fprintf(stderr, "setup: %s\n", err);
+		return -1;
+	}
+	f->sync.quiet = 1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	sync_free(&f->sync);
+	catalog_free(&f->cat);
+	world_close(&f->w);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", f->dir);
+	free(f);
+	return 0;
+}
+
+static struct ddb_order make_order(const char *region, int seq, const char *sku, int64_t qty)
+{
+	struct ddb_order o;
+	memset(&o, 0, sizeof o);
+	snprintf(o.id, sizeof o.id, "%s-%012d", region, seq);
+	strcpy(o.region, region);
+	strcpy(o.customer, "Zoë O'Brien; DROP TABLE orders;--");
+	strcpy(o.sku, sku);
+	o.quantity = qty;
+	o.unit_price_cents = strcmp(sku, "MOUSE") == 0 ? 2500 : 99999;
+	o.placed_at_us = seq * 1000;
+	return o;
+}
+
+static void place(struct fixture *f, size_t r, const struct ddb_order *o, size_t n,
+                  enum ddb_status *results, enum ddb_status want)
+{
+	struct ddb_err e = { "" };
+	assert_int_equal(store_place_orders(&f->w.regions[r], o, n, results, &e), want);
+}
+
+/* Runs the relay and appliers until nothing moves. */
+static void sync_all(struct fixture *f, int64_t now)
+{
+	for (int round = 0; round < 20; round++) {
+		size_t moved = 0;
+		for (size_t r = 0; r < f->w.n_regions; r++)
+			moved += sync_relay(&f->sync, r);
+		moved += sync_apply_central(&f->sync, now);
+		moved += sync_apply_documents(&f->sync, now);
+		sync_flush_marks(&f->sync);
+		if (moved == 0)
+			return;
+	}
+}
+
+/* Runs the built-in checks; returns how many failed and prints them. */
+static int failed_checks(struct fixture *f)
+{
+	struct check_list l = { 0 };
+	cJSON *facts = NULL;
+	char err[512];
+	int failed = checks_run(&f->w, &f->sync, NULL, NULL, &l, &facts, err, sizeof err);
+	assert_true(failed >= 0);
+	for (size_t i = 0; i < l.n; i++)
+		if (!l.v[i].ok)
+			fprintf(stderr, "  check %s: %s\n", l.v[i].name, l.v[i].detail);
+	check_list_free(&l);
+	cJSON_Delete(facts);
+	return failed;
+}
+
+static int64_t count_rows(struct store *s, int dataset)
+{
+	void *cur;
+	struct ddb_err e = { "" };
+	struct ddb_row row;
+	int64_t n = 0;
+	assert_int_equal(s->ops->scan_open(s->h, dataset, NULL, &cur, &e), DDB_OK);
+	while (s->ops->scan_next(cur, &row, &e) == DDB_OK)
+		n++;
+	s->ops->scan_close(cur);
+	return n;
+}
+
+static void order_reaches_center_and_documents(void **state)
+{
+	struct fixture *f = *state;
+	struct ddb_order o[4] = { make_order("alpha", 1, "MOUSE", 2), make_order("alpha", 2, "LAPTOP", 6),
+		                  make_order("alpha", 3, "LAPTOP", 5), make_order("alpha", 4, "MOUSE", 8) };
+	enum ddb_status res[4];
+	place(f, 0, o, 4, res, DDB_OK);
+	assert_int_equal(res[0], DDB_OK);
+	assert_int_equal(res[1], DDB_INSUFFICIENT); /* 5 laptops in stock */
+	assert_int_equal(res[2], DDB_OK);
+	assert_int_equal(res[3], DDB_OK);
+	/* Not yet at the center, in the logs, or marked: five checks say so. */
+	assert_int_equal(failed_checks(f), 5);
+	sync_all(f, 5000);
+	assert_int_equal(failed_checks(f), 0);
+	assert_int_equal(count_rows(&f->w.central, DDB_DS_CENTRAL_ORDERS), 3);
+	assert_int_equal(count_rows(&f->w.documents, DDB_DS_ORDER_LOGS), 3);
+	assert_int_equal(count_rows(&f->w.documents, DDB_DS_COMPONENTS), 2);
+	assert_int_equal(f->m.poison_messages, 0);
+}
+
+static void duplicate_delivery_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct ddb_order o = make_order("beta", 1, "MOUSE", 1);
+	enum ddb_status res;
+	place(f, 1, &o, 1, &res, DDB_OK);
+	sync_all(f, 1000);
+	assert_int_equal(failed_checks(f), 0);
+	uint64_t before, after;
+	char err[256];
+	assert_int_equal(state_hash(&f->w, &before, err, sizeof err), 0);
+
+	/* The same event again, twice, as a broker may deliver it. */
+	struct ddb_event ev;
+	size_t n;
+	struct ddb_err e = { "" };
+	struct store *beta = &f->w.regions[1];
+	assert_int_equal(beta->ops->outbox_read(beta->h, 0, DDB_OUTBOX_APPLIED, &ev, 1, &n, &e), DDB_OK);
+	assert_int_equal(n, 1);
+	unsigned char buf[WIRE_MAX];
+	size_t len = wire_encode(&ev, buf, sizeof buf);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(bus_publish(&f->w.bus, QUEUE_CENTRAL, buf, len, &e), DDB_OK);
+	assert_int_equal(bus_confirm(&f->w.bus, &e), DDB_OK);
+	sync_all(f, 9999999);
+	assert_int_equal(state_hash(&f->w, &after, err, sizeof err), 0);
+	assert_true(before == after);
+	assert_int_equal(failed_checks(f), 0);
+}
+
+/* The transport loses what it held (a non-durable broker when ddbsim is
+ * killed): drop every queue and declare them again. */
+static void lose_all_messages(struct fixture *f)
+{
+	struct ddb_err e = { "" };
+	assert_int_equal(f->w.bus.ops->reset(f->w.bus.h, &e), DDB_OK);
+	assert_int_equal(f->w.bus.ops->declare(f->w.bus.h, QUEUE_CENTRAL, &e), DDB_OK);
+	assert_int_equal(f->w.bus.ops->declare(f->w.bus.h, QUEUE_DOCUMENTS, &e), DDB_OK);
+}
+
+static void lost_messages_are_published_again(void **state)
+{
+	struct fixture *f = *state;
+	struct ddb_order o[2] = { make_order("alpha", 1, "MOUSE", 1), make_order("beta", 1, "MOUSE", 1) };
+	enum ddb_status res;
+	place(f, 0, &o[0], 1, &res, DDB_OK);
+	place(f, 1, &o[1], 1, &res, DDB_OK);
+	/* Published and confirmed (2 products and 1 order per region)... */
+	assert_int_equal(sync_relay(&f->sync, 0), 3);
+	assert_int_equal(sync_relay(&f->sync, 1), 3);
+	/* ...then lost before the center saw them. */
+	lose_all_messages(f);
+	sync_all(f, 1000);
+	assert_int_equal(count_rows(&f->w.central, DDB_DS_CENTRAL_ORDERS), 0);
+	struct sync_backlog b;
+	assert_int_equal(sync_pending(&f->sync, &b), 1);
+	assert_true(b.outbox_published > 0);
+	/* A restart publishes every unapplied event again. */
+	char err[256];
+	assert_int_equal(sync_requeue(&f->sync, err, sizeof err), 0);
+	sync_all(f, 2000);
+	assert_int_equal(count_rows(&f->w.central, DDB_DS_CENTRAL_ORDERS), 2);
+	assert_int_equal(failed_checks(f), 0);
+
+	/* Lost between the center and the documents store: the center has
+	 * it, the logs do not, the outbox says PUBLISHED; a requeue repairs it
+	 * without doubling anything at the center. */
+	struct ddb_order o3 = make_order("alpha", 2, "LAPTOP", 1);
+	place(f, 0, &o3, 1, &res, DDB_OK);
+	assert_int_equal(sync_relay(&f->sync, 0), 1);
+	assert_int_equal(sync_apply_central(&f->sync, 3000), 1);
+	lose_all_messages(f);
+	assert_int_equal(count_rows(&f->w.documents, DDB_DS_ORDER_LOGS), 2);
+	assert_int_equal(sync_requeue(&f->sync, err, sizeof err), 0);
+	sync_all(f, 4000);
+	assert_int_equal(count_rows(&f->w.central, DDB_DS_CENTRAL_ORDERS), 3);
+	assert_int_equal(count_rows(&f->w.documents, DDB_DS_ORDER_LOGS), 3);
+	assert_int_equal(failed_checks(f), 0);
+}
+
+static void poison_message_is_dropped(void **state)
+{
+	struct fixture *f = *state;
+	struct ddb_err e = { "" };
+	assert_int_equal(bus_publish(&f->w.bus, QUEUE_CENTRAL, "garbage", 7, &e), DDB_OK);
+	sync_all(f, 1000);
+	assert_int_equal(f->m.poison_messages, 1);
+	assert_int_equal(failed_checks(f), 0);
+}
+
+static void region_down_refuses_orders_and_keeps_marks(void **state)
+{
+	struct fixture *f = *state;
+	struct ddb_order o = make_order("alpha", 1, "MOUSE", 1);
+	enum ddb_status res;
+	place(f, 0, &o, 1, &res, DDB_OK);
+	assert_int_equal(sync_relay(&f->sync, 0), 3);
+	node_set_state(f->w.regions[0].node, NODE_DOWN, 0);
+	struct ddb_order o2 = make_order("alpha", 2, "MOUSE", 1);
+	place(f, 0, &o2, 1, &res, DDB_UNAVAILABLE);
+	sync_all(f, 1000);
+	/* Applied at the center, but alpha cannot be told yet. */
+	assert_int_equal(count_rows(&f->w.central, DDB_DS_CENTRAL_ORDERS), 1);
+	struct sync_backlog b;
+	assert_int_equal(sync_pending(&f->sync, &b), 1);
+	assert_int_equal(b.marks, 3);
+	node_set_state(f->w.regions[0].node, NODE_UP, 0);
+	sync_all(f, 2000);
+	assert_int_equal(sync_pending(&f->sync, &b), 0);
+	assert_int_equal(failed_checks(f), 0);
+}
+
+static void center_down_keeps_events_queued(void **state)
+{
+	struct fixture *f = *state;
+	node_set_state(f->w.central.node, NODE_DOWN, 0);
+	struct ddb_order o = make_order("beta", 1, "LAPTOP", 2);
+	enum ddb_status res;
+	place(f, 1, &o, 1, &res, DDB_OK);
+	sync_all(f, 1000);
+	assert_int_equal(count_rows(&f->w.central, DDB_DS_CENTRAL_ORDERS), 0);
+	uint64_t ready, unacked;
+	struct ddb_err e = { "" };
+	assert_int_equal(f->w.bus.ops->depth(f->w.bus.h, QUEUE_CENTRAL, &ready, &unacked, &e), DDB_OK);
+	assert_int_equal(ready + unacked, 5); /* 2 products from each region, 1 order */
+	node_set_state(f->w.central.node, NODE_UP, 0);
+	sync_all(f, 2000);
+	assert_int_equal(count_rows(&f->w.central, DDB_DS_CENTRAL_ORDERS), 1);
+	assert_int_equal(failed_checks(f), 0);
+}
+
+static void broker_down_keeps_events_in_outbox(void **state)
+{
+	struct fixture *f = *state;
+	node_set_state(f->w.bus.node, NODE_DOWN, 0);
+	struct ddb_order o = make_order("alpha", 1, "MOUSE", 4);
+	enum ddb_status res;
+	place(f, 0, &o, 1, &res, DDB_OK);
+	sync_all(f, 1000);
+	assert_true(f->m.unavailable_calls > 0);
+	struct sync_backlog b;
+	node_set_state(f->w.bus.node, NODE_UP, 0);
+	assert_int_equal(sync_pending(&f->sync, &b), 1);
+	assert_true(b.outbox_new > 0);
+	sync_all(f, 2000);
+	assert_int_equal(failed_checks(f), 0);
+}
+
+int main(void)
+{
+	if (!getenv("DDBSIM_PLUGIN_DIR")) {
+		fprintf(stderr, "test_domain: set DDBSIM_PLUGIN_DIR (make check does)\n");
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(wire_round_trip),
+		cmocka_unit_test(wire_refuses_malformed),
+		cmocka_unit_test(order_validation),
+		cmocka_unit_test(catalog_errors),
+		cmocka_unit_test(histogram_percentiles),
+		cmocka_unit_test_setup_teardown(order_reaches_center_and_documents, setup, teardown),
+		cmocka_unit_test_setup_teardown(duplicate_delivery_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(lost_messages_are_published_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(poison_message_is_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(region_down_refuses_orders_and_keeps_marks, setup, teardown),
+		cmocka_unit_test_setup_teardown(center_down_keeps_events_queued, setup, teardown),
+		cmocka_unit_test_setup_teardown(broker_down_keeps_events_in_outbox, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1887 @@
+/*
+ * test_storage.c - conformance suite for storage plugins.
+ *
+ * Runs against any storage plugin, loaded the way ddbsim loads it:
+ *   DDBSIM_PLUGIN_DIR             search path (colon-separated)
+ *   DDBSIM_TEST_STORAGE           plugin name (default "sqlite")
+ *   DDBSIM_TEST_STORAGE_OPTIONS   options for open(), "k=v;k=v" (a server's
+ *                                 connection string, for instance)
+ *
+ * Each test opens three fresh instances, a regional store "testregion", the
+ * central store "central" and the document store "documents", with data_dir a
+ * new temporary directory (removed afterwards), and resets them.  Every
+ * operation is driven through each status it can return, and after each
+ * refusal the suite checks that nothing changed.  The tests at the end marked
+ * "sqlite" check options and errors of the SQLite plugin only and are skipped
+ * for other plugins.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "loader.h"
+
+#define REGION "testregion"
+
+/* ---- fixture ------------------------------------------------------------- */
+
+static struct {
+	struct plugin *plugin;
+	const char *name;
+	const struct ddb_storage_ops *s;
+	char *options_buf;
+	struct ddb_option *options;
+	size_t n_options;
+	char data_dir[256];
+	void *region;  /* regional store REGION */
+	void *central; /* central store */
+	void *docs;    /* document store */
+} G;
+
+#define S (G.s)
+
+static void remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		if (d) {
+			struct dirent *e;
+			while ((e = readdir(d)) != NULL) {
+				if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+					continue;
+				char sub[4096];
+				snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+				remove_tree(sub);
+			}
+			closedir(d);
+		}
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* "k=v;k=v" into G.options; -1 on a malformed item. */
+static int parse_options(const char *spec)
+{
+	if (!spec || !*spec)
+		return 0;
+	G.options_buf = strdup(spec);
+	size_t cap = 1;
+	for (const char *p = spec; *p; p++)
+		cap += *p == ';';
+	G.options = calloc(cap, sizeof *G.options);
+	if (!G.options_buf || !G.options)
+		return -1;
+	char *save = NULL;
+	for (char *item = strtok_r(G.options_buf, ";", &save); item;
+	     item = strtok_r(NULL, ";", &save)) {
+		item = trim(item);
+		if (!*item)
+			continue;
+		char *eq = strchr(item, '=');
+		if (!eq) {
+			fprintf(stderr, "DDBSIM_TEST_STORAGE_OPTIONS: '%s' is not key=value\n", item);
+			return -1;
+		}
+		*eq = '\0';
+		G.options[G.n_options].key = trim(item);
+		G.options[G.n_options].value = trim(eq + 1);
+		G.n_options++;
+	}
+	return 0;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	G.name = getenv("DDBSIM_TEST_STORAGE");
+	if (!G.name || !*G.name)
+		G.name = "sqlite";
+	if (parse_options(getenv("DDBSIM_TEST_STORAGE_OPTIONS")) != 0)
+		return -1;
+	char err[512];
+	G.plugin = plugin_load(G.name, getenv("DDBSIM_PLUGIN_DIR"), DDB_KIND_STORAGE, err,
+	                       sizeof err);
+	if (!G.plugin) {
+		fprintf(stderr, "cannot load storage plugin '%s': %s\n", G.name, err);
+		return -1;
+	}
+	G.s = G.plugin->desc->storage;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	plugin_unload(G.plugin);
+	G.plugin = NULL;
+	free(G.options);
+	free(G.options_buf);
+	return 0;
+}
+
+/* Opens node with the suite's options plus extra ones (may be NULL). */
+static enum ddb_status open_with(const char *node, unsigned roles, const struct ddb_option *extra,
+                                 size_t n_extra, void **h, struct ddb_err *e)
+{
+	struct ddb_option opts[32];
+	size_t n = 0;
+	for (size_t i = 0; i < G.n_options && n < 32; i++)
+		opts[n++] = G.options[i];
+	for (size_t i = 0; i < n_extra && n < 32; i++)
+		opts[n++] = extra[i];
+	struct ddb_open_args args = {
+		.node = node,
+		.data_dir = G.data_dir,
+		.roles = roles,
+		.options = opts,
+		.n_options = n,
+	};
+	return S->open(&args, h, e);
+}
+
+static void *open_node(const char *node, unsigned roles)
+{
+	void *h = NULL;
+	struct ddb_err e = { "" };
+	enum ddb_status st = open_with(node, roles, NULL, 0, &h, &e);
+	if (st != DDB_OK)
+		fail_msg("open %s: %s: %s", node, ddb_status_name(st), e.msg);
+	return h;
+}
+
+static int test_setup(void **state)
+{
+	(void)state;
+	const char *tmp = getenv("TMPDIR");
+	snprintf(G.data_dir, sizeof G.data_dir, "%s/ddbsim-storage-XXXXXX",
+	         tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(G.data_dir)) {
+		fprintf(stderr, "mkdtemp %s: %s\n", G.data_dir, strerror(errno));
+		G.data_dir[0] = '\0';
+		return -1;
+	}
+	struct {
+		const char *node;
+		unsigned roles;
+		void **h;
+	} nodes[] = {
+		{ REGION, DDB_ROLE_REGIONAL, &G.region },
+		{ "central", DDB_ROLE_CENTRAL, &G.central },
+		{ "documents", DDB_ROLE_DOCUMENTS, &G.docs },
+	};
+	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		struct ddb_err e = { "" };
+		enum ddb_status st = open_with(nodes[i].node, nodes[i].roles, NULL, 0, nodes[i].h, &e);
+		if (st == DDB_OK)
+			st = S->reset(*nodes[i].h, &e);
+		if (st != DDB_OK) {
+			fprintf(stderr, "%s: open and reset: %s: %s\n", nodes[i].node,
+			        ddb_status_name(st), e.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int test_teardown(void **state)
+{
+	(void)state;
+	void **hs[] = { &G.region, &G.central, &G.docs };
+	for (size_t i = 0; i < 3; i++) {
+		if (*hs[i])
+			S->close(*hs[i]);
+		*hs[i] = NULL;
+	}
+	if (G.data_dir[0])
+		remove_tree(G.data_dir);
+	G.data_dir[0] = '\0';
+	return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* In CHECK(...) and EXPECT_STATUS(...) the operation's err argument is
+ * written &e_. */
+#define CHECK(call)                                                                       \
+	do {                                                                              \
+		struct ddb_err e_ = { "" };                                               \
+		enum ddb_status st_ = (call);                                             \
+		if (st_ != DDB_OK)                                                        \
+			fail_msg("%s -> %s: %s", #call, ddb_status_name(st_), e_.msg);    \
+	} while (0)
+
+#define EXPECT_STATUS(want, call)                                                         \
+	do {                                                                              \
+		struct ddb_err e_ = { "" };                                               \
+		enum ddb_status st_ = (call);                                             \
+		if (st_ != (want))                                                        \
+			fail_msg("%s -> %s (%s), want %s", #call, ddb_status_name(st_),   \
+			         e_.msg, ddb_status_name(want));                          \
+	} while (0)
+
+#define assert_status(want, got)                                                          \
+	do {                                                                              \
+		enum ddb_status w_ = (want), g_ = (got);                                  \
+		if (w_ != g_)                                                             \
+			fail_msg("%s is %s, want %s", #got, ddb_status_name(g_),          \
+			         ddb_status_name(w_));                                    \
+	} while (0)
+
+static void copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= size)
+		fail_msg("test value '%s' longer than %zu bytes", src, size - 1);
+	memcpy(dst, src, n + 1);
+}
+
+static struct ddb_order order(const char *id, const char *region, const char *customer,
+                              const char *sku, int64_t quantity, int64_t unit_price_cents,
+                              int64_t placed_at_us)
+{
+	struct ddb_order o;
+	memset(&o, 0, sizeof o);
+	copy(o.id, sizeof o.id, id);
+	copy(o.region, sizeof o.region, region);
+	copy(o.customer, sizeof o.customer, customer);
+	copy(o.sku, sizeof o.sku, sku);
+	o.quantity = quantity;
+	o.unit_price_cents = unit_price_cents;
+	o.placed_at_us = placed_at_us;
+	return o;
+}
+
+/* An order of REGION, id REGION-NNNNNN, customer "c1", placed at n. */
+static struct ddb_order simple_order(int n, const char *sku, int64_t quantity)
+{
+	char id[DDB_ID_MAX];
+	snprintf(id, sizeof id, "%s-%06d", REGION, n);
+	return order(id, REGION, "c1", sku, quantity, 250, 1000 + n);
+}
+
+/* A product; components as alternating sku, quantity pairs ended by NULL. */
+static struct ddb_product product(const char *sku, const char *name, int64_t price,
+                                  int64_t version, ...)
+{
+	struct ddb_product p;
+	memset(&p, 0, sizeof p);
+	copy(p.sku, sizeof p.sku, sku);
+	copy(p.name, sizeof p.name, name);
+	p.price_cents = price;
+	p.version = version;
+	va_list ap;
+	va_start(ap, version);
+	const char *c;
+	while ((c = va_arg(ap, const char *)) != NULL) {
+		assert_true(p.n_components < DDB_COMPONENTS_MAX);
+		copy(p.components[p.n_components].sku, DDB_SKU_MAX, c);
+		p.components[p.n_components].quantity = va_arg(ap, int64_t);
+		p.n_components++;
+	}
+	va_end(ap);
+	return p;
+}
+
+static void add_product(void *h, const char *sku, int64_t stock)
+{
+	struct ddb_product p = product(sku, sku, 100, 1, NULL);
+	CHECK(S->upsert_product(h, &p, 1, &e_));
+	if (stock > 0)
+		CHECK(S->restock(h, sku, stock, &e_));
+}
+
+/* Places one order; the call must succeed; returns the order's result. */
+static enum ddb_status place(void *h, const struct ddb_order *o)
+{
+	enum ddb_status result = DDB_INTERNAL;
+	CHECK(S->place_orders(h, o, 1, &result, &e_));
+	return result;
+}
+
+static void assert_order_equal(const struct ddb_order *want, const struct ddb_order *got)
+{
+	assert_string_equal(got->id, want->id);
+	assert_string_equal(got->region, want->region);
+	assert_string_equal(got->customer, want->customer);
+	assert_string_equal(got->sku, want->sku);
+	assert_int_equal(got->quantity, want->quantity);
+	assert_int_equal(got->unit_price_cents, want->unit_price_cents);
+	assert_int_equal(got->placed_at_us, want->placed_at_us);
+}
+
+static void assert_product_equal(const struct ddb_product *want, const struct ddb_product *got)
+{
+	assert_string_equal(got->sku, want->sku);
+	assert_string_equal(got->name, want->name);
+	assert_int_equal(got->price_cents, want->price_cents);
+	assert_int_equal(got->version, want->version);
+	assert_int_equal(got->n_components, want->n_components);
+	for (size_t i = 0; i < want->n_components; i++) {
+		assert_string_equal(got->components[i].sku, want->components[i].sku);
+		assert_int_equal(got->components[i].quantity, want->components[i].quantity);
+	}
+}
+
+/* Every row of a dataset into a new array (free it); their count in *n. */
+static struct ddb_row *scan_all(void *h, int dataset, const char *region, size_t *n)
+{
+	void *cur = NULL;
+	CHECK(S->scan_open(h, dataset, region, &cur, &e_));
+	size_t cap = 16, len = 0;
+	struct ddb_row *rows = malloc(cap * sizeof *rows);
+	assert_non_null(rows);
+	for (;;) {
+		if (len == cap) {
+			cap *= 2;
+			struct ddb_row *grown = realloc(rows, cap * sizeof *rows);
+			assert_non_null(grown);
+			rows = grown;
+		}
+		struct ddb_err e = { "" };
+		memset(&rows[len], 0, sizeof rows[len]);
+		enum ddb_status st = S->scan_next(cur, &rows[len], &e);
+		if (st == DDB_NOT_FOUND)
+			break;
+		if (st != DDB_OK) {
+			S->scan_close(cur);
+			free(rows);
+			fail_msg("scan_next of dataset %d: %s: %s", dataset, ddb_status_name(st),
+			         e.msg);
+		}
+		assert_int_equal(rows[len].dataset, dataset);
+		len++;
+	}
+	/* Past the end it stays at the end. */
+	struct ddb_row extra;
+	EXPECT_STATUS(DDB_NOT_FOUND, S->scan_next(cur, &extra, &e_));
+	S->scan_close(cur);
+	*n = len;
+	return rows;
+}
+
+static size_t count_rows(void *h, int dataset, const char *region)
+{
+	size_t n;
+	free(scan_all(h, dataset, region, &n));
+	return n;
+}
+
+/* The inventory row of sku; 0 when there is none. */
+static int get_stock(void *h, const char *sku, struct ddb_stock *out)
+{
+	size_t n;
+	struct ddb_row *rows = scan_all(h, DDB_DS_INVENTORY, NULL, &n);
+	int found = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(rows[i].stock.sku, sku) == 0) {
+			*out = rows[i].stock;
+			found = 1;
+		}
+	}
+	free(rows);
+	return found;
+}
+
+static int64_t stock_of(void *h, const char *sku)
+{
+	struct ddb_stock st;
+	if (!get_stock(h, sku, &st))
+		fail_msg("no inventory row for %s", sku);
+	return st.stock;
+}
+
+/* Outbox events with seq > after in state want (all of them). */
+static size_t read_events(void *h, int64_t after, int want, struct ddb_event *ev, size_t max)
+{
+	size_t n = 0;
+	CHECK(S->outbox_read(h, after, want, ev, max, &n, &e_));
+	assert_true(n <= max);
+	return n;
+}
+
+/* Every row of every regional dataset, to check that nothing changed. */
+struct snapshot {
+	size_t n[5];
+	struct ddb_row *rows[5];
+};
+
+static void take_snapshot(void *h, struct snapshot *s)
+{
+	for (int ds = DDB_DS_PRODUCTS; ds <= DDB_DS_OUTBOX; ds++)
+		s->rows[ds - 1] = scan_all(h, ds, NULL, &s->n[ds - 1]);
+}
+
+static void free_snapshot(struct snapshot *s)
+{
+	for (int i = 0; i < 4; i++)
+		free(s->rows[i]);
+}
+
+/* The regional store is as it was in `before` (which is freed). */
+static void assert_unchanged(void *h, struct snapshot *before)
+{
+	struct snapshot now;
+	take_snapshot(h, &now);
+	for (int i = 0; i < 4; i++) {
+		if (now.n[i] != before->n[i])
+			fail_msg("dataset %d: %zu rows, was %zu", i + 1, now.n[i], before->n[i]);
+		for (size_t r = 0; r < now.n[i]; r++) {
+			const struct ddb_row *a = &before->rows[i][r], *b = &now.rows[i][r];
+			switch (i + 1) {
+			case DDB_DS_PRODUCTS:
+				assert_product_equal(&a->product, &b->product);
+				break;
+			case DDB_DS_INVENTORY:
+				assert_string_equal(b->stock.sku, a->stock.sku);
+				assert_int_equal(b->stock.stock, a->stock.stock);
+				assert_int_equal(b->stock.received, a->stock.received);
+				assert_int_equal(b->stock.sold, a->stock.sold);
+				break;
+			case DDB_DS_ORDERS:
+				assert_order_equal(&a->order, &b->order);
+				break;
+			case DDB_DS_OUTBOX:
+				assert_int_equal(b->event.seq, a->event.seq);
+				assert_int_equal(b->event.state, a->event.state);
+				break;
+			}
+		}
+	}
+	free_snapshot(&now);
+	free_snapshot(before);
+}
+
+/* ---- descriptor and instances -------------------------------------------- */
+
+static void test_descriptor(void **state)
+{
+	(void)state;
+	const struct ddb_plugin *d = G.plugin->desc;
+	assert_int_equal(d->abi, DDB_PLUGIN_ABI);
+	assert_int_equal(d->kind, DDB_KIND_STORAGE);
+	assert_string_equal(d->name, G.name);
+	assert_non_null(d->version);
+	assert_true(d->caps & DDB_ROLE_REGIONAL);
+	assert_true(d->caps & DDB_ROLE_CENTRAL);
+	assert_true(d->caps & DDB_ROLE_DOCUMENTS);
+	assert_null(d->transport);
+}
+
+/* Close and reopen: the data is still there, and the outbox goes on
+ * numbering after its last event. */
+static void test_durable_across_reopen(void **state)
+{
+	(void)state;
+	add_product(G.region, "sku-a", 10);
+	struct ddb_order o = simple_order(1, "sku-a", 3);
+	assert_status(DDB_OK, place(G.region, &o));
+	struct ddb_event ev[4];
+	assert_int_equal(read_events(G.region, 0, DDB_OUTBOX_NEW, ev, 4), 2);
+	CHECK(S->apply_events(G.central, ev, 2, 77, &e_));
+	CHECK(S->put_order_logs(G.docs, &o, 1, 78, &e_));
+	struct ddb_product p = product("sku-a", "A", 100, 1, "part", (int64_t)2, NULL);
+	CHECK(S->put_components(G.docs, &p, 1, &e_));
+
+	S->close(G.region);
+	S->close(G.central);
+	S->close(G.docs);
+	G.region = G.central = G.docs = NULL;
+	G.region = open_node(REGION, DDB_ROLE_REGIONAL);
+	G.central = open_node("central", DDB_ROLE_CENTRAL);
+	G.docs = open_node("documents", DDB_ROLE_DOCUMENTS);
+
+	assert_int_equal(stock_of(G.region, "sku-a"), 7);
+	size_t n;
+	struct ddb_row *rows = scan_all(G.region, DDB_DS_ORDERS, NULL, &n);
+	assert_int_equal(n, 1);
+	assert_order_equal(&o, &rows[0].order);
+	free(rows);
+	assert_int_equal(count_rows(G.region, DDB_DS_OUTBOX, NULL), 2);
+	rows = scan_all(G.central, DDB_DS_CENTRAL_ORDERS, NULL, &n);
+	assert_int_equal(n, 1);
+	assert_order_equal(&o, &rows[0].order);
+	assert_int_equal(rows[0].applied_at_us, 77);
+	free(rows);
+	assert_int_equal(count_rows(G.central, DDB_DS_CENTRAL_PRODUCTS, NULL), 1);
+	assert_int_equal(count_rows(G.docs, DDB_DS_ORDER_LOGS, NULL), 1);
+	assert_int_equal(count_rows(G.docs, DDB_DS_COMPONENTS, NULL), 1);
+
+	struct ddb_order o2 = simple_order(2, "sku-a", 1);
+	assert_status(DDB_OK, place(G.region, &o2));
+	assert_int_equal(read_events(G.region, 2, DDB_OUTBOX_NEW, ev, 4), 1);
+	assert_int_equal(ev[0].seq, 3);
+	assert_string_equal(ev[0].id, REGION ":3");
+}
+
+/* An instance serves the roles it was opened with, no others. */
+static void test_roles_enforced(void **state)
+{
+	(void)state;
+	struct ddb_order o = simple_order(1, "x", 1);
+	enum ddb_status r;
+	void *cur = NULL;
+	EXPECT_STATUS(DDB_INVALID, S->place_orders(G.central, &o, 1, &r, &e_));
+	EXPECT_STATUS(DDB_INVALID, S->scan_open(G.central, DDB_DS_ORDERS, NULL, &cur, &e_));
+	assert_null(cur);
+	struct ddb_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = DDB_EVENT_ORDER;
+	ev.order = o;
+	EXPECT_STATUS(DDB_INVALID, S->apply_events(G.region, &ev, 1, 1, &e_));
+	EXPECT_STATUS(DDB_INVALID, S->put_order_logs(G.central, &o, 1, 1, &e_));
+	EXPECT_STATUS(DDB_INVALID, S->scan_open(G.docs, DDB_DS_INVENTORY, NULL, &cur, &e_));
+
+	/* One instance may serve all three roles. */
+	void *all = open_node("allroles",
+	                      DDB_ROLE_REGIONAL | DDB_ROLE_CENTRAL | DDB_ROLE_DOCUMENTS);
+	CHECK(S->reset(all, &e_));
+	add_product(all, "sku-a", 5);
+	struct ddb_order oa = simple_order(9, "sku-a", 2);
+	assert_status(DDB_OK, place(all, &oa));
+	struct ddb_event evs[2];
+	assert_int_equal(read_events(all, 0, DDB_OUTBOX_NEW, evs, 2), 2);
+	CHECK(S->apply_events(all, evs, 2, 5, &e_));
+	CHECK(S->put_order_logs(all, &oa, 1, 6, &e_));
+	assert_int_equal(count_rows(all, DDB_DS_CENTRAL_ORDERS, NULL), 1);
+	assert_int_equal(count_rows(all, DDB_DS_ORDER_LOGS, NULL), 1);
+	assert_int_equal(count_rows(all, DDB_DS_ORDERS, NULL), 1);
+	S->close(all);
+}
+
+/* ---- products and stock --------------------------------------------------- */
+
+static void test_product_new(void **state)
+{
+	(void)state;
+	/* Components in no particular order: they come back in this order. */
+	struct ddb_product p = product("bike", "Bike", 49900, 1, "wheel", (int64_t)2, "frame",
+	                               (int64_t)1, "bell", (int64_t)1, NULL);
+	CHECK(S->upsert_product(G.region, &p, 5000, &e_));
+
+	size_t n;
+	struct ddb_row *rows = scan_all(G.region, DDB_DS_PRODUCTS, NULL, &n);
+	assert_int_equal(n, 1);
+	assert_product_equal(&p, &rows[0].product);
+	free(rows);
+
+	struct ddb_stock st;
+	assert_true(get_stock(G.region, "bike", &st));
+	assert_int_equal(st.stock, 0);
+	assert_int_equal(st.received, 0);
+	assert_int_equal(st.sold, 0);
+
+	struct ddb_event ev[2];
+	assert_int_equal(read_events(G.region, 0, DDB_OUTBOX_NEW, ev, 2), 1);
+	assert_int_equal(ev[0].seq, 1);
+	assert_string_equal(ev[0].id, REGION ":1");
+	assert_string_equal(ev[0].origin, REGION);
+	assert_int_equal(ev[0].kind, DDB_EVENT_PRODUCT);
+	assert_int_equal(ev[0].state, DDB_OUTBOX_NEW);
+	assert_int_equal(ev[0].created_at_us, 5000);
+	assert_product_equal(&p, &ev[0].product);
+}
+
+static void test_product_versions(void **state)
+{
+	(void)state;
+	struct ddb_product v2 = product("desk", "Desk", 1000, 2, "leg", (int64_t)4, NULL);
+	CHECK(S->upsert_product(G.region, &v2, 1, &e_));
+	CHECK(S->restock(G.region, "desk", 7, &e_));
+
+	/* Same or lower version: DUPLICATE, nothing changed. */
+	struct snapshot before;
+	take_snapshot(G.region, &before);
+	struct ddb_product same = product("desk", "Other", 1, 2, NULL);
+	struct ddb_product lower = product("desk", "Older", 2, 1, "top", (int64_t)1, NULL);
+	EXPECT_STATUS(DDB_DUPLICATE, S->upsert_product(G.region, &same, 2, &e_));
+	EXPECT_STATUS(DDB_DUPLICATE, S->upsert_product(G.region, &lower, 3, &e_));
+	assert_unchanged(G.region, &before);
+
+	/* Higher: replaces name, price and components; the stock stays. */
+	struct ddb_product v3 = product("desk", "Desk Pro", 1500, 3, "top", (int64_t)1, "leg",
+	                                (int64_t)3, "drawer", (int64_t)2, NULL);
+	CHECK(S->upsert_product(G.region, &v3, 4, &e_));
+	size_t n;
+	struct ddb_row *rows = scan_all(G.region, DDB_DS_PRODUCTS, NULL, &n);
+	assert_int_equal(n, 1);
+	assert_product_equal(&v3, &rows[0].product);
+	free(rows);
+	struct ddb_stock st;
+	assert_true(get_stock(G.region, "desk", &st));
+	assert_int_equal(st.stock, 7);
+	assert_int_equal(st.received, 7);
+
+	/* And down to no components at all. */
+	struct ddb_product v4 = product("desk", "Desk Lite", 900, 4, NULL);
+	CHECK(S->upsert_product(G.region, &v4, 5, &e_));
+	rows = scan_all(G.region, DDB_DS_PRODUCTS, NULL, &n);
+	assert_product_equal(&v4, &rows[0].product);
+	free(rows);
+
+	/* One event per accepted version, each with its own payload. */
+	struct ddb_event ev[8];
+	assert_int_equal(read_events(G.region, 0, DDB_OUTBOX_NEW, ev, 8), 3);
+	assert_product_equal(&v2, &ev[0].product);
+	assert_product_equal(&v3, &ev[1].product);
+	assert_product_equal(&v4, &ev[2].product);
+	assert_int_equal(ev[1].created_at_us, 4);
+}
+
+static void test_product_invalid(void **state)
+{
+	(void)state;
+	add_product(G.region, "existing", 3);
+	struct snapshot before;
+	take_snapshot(G.region, &before);
+
+	struct ddb_product bad[12];
+	int nb = 0;
+	bad[nb++] = product("", "empty sku", 1, 1, NULL);
+	bad[nb++] = product("neg", "negative price", -1, 1, NULL);
+	bad[nb++] = product("v0", "version 0", 1, 0, NULL);
+	bad[nb++] = product("vneg", "version -3", 1, -3, NULL);
+	bad[nb++] = product("q0", "component quantity 0", 1, 1, "part", (int64_t)0, NULL);
+	bad[nb++] = product("qneg", "component quantity -2", 1, 1, "part", (int64_t)-2, NULL);
+	bad[nb++] = product("csku", "empty component sku", 1, 1, "", (int64_t)1, NULL);
+	bad[nb++] = product("many", "too many components", 1, 1, NULL);
+	bad[nb - 1].n_components = DDB_COMPONENTS_MAX + 1;
+	for (int i = 0; i < DDB_COMPONENTS_MAX; i++)
+		snprintf(bad[nb - 1].components[i].sku, DDB_SKU_MAX, "p%d", i);
+	bad[nb++] = product("unterminated", "sku without NUL", 1, 1, NULL);
+	memset(bad[nb - 1].sku, 'x', sizeof bad[nb - 1].sku);
+	bad[nb++] = product("noname", "", 1, 1, NULL);
+	memset(bad[nb - 1].name, 'n', sizeof bad[nb - 1].name);
+	bad[nb++] = product("twice", "a component twice", 1, 1, "p", (int64_t)1, "p",
+	                    (int64_t)2, NULL);
+	bad[nb++] = product("existing", "an existing one, invalid", 1, 0, NULL);
+	for (int i = 0; i < nb; i++) {
+		struct ddb_err e = { "" };
+		enum ddb_status st = S->upsert_product(G.region, &bad[i], 1, &e);
+		if (st != DDB_INVALID)
+			fail_msg("product %d (%.20s): %s, want INVALID", i, bad[i].name,
+			         ddb_status_name(st));
+		assert_true(e.msg[0] != '\0');
+	}
+	assert_unchanged(G.region, &before);
+
+	/* The limits themselves are fine. */
+	struct ddb_product full = product("full", "", 0, 1, NULL);
+	full.n_components = DDB_COMPONENTS_MAX;
+	for (int i = 0; i < DDB_COMPONENTS_MAX; i++) {
+		snprintf(full.components[i].sku, DDB_SKU_MAX, "part-%02d", DDB_COMPONENTS_MAX - i);
+		full.components[i].quantity = INT64_MAX - i;
+	}
+	memset(full.name, 'N', sizeof full.name - 1);
+	CHECK(S->upsert_product(G.region, &full, 1, &e_));
+	size_t n;
+	struct ddb_row *rows = scan_all(G.region, DDB_DS_PRODUCTS, NULL, &n);
+	assert_int_equal(n, 2);
+	assert_product_equal(&full, &rows[1].product);
+	free(rows);
+	struct ddb_event ev[4];
+	assert_int_equal(read_events(G.region, 1, DDB_OUTBOX_NEW, ev, 4), 1);
+	assert_product_equal(&full, &ev[0].product);
+}
+
+static void test_restock(void **state)
+{
+	(void)state;
+	add_product(G.region, "tea", 0);
+	CHECK(S->restock(G.region, "tea", 5, &e_));
+	CHECK(S->restock(G.region, "tea", 20, &e_));
+	struct ddb_stock st;
+	assert_true(get_stock(G.region, "tea", &st));
+	assert_int_equal(st.stock, 25);
+	assert_int_equal(st.received, 25);
+
+	struct snapshot before;
+	take_snapshot(G.region, &before);
+	EXPECT_STATUS(DDB_NOT_FOUND, S->restock(G.region, "coffee", 5, &e_));
+	EXPECT_STATUS(DDB_INVALID, S->restock(G.region, "tea", 0, &e_));
+	EXPECT_STATUS(DDB_INVALID, S->restock(G.region, "tea", -4, &e_));
+	EXPECT_STATUS(DDB_INVALID, S->restock(G.region, "", 4, &e_));
+	/* Beyond the int64 range: refused, not wrapped or rounded. */
+	EXPECT_STATUS(DDB_INVALID, S->restock(G.region, "tea", INT64_MAX - 10, &e_));
+	assert_unchanged(G.region, &before);
+	/* A restock writes no outbox event. */
+	assert_int_equal(count_rows(G.region, DDB_DS_OUTBOX, NULL), 1);
+}
+
+/* ---- orders ---------------------------------------------------------------- */
+
+static void test_place_ok(void **state)
+{
+	(void)state;
+	add_product(G.region, "pen", 10);
+	struct ddb_order o = order(REGION "-000001", REGION, "alice", "pen", 4, 199, 123456);
+	assert_status(DDB_OK, place(G.region, &o));
+
+	struct ddb_stock st;
+	assert_true(get_stock(G.region, "pen", &st));
+	assert_int_equal(st.stock, 6);
+	assert_int_equal(st.received, 10);
+	assert_int_equal(st.sold, 4);
+
+	size_t n;
+	struct ddb_row *rows = scan_all(G.region, DDB_DS_ORDERS, NULL, &n);
+	assert_int_equal(n, 1);
+	assert_order_equal(&o, &rows[0].order);
+	free(rows);
+
+	struct ddb_event ev[4];
+	assert_int_equal(read_events(G.region, 1, DDB_OUTBOX_NEW, ev, 4), 1);
+	assert_int_equal(ev[0].seq, 2);
+	assert_string_equal(ev[0].id, REGION ":2");
+	assert_string_equal(ev[0].origin, REGION);
+	assert_int_equal(ev[0].kind, DDB_EVENT_ORDER);
+	assert_int_equal(ev[0].state, DDB_OUTBOX_NEW);
+	assert_int_equal(ev[0].created_at_us, 123456);
+	assert_order_equal(&o, &ev[0].order);
+
+	/* Exactly the stock left: fine, down to zero. */
+	struct ddb_order all = simple_order(2, "pen", 6);
+	assert_status(DDB_OK, place(G.region, &all));
+	assert_int_equal(stock_of(G.region, "pen"), 0);
+	/* A price of zero is allowed. */
+	add_product(G.region, "free", 1);
+	struct ddb_order gift = order("gift-1", REGION, "bob", "free", 1, 0, 5);
+	assert_status(DDB_OK, place(G.region, &gift));
+}
+
+static void test_place_insufficient(void **state)
+{
+	(void)state;
+	add_product(G.region, "pen", 3);
+	add_product(G.region, "empty", 0);
+	struct snapshot before;
+	take_snapshot(G.region, &before);
+	struct ddb_order o = simple_order(1, "pen", 4);
+	assert_status(DDB_INSUFFICIENT, place(G.region, &o));
+	struct ddb_order z = simple_order(2, "empty", 1);
+	assert_status(DDB_INSUFFICIENT, place(G.region, &z));
+	/* No order, no event, the stock untouched. */
+	assert_unchanged(G.region, &before);
+	/* The id is free: once there is stock, the same order goes through. */
+	CHECK(S->restock(G.region, "pen", 1, &e_));
+	assert_status(DDB_OK, place(G.region, &o));
+	assert_int_equal(stock_of(G.region, "pen"), 0);
+}
+
+static void test_place_unknown_sku(void **state)
+{
+	(void)state;
+	add_product(G.region, "pen", 3);
+	struct snapshot before;
+	take_snapshot(G.region, &before);
+	struct ddb_order o = simple_order(1, "no-such-sku", 1);
+	assert_status(DDB_NOT_FOUND, place(G.region, &o));
+	assert_unchanged(G.region, &before);
+}
+
+static void test_place_duplicate(void **state)
+{
+	(void)state;
+	add_product(G.region, "pen", 10);
+	add_product(G.region, "ink", 10);
+	struct ddb_order o = simple_order(1, "pen", 4);
+	assert_status(DDB_OK, place(G.region, &o));
+
+	struct snapshot before;
+	take_snapshot(G.region, &before);
+	/* The same order again, and other orders under its id: DUPLICATE,
+	 * whatever they ask for, even what could not be placed now. */
+	assert_status(DDB_DUPLICATE, place(G.region, &o));
+	struct ddb_order other = o;
+	copy(other.sku, sizeof other.sku, "ink");
+	other.quantity = 1;
+	assert_status(DDB_DUPLICATE, place(G.region, &other));
+	other.quantity = 1000;
+	assert_status(DDB_DUPLICATE, place(G.region, &other));
+	copy(other.sku, sizeof other.sku, "no-such-sku");
+	assert_status(DDB_DUPLICATE, place(G.region, &other));
+	assert_unchanged(G.region, &before);
+
+	/* Twice in one batch: the second is the duplicate. */
+	struct ddb_order pair[2] = { simple_order(2, "pen", 1), simple_order(2, "ink", 1) };
+	enum ddb_status r[2];
+	CHECK(S->place_orders(G.region, pair, 2, r, &e_));
+	assert_status(DDB_OK, r[0]);
+	assert_status(DDB_DUPLICATE, r[1]);
+	assert_int_equal(stock_of(G.region, "pen"), 5);
+	assert_int_equal(stock_of(G.region, "ink"), 10);
+	assert_int_equal(count_rows(G.region, DDB_DS_ORDERS, NULL), 2);
+	assert_int_equal(count_rows(G.region, DDB_DS_OUTBOX, NULL), 4);
+}
+
+static void test_place_mixed_batch(void **state)
+{
+	(void)state;
+	add_product(G.region, "a", 5);
+	add_product(G.region, "b", 1);
+	struct ddb_order first = simple_order(1, "a", 1);
+	assert_status(DDB_OK, place(G.region, &first));
+
+	struct ddb_order batch[8] = {
+		simple_order(10, "a", 2),          /* OK */
+		simple_order(11, "b", 2),          /* INSUFFICIENT */
+		simple_order(12, "b", 1),          /* OK */
+		simple_order(13, "nope", 1),       /* NOT_FOUND */
+		simple_order(14, "a", 0),          /* INVALID */
+		simple_order(1, "a", 1),           /* DUPLICATE of the first */
+		simple_order(15, "b", 1),          /* INSUFFICIENT: 12 took the last */
+		simple_order(16, "a", 2),          /* OK, stock 0 after */
+	};
+	enum ddb_status want[8] = { DDB_OK, DDB_INSUFFICIENT, DDB_OK, DDB_NOT_FOUND,
+		                    DDB_INVALID, DDB_DUPLICATE, DDB_INSUFFICIENT, DDB_OK };
+	enum ddb_status r[8];
+	CHECK(S->place_orders(G.region, batch, 8, r, &e_));
+	for (int i = 0; i < 8; i++)
+		if (r[i] != want[i])
+			fail_msg("order %d: %s, want %s", i, ddb_status_name(r[i]),
+			         ddb_status_name(want[i]));
+
+	assert_int_equal(stock_of(G.region, "a"), 0);
+	assert_int_equal(stock_of(G.region, "b"), 0);
+	size_t n;
+	struct ddb_row *rows = scan_all(G.region, DDB_DS_ORDERS, NULL, &n);
+	assert_int_equal(n, 4);
+	assert_order_equal(&first, &rows[0].order);
+	assert_order_equal(&batch[0], &rows[1].order);
+	assert_order_equal(&batch[2], &rows[2].order);
+	assert_order_equal(&batch[7], &rows[3].order);
+	free(rows);
+	/* Events for the OK ones, in batch order, numbered without gaps. */
+	struct ddb_event ev[8];
+	assert_int_equal(read_events(G.region, 3, DDB_OUTBOX_NEW, ev, 8), 3);
+	assert_int_equal(ev[0].seq, 4);
+	assert_order_equal(&batch[0], &ev[0].order);
+	assert_int_equal(ev[1].seq, 5);
+	assert_order_equal(&batch[2], &ev[1].order);
+	assert_int_equal(ev[2].seq, 6);
+	assert_order_equal(&batch[7], &ev[2].order);
+}
+
+static void test_place_invalid(void **state)
+{
+	(void)state;
+	add_product(G.region, "a", 100);
+	struct snapshot before;
+	take_snapshot(G.region, &before);
+
+	struct ddb_order bad[12];
+	int nb = 0;
+	bad[nb++] = simple_order(1, "a", 0);
+	bad[nb++] = simple_order(2, "a", -1);
+	bad[nb++] = simple_order(3, "a", INT64_MIN);
+	bad[nb] = simple_order(4, "a", INT64_MAX / 2 + 1); /* * 2 overflows */
+	bad[nb++].unit_price_cents = 2;
+	bad[nb] = simple_order(5, "a", 1);
+	bad[nb++].unit_price_cents = -1;
+	bad[nb++] = order("", REGION, "c", "a", 1, 1, 1);
+	bad[nb++] = order("id-7", "", "c", "a", 1, 1, 1);
+	bad[nb++] = order("id-8", REGION, "c", "", 1, 1, 1);
+	bad[nb] = simple_order(9, "a", 1);
+	memset(bad[nb++].id, 'i', DDB_ID_MAX);
+	bad[nb] = simple_order(10, "a", 1);
+	memset(bad[nb++].customer, 'c', DDB_NAME_MAX);
+	bad[nb] = simple_order(11, "a", 1);
+	memset(bad[nb++].sku, 's', DDB_SKU_MAX);
+	bad[nb] = simple_order(12, "a", 1);
+	memset(bad[nb++].region, 'r', DDB_NAME_MAX);
+	enum ddb_status r[12];
+	CHECK(S->place_orders(G.region, bad, (size_t)nb, r, &e_));
+	for (int i = 0; i < nb; i++)
+		if (r[i] != DDB_INVALID)
+			fail_msg("order %d: %s, want INVALID", i, ddb_status_name(r[i]));
+	assert_unchanged(G.region, &before);
+
+	/* The largest product that fits is fine (and then short of stock). */
+	struct ddb_order big = simple_order(20, "a", INT64_MAX / 2);
+	big.unit_price_cents = 2;
+	assert_status(DDB_INSUFFICIENT, place(G.region, &big));
+	/* An empty customer is allowed; an empty batch is a no-op. */
+	struct ddb_order anon = order("anon-1", REGION, "", "a", 1, 5, 1);
+	assert_status(DDB_OK, place(G.region, &anon));
+	CHECK(S->place_orders(G.region, NULL, 0, NULL, &e_));
+	assert_int_equal(count_rows(G.region, DDB_DS_ORDERS, NULL), 1);
+}
+
+/* An order takes effect whole or not at all, whichever path refused it, and
+ * the books balance over a long mixed run. */
+static void test_order_atomicity(void **state)
+{
+	(void)state;
+	const char *skus[] = { "s0", "s1", "s2", "s3", "s4" };
+	int64_t received[5] = { 0 };
+	for (int i = 0; i < 5; i++) {
+		add_product(G.region, skus[i], 20 + i);
+		received[i] = 20 + i;
+	}
+	struct ddb_order batch[100];
+	enum ddb_status r[100];
+	int64_t sold[5] = { 0 };
+	int ok = 0;
+	unsigned x = 12345;
+	for (int round = 0; round < 5; round++) {
+		for (int i = 0; i < 100; i++) {
+			x = x * 1103515245u + 12345u;
+			int k = (int)((x >> 16) % 5);
+			int64_t q = (int64_t)((x >> 8) % 4); /* 0 is invalid */
+			/* Every fifth id repeats an earlier one. */
+			int id = (i % 5 == 4) ? (int)((x >> 4) % (unsigned)(round * 100 + i + 1))
+			                      : round * 100 + i;
+			batch[i] = simple_order(id, skus[k], q);
+			if (i % 17 == 0)
+				copy(batch[i].sku, sizeof batch[i].sku, "ghost");
+		}
+		CHECK(S->place_orders(G.region, batch, 100, r, &e_));
+		for (int i = 0; i < 100; i++) {
+			if (r[i] != DDB_OK)
+				continue;
+			ok++;
+			for (int k = 0; k < 5; k++)
+				if (!strcmp(batch[i].sku, skus[k]))
+					sold[k] += batch[i].quantity;
+		}
+		CHECK(S->restock(G.region, skus[round], 7, &e_));
+		received[round] += 7;
+	}
+	assert_true(ok > 30);
+	for (int k = 0; k < 5; k++) {
+		struct ddb_stock st;
+		assert_true(get_stock(G.region, skus[k], &st));
+		assert_int_equal(st.received, received[k]);
+		assert_int_equal(st.sold, sold[k]);
+		assert_int_equal(st.stock, received[k] - sold[k]);
+	}
+	/* One ORDER event per order row, with that order's payload. */
+	size_t no, ne;
+	struct ddb_row *orders = scan_all(G.region, DDB_DS_ORDERS, NULL, &no);
+	struct ddb_row *events = scan_all(G.region, DDB_DS_OUTBOX, NULL, &ne);
+	assert_int_equal(no, (size_t)ok);
+	assert_int_equal(ne, 5 + (size_t)ok);
+	for (size_t i = 0; i < no; i++) {
+		size_t found = 0;
+		for (size_t j = 0; j < ne; j++)
+			if (events[j].event.kind == DDB_EVENT_ORDER &&
+			    !strcmp(events[j].event.order.id, orders[i].order.id)) {
+				assert_order_equal(&orders[i].order, &events[j].event.order);
+				found++;
+			}
+		assert_int_equal(found, 1);
+	}
+	free(orders);
+	free(events);
+}
+
+static void test_large_batch(void **state)
+{
+	(void)state;
+	add_product(G.region, "bulk", 1000);
+	enum { N = 1000 };
+	struct ddb_order *batch = calloc(N, sizeof *batch);
+	enum ddb_status *r = calloc(N, sizeof *r);
+	assert_non_null(batch);
+	assert_non_null(r);
+	for (int i = 0; i < N; i++)
+		batch[i] = simple_order(i, "bulk", 1 + i % 2);
+	CHECK(S->place_orders(G.region, batch, N, r, &e_));
+	int ok = 0;
+	int64_t taken = 0;
+	for (int i = 0; i < N; i++) {
+		if (r[i] == DDB_OK) {
+			ok++;
+			taken += batch[i].quantity;
+		} else {
+			assert_status(DDB_INSUFFICIENT, r[i]);
+		}
+	}
+	assert_int_equal(taken, 1000);
+	assert_int_equal(stock_of(G.region, "bulk"), 0);
+	/* Page through the outbox: every event once, seq contiguous. */
+	struct ddb_event ev[64];
+	int64_t after = 0;
+	int seen = 0;
+	size_t n;
+	while ((n = read_events(G.region, after, DDB_OUTBOX_NEW, ev, 64)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(ev[i].seq, after + 1 + (int64_t)i);
+			seen++;
+		}
+		after = ev[n - 1].seq;
+	}
+	assert_int_equal(seen, ok + 1);
+	free(batch);
+	free(r);
+}
+
+/* ---- hostile and non-ASCII text --------------------------------------------- */
+
+static void test_strings_roundtrip(void **state)
+{
+	(void)state;
+	static const char *const texts[] = {
+		"Robert'); DROP TABLE orders;--",
+		"Café Ünïcødé 東京",
+		"quote ' double \" semi ; back \\ percent % under _",
+		"tab\there\nnewline",
+		"1' OR '1'='1",
+		"$1 ?1 :name @x",
+	};
+	enum { NT = sizeof texts / sizeof texts[0] };
+	struct ddb_order orders[NT + 1];
+	for (int i = 0; i < NT; i++) {
+		char id[DDB_ID_MAX], sku[DDB_SKU_MAX];
+		snprintf(id, sizeof id, "id-%d %.60s", i, texts[i]);
+		snprintf(sku, sizeof sku, "%.50s %d", texts[i], i);
+		struct ddb_product p = product(sku, texts[i], 100, 1, texts[(i + 1) % NT],
+		                               (int64_t)i + 1, NULL);
+		CHECK(S->upsert_product(G.region, &p, 1, &e_));
+		CHECK(S->restock(G.region, sku, 10, &e_));
+		orders[i] = order(id, i % 2 ? texts[1] : REGION, texts[i], sku, 2, 300, 7);
+	}
+	/* Every field at its longest. */
+	struct ddb_order *lo = &orders[NT];
+	memset(lo, 0, sizeof *lo);
+	memset(lo->id, 'I', DDB_ID_MAX - 1);
+	memset(lo->region, 'R', DDB_NAME_MAX - 1);
+	memset(lo->customer, 'C', DDB_NAME_MAX - 1);
+	memset(lo->sku, 'S', DDB_SKU_MAX - 1);
+	lo->quantity = 1;
+	lo->unit_price_cents = INT64_MAX;
+	lo->placed_at_us = INT64_MIN;
+	struct ddb_product lp = product("x", "x", INT64_MAX, INT64_MAX, NULL);
+	memcpy(lp.sku, lo->sku, DDB_SKU_MAX);
+	memset(lp.name, 'N', DDB_TITLE_MAX - 1);
+	CHECK(S->upsert_product(G.region, &lp, 1, &e_));
+	CHECK(S->restock(G.region, lp.sku, 1, &e_));
+
+	enum ddb_status r[NT + 1];
+	CHECK(S->place_orders(G.region, orders, NT + 1, r, &e_));
+	for (int i = 0; i <= NT; i++)
+		assert_status(DDB_OK, r[i]);
+
+	/* Through the outbox to the center and the order logs, byte for byte. */
+	struct ddb_event ev[2 * NT + 4];
+	size_t n = read_events(G.region, 0, DDB_OUTBOX_NEW, ev, 2 * NT + 4);
+	assert_int_equal(n, 2 * NT + 2);
+	CHECK(S->apply_events(G.central, ev, n, 9, &e_));
+	CHECK(S->put_order_logs(G.docs, orders, NT + 1, 10, &e_));
+	struct ddb_product prods[NT + 1];
+	size_t np = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].kind == DDB_EVENT_PRODUCT)
+			prods[np++] = ev[i].product;
+	assert_int_equal(np, NT + 1);
+	CHECK(S->put_components(G.docs, prods, np, &e_));
+
+	struct {
+		void *h;
+		int ds;
+	} order_sets[] = {
+		{ G.region, DDB_DS_ORDERS },
+		{ G.central, DDB_DS_CENTRAL_ORDERS },
+		{ G.docs, DDB_DS_ORDER_LOGS },
+	};
+	for (size_t s = 0; s < 3; s++) {
+		size_t nr;
+		struct ddb_row *rows = scan_all(order_sets[s].h, order_sets[s].ds, NULL, &nr);
+		assert_int_equal(nr, NT + 1);
+		for (int i = 0; i <= NT; i++) {
+			size_t hits = 0;
+			for (size_t j = 0; j < nr; j++)
+				if (!memcmp(rows[j].order.id, orders[i].id, DDB_ID_MAX)) {
+					assert_order_equal(&orders[i], &rows[j].order);
+					hits++;
+				}
+			assert_int_equal(hits, 1);
+		}
+		free(rows);
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].kind == DDB_EVENT_ORDER)
+			assert_order_equal(&orders[k++], &ev[i].order);
+	assert_int_equal(k, NT + 1);
+
+	int prod_sets[][2] = { { 0, DDB_DS_PRODUCTS }, { 1, DDB_DS_CENTRAL_PRODUCTS },
+		               { 2, DDB_DS_COMPONENTS } };
+	void *hs[] = { G.region, G.central, G.docs };
+	for (size_t s = 0; s < 3; s++) {
+		size_t nr;
+		struct ddb_row *rows = scan_all(hs[prod_sets[s][0]], prod_sets[s][1], NULL, &nr);
+		assert_int_equal(nr, np);
+		for (size_t i = 0; i < np; i++) {
+			size_t hits = 0;
+			for (size_t j = 0; j < nr; j++)
+				if (!strcmp(rows[j].product.sku, prods[i].sku)) {
+					assert_product_equal(&prods[i], &rows[j].product);
+					hits++;
+				}
+			assert_int_equal(hits, 1);
+		}
+		free(rows);
+	}
+	/* Region filter with a non-ASCII region. */
+	assert_int_equal(count_rows(G.central, DDB_DS_CENTRAL_ORDERS, texts[1]), NT / 2);
+	assert_int_equal(count_rows(G.docs, DDB_DS_ORDER_LOGS, texts[1]), NT / 2);
+	assert_int_equal(count_rows(G.region, DDB_DS_ORDERS, texts[1]), NT / 2);
+}
+
+/* ---- outbox ------------------------------------------------------------------ */
+
+static void place_n(void *h, const char *sku, int n)
+{
+	for (int i = 1; i <= n; i++) {
+		struct ddb_order o = simple_order(i, sku, 1);
+		assert_status(DDB_OK, place(h, &o));
+	}
+}
+
+static void test_outbox_read(void **state)
+{
+	(void)state;
+	add_product(G.region, "a", 100); /* event 1 */
+	place_n(G.region, "a", 6);        /* events 2..7 */
+	struct ddb_event ev[8];
+	size_t n = read_events(G.region, 0, DDB_OUTBOX_NEW, ev, 3);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(ev[i].seq, (int64_t)i + 1);
+	n = read_events(G.region, 3, DDB_OUTBOX_NEW, ev, 8);
+	assert_int_equal(n, 4);
+	assert_int_equal(ev[0].seq, 4);
+	assert_int_equal(ev[3].seq, 7);
+	assert_int_equal(read_events(G.region, 7, DDB_OUTBOX_NEW, ev, 8), 0);
+	assert_int_equal(read_events(G.region, 1000, DDB_OUTBOX_NEW, ev, 8), 0);
+	assert_int_equal(read_events(G.region, -5, DDB_OUTBOX_NEW, ev, 8), 7);
+	assert_int_equal(read_events(G.region, 0, DDB_OUTBOX_PUBLISHED, ev, 8), 0);
+	assert_int_equal(read_events(G.region, 0, DDB_OUTBOX_APPLIED, ev, 8), 0);
+	/* max 0 reads nothing. */
+	size_t got = 99;
+	CHECK(S->outbox_read(G.region, 0, DDB_OUTBOX_NEW, ev, 0, &got, &e_));
+	assert_int_equal(got, 0);
+	EXPECT_STATUS(DDB_INVALID, S->outbox_read(G.region, 0, 3, ev, 8, &got, &e_));
+	EXPECT_STATUS(DDB_INVALID, S->outbox_read(G.region, 0, -1, ev, 8, &got, &e_));
+}
+
+static void test_outbox_mark_monotonic(void **state)
+{
+	(void)state;
+	add_product(G.region, "a", 100);
+	place_n(G.region, "a", 5); /* events 1..6 */
+	int64_t pub[] = { 2, 3, 5 };
+	CHECK(S->outbox_mark(G.region, pub, 3, DDB_OUTBOX_PUBLISHED, &e_));
+	struct ddb_event ev[8];
+	size_t n = read_events(G.region, 0, DDB_OUTBOX_NEW, ev, 8);
+	assert_int_equal(n, 3);
+	assert_int_equal(ev[0].seq, 1);
+	assert_int_equal(ev[1].seq, 4);
+	assert_int_equal(ev[2].seq, 6);
+	n = read_events(G.region, 0, DDB_OUTBOX_PUBLISHED, ev, 8);
+	assert_int_equal(n, 3);
+	assert_int_equal(ev[0].state, DDB_OUTBOX_PUBLISHED);
+	/* A state read that skips past the first events. */
+	n = read_events(G.region, 2, DDB_OUTBOX_PUBLISHED, ev, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(ev[0].seq, 3);
+
+	int64_t app[] = { 3, 4 };
+	CHECK(S->outbox_mark(G.region, app, 2, DDB_OUTBOX_APPLIED, &e_));
+	/* Never down: PUBLISHED or NEW on an APPLIED event changes nothing,
+	 * NEW on a PUBLISHED one neither. */
+	int64_t back[] = { 3, 4, 5 };
+	CHECK(S->outbox_mark(G.region, back, 3, DDB_OUTBOX_PUBLISHED, &e_));
+	CHECK(S->outbox_mark(G.region, back, 3, DDB_OUTBOX_NEW, &e_));
+	/* Marking twice, and an unknown seq, are harmless. */
+	CHECK(S->outbox_mark(G.region, app, 2, DDB_OUTBOX_APPLIED, &e_));
+	int64_t unknown[] = { 999 };
+	CHECK(S->outbox_mark(G.region, unknown, 1, DDB_OUTBOX_APPLIED, &e_));
+	CHECK(S->outbox_mark(G.region, NULL, 0, DDB_OUTBOX_APPLIED, &e_));
+
+	int want[] = { DDB_OUTBOX_NEW, DDB_OUTBOX_PUBLISHED, DDB_OUTBOX_APPLIED,
+		       DDB_OUTBOX_APPLIED, DDB_OUTBOX_PUBLISHED, DDB_OUTBOX_NEW };
+	size_t nr;
+	struct ddb_row *rows = scan_all(G.region, DDB_DS_OUTBOX, NULL, &nr);
+	assert_int_equal(nr, 6);
+	for (size_t i = 0; i < nr; i++) {
+		assert_int_equal(rows[i].event.seq, (int64_t)i + 1);
+		assert_int_equal(rows[i].event.state, want[i]);
+	}
+	free(rows);
+	n = read_events(G.region, 0, DDB_OUTBOX_APPLIED, ev, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(ev[0].seq, 3);
+	assert_int_equal(ev[1].seq, 4);
+	assert_int_equal(read_events(G.region, 3, DDB_OUTBOX_APPLIED, ev, 8), 1);
+
+	EXPECT_STATUS(DDB_INVALID, S->outbox_mark(G.region, app, 2, 7, &e_));
+	EXPECT_STATUS(DDB_INVALID, S->outbox_mark(G.region, app, 2, -1, &e_));
+}
+
+static void test_outbox_requeue(void **state)
+{
+	(void)state;
+	add_product(G.region, "a", 100);
+	place_n(G.region, "a", 3); /* events 1..4 */
+	int64_t pub[] = { 1, 2, 3 };
+	CHECK(S->outbox_mark(G.region, pub, 3, DDB_OUTBOX_PUBLISHED, &e_));
+	int64_t app[] = { 1 };
+	CHECK(S->outbox_mark(G.region, app, 1, DDB_OUTBOX_APPLIED, &e_));
+	CHECK(S->outbox_requeue(G.region, &e_));
+	struct ddb_event ev[8];
+	size_t n = read_events(G.region, 0, DDB_OUTBOX_NEW, ev, 8);
+	assert_int_equal(n, 3);
+	assert_int_equal(ev[0].seq, 2);
+	assert_int_equal(ev[1].seq, 3);
+	assert_int_equal(ev[2].seq, 4);
+	assert_int_equal(read_events(G.region, 0, DDB_OUTBOX_PUBLISHED, ev, 8), 0);
+	assert_int_equal(read_events(G.region, 0, DDB_OUTBOX_APPLIED, ev, 8), 1);
+	/* Nothing published: a no-op. */
+	CHECK(S->outbox_requeue(G.region, &e_));
+	assert_int_equal(read_events(G.region, 0, DDB_OUTBOX_NEW, ev, 8), 3);
+}
+
+/* ---- central ------------------------------------------------------------------ */
+
+static struct ddb_event order_event(const struct ddb_order *o, int64_t seq)
+{
+	struct ddb_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.seq = seq;
+	snprintf(ev.id, sizeof ev.id, "%s:%lld", o->region, (long long)seq);
+	copy(ev.origin, sizeof ev.origin, o->region);
+	ev.kind = DDB_EVENT_ORDER;
+	ev.created_at_us = o->placed_at_us;
+	ev.order = *o;
+	return ev;
+}
+
+static struct ddb_event product_event(const struct ddb_product *p, int64_t seq)
+{
+	struct ddb_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.seq = seq;
+	snprintf(ev.id, sizeof ev.id, "r:%lld", (long long)seq);
+	copy(ev.origin, sizeof ev.origin, "r");
+	ev.kind = DDB_EVENT_PRODUCT;
+	ev.product = *p;
+	return ev;
+}
+
+static void test_apply_idempotent(void **state)
+{
+	(void)state;
+	struct ddb_product p = product("lamp", "Lamp", 2500, 1, "bulb", (int64_t)1, NULL);
+	CHECK(S->upsert_product(G.region, &p, 1, &e_));
+	CHECK(S->restock(G.region, "lamp", 50, &e_));
+	place_n(G.region, "lamp", 4);
+	struct ddb_event ev[8];
+	size_t n = read_events(G.region, 0, DDB_OUTBOX_NEW, ev, 8);
+	assert_int_equal(n, 5);
+	CHECK(S->apply_events(G.central, ev, n, 1000, &e_));
+
+	size_t no, np;
+	struct ddb_row *orders = scan_all(G.central, DDB_DS_CENTRAL_ORDERS, NULL, &no);
+	struct ddb_row *prods = scan_all(G.central, DDB_DS_CENTRAL_PRODUCTS, NULL, &np);
+	assert_int_equal(no, 4);
+	assert_int_equal(np, 1);
+	assert_product_equal(&p, &prods[0].product);
+	for (size_t i = 0; i < no; i++) {
+		assert_order_equal(&ev[i + 1].order, &orders[i].order);
+		assert_int_equal(orders[i].applied_at_us, 1000);
+	}
+
+	/* Again, all of it, and again in pieces and out of order: the same
+	 * rows, applied_at_us of the first application. */
+	CHECK(S->apply_events(G.central, ev, n, 2000, &e_));
+	struct ddb_event shuffled[3] = { ev[3], ev[0], ev[1] };
+	CHECK(S->apply_events(G.central, shuffled, 3, 3000, &e_));
+	CHECK(S->apply_events(G.central, NULL, 0, 4000, &e_));
+	size_t no2, np2;
+	struct ddb_row *orders2 = scan_all(G.central, DDB_DS_CENTRAL_ORDERS, NULL, &no2);
+	struct ddb_row *prods2 = scan_all(G.central, DDB_DS_CENTRAL_PRODUCTS, NULL, &np2);
+	assert_int_equal(no2, no);
+	assert_int_equal(np2, np);
+	for (size_t i = 0; i < no; i++) {
+		assert_order_equal(&orders[i].order, &orders2[i].order);
+		assert_int_equal(orders2[i].applied_at_us, 1000);
+	}
+	assert_product_equal(&prods[0].product, &prods2[0].product);
+	free(orders);
+	free(prods);
+	free(orders2);
+	free(prods2);
+}
+
+static void test_apply_product_versions(void **state)
+{
+	(void)state;
+	struct ddb_product v1 = product("chair", "Chair", 100, 1, "leg", (int64_t)4, NULL);
+	struct ddb_product v2 = product("chair", "Chair II", 120, 2, "seat", (int64_t)1, "leg",
+	                                (int64_t)3, NULL);
+	struct ddb_product v3 = product("chair", "Chair III", 140, 3, NULL);
+	struct ddb_event e2 = product_event(&v2, 2), e1 = product_event(&v1, 1),
+	                 e3 = product_event(&v3, 3);
+	size_t n;
+	struct ddb_row *rows;
+
+	CHECK(S->apply_events(G.central, &e2, 1, 1, &e_));
+	CHECK(S->apply_events(G.central, &e1, 1, 2, &e_)); /* older: ignored */
+	rows = scan_all(G.central, DDB_DS_CENTRAL_PRODUCTS, NULL, &n);
+	assert_int_equal(n, 1);
+	assert_product_equal(&v2, &rows[0].product);
+	free(rows);
+	struct ddb_product v2b = v2; /* same version, other content: ignored */
+	copy(v2b.name, sizeof v2b.name, "Impostor");
+	struct ddb_event e2b = product_event(&v2b, 4);
+	CHECK(S->apply_events(G.central, &e2b, 1, 3, &e_));
+	rows = scan_all(G.central, DDB_DS_CENTRAL_PRODUCTS, NULL, &n);
+	assert_product_equal(&v2, &rows[0].product);
+	free(rows);
+	/* In one batch, the highest version wins whatever the order. */
+	struct ddb_event batch[3] = { e3, e1, e2 };
+	CHECK(S->apply_events(G.central, batch, 3, 4, &e_));
+	rows = scan_all(G.central, DDB_DS_CENTRAL_PRODUCTS, NULL, &n);
+	assert_int_equal(n, 1);
+	assert_product_equal(&v3, &rows[0].product);
+	free(rows);
+}
+
+/* Two regions may number their events alike; the center keys orders by
+ * their global id, so neither is lost. */
+static void test_apply_two_regions(void **state)
+{
+	(void)state;
+	struct ddb_order a = order("eu-000001", "eu", "c", "x", 1, 10, 1);
+	struct ddb_order b = order("us-000001", "us", "c", "x", 2, 10, 1);
+	struct ddb_event ea = order_event(&a, 1), eb = order_event(&b, 1);
+	CHECK(S->apply_events(G.central, &ea, 1, 5, &e_));
+	CHECK(S->apply_events(G.central, &eb, 1, 6, &e_));
+	assert_int_equal(count_rows(G.central, DDB_DS_CENTRAL_ORDERS, NULL), 2);
+	assert_int_equal(count_rows(G.central, DDB_DS_CENTRAL_ORDERS, "eu"), 1);
+	assert_int_equal(count_rows(G.central, DDB_DS_CENTRAL_ORDERS, "us"), 1);
+}
+
+static void test_apply_invalid(void **state)
+{
+	(void)state;
+	struct ddb_order good = order("ok-1", "eu", "c", "x", 1, 10, 1);
+	struct ddb_order bad = order("bad-1", "eu", "c", "x", 0, 10, 1);
+	struct ddb_event evs[2] = { order_event(&good, 1), order_event(&bad, 2) };
+	EXPECT_STATUS(DDB_INVALID, S->apply_events(G.central, evs, 2, 1, &e_));
+	evs[1] = order_event(&good, 2);
+	evs[1].kind = 99;
+	EXPECT_STATUS(DDB_INVALID, S->apply_events(G.central, evs, 2, 1, &e_));
+	struct ddb_product p = product("p", "P", 1, 0, NULL);
+	evs[1] = product_event(&p, 2);
+	EXPECT_STATUS(DDB_INVALID, S->apply_events(G.central, evs, 2, 1, &e_));
+	/* All or nothing: the good event was not applied either. */
+	assert_int_equal(count_rows(G.central, DDB_DS_CENTRAL_ORDERS, NULL), 0);
+	assert_int_equal(count_rows(G.central, DDB_DS_CENTRAL_PRODUCTS, NULL), 0);
+}
+
+struct sales_lines {
+	struct ddb_sales line[16];
+	size_t n;
+};
+
+static void collect_sales(void *ctx, const struct ddb_sales *line)
+{
+	struct sales_lines *s = ctx;
+	assert_true(s->n < 16);
+	s->line[s->n++] = *line;
+}
+
+static void test_sales_report(void **state)
+{
+	(void)state;
+	struct sales_lines s = { .n = 0 };
+	CHECK(S->sales_report(G.central, DDB_SALES_BY_REGION, collect_sales, &s, &e_));
+	assert_int_equal(s.n, 0);
+
+	struct ddb_order o[] = {
+		order("eu-1", "eu", "c", "pen", 2, 150, 1),
+		order("eu-2", "eu", "c", "ink", 1, 999, 1),
+		order("us-1", "us", "c", "pen", 5, 150, 1),
+		order("EU-1", "EU", "c", "Pen", 1, 1, 1),
+		order("ap-1", "ap", "c", "ink", 3, 1000, 1),
+		order("ap-2", "ap", "c", "pen", 1, 0, 1),
+	};
+	enum { NO = sizeof o / sizeof o[0] };
+	struct ddb_event ev[NO];
+	for (int i = 0; i < NO; i++)
+		ev[i] = order_event(&o[i], i + 1);
+	CHECK(S->apply_events(G.central, ev, NO, 1, &e_));
+	CHECK(S->apply_events(G.central, ev, NO, 2, &e_)); /* counted once */
+
+	CHECK(S->sales_report(G.central, DDB_SALES_BY_REGION, collect_sales, &s, &e_));
+	struct ddb_sales want_r[] = {
+		{ "EU", 1, 1, 1 },
+		{ "ap", 2, 4, 3000 },
+		{ "eu", 2, 3, 1299 },
+		{ "us", 1, 5, 750 },
+	};
+	assert_int_equal(s.n, 4);
+	for (size_t i = 0; i < s.n; i++) {
+		assert_string_equal(s.line[i].key, want_r[i].key);
+		assert_int_equal(s.line[i].orders, want_r[i].orders);
+		assert_int_equal(s.line[i].units, want_r[i].units);
+		assert_int_equal(s.line[i].revenue_cents, want_r[i].revenue_cents);
+	}
+
+	s.n = 0;
+	CHECK(S->sales_report(G.central, DDB_SALES_BY_PRODUCT, collect_sales, &s, &e_));
+	struct ddb_sales want_p[] = {
+		{ "Pen", 1, 1, 1 },
+		{ "ink", 2, 4, 3999 },
+		{ "pen", 3, 8, 1050 },
+	};
+	assert_int_equal(s.n, 3);
+	for (size_t i = 0; i < s.n; i++) {
+		assert_string_equal(s.line[i].key, want_p[i].key);
+		assert_int_equal(s.line[i].orders, want_p[i].orders);
+		assert_int_equal(s.line[i].units, want_p[i].units);
+		assert_int_equal(s.line[i].revenue_cents, want_p[i].revenue_cents);
+	}
+	EXPECT_STATUS(DDB_INVALID, S->sales_report(G.central, 0, collect_sales, &s, &e_));
+	EXPECT_STATUS(DDB_INVALID, S->sales_report(G.central, 3, collect_sales, &s, &e_));
+}
+
+/* ---- documents ------------------------------------------------------------------ */
+
+static void test_order_logs(void **state)
+{
+	(void)state;
+	struct ddb_order o[] = {
+		order("n-2", "north", "c2", "pen", 2, 10, 20),
+		order("n-1", "north", "c1", "ink", 1, 20, 10),
+		order("s-1", "south", "c3", "pen", 4, 10, 30),
+	};
+	CHECK(S->put_order_logs(G.docs, o, 3, 100, &e_));
+	CHECK(S->put_order_logs(G.docs, o, 3, 100, &e_));
+	CHECK(S->put_order_logs(G.docs, &o[1], 1, 200, &e_)); /* a late duplicate */
+	CHECK(S->put_order_logs(G.docs, NULL, 0, 300, &e_));
+	size_t n;
+	struct ddb_row *rows = scan_all(G.docs, DDB_DS_ORDER_LOGS, NULL, &n);
+	assert_int_equal(n, 3);
+	assert_order_equal(&o[1], &rows[0].order);
+	assert_order_equal(&o[0], &rows[1].order);
+	assert_order_equal(&o[2], &rows[2].order);
+	free(rows);
+	rows = scan_all(G.docs, DDB_DS_ORDER_LOGS, "north", &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].order.id, "n-1");
+	assert_string_equal(rows[1].order.id, "n-2");
+	free(rows);
+	assert_int_equal(count_rows(G.docs, DDB_DS_ORDER_LOGS, "east"), 0);
+
+	struct ddb_order bad[2] = { order("ok", "north", "c", "pen", 1, 1, 1),
+		                    order("", "north", "c", "pen", 1, 1, 1) };
+	EXPECT_STATUS(DDB_INVALID, S->put_order_logs(G.docs, bad, 2, 1, &e_));
+	assert_int_equal(count_rows(G.docs, DDB_DS_ORDER_LOGS, NULL), 3);
+}
+
+static void test_components_docs(void **state)
+{
+	(void)state;
+	struct ddb_product v1 = product("car", "Car", 1, 1, "wheel", (int64_t)4, "engine",
+	                                (int64_t)1, NULL);
+	struct ddb_product bike = product("bike", "Bike", 1, 5, "wheel", (int64_t)2, NULL);
+	struct ddb_product two[2] = { v1, bike };
+	CHECK(S->put_components(G.docs, two, 2, &e_));
+	CHECK(S->put_components(G.docs, two, 2, &e_));
+	size_t n;
+	struct ddb_row *rows = scan_all(G.docs, DDB_DS_COMPONENTS, NULL, &n);
+	assert_int_equal(n, 2);
+	assert_product_equal(&bike, &rows[0].product);
+	assert_product_equal(&v1, &rows[1].product);
+	free(rows);
+
+	struct ddb_product v2 = product("car", "Car 2", 2, 2, "engine", (int64_t)1, "seat",
+	                                (int64_t)5, NULL);
+	CHECK(S->put_components(G.docs, &v2, 1, &e_));
+	CHECK(S->put_components(G.docs, &v1, 1, &e_)); /* older: kept v2 */
+	rows = scan_all(G.docs, DDB_DS_COMPONENTS, NULL, &n);
+	assert_int_equal(n, 2);
+	assert_product_equal(&v2, &rows[1].product);
+	free(rows);
+
+	struct ddb_product bad = product("car", "Car 3", 3, 3, "x", (int64_t)0, NULL);
+	EXPECT_STATUS(DDB_INVALID, S->put_components(G.docs, &bad, 1, &e_));
+	rows = scan_all(G.docs, DDB_DS_COMPONENTS, NULL, &n);
+	assert_product_equal(&v2, &rows[1].product);
+	free(rows);
+}
+
+/* ---- scans -------------------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void test_scans_bytewise(void **state)
+{
+	(void)state;
+	/* Bytewise: upper case before lower, ' ' before letters, UTF-8
+	 * lead bytes after ASCII; not locale or case-insensitive order. */
+	const char *keys[] = { "b", "B", "a", "A", "é", "z", "aa", "a b", "Z9", "_", "10", "9" };
+	enum { NK = sizeof keys / sizeof keys[0] };
+	struct ddb_order o[NK];
+	struct ddb_event ev[NK];
+	for (int i = 0; i < NK; i++) {
+		add_product(G.region, keys[i], 1);
+		o[i] = order(keys[i], REGION, "c", keys[i], 1, 1, i);
+		ev[i] = order_event(&o[i], i + 1);
+	}
+	enum ddb_status r[NK];
+	CHECK(S->place_orders(G.region, o, NK, r, &e_));
+	for (int i = 0; i < NK; i++)
+		assert_status(DDB_OK, r[i]);
+	CHECK(S->apply_events(G.central, ev, NK, 1, &e_));
+	CHECK(S->put_order_logs(G.docs, o, NK, 1, &e_));
+	struct ddb_product prods[NK];
+	for (int i = 0; i < NK; i++)
+		prods[i] = product(keys[i], "p", 1, 1, NULL);
+	CHECK(S->put_components(G.docs, prods, NK, &e_));
+	struct ddb_event pev[NK];
+	for (int i = 0; i < NK; i++)
+		pev[i] = product_event(&prods[i], i + 1);
+	CHECK(S->apply_events(G.central, pev, NK, 1, &e_));
+
+	const char *sorted[NK];
+	memcpy(sorted, keys, sizeof sorted);
+	qsort(sorted, NK, sizeof sorted[0], cmp_str);
+
+	struct {
+		void *h;
+		int ds;
+	} sets[] = {
+		{ G.region, DDB_DS_PRODUCTS },         { G.region, DDB_DS_INVENTORY },
+		{ G.region, DDB_DS_ORDERS },           { G.central, DDB_DS_CENTRAL_PRODUCTS },
+		{ G.central, DDB_DS_CENTRAL_ORDERS }, { G.docs, DDB_DS_ORDER_LOGS },
+		{ G.docs, DDB_DS_COMPONENTS },
+	};
+	for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
+		size_t n;
+		struct ddb_row *rows = scan_all(sets[s].h, sets[s].ds, NULL, &n);
+		assert_int_equal(n, NK);
+		for (int i = 0; i < NK; i++) {
+			const char *key = sets[s].ds == DDB_DS_INVENTORY ? rows[i].stock.sku
+			                  : (sets[s].ds == DDB_DS_ORDERS ||
+			                     sets[s].ds == DDB_DS_CENTRAL_ORDERS ||
+			                     sets[s].ds == DDB_DS_ORDER_LOGS)
+			                          ? rows[i].order.id
+			                          : rows[i].product.sku;
+			if (strcmp(key, sorted[i]) != 0)
+				fail_msg("dataset %d row %d: '%s', want '%s'", sets[s].ds, i, key,
+				         sorted[i]);
+		}
+		free(rows);
+	}
+	/* The outbox scans in seq order. */
+	size_t n;
+	struct ddb_row *rows = scan_all(G.region, DDB_DS_OUTBOX, NULL, &n);
+	assert_int_equal(n, 2 * NK);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(rows[i].event.seq, (int64_t)i + 1);
+	free(rows);
+}
+
+static void test_scan_region_filter(void **state)
+{
+	(void)state;
+	add_product(G.region, "x", 100);
+	struct ddb_order o[] = {
+		order("o-3", "north", "c", "x", 1, 1, 1), order("o-1", "south", "c", "x", 1, 1, 1),
+		order("o-2", "north", "c", "x", 1, 1, 1), order("o-4", "northeast", "c", "x", 1, 1, 1),
+		order("o-5", "North", "c", "x", 1, 1, 1),
+	};
+	enum { NO = sizeof o / sizeof o[0] };
+	enum ddb_status r[NO];
+	struct ddb_event ev[NO];
+	for (int i = 0; i < NO; i++)
+		ev[i] = order_event(&o[i], i + 1);
+	CHECK(S->place_orders(G.region, o, NO, r, &e_));
+	CHECK(S->apply_events(G.central, ev, NO, 1, &e_));
+	CHECK(S->put_order_logs(G.docs, o, NO, 1, &e_));
+	struct {
+		void *h;
+		int ds;
+	} sets[] = { { G.region, DDB_DS_ORDERS },
+		     { G.central, DDB_DS_CENTRAL_ORDERS },
+		     { G.docs, DDB_DS_ORDER_LOGS } };
+	for (size_t s = 0; s < 3; s++) {
+		size_t n;
+		struct ddb_row *rows = scan_all(sets[s].h, sets[s].ds, "north", &n);
+		assert_int_equal(n, 2); /* exact match: not "northeast", not "North" */
+		assert_string_equal(rows[0].order.id, "o-2");
+		assert_string_equal(rows[1].order.id, "o-3");
+		free(rows);
+		assert_int_equal(count_rows(sets[s].h, sets[s].ds, NULL), NO);
+		assert_int_equal(count_rows(sets[s].h, sets[s].ds, "west"), 0);
+		assert_int_equal(count_rows(sets[s].h, sets[s].ds, ""), 0);
+	}
+}
+
+/* Two cursors at once on one instance, of the same dataset and of others,
+ * each sees every row; a cursor closed early leaks nothing. */
+static void test_scan_cursors(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		char sku[8];
+		snprintf(sku, sizeof sku, "k%d", i);
+		add_product(G.region, sku, 3);
+	}
+	void *c1 = NULL, *c2 = NULL, *c3 = NULL;
+	CHECK(S->scan_open(G.region, DDB_DS_PRODUCTS, NULL, &c1, &e_));
+	CHECK(S->scan_open(G.region, DDB_DS_PRODUCTS, NULL, &c2, &e_));
+	CHECK(S->scan_open(G.region, DDB_DS_INVENTORY, NULL, &c3, &e_));
+	struct ddb_row a, b, c;
+	for (int i = 0; i < 5; i++) {
+		CHECK(S->scan_next(c1, &a, &e_));
+		CHECK(S->scan_next(c2, &b, &e_));
+		CHECK(S->scan_next(c3, &c, &e_));
+		assert_string_equal(a.product.sku, b.product.sku);
+		assert_string_equal(a.product.sku, c.stock.sku);
+	}
+	EXPECT_STATUS(DDB_NOT_FOUND, S->scan_next(c1, &a, &e_));
+	S->scan_close(c1);
+	S->scan_close(c2);
+	S->scan_close(c3);
+	CHECK(S->scan_open(G.region, DDB_DS_PRODUCTS, NULL, &c1, &e_));
+	CHECK(S->scan_next(c1, &a, &e_));
+	S->scan_close(c1);
+	/* Empty datasets end at once. */
+	CHECK(S->scan_open(G.central, DDB_DS_CENTRAL_ORDERS, NULL, &c1, &e_));
+	EXPECT_STATUS(DDB_NOT_FOUND, S->scan_next(c1, &a, &e_));
+	S->scan_close(c1);
+	void *bad = NULL;
+	EXPECT_STATUS(DDB_INVALID, S->scan_open(G.region, 0, NULL, &bad, &e_));
+	EXPECT_STATUS(DDB_INVALID, S->scan_open(G.region, 99, NULL, &bad, &e_));
+	assert_null(bad);
+}
+
+static void test_inventory_sold(void **state)
+{
+	(void)state;
+	add_product(G.region, "a", 10);
+	add_product(G.region, "b", 4);
+	add_product(G.region, "c", 0);
+	struct ddb_order o[] = { simple_order(1, "a", 3), simple_order(2, "b", 4),
+		                 simple_order(3, "a", 2), simple_order(4, "b", 1) };
+	enum ddb_status r[4];
+	CHECK(S->place_orders(G.region, o, 4, r, &e_));
+	assert_status(DDB_INSUFFICIENT, r[3]);
+	CHECK(S->restock(G.region, "b", 6, &e_));
+	size_t n;
+	struct ddb_row *rows = scan_all(G.region, DDB_DS_INVENTORY, NULL, &n);
+	assert_int_equal(n, 3);
+	struct ddb_stock want[] = { { "a", 5, 10, 5 }, { "b", 6, 10, 4 }, { "c", 0, 0, 0 } };
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(rows[i].stock.sku, want[i].sku);
+		assert_int_equal(rows[i].stock.stock, want[i].stock);
+		assert_int_equal(rows[i].stock.received, want[i].received);
+		assert_int_equal(rows[i].stock.sold, want[i].sold);
+	}
+	free(rows);
+}
+
+/* ---- reset ------------------------------------------------------------------- */
+
+static void test_reset(void **state)
+{
+	(void)state;
+	struct ddb_product p = product("a", "A", 1, 1, "b", (int64_t)1, NULL);
+	CHECK(S->upsert_product(G.region, &p, 1, &e_));
+	CHECK(S->restock(G.region, "a", 10, &e_));
+	place_n(G.region, "a", 3);
+	struct ddb_event ev[8];
+	size_t n = read_events(G.region, 0, DDB_OUTBOX_NEW, ev, 8);
+	CHECK(S->apply_events(G.central, ev, n, 1, &e_));
+	struct ddb_order o = simple_order(1, "a", 1);
+	CHECK(S->put_order_logs(G.docs, &o, 1, 1, &e_));
+	CHECK(S->put_components(G.docs, &p, 1, &e_));
+
+	CHECK(S->reset(G.region, &e_));
+	CHECK(S->reset(G.central, &e_));
+	CHECK(S->reset(G.docs, &e_));
+	for (int ds = DDB_DS_PRODUCTS; ds <= DDB_DS_OUTBOX; ds++)
+		assert_int_equal(count_rows(G.region, ds, NULL), 0);
+	assert_int_equal(count_rows(G.central, DDB_DS_CENTRAL_ORDERS, NULL), 0);
+	assert_int_equal(count_rows(G.central, DDB_DS_CENTRAL_PRODUCTS, NULL), 0);
+	assert_int_equal(count_rows(G.docs, DDB_DS_ORDER_LOGS, NULL), 0);
+	assert_int_equal(count_rows(G.docs, DDB_DS_COMPONENTS, NULL), 0);
+	struct sales_lines s = { .n = 0 };
+	CHECK(S->sales_report(G.central, DDB_SALES_BY_PRODUCT, collect_sales, &s, &e_));
+	assert_int_equal(s.n, 0);
+
+	/* Numbering starts again at 1; the old ids are free. */
+	add_product(G.region, "a", 5);
+	assert_status(DDB_OK, place(G.region, &o));
+	n = read_events(G.region, 0, DDB_OUTBOX_NEW, ev, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(ev[0].seq, 1);
+	assert_string_equal(ev[0].id, REGION ":1");
+	assert_int_equal(ev[1].seq, 2);
+	assert_string_equal(ev[1].id, REGION ":2");
+	CHECK(S->apply_events(G.central, &ev[1], 1, 1, &e_));
+	assert_int_equal(count_rows(G.central, DDB_DS_CENTRAL_ORDERS, NULL), 1);
+}
+
+/* ---- the SQLite plugin's own options and errors -------------------------------- */
+
+static int is_sqlite(void)
+{
+	return strcmp(G.name, "sqlite") == 0;
+}
+
+static void test_sqlite_options(void **state)
+{
+	(void)state;
+	if (!is_sqlite())
+		skip();
+	void *h = NULL;
+	struct ddb_err e = { "" };
+	struct ddb_option sync_bad[] = { { "synchronous", "SOMETIMES" } };
+	assert_status(DDB_INVALID, open_with("opt", DDB_ROLE_REGIONAL, sync_bad, 1, &h, &e));
+	assert_null(h);
+	assert_non_null(strstr(e.msg, "synchronous"));
+	assert_non_null(strstr(e.msg, "SOMETIMES"));
+	struct ddb_option busy_bad[] = { { "busy_timeout_ms", "soon" } };
+	assert_status(DDB_INVALID, open_with("opt", DDB_ROLE_REGIONAL, busy_bad, 1, &h, &e));
+	assert_non_null(strstr(e.msg, "busy_timeout_ms"));
+	assert_non_null(strstr(e.msg, "soon"));
+	struct ddb_option busy_neg[] = { { "busy_timeout_ms", "-1" } };
+	assert_status(DDB_INVALID, open_with("opt", DDB_ROLE_REGIONAL, busy_neg, 1, &h, &e));
+	/* Refused options create no file. */
+	char path[512];
+	snprintf(path, sizeof path, "%s/opt.db", G.data_dir);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* Every synchronous level, any case; the default file name. */
+	const char *levels[] = { "OFF", "normal", "Full", "EXTRA" };
+	for (size_t i = 0; i < 4; i++) {
+		struct ddb_option o[] = { { "synchronous", levels[i] }, { "busy_timeout_ms", "0" } };
+		assert_status(DDB_OK, open_with("opt", DDB_ROLE_REGIONAL, o, 2, &h, &e));
+		S->close(h);
+	}
+	assert_int_equal(access(path, F_OK), 0);
+
+	/* An explicit path. */
+	char own[512];
+	snprintf(own, sizeof own, "%s/elsewhere.sqlite", G.data_dir);
+	struct ddb_option p[] = { { "path", own } };
+	assert_status(DDB_OK, open_with("opt2", DDB_ROLE_CENTRAL, p, 1, &h, &e));
+	S->close(h);
+	assert_int_equal(access(own, F_OK), 0);
+}
+
+static void test_sqlite_unavailable(void **state)
+{
+	(void)state;
+	if (!is_sqlite())
+		skip();
+	char path[512];
+	snprintf(path, sizeof path, "%s/no/such/dir/x.db", G.data_dir);
+	struct ddb_option p[] = { { "path", path } };
+	void *h = NULL;
+	struct ddb_err e = { "" };
+	assert_status(DDB_UNAVAILABLE, open_with("gone", DDB_ROLE_REGIONAL, p, 1, &h, &e));
+	assert_null(h);
+	assert_non_null(strstr(e.msg, path));
+	assert_true(strncmp(e.msg, "sqlite: ", 8) == 0);
+}
+
+/* Two connections to one file: each batch commits whole, and the one that
+ * waits for the other's lock still gets through. */
+static void test_sqlite_two_connections(void **state)
+{
+	(void)state;
+	if (!is_sqlite())
+		skip();
+	void *h2 = open_node(REGION, DDB_ROLE_REGIONAL);
+	add_product(G.region, "a", 10);
+	struct ddb_order o1 = simple_order(1, "a", 4), o2 = simple_order(2, "a", 4),
+	                 o3 = simple_order(3, "a", 4);
+	assert_status(DDB_OK, place(G.region, &o1));
+	assert_status(DDB_OK, place(h2, &o2));
+	assert_status(DDB_INSUFFICIENT, place(G.region, &o3));
+	assert_status(DDB_DUPLICATE, place(h2, &o1));
+	assert_int_equal(stock_of(h2, "a"), 2);
+	struct ddb_event ev[4];
+	assert_int_equal(read_events(h2, 0, DDB_OUTBOX_NEW, ev, 4), 3);
+	S->close(h2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define TEST(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
+		TEST(test_descriptor),
+		TEST(test_durable_across_reopen),
+		TEST(test_roles_enforced),
+		TEST(test_product_new),
+		TEST(test_product_versions),
+		TEST(test_product_invalid),
+		TEST(test_restock),
+		TEST(test_place_ok),
+		TEST(test_place_insufficient),
+		TEST(test_place_unknown_sku),
+		TEST(test_place_duplicate),
+		TEST(test_place_mixed_batch),
+		TEST(test_place_invalid),
+		TEST(test_order_atomicity),
+		TEST(test_large_batch),
+		TEST(test_strings_roundtrip),
+		TEST(test_outbox_read),
+		TEST(test_outbox_mark_monotonic),
+		TEST(test_outbox_requeue),
+		TEST(test_apply_idempotent),
+		TEST(test_apply_product_versions),
+		TEST(test_apply_two_regions),
+		TEST(test_apply_invalid),
+		TEST(test_sales_report),
+		TEST(test_order_logs),
+		TEST(test_components_docs),
+		TEST(test_scans_bytewise),
+		TEST(test_scan_region_filter),
+		TEST(test_scan_cursors),
+		TEST(test_inventory_sold),
+		TEST(test_reset),
+		TEST(test_sqlite_options),
+		TEST(test_sqlite_unavailable),
+		TEST(test_sqlite_two_connections),
+#undef TEST
+	};
+	int failed = cmocka_run_group_tests_name("storage conformance", tests, group_setup,
+	                                         group_teardown);
+	return failed ? 1 : 0;
+}

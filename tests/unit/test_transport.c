@@ -1,0 +1,1192 @@
+/*
+ * test_transport.c - conformance suite for transport plugins.
+ *
+ * Runs against any transport plugin, loaded the way ddbsim loads it:
+ *   DDBSIM_PLUGIN_DIR               search path (colon-separated)
+ *   DDBSIM_TEST_TRANSPORT           plugin name (default "memory")
+ *   DDBSIM_TEST_TRANSPORT_OPTIONS   options for open(), "k=v;k=v"
+ *   DDBSIM_TEST_TIMEOUT_MS          how long a receive may stay empty while
+ *                                   a message is expected (default 2000)
+ *
+ * A real broker delivers asynchronously, so every receive that expects
+ * messages is a poll loop that gives up only after the timeout passes
+ * without progress, and every depth check polls until the expected value
+ * shows up (or the timeout).  Bodies are copied right after each receive:
+ * the ABI keeps them valid only until the next receive on the same queue.
+ *
+ * Each test starts from reset() and uses queue names of its own.  The tests
+ * at the end marked "memory" check options and behaviour specific to the
+ * in-memory plugin and are skipped for other plugins.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loader.h"
+
+/* ---- fixture ------------------------------------------------------------- */
+
+static struct {
+	struct plugin *plugin;
+	const struct ddb_transport_ops *t;
+	void *h;
+	char *options_buf;
+	struct ddb_option *options;
+	size_t n_options;
+	char data_dir[256];
+	long timeout_ms;
+	uint64_t last_tag; /* highest delivery tag seen on the instance */
+	unsigned queue_seq;
+} G;
+
+#define T (G.t)
+
+static void remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		if (d) {
+			struct dirent *e;
+			while ((e = readdir(d)) != NULL) {
+				if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+					continue;
+				char sub[4096];
+				snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+				remove_tree(sub);
+			}
+			closedir(d);
+		}
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* "k=v;k=v" into G.options; -1 on a malformed item. */
+static int parse_options(const char *spec)
+{
+	if (!spec || !*spec)
+		return 0;
+	G.options_buf = strdup(spec);
+	size_t cap = 1;
+	for (const char *p = spec; *p; p++)
+		cap += *p == ';';
+	G.options = calloc(cap, sizeof *G.options);
+	if (!G.options_buf || !G.options)
+		return -1;
+	char *save = NULL;
+	for (char *item = strtok_r(G.options_buf, ";", &save); item;
+	     item = strtok_r(NULL, ";", &save)) {
+		item = trim(item);
+		if (!*item)
+			continue;
+		char *eq = strchr(item, '=');
+		if (!eq) {
+			fprintf(stderr, "DDBSIM_TEST_TRANSPORT_OPTIONS: '%s' is not key=value\n", item);
+			return -1;
+		}
+		*eq = '\0';
+		G.options[G.n_options].key = trim(item);
+		G.options[G.n_options].value = trim(eq + 1);
+		G.n_options++;
+	}
+	return 0;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	const char *name = getenv("DDBSIM_TEST_TRANSPORT");
+	if (!name || !*name)
+		name = "memory";
+	const char *ms = getenv("DDBSIM_TEST_TIMEOUT_MS");
+	G.timeout_ms = ms && atol(ms) > 0 ? atol(ms) : 2000;
+	if (parse_options(getenv("DDBSIM_TEST_TRANSPORT_OPTIONS")) != 0)
+		return -1;
+
+	char err[512];
+	G.plugin = plugin_load(name, getenv("DDBSIM_PLUGIN_DIR"), DDB_KIND_TRANSPORT, err,
+	                       sizeof err);
+	if (!G.plugin) {
+		fprintf(stderr, "cannot load transport plugin '%s': %s\n", name, err);
+		return -1;
+	}
+	G.t = G.plugin->desc->transport;
+
+	const char *tmp = getenv("TMPDIR");
+	snprintf(G.data_dir, sizeof G.data_dir, "%s/ddbsim-transport-XXXXXX",
+	         tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(G.data_dir)) {
+		fprintf(stderr, "mkdtemp %s: %s\n", G.data_dir, strerror(errno));
+		G.data_dir[0] = '\0';
+		return -1;
+	}
+	struct ddb_open_args args = {
+		.node = "broker",
+		.data_dir = G.data_dir,
+		.roles = 0,
+		.options = G.options,
+		.n_options = G.n_options,
+	};
+	struct ddb_err e = { "" };
+	enum ddb_status st = T->open(&args, &G.h, &e);
+	if (st != DDB_OK) {
+		fprintf(stderr, "%s: open: %s: %s\n", name, ddb_status_name(st), e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	if (G.h)
+		T->close(G.h);
+	G.h = NULL;
+	plugin_unload(G.plugin);
+	G.plugin = NULL;
+	if (G.data_dir[0])
+		remove_tree(G.data_dir);
+	free(G.options);
+	free(G.options_buf);
+	return 0;
+}
+
+static int test_setup(void **state)
+{
+	(void)state;
+	struct ddb_err e = { "" };
+	enum ddb_status st = T->reset(G.h, &e);
+	if (st != DDB_OK) {
+		fprintf(stderr, "reset: %s: %s\n", ddb_status_name(st), e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+#define CHECK(call)                                                                       \
+	do {                                                                              \
+		struct ddb_err e_ = { "" };                                               \
+		enum ddb_status st_ = (call);                                             \
+		if (st_ != DDB_OK)                                                        \
+			fail_msg("%s -> %s: %s", #call, ddb_status_name(st_), e_.msg);    \
+	} while (0)
+/* In CHECK(...) the operation's err argument is written &e_. */
+
+#define EXPECT_STATUS(want, call)                                                         \
+	do {                                                                              \
+		struct ddb_err e_ = { "" };                                               \
+		enum ddb_status st_ = (call);                                             \
+		if (st_ != (want))                                                        \
+			fail_msg("%s -> %s (%s), want %s", #call, ddb_status_name(st_),   \
+			         e_.msg, ddb_status_name(want));                          \
+	} while (0)
+
+/* Like EXPECT_STATUS, and the message must name `needle`. */
+#define EXPECT_STATUS_NAMING(want, needle, call)                                          \
+	do {                                                                              \
+		struct ddb_err e_ = { "" };                                               \
+		enum ddb_status st_ = (call);                                             \
+		if (st_ != (want))                                                        \
+			fail_msg("%s -> %s (%s), want %s", #call, ddb_status_name(st_),   \
+			         e_.msg, ddb_status_name(want));                          \
+		if (!strstr(e_.msg, (needle)))                                            \
+			fail_msg("%s: message '%s' does not name '%s'", #call, e_.msg,    \
+			         (needle));                                               \
+	} while (0)
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void nap(void)
+{
+	struct timespec ts = { 0, 1000000 }; /* 1 ms */
+	nanosleep(&ts, NULL);
+}
+
+/* A queue name of this test run: unique per call. */
+static const char *qname(char *buf, size_t len, const char *what)
+{
+	snprintf(buf, len, "ddbsim-test-%ld-%u-%s", (long)getpid(), ++G.queue_seq, what);
+	return buf;
+}
+#define QNAME(var, what)                                                                  \
+	char var##_buf[96];                                                               \
+	const char *var = qname(var##_buf, sizeof var##_buf, what)
+
+static void declare(const char *q)
+{
+	CHECK(T->declare(G.h, q, &e_));
+}
+
+static void publish(const char *q, const void *body, size_t len)
+{
+	CHECK(T->publish(G.h, q, body, len, &e_));
+}
+
+static void publish_str(const char *q, const char *s)
+{
+	publish(q, s, strlen(s));
+}
+
+static void confirm(void)
+{
+	CHECK(T->confirm(G.h, &e_));
+}
+
+static void ack(const char *q, uint64_t tag)
+{
+	CHECK(T->ack(G.h, q, tag, &e_));
+}
+
+static void reject(const char *q, uint64_t tag, int requeue)
+{
+	CHECK(T->reject(G.h, q, tag, requeue, &e_));
+}
+
+static void recover(const char *q)
+{
+	CHECK(T->recover(G.h, q, &e_));
+}
+
+/* A delivery with its body copied. */
+struct got {
+	uint64_t tag;
+	int redelivered;
+	size_t len;
+	unsigned char *body;
+};
+
+static void free_got(struct got *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(g[i].body);
+		g[i].body = NULL;
+	}
+}
+
+/* Receives into out until `want` deliveries arrived, asking for at most
+ * `batch` per call, or until the timeout passes with nothing arriving.
+ * Checks every call's n_out against its max and that tags increase over the
+ * whole instance.  Returns how many arrived. */
+static size_t recv_batched(const char *q, struct got *out, size_t want, size_t batch)
+{
+	/* Slots past max are guards: a plugin must not write there. */
+	enum { GUARD = 4 };
+	struct ddb_delivery *d = calloc(batch + GUARD, sizeof *d);
+	assert_non_null(d);
+	size_t have = 0;
+	long deadline = now_ms() + G.timeout_ms;
+	while (have < want) {
+		size_t max = want - have < batch ? want - have : batch;
+		size_t n = (size_t)-1;
+		for (size_t i = max; i < max + GUARD; i++)
+			d[i].tag = UINT64_MAX;
+		struct ddb_err e_ = { "" };
+		enum ddb_status st = T->receive(G.h, q, d, max, &n, &e_);
+		if (st != DDB_OK) {
+			free(d);
+			fail_msg("receive(%s, max %zu) -> %s: %s", q, max, ddb_status_name(st),
+			         e_.msg);
+		}
+		for (size_t i = max; i < max + GUARD; i++)
+			if (d[i].tag != UINT64_MAX)
+				n = max + GUARD; /* reported below */
+		if (n > max) {
+			free(d);
+			fail_msg("receive(%s, max %zu) wrote %zu deliveries or more", q, max, n);
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct got *g = &out[have++];
+			if (d[i].tag <= G.last_tag) {
+				unsigned long long tag = d[i].tag;
+				free(d);
+				fail_msg("delivery tag %llu not above the previous %llu", tag,
+				         (unsigned long long)G.last_tag);
+			}
+			G.last_tag = d[i].tag;
+			g->tag = d[i].tag;
+			g->redelivered = d[i].redelivered;
+			g->len = d[i].len;
+			g->body = malloc(d[i].len ? d[i].len : 1);
+			assert_non_null(g->body);
+			if (d[i].len) {
+				assert_non_null(d[i].body);
+				memcpy(g->body, d[i].body, d[i].len);
+			}
+		}
+		if (n > 0) {
+			deadline = now_ms() + G.timeout_ms;
+		} else {
+			if (now_ms() > deadline)
+				break;
+			nap();
+		}
+	}
+	free(d);
+	return have;
+}
+
+/* One receive of up to max that returns something, polled until the
+ * timeout; the bodies are not copied.  Checks the tags like recv_batched. */
+static size_t recv_raw(const char *q, struct ddb_delivery *d, size_t max)
+{
+	size_t n = 0;
+	long deadline = now_ms() + G.timeout_ms;
+	for (;;) {
+		CHECK(T->receive(G.h, q, d, max, &n, &e_));
+		assert_true(n <= max);
+		if (n > 0 || now_ms() > deadline)
+			break;
+		nap();
+	}
+	for (size_t i = 0; i < n; i++) {
+		assert_true(d[i].tag > G.last_tag);
+		G.last_tag = d[i].tag;
+	}
+	return n;
+}
+
+static size_t recv_n(const char *q, struct got *out, size_t want)
+{
+	return recv_batched(q, out, want, want);
+}
+
+/* Exactly `want` deliveries. */
+static void recv_exact(const char *q, struct got *out, size_t want)
+{
+	size_t n = recv_n(q, out, want);
+	if (n != want) {
+		free_got(out, n);
+		fail_msg("receive(%s): %zu of %zu expected deliveries arrived within %ld ms", q, n,
+		         want, G.timeout_ms);
+	}
+}
+
+/* One receive: the queue must have nothing ready.  Call after wait_depth has
+ * seen ready == 0, so that an asynchronous broker has settled. */
+static void expect_nothing(const char *q)
+{
+	struct ddb_delivery d[4];
+	size_t n = (size_t)-1;
+	CHECK(T->receive(G.h, q, d, 4, &n, &e_));
+	if (n != 0)
+		fail_msg("receive(%s): %zu deliveries, expected none (first tag %llu)", q, n,
+		         (unsigned long long)d[0].tag);
+}
+
+static void get_depth(const char *q, uint64_t *ready, uint64_t *unacked)
+{
+	CHECK(T->depth(G.h, q, ready, unacked, &e_));
+}
+
+/* Polls depth until it reads (ready, unacked), then asserts it. */
+static void wait_depth_at(const char *q, uint64_t ready, uint64_t unacked, int line)
+{
+	uint64_t r = 0, u = 0;
+	long deadline = now_ms() + G.timeout_ms;
+	for (;;) {
+		get_depth(q, &r, &u);
+		if ((r == ready && u == unacked) || now_ms() > deadline)
+			break;
+		nap();
+	}
+	if (r != ready || u != unacked)
+		fail_msg("line %d: depth(%s) = ready %llu, unacked %llu; want %llu, %llu", line, q,
+		         (unsigned long long)r, (unsigned long long)u, (unsigned long long)ready,
+		         (unsigned long long)unacked);
+}
+#define wait_depth(q, r, u) wait_depth_at((q), (r), (u), __LINE__)
+
+static void assert_body(const struct got *g, const void *want, size_t len)
+{
+	assert_int_equal(g->len, len);
+	if (len)
+		assert_memory_equal(g->body, want, len);
+}
+
+static void assert_body_str(const struct got *g, const char *want)
+{
+	if (g->len != strlen(want) || memcmp(g->body, want, g->len) != 0)
+		fail_msg("body '%.*s', want '%s'", (int)g->len, (const char *)g->body, want);
+}
+
+/* Numbered text bodies. */
+static size_t body_n(char *buf, size_t len, const char *prefix, size_t i)
+{
+	return (size_t)snprintf(buf, len, "%s-%06zu", prefix, i);
+}
+
+static void publish_n(const char *q, const char *prefix, size_t from, size_t to)
+{
+	char b[64];
+	for (size_t i = from; i < to; i++)
+		publish(q, b, body_n(b, sizeof b, prefix, i));
+}
+
+static void assert_body_n(const struct got *g, const char *prefix, size_t i)
+{
+	char b[64];
+	body_n(b, sizeof b, prefix, i);
+	assert_body_str(g, b);
+}
+
+/* ---- the contract ---------------------------------------------------------- */
+
+static void test_descriptor(void **state)
+{
+	(void)state;
+	const struct ddb_plugin *d = G.plugin->desc;
+	assert_int_equal(d->abi, DDB_PLUGIN_ABI);
+	assert_int_equal(d->kind, DDB_KIND_TRANSPORT);
+	assert_non_null(d->name);
+	assert_non_null(d->version);
+	assert_true(d->name[0] != '\0');
+	assert_true(d->version[0] != '\0');
+	assert_int_equal(d->caps & ~(unsigned)DDB_TRANSPORT_DURABLE, 0);
+	assert_non_null(d->transport);
+}
+
+static void test_declare_idempotent(void **state)
+{
+	(void)state;
+	QNAME(q, "declare");
+	declare(q);
+	declare(q);
+	wait_depth(q, 0, 0);
+	publish_str(q, "kept");
+	confirm();
+	wait_depth(q, 1, 0);
+	/* Declaring again changes nothing, not even what the queue holds. */
+	declare(q);
+	wait_depth(q, 1, 0);
+	struct got g[1];
+	recv_exact(q, g, 1);
+	assert_body_str(&g[0], "kept");
+	assert_false(g[0].redelivered);
+	ack(q, g[0].tag);
+	free_got(g, 1);
+	wait_depth(q, 0, 0);
+}
+
+static void test_undeclared_queue(void **state)
+{
+	(void)state;
+	QNAME(q, "nosuch");
+	struct ddb_delivery d[1];
+	size_t n = 0;
+	uint64_t r, u;
+	EXPECT_STATUS_NAMING(DDB_NOT_FOUND, q, T->publish(G.h, q, "x", 1, &e_));
+	EXPECT_STATUS_NAMING(DDB_NOT_FOUND, q, T->receive(G.h, q, d, 1, &n, &e_));
+	EXPECT_STATUS_NAMING(DDB_NOT_FOUND, q, T->depth(G.h, q, &r, &u, &e_));
+	EXPECT_STATUS(DDB_NOT_FOUND, T->ack(G.h, q, 1, &e_));
+	EXPECT_STATUS(DDB_NOT_FOUND, T->reject(G.h, q, 1, 1, &e_));
+	EXPECT_STATUS(DDB_NOT_FOUND, T->recover(G.h, q, &e_));
+	/* Nothing was created on the way. */
+	EXPECT_STATUS(DDB_NOT_FOUND, T->depth(G.h, q, &r, &u, &e_));
+}
+
+static void test_invalid_arguments(void **state)
+{
+	(void)state;
+	QNAME(q, "invalid");
+	declare(q);
+	EXPECT_STATUS(DDB_INVALID, T->declare(G.h, "", &e_));
+	EXPECT_STATUS(DDB_INVALID, T->publish(G.h, q, NULL, 5, &e_));
+	wait_depth(q, 0, 0);
+}
+
+static void test_confirm_without_publish(void **state)
+{
+	(void)state;
+	confirm();
+	confirm();
+}
+
+static void test_roundtrip_bodies(void **state)
+{
+	(void)state;
+	QNAME(q, "bodies");
+	declare(q);
+
+	unsigned char binary[512];
+	for (size_t i = 0; i < sizeof binary; i++)
+		binary[i] = (unsigned char)(i * 7 + (i >> 8)); /* every byte value, NULs too */
+	binary[0] = binary[10] = binary[511] = 0;
+	size_t big_len = 64 * 1024;
+	unsigned char *big = malloc(big_len);
+	assert_non_null(big);
+	for (size_t i = 0; i < big_len; i++)
+		big[i] = (unsigned char)((i * 2654435761u) >> 13);
+
+	publish(q, "", 0);
+	publish(q, binary, sizeof binary);
+	publish(q, big, big_len);
+	publish_str(q, "after");
+	confirm();
+	/* The plugin copied the bodies: scribbling on ours changes nothing. */
+	unsigned char binary_copy[sizeof binary];
+	memcpy(binary_copy, binary, sizeof binary);
+	memset(binary, 0xAA, sizeof binary);
+
+	wait_depth(q, 4, 0);
+	struct got g[4];
+	recv_exact(q, g, 4);
+	assert_body(&g[0], "", 0);
+	assert_body(&g[1], binary_copy, sizeof binary_copy);
+	assert_body(&g[2], big, big_len);
+	assert_body_str(&g[3], "after");
+	for (size_t i = 0; i < 4; i++) {
+		assert_false(g[i].redelivered);
+		ack(q, g[i].tag);
+	}
+	free_got(g, 4);
+	free(big);
+	wait_depth(q, 0, 0);
+}
+
+static void test_order_1000(void **state)
+{
+	(void)state;
+	QNAME(q, "order");
+	declare(q);
+	publish_n(q, "m", 0, 1000);
+	confirm();
+	wait_depth(q, 1000, 0);
+	struct got *g = calloc(1000, sizeof *g);
+	assert_non_null(g);
+	size_t n = recv_batched(q, g, 1000, 64);
+	assert_int_equal(n, 1000);
+	for (size_t i = 0; i < 1000; i++) {
+		assert_body_n(&g[i], "m", i);
+		assert_false(g[i].redelivered);
+	}
+	wait_depth(q, 0, 1000);
+	for (size_t i = 0; i < 1000; i++)
+		ack(q, g[i].tag);
+	free_got(g, 1000);
+	free(g);
+	wait_depth(q, 0, 0);
+}
+
+static void test_ack_removes(void **state)
+{
+	(void)state;
+	QNAME(q, "ack");
+	declare(q);
+	publish_n(q, "a", 0, 3);
+	confirm();
+	wait_depth(q, 3, 0);
+	struct got g[3];
+	recv_exact(q, g, 3);
+	wait_depth(q, 0, 3);
+	ack(q, g[1].tag);
+	wait_depth(q, 0, 2);
+	ack(q, g[0].tag);
+	ack(q, g[2].tag);
+	wait_depth(q, 0, 0);
+	/* Acked is gone for good: a second ack fails and recover brings
+	 * nothing back. */
+	EXPECT_STATUS(DDB_NOT_FOUND, T->ack(G.h, q, g[1].tag, &e_));
+	recover(q);
+	wait_depth(q, 0, 0);
+	expect_nothing(q);
+	free_got(g, 3);
+}
+
+static void test_reject_requeue(void **state)
+{
+	(void)state;
+	QNAME(q, "requeue");
+	declare(q);
+	publish_n(q, "r", 0, 3);
+	confirm();
+	struct got g[3];
+	recv_exact(q, g, 1);
+	assert_body_n(&g[0], "r", 0);
+	assert_false(g[0].redelivered);
+	wait_depth(q, 2, 1);
+	reject(q, g[0].tag, 1);
+	wait_depth(q, 3, 0);
+	/* The old tag is settled. */
+	EXPECT_STATUS(DDB_NOT_FOUND, T->ack(G.h, q, g[0].tag, &e_));
+	uint64_t old_tag = g[0].tag;
+	free_got(g, 1);
+
+	recv_exact(q, g, 3);
+	assert_body_n(&g[0], "r", 0);
+	assert_true(g[0].redelivered);
+	assert_true(g[0].tag != old_tag);
+	assert_body_n(&g[1], "r", 1);
+	assert_false(g[1].redelivered);
+	assert_body_n(&g[2], "r", 2);
+	assert_false(g[2].redelivered);
+	for (size_t i = 0; i < 3; i++)
+		ack(q, g[i].tag);
+	free_got(g, 3);
+	wait_depth(q, 0, 0);
+}
+
+/* Requeued messages come back first, in publish order, whatever order they
+ * were rejected in; then the rest. */
+static void test_reject_requeue_original_order(void **state)
+{
+	(void)state;
+	QNAME(q, "reorder");
+	declare(q);
+	publish_n(q, "o", 0, 6);
+	confirm();
+	struct got g[6];
+	recv_exact(q, g, 4); /* o0..o3 */
+	reject(q, g[3].tag, 1);
+	reject(q, g[0].tag, 1);
+	reject(q, g[2].tag, 1);
+	ack(q, g[1].tag);
+	free_got(g, 4);
+	wait_depth(q, 5, 0);
+	publish_str(q, "late");
+	confirm();
+	wait_depth(q, 6, 0);
+
+	recv_exact(q, g, 6);
+	static const size_t want[] = { 0, 2, 3, 4, 5 };
+	for (size_t i = 0; i < 5; i++) {
+		assert_body_n(&g[i], "o", want[i]);
+		assert_int_equal(!!g[i].redelivered, i < 3);
+	}
+	assert_body_str(&g[5], "late");
+	assert_false(g[5].redelivered);
+	for (size_t i = 0; i < 6; i++)
+		ack(q, g[i].tag);
+	free_got(g, 6);
+	wait_depth(q, 0, 0);
+}
+
+static void test_reject_drop(void **state)
+{
+	(void)state;
+	QNAME(q, "drop");
+	declare(q);
+	publish_n(q, "d", 0, 2);
+	confirm();
+	struct got g[2];
+	recv_exact(q, g, 1);
+	assert_body_n(&g[0], "d", 0);
+	reject(q, g[0].tag, 0);
+	wait_depth(q, 1, 0);
+	EXPECT_STATUS(DDB_NOT_FOUND, T->reject(G.h, q, g[0].tag, 1, &e_));
+	free_got(g, 1);
+
+	recv_exact(q, g, 1);
+	assert_body_n(&g[0], "d", 1);
+	assert_false(g[0].redelivered);
+	ack(q, g[0].tag);
+	free_got(g, 1);
+	/* A dropped message does not come back, not even on recover. */
+	recover(q);
+	wait_depth(q, 0, 0);
+	expect_nothing(q);
+}
+
+/* A consumer takes messages, acks some and dies: recover puts every unacked
+ * one back, in publish order, before what was never delivered. */
+static void test_recover_after_consumer_death(void **state)
+{
+	(void)state;
+	QNAME(q, "recover");
+	declare(q);
+	publish_n(q, "c", 0, 12);
+	confirm();
+	wait_depth(q, 12, 0);
+	struct got g[12];
+	recv_exact(q, g, 4);     /* c0..c3 */
+	recv_exact(q, g + 4, 6); /* c4..c9 */
+	for (size_t i = 0; i < 10; i++)
+		assert_body_n(&g[i], "c", i);
+	ack(q, g[2].tag);
+	ack(q, g[7].tag);
+	wait_depth(q, 2, 8);
+	uint64_t old_tags[10];
+	for (size_t i = 0; i < 10; i++)
+		old_tags[i] = g[i].tag;
+	free_got(g, 10);
+
+	recover(q); /* the consumer died */
+	wait_depth(q, 10, 0);
+	for (size_t i = 0; i < 10; i++)
+		EXPECT_STATUS(DDB_NOT_FOUND, T->ack(G.h, q, old_tags[i], &e_));
+
+	recv_exact(q, g, 10);
+	static const size_t want[] = { 0, 1, 3, 4, 5, 6, 8, 9, 10, 11 };
+	for (size_t i = 0; i < 10; i++) {
+		assert_body_n(&g[i], "c", want[i]);
+		assert_int_equal(!!g[i].redelivered, want[i] < 10);
+	}
+	wait_depth(q, 0, 10);
+	for (size_t i = 0; i < 10; i++)
+		ack(q, g[i].tag);
+	free_got(g, 10);
+	wait_depth(q, 0, 0);
+	/* Nothing unacked: recover is a no-op. */
+	recover(q);
+	wait_depth(q, 0, 0);
+	expect_nothing(q);
+}
+
+static void test_unknown_tag(void **state)
+{
+	(void)state;
+	QNAME(q, "unknown");
+	QNAME(other, "unknown-other");
+	declare(q);
+	declare(other);
+	EXPECT_STATUS(DDB_NOT_FOUND, T->ack(G.h, q, UINT64_C(0xdeadbeef00), &e_));
+	EXPECT_STATUS(DDB_NOT_FOUND, T->reject(G.h, q, UINT64_C(0xdeadbeef00), 1, &e_));
+	EXPECT_STATUS(DDB_NOT_FOUND, T->reject(G.h, q, UINT64_C(0xdeadbeef00), 0, &e_));
+	publish_str(q, "one");
+	confirm();
+	struct got g[1];
+	recv_exact(q, g, 1);
+	/* A tag of this queue is unknown to another one. */
+	EXPECT_STATUS(DDB_NOT_FOUND, T->ack(G.h, other, g[0].tag, &e_));
+	EXPECT_STATUS(DDB_NOT_FOUND, T->ack(G.h, q, g[0].tag + 1000, &e_));
+	wait_depth(q, 0, 1);
+	ack(q, g[0].tag);
+	EXPECT_STATUS(DDB_NOT_FOUND, T->ack(G.h, q, g[0].tag, &e_));
+	free_got(g, 1);
+	wait_depth(q, 0, 0);
+}
+
+static void test_depth(void **state)
+{
+	(void)state;
+	QNAME(q, "depth");
+	declare(q);
+	wait_depth(q, 0, 0);
+	/* Both outputs are written. */
+	uint64_t r = 99, u = 99;
+	CHECK(T->depth(G.h, q, &r, &u, &e_));
+	assert_int_equal(r, 0);
+	assert_int_equal(u, 0);
+	publish_n(q, "p", 0, 5);
+	confirm();
+	wait_depth(q, 5, 0);
+	struct got g[5];
+	recv_exact(q, g, 2);
+	wait_depth(q, 3, 2);
+	reject(q, g[0].tag, 1);
+	wait_depth(q, 4, 1);
+	reject(q, g[1].tag, 0);
+	wait_depth(q, 4, 0);
+	free_got(g, 2);
+	recv_exact(q, g, 4);
+	wait_depth(q, 0, 4);
+	for (size_t i = 0; i < 4; i++)
+		ack(q, g[i].tag);
+	free_got(g, 4);
+	wait_depth(q, 0, 0);
+}
+
+static void test_queues_independent(void **state)
+{
+	(void)state;
+	QNAME(a, "indep-a");
+	QNAME(b, "indep-b");
+	declare(a);
+	declare(b);
+	publish_n(a, "A", 0, 3);
+	publish_n(b, "B", 0, 2);
+	confirm();
+	wait_depth(a, 3, 0);
+	wait_depth(b, 2, 0);
+
+	struct got ga[3], gb[2];
+	recv_exact(a, ga, 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_body_n(&ga[i], "A", i);
+	wait_depth(a, 0, 3);
+	wait_depth(b, 2, 0);
+	/* Recover and reject on a touch only a. */
+	reject(a, ga[0].tag, 1);
+	recover(a);
+	wait_depth(a, 3, 0);
+	wait_depth(b, 2, 0);
+	free_got(ga, 3);
+
+	recv_exact(b, gb, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_body_n(&gb[i], "B", i);
+		assert_false(gb[i].redelivered);
+	}
+	recover(a);
+	wait_depth(b, 0, 2);
+	for (size_t i = 0; i < 2; i++)
+		ack(b, gb[i].tag);
+	free_got(gb, 2);
+	wait_depth(b, 0, 0);
+	expect_nothing(b);
+
+	recv_exact(a, ga, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_body_n(&ga[i], "A", i);
+		assert_true(ga[i].redelivered);
+		ack(a, ga[i].tag);
+	}
+	free_got(ga, 3);
+	wait_depth(a, 0, 0);
+}
+
+static void test_reset_empties(void **state)
+{
+	(void)state;
+	QNAME(a, "reset-a");
+	QNAME(b, "reset-b");
+	declare(a);
+	declare(b);
+	publish_n(a, "x", 0, 5);
+	publish_n(b, "y", 0, 5);
+	confirm();
+	struct got g[2];
+	recv_exact(a, g, 2);
+	wait_depth(a, 3, 2);
+	wait_depth(b, 5, 0);
+
+	CHECK(T->reset(G.h, &e_));
+	/* Every queue is gone. */
+	uint64_t r, u;
+	EXPECT_STATUS(DDB_NOT_FOUND, T->depth(G.h, a, &r, &u, &e_));
+	EXPECT_STATUS(DDB_NOT_FOUND, T->depth(G.h, b, &r, &u, &e_));
+	/* Declared afresh, they are empty, and old tags mean nothing. */
+	declare(a);
+	declare(b);
+	wait_depth(a, 0, 0);
+	wait_depth(b, 0, 0);
+	expect_nothing(a);
+	expect_nothing(b);
+	EXPECT_STATUS(DDB_NOT_FOUND, T->ack(G.h, a, g[0].tag, &e_));
+	free_got(g, 2);
+
+	/* And they work; tags still increase (recv checks it). */
+	publish_str(a, "fresh");
+	confirm();
+	recv_exact(a, g, 1);
+	assert_body_str(&g[0], "fresh");
+	assert_false(g[0].redelivered);
+	ack(a, g[0].tag);
+	free_got(g, 1);
+	wait_depth(a, 0, 0);
+}
+
+static void test_receive_max_batching(void **state)
+{
+	(void)state;
+	QNAME(q, "batch");
+	declare(q);
+	/* An empty queue: OK, nothing. */
+	expect_nothing(q);
+	publish_n(q, "b", 0, 10);
+	confirm();
+	wait_depth(q, 10, 0);
+	/* recv_batched checks that no call returns more than its max. */
+	struct got g[10];
+	size_t n = recv_batched(q, g, 10, 3);
+	assert_int_equal(n, 10);
+	for (size_t i = 0; i < 10; i++)
+		assert_body_n(&g[i], "b", i);
+	for (size_t i = 0; i < 10; i++)
+		ack(q, g[i].tag);
+	free_got(g, 10);
+
+	/* max 1, one at a time; asking for more than there is returns what
+	 * there is. */
+	publish_n(q, "b", 10, 13);
+	confirm();
+	wait_depth(q, 3, 0);
+	n = recv_batched(q, g, 1, 1);
+	assert_int_equal(n, 1);
+	assert_body_n(&g[0], "b", 10);
+	struct ddb_delivery d[8];
+	size_t m = 0;
+	wait_depth(q, 2, 1);
+	CHECK(T->receive(G.h, q, d, 8, &m, &e_));
+	assert_in_range(m, 0, 2);
+	for (size_t i = 0; i < m; i++) {
+		assert_true(d[i].tag > G.last_tag);
+		G.last_tag = d[i].tag;
+		ack(q, d[i].tag);
+	}
+	size_t rest = recv_n(q, g + 1, 2 - m);
+	assert_int_equal(rest, 2 - m);
+	for (size_t i = 0; i < 1 + rest; i++)
+		ack(q, g[i].tag);
+	free_got(g, 1 + rest);
+	wait_depth(q, 0, 0);
+}
+
+/* The ABI keeps a body valid until its delivery is settled or the next
+ * receive on the same queue: receives on another queue leave it alone. */
+static void test_body_valid_across_other_queue(void **state)
+{
+	(void)state;
+	QNAME(a, "valid-a");
+	QNAME(b, "valid-b");
+	declare(a);
+	declare(b);
+	publish_str(a, "alpha-body");
+	publish_str(b, "beta-body");
+	confirm();
+	wait_depth(a, 1, 0);
+	wait_depth(b, 1, 0);
+	struct ddb_delivery da[1], db[1];
+	assert_int_equal(recv_raw(a, da, 1), 1);
+	assert_int_equal(recv_raw(b, db, 1), 1);
+	publish_str(b, "gamma");
+	confirm();
+	assert_int_equal(da[0].len, strlen("alpha-body"));
+	assert_memory_equal(da[0].body, "alpha-body", da[0].len);
+	assert_int_equal(db[0].len, strlen("beta-body"));
+	assert_memory_equal(db[0].body, "beta-body", db[0].len);
+	ack(a, da[0].tag);
+	ack(b, db[0].tag);
+	wait_depth(a, 0, 0);
+	wait_depth(b, 1, 0);
+}
+
+/* 100,000 messages, published in batches with a consumer taking less than
+ * each batch: depth stays right throughout, order holds, nothing is lost or
+ * duplicated. */
+static void test_many_interleaved(void **state)
+{
+	(void)state;
+	enum { TOTAL = 100000, PUB_BATCH = 1000, CONSUME = 700 };
+	QNAME(q, "many");
+	declare(q);
+	struct got *g = calloc(CONSUME, sizeof *g);
+	assert_non_null(g);
+	size_t published = 0, consumed = 0, batches = 0;
+	char body[48];
+	while (consumed < TOTAL) {
+		if (published < TOTAL) {
+			for (size_t i = 0; i < PUB_BATCH && published < TOTAL; i++, published++) {
+				size_t len = body_n(body, sizeof body, "many-message", published);
+				publish(q, body, len);
+			}
+			confirm();
+		}
+		size_t want = published - consumed < CONSUME ? published - consumed : CONSUME;
+		size_t n = recv_batched(q, g, want, 250);
+		if (n != want) {
+			free_got(g, n);
+			free(g);
+			fail_msg("after %zu consumed: %zu of %zu deliveries arrived", consumed, n,
+			         want);
+		}
+		for (size_t i = 0; i < n; i++) {
+			assert_body_n(&g[i], "many-message", consumed + i);
+			assert_false(g[i].redelivered);
+			ack(q, g[i].tag);
+		}
+		free_got(g, n);
+		consumed += n;
+		if (++batches % 10 == 0 || consumed == TOTAL)
+			wait_depth(q, published - consumed, 0);
+	}
+	free(g);
+	assert_int_equal(published, TOTAL);
+	wait_depth(q, 0, 0);
+	expect_nothing(q);
+}
+
+/* Tags increase over the whole instance: across queues, redeliveries and
+ * recoveries (recv_batched checks each against the last one seen). */
+static void test_tags_unique_increasing(void **state)
+{
+	(void)state;
+	QNAME(a, "tags-a");
+	QNAME(b, "tags-b");
+	declare(a);
+	declare(b);
+	publish_n(a, "t", 0, 4);
+	publish_n(b, "u", 0, 4);
+	confirm();
+	struct got ga[4], gb[4];
+	for (int round = 0; round < 3; round++) {
+		recv_exact(a, ga, 2);
+		recv_exact(b, gb, 3);
+		reject(a, ga[0].tag, 1);
+		reject(a, ga[1].tag, 1);
+		recover(b);
+		free_got(ga, 2);
+		free_got(gb, 3);
+	}
+	wait_depth(a, 4, 0);
+	wait_depth(b, 4, 0);
+}
+
+/* ---- memory plugin only ---------------------------------------------------- */
+
+static int is_memory(void)
+{
+	return strcmp(G.plugin->desc->name, "memory") == 0;
+}
+
+static void *open_with(const char *key, const char *value, enum ddb_status want)
+{
+	struct ddb_option opt = { key, value };
+	struct ddb_open_args args = { "broker", G.data_dir, 0, &opt, key ? 1 : 0 };
+	void *h = (void *)&h;
+	struct ddb_err e = { "" };
+	enum ddb_status st = T->open(&args, &h, &e);
+	if (st != want)
+		fail_msg("open(%s=%s) -> %s (%s), want %s", key ? key : "-", value ? value : "-",
+		         ddb_status_name(st), e.msg, ddb_status_name(want));
+	if (st != DDB_OK) {
+		if (!strstr(e.msg, key) || !strstr(e.msg, value))
+			fail_msg("open(%s=%s): message '%s' names not both", key, value, e.msg);
+		return NULL;
+	}
+	return h;
+}
+
+static void test_memory_descriptor(void **state)
+{
+	(void)state;
+	if (!is_memory())
+		skip();
+	const struct ddb_plugin *d = G.plugin->desc;
+	assert_string_equal(d->name, "memory");
+	assert_string_equal(d->version, "0.1.0");
+	assert_int_equal(d->caps, 0); /* not durable */
+}
+
+static void test_memory_bad_options(void **state)
+{
+	(void)state;
+	if (!is_memory())
+		skip();
+	static const char *bad[] = { "", "abc", "-1", "10x", "1.5", "99999999999999999999999" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_null(open_with("max_queue", bad[i], DDB_INVALID));
+	void *h = open_with("max_queue", "0", DDB_OK); /* no limit */
+	T->close(h);
+}
+
+static void test_memory_max_queue(void **state)
+{
+	(void)state;
+	if (!is_memory())
+		skip();
+	void *h = open_with("max_queue", "3", DDB_OK);
+	const char *q = "limited", *other = "other";
+	struct ddb_delivery d[3];
+	size_t n = 0;
+	CHECK(T->declare(h, q, &e_));
+	CHECK(T->declare(h, other, &e_));
+	for (int i = 0; i < 3; i++)
+		CHECK(T->publish(h, q, "m", 1, &e_));
+	EXPECT_STATUS_NAMING(DDB_UNAVAILABLE, q, T->publish(h, q, "m", 1, &e_));
+	CHECK(T->confirm(h, &e_));
+	/* The limit is per queue. */
+	CHECK(T->publish(h, other, "o", 1, &e_));
+	/* Delivered but unacked still counts; acked frees a place. */
+	CHECK(T->receive(h, q, d, 1, &n, &e_));
+	assert_int_equal(n, 1);
+	EXPECT_STATUS(DDB_UNAVAILABLE, T->publish(h, q, "m", 1, &e_));
+	CHECK(T->ack(h, q, d[0].tag, &e_));
+	CHECK(T->publish(h, q, "m", 1, &e_));
+	uint64_t r, u;
+	CHECK(T->depth(h, q, &r, &u, &e_));
+	assert_int_equal(r, 3);
+	assert_int_equal(u, 0);
+	T->close(h); /* frees what it holds: ASan checks */
+}
+
+/* Each open() is a broker of its own; publish is routable at once. */
+static void test_memory_instances(void **state)
+{
+	(void)state;
+	if (!is_memory())
+		skip();
+	void *h1 = open_with(NULL, NULL, DDB_OK);
+	void *h2 = open_with(NULL, NULL, DDB_OK);
+	uint64_t r, u;
+	struct ddb_delivery d[2];
+	size_t n = 0;
+	CHECK(T->declare(h1, "q", &e_));
+	EXPECT_STATUS(DDB_NOT_FOUND, T->depth(h2, "q", &r, &u, &e_));
+	CHECK(T->publish(h1, "q", "now", 3, &e_));
+	CHECK(T->receive(h1, "q", d, 2, &n, &e_));
+	assert_int_equal(n, 1);
+	assert_memory_equal(d[0].body, "now", 3);
+	assert_int_equal(d[0].tag, 1); /* tags start at 1 in each instance */
+	/* Closing with unacked and ready messages leaks nothing. */
+	CHECK(T->publish(h1, "q", "left", 4, &e_));
+	T->close(h1);
+	T->close(h2);
+	T->close(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define TEST(f) cmocka_unit_test_setup_teardown(f, test_setup, NULL)
+		TEST(test_descriptor),
+		TEST(test_declare_idempotent),
+		TEST(test_undeclared_queue),
+		TEST(test_invalid_arguments),
+		TEST(test_confirm_without_publish),
+		TEST(test_roundtrip_bodies),
+		TEST(test_order_1000),
+		TEST(test_ack_removes),
+		TEST(test_reject_requeue),
+		TEST(test_reject_requeue_original_order),
+		TEST(test_reject_drop),
+		TEST(test_recover_after_consumer_death),
+		TEST(test_unknown_tag),
+		TEST(test_depth),
+		TEST(test_queues_independent),
+		TEST(test_reset_empties),
+		TEST(test_receive_max_batching),
+		TEST(test_body_valid_across_other_queue),
+		TEST(test_many_interleaved),
+		TEST(test_tags_unique_increasing),
+		TEST(test_memory_descriptor),
+		TEST(test_memory_bad_options),
+		TEST(test_memory_max_queue),
+		TEST(test_memory_instances),
+#undef TEST
+	};
+	int failed = cmocka_run_group_tests_name("transport conformance", tests, group_setup,
+	                                         group_teardown);
+	return failed ? 1 : 0;
+}
