@@ -45,6 +45,8 @@ static const char usage_text[] =
     "                       config's seed, else 1)\n"
     "  -r, --report FILE    also write the report as JSON to FILE\n"
     "  -b, --batch N        orders per group commit, 1-256 (run; default 256)\n"
+    "  -p, --param NAME=VALUE\n"
+    "                       a parameter the scenario reads with ddbsim.param (run)\n"
     "  -t, --trace          print failure steps as they happen (run)\n"
     "  -q, --quiet          print only the checks that failed and the verdict\n"
     "  -h, --help           this help\n"
@@ -69,6 +71,8 @@ struct cli {
 	int has_seed;
 	uint64_t seed;
 	long batch;
+	struct ddb_option params[32];
+	size_t n_params;
 	int trace;
 	int quiet;
 };
@@ -105,6 +109,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "report", required_argument, NULL, 'r' },
 		{ "batch", required_argument, NULL, 'b' },
+		{ "param", required_argument, NULL, 'p' },
 		{ "trace", no_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -114,7 +119,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 	int ch;
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, ":c:d:s:r:b:tqhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:d:s:r:b:p:tqhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': c->config_path = optarg; break;
 		case 'd': c->data_dir = optarg; break;
@@ -132,6 +137,20 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			if (parse_u64(optarg, &v) != 0 || v < 1 || v > 256)
 				return usage_error("--batch needs a number from 1 to 256, not '%s'", optarg);
 			c->batch = (long)v;
+			break;
+		}
+		case 'p': {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg)
+				return usage_error("--param needs NAME=VALUE, not '%s'", optarg);
+			if (c->n_params == ARRAY_LEN(c->params))
+				return usage_error("at most %zu --param options", ARRAY_LEN(c->params));
+			*eq = '\0';
+			for (size_t i = 0; i < c->n_params; i++)
+				if (strcmp(c->params[i].key, optarg) == 0)
+					return usage_error("--param %s is given twice", optarg);
+			c->params[c->n_params].key = optarg;
+			c->params[c->n_params++].value = eq + 1;
 			break;
 		}
 		case 'h':
@@ -272,6 +291,8 @@ int cli_main(int argc, char **argv)
 	o.trace = c.trace;
 	if (c.batch)
 		o.batch_max = (size_t)c.batch;
+	o.params = c.params;
+	o.n_params = c.n_params;
 
 	if (!c.quiet) {
 		if (is_run)

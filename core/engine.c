@@ -278,7 +278,8 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	res->has_seed = 1;
 	prng_seed(&e.rng, o->seed);
 	copy_str(res->scenario, sizeof res->scenario, o->scenario_path);
-	e.sc = scenario_load(o->scenario_path, script_dir(), &e.rng, err, errlen);
+	e.sc = scenario_load_with(o->scenario_path, script_dir(), &e.rng, o->params, o->n_params, err,
+	                          errlen);
 	if (!e.sc)
 		goto out;
 	e.si = scenario_info(e.sc);
@@ -287,8 +288,14 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	if (world_open(&e.w, o->cfg, o->data_dir, e.si->regions, e.si->n_regions, err, errlen) != 0)
 		goto out;
 	e.world_open = 1;
-	if (world_reset(&e.w, err, errlen) != 0 ||
-	    node_table_save(&e.w.nodes, o->data_dir, err, errlen) != 0 ||
+	/* Mark the wipe before it starts and clear the mark after: a crash in
+	 * between leaves a mark that tells drain to finish the wipe. */
+	e.w.nodes.resetting = 1;
+	if (node_table_save(&e.w.nodes, o->data_dir, err, errlen) != 0 ||
+	    world_reset(&e.w, err, errlen) != 0)
+		goto out;
+	e.w.nodes.resetting = 0;
+	if (node_table_save(&e.w.nodes, o->data_dir, err, errlen) != 0 ||
 	    catalog_install(&e.cat, &e.w, e.si, 0, err, errlen) != 0)
 		goto out;
 	if (orders_init(&e.orders, &e.w, e.sc, &e.cat, e.m, o->batch_max) != 0 ||
@@ -318,14 +325,15 @@ out:
 }
 
 /* Opens the stores the last run in data_dir used. */
-static int open_existing(struct engine *e, const struct engine_options *o, char *err,
-                         size_t errlen)
+static int open_existing(struct engine *e, const struct engine_options *o, int *resetting,
+                         char *err, size_t errlen)
 {
 	struct node_table t = { 0 };
 	if (node_table_load(&t, o->data_dir, err, errlen) != 0) {
 		node_table_free(&t);
 		return -1;
 	}
+	*resetting = t.resetting;
 	size_t n = 0;
 	char (*regions)[DDB_NAME_MAX] = calloc(t.n ? t.n : 1, sizeof *regions);
 	if (!regions) {
@@ -353,9 +361,16 @@ int engine_drain(const struct engine_options *o, struct run_result *res, char *e
 	if (start(&e, o, res, "drain") != 0)
 		return errorf(err, errlen, "out of memory");
 	double t0 = wall_now();
-	int rc = -1;
-	if (open_existing(&e, o, err, errlen) != 0)
+	int rc = -1, resetting = 0;
+	if (open_existing(&e, o, &resetting, err, errlen) != 0)
 		goto out;
+	if (resetting) {
+		/* A run died while wiping the stores: finish the wipe. */
+		if (world_reset(&e.w, err, errlen) != 0 ||
+		    node_table_save(&e.w.nodes, o->data_dir, err, errlen) != 0)
+			goto out;
+		fprintf(stderr, "ddbsim: the last run stopped while wiping the stores; the wipe is now complete\n");
+	}
 	/* Whatever was published before a crash may be gone (a non-durable
 	 * transport) or may have been applied without its mark: publish every
 	 * unapplied event again; the center and the documents store ignore
@@ -394,9 +409,14 @@ int engine_check(const struct engine_options *o, struct run_result *res, char *e
 	if (start(&e, o, res, "check") != 0)
 		return errorf(err, errlen, "out of memory");
 	double t0 = wall_now();
-	int rc = -1;
-	if (open_existing(&e, o, err, errlen) == 0)
-		rc = finish(&e, res, NULL, err, errlen);
+	int rc = -1, resetting = 0;
+	if (open_existing(&e, o, &resetting, err, errlen) == 0) {
+		if (resetting)
+			errorf(err, errlen, "%s: the last run stopped while wiping the stores: "
+			       "run 'ddbsim drain' to finish", o->data_dir);
+		else
+			rc = finish(&e, res, NULL, err, errlen);
+	}
 	res->wall_seconds = wall_now() - t0;
 	engine_free(&e);
 	return rc;

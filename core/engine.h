@@ -11,6 +11,7 @@
 
 #include "checks.h"
 #include "metrics.h"
+#include "ddbsim/plugin.h"
 
 struct config;
 struct cJSON;
@@ -18,6 +19,8 @@ struct cJSON;
 struct engine_options {
 	const struct config *cfg;
 	const char *scenario_path; /* run only */
+	const struct ddb_option *params; /* --param NAME=VALUE, for the script */
+	size_t n_params;
 	const char *data_dir;
 	uint64_t seed;
 	size_t batch_max;          /* orders per group commit (default 256) */

@@ -16,7 +16,7 @@
 #define METRICS_STEPS 256
 
 struct reason_count {
-	char reason[96];
+	char reason[160]; /* "rule:" and a rule's reason */
 	uint64_t n;
 };
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -105,12 +106,12 @@ int node_table_save(const struct node_table *t, const char *data_dir, char *err,
 	FILE *f = fopen(tmp, "w");
 	if (!f)
 		return errorf(err, errlen, "%s: %s", tmp, strerror(errno));
-	fprintf(f, "# ddbsim nodes: NAME KIND STATE\n");
+	fprintf(f, "# ddbsim nodes: NAME KIND STATE\nresetting %s\n", t->resetting ? "yes" : "no");
 	for (size_t i = 0; i < t->n; i++)
 		fprintf(f, "%s %s %s\n", t->v[i].name, node_kind_name(t->v[i].kind),
 		        node_state_name(t->v[i].state));
 	/* Write, flush to disk, then rename: the file is either old or new. */
-	if (fflush(f) != 0 || ferror(f)) {
+	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
 		fclose(f);
 		return errorf(err, errlen, "%s: %s", tmp, strerror(errno));
 	}
@@ -133,6 +134,11 @@ int node_table_load(struct node_table *t, const char *data_dir, char *err, size_
 		lineno++;
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
+		char flag[8];
+		if (sscanf(line, "resetting %7s", flag) == 1) {
+			t->resetting = strcmp(flag, "yes") == 0;
+			continue;
+		}
 		char name[DDB_NAME_MAX + 1], kind[32], state[32];
 		if (sscanf(line, "%64s %31s %31s", name, kind, state) != 3) {
 			rc = errorf(err, errlen, "%s:%d: expected NAME KIND STATE", path, lineno);

@@ -31,6 +31,10 @@ struct node {
 struct node_table {
 	struct node *v;
 	size_t n;
+	/* Set while a run wipes the stores: if ddbsim dies then, the stores
+	 * are half old, half new, and only finishing the wipe makes them
+	 * consistent again (ddbsim drain does). */
+	int resetting;
 };
 
 /* Adds a node (up); -1 if the name is taken, invalid, or on ENOMEM. */
@@ -44,7 +48,8 @@ const char *node_kind_name(int kind);
 const char *node_state_name(int state);
 int node_state_parse(const char *s); /* -1 if unknown */
 
-/* DATA_DIR/nodes: one line per node, "NAME KIND STATE". */
+/* DATA_DIR/nodes: "resetting yes|no", then one line per node, "NAME KIND
+ * STATE".  Saved atomically (temp file, fsync, rename). */
 int node_table_save(const struct node_table *t, const char *data_dir, char *err, size_t errlen);
 int node_table_load(struct node_table *t, const char *data_dir, char *err, size_t errlen);
 

@@ -89,7 +89,7 @@ int orders_arrive(struct orders *o, size_t r, int64_t now_us)
 	case RULE_ACCEPT:
 		break;
 	case RULE_REJECT: {
-		char reason[96] = "rule:";
+		char reason[5 + SCENARIO_REASON_MAX] = "rule:";
 		copy_str(reason + 5, sizeof reason - 5, msg);
 		metrics_reject(o->m, reason);
 		return 0;

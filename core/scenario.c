@@ -54,6 +54,12 @@ struct check {
 
 enum rate_kind { RATE_NUMBER = 1, RATE_TABLE, RATE_FUNCTION };
 
+/* The field names of an order table, interned once and kept in the
+ * registry: pushing a key by ref skips the lookup of a C string. */
+enum order_key { K_ID, K_REGION, K_CUSTOMER, K_SKU, K_QUANTITY, K_UNIT_PRICE, K_PLACED_AT, K_N };
+static const char *const order_key_names[K_N] = { "id",       "region",     "customer", "sku",
+                                                  "quantity", "unit_price", "placed_at" };
+
 struct scenario {
 	struct scenario_info info;
 	lua_State *L;
@@ -72,6 +78,10 @@ struct scenario {
 	struct hook rule_fn;
 	struct check *checks; /* sorted by name */
 	size_t n_checks;
+	int keys[K_N]; /* order_key -> registry ref of the name */
+	const struct ddb_option *params; /* --param NAME=VALUE, for ddbsim.param */
+	size_t n_params;
+	unsigned char *param_read;       /* which params the script asked for */
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -85,6 +95,12 @@ static void set_msg(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
+}
+
+static void clear_msg(char *buf, size_t len)
+{
+	if (buf != NULL && len > 0)
+		buf[0] = '\0';
 }
 
 /* Copies a validated string into a fixed field, zero-filling the rest so
@@ -427,6 +443,30 @@ static int raise_at_caller(lua_State *L, const char *fmt, ...)
 	return lua_error(L);
 }
 
+/* ddbsim.param(name [, default]): the value of --param NAME=VALUE, as a
+ * number when the default is a number, else as a string; the default when
+ * it was not given. */
+static int l_param(lua_State *L)
+{
+	struct scenario *sc = lua_touserdata(L, lua_upvalueindex(1));
+	const char *name = luaL_checkstring(L, 1);
+	for (size_t i = 0; i < sc->n_params; i++) {
+		if (strcmp(sc->params[i].key, name) != 0)
+			continue;
+		sc->param_read[i] = 1;
+		const char *value = sc->params[i].value;
+		if (lua_type(L, 2) == LUA_TNUMBER) {
+			if (lua_stringtonumber(L, value) == 0)
+				return luaL_error(L, "parameter %s: '%s' is not a number", name, value);
+			return 1;
+		}
+		lua_pushstring(L, value);
+		return 1;
+	}
+	lua_settop(L, 2);
+	return 1;
+}
+
 /* The one searcher after package.preload: NAME.lua (dots are directories)
  * in the script's directory, then in pkg_dir.  Nothing else. */
 static int l_searcher(lua_State *L)
@@ -549,7 +589,15 @@ static int setup_sandbox(lua_State *L)
 #endif
 	lua_pushstring(L, sc->info.path);
 	lua_setfield(L, -2, "script");
+	lua_pushlightuserdata(L, sc);
+	lua_pushcclosure(L, l_param, 1);
+	lua_setfield(L, -2, "param");
 	lua_setfield(L, g, "ddbsim");
+
+	for (int k = 0; k < K_N; k++) {
+		lua_pushstring(L, order_key_names[k]);
+		sc->keys[k] = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
 	return 0;
 }
 
@@ -675,9 +723,10 @@ static int64_t count_at(lua_State *L, const struct scenario *sc, int idx, const 
 	lua_Integer q = 0;
 	if (lua_type(L, idx) == LUA_TNUMBER)
 		q = lua_tointegerx(L, idx, &isint);
+	if (!isint && lua_type(L, idx) == LUA_TNUMBER)
+		fail(L, sc, "%s: must be an integer, got %s", field, lua_tostring(L, idx));
 	if (!isint)
-		fail(L, sc, "%s: must be an integer, got %s", field,
-		     lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx));
+		fail(L, sc, "%s: must be an integer, got a %s", field, luaL_typename(L, idx));
 	if (q < min || q > QTY_MAX)
 		fail(L, sc, "%s: must be between %lld and %lld, got %lld", field, (long long)min,
 		     (long long)QTY_MAX, (long long)q);
@@ -1134,20 +1183,22 @@ static void parse_checks(lua_State *L, struct scenario *sc, int T)
 		fail(L, sc, "checks: must be a table { [\"name\"] = function(facts) ... end }");
 	size_t n = 0;
 	const char *bad = NULL;
+	int unnamed = 0;
 	lua_pushnil(L);
 	while (lua_next(L, t) != 0) {
+		int vt = lua_type(L, -1);
 		lua_pop(L, 1);
 		const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 		size_t len = k ? lua_rawlen(L, -1) : 0;
 		if (k == NULL || len == 0 || strlen(k) != len)
-			fail(L, sc, "checks: every check needs a name: { [\"name\"] = function(facts) "
-			            "... end }");
-		lua_pushvalue(L, -1);
-		if (lua_rawget(L, t) != LUA_TFUNCTION && (bad == NULL || strcmp(k, bad) < 0))
-			bad = k;
-		lua_pop(L, 1);
+			unnamed = 1;
+		else if (vt != LUA_TFUNCTION && (bad == NULL || strcmp(k, bad) < 0))
+			bad = k; /* anchored in the table */
 		n++;
 	}
+	if (unnamed)
+		fail(L, sc, "checks: every check needs a name (a non-empty string): "
+		            "{ [\"name\"] = function(facts) ... end }");
 	if (bad != NULL)
 		fail(L, sc, "checks[\"%.100s\"]: must be a function(facts)", bad);
 	if (n == 0) {
@@ -1279,7 +1330,14 @@ static int stable_sort(void *base, size_t n, size_t size, int (*cmp)(const void 
 struct scenario *scenario_load(const char *path, const char *pkg_dir, struct prng *rng,
                                char *err, size_t errlen)
 {
-	set_msg(err, errlen, "%s", "");
+	return scenario_load_with(path, pkg_dir, rng, NULL, 0, err, errlen);
+}
+
+struct scenario *scenario_load_with(const char *path, const char *pkg_dir, struct prng *rng,
+                                    const struct ddb_option *params, size_t n_params, char *err,
+                                    size_t errlen)
+{
+	clear_msg(err, errlen);
 	if (path == NULL || path[0] == '\0') {
 		set_msg(err, errlen, "scenario: no script given");
 		return NULL;
@@ -1305,6 +1363,14 @@ struct scenario *scenario_load(const char *path, const char *pkg_dir, struct prn
 		return NULL;
 	}
 	sc->rng = rng;
+	sc->params = params;
+	sc->n_params = n_params;
+	sc->param_read = calloc(n_params ? n_params : 1, 1);
+	if (sc->param_read == NULL) {
+		set_msg(err, errlen, "%s: not enough memory", path);
+		free(sc);
+		return NULL;
+	}
 	sc->rate_fn.ref = sc->order_fn.ref = sc->rule_fn.ref = LUA_NOREF;
 	snprintf(sc->info.path, sizeof sc->info.path, "%s", path);
 	const char *slash = strrchr(path, '/');
@@ -1355,6 +1421,14 @@ struct scenario *scenario_load(const char *path, const char *pkg_dir, struct prn
 	if (lua_pcall(L, 2, 0, 1) != LUA_OK)
 		goto lua_fail;
 	lua_settop(L, 1);
+	for (size_t i = 0; i < n_params; i++) {
+		if (!sc->param_read[i]) {
+			set_msg(err, errlen, "%s: unknown parameter '%s': the script does not read it "
+			        "(ddbsim.param at its top level)", path, params[i].key);
+			scenario_free(sc);
+			return NULL;
+		}
+	}
 
 	if (stable_sort(sc->info.restocks, sc->info.n_restocks, sizeof *sc->info.restocks,
 	                cmp_restock) != 0 ||
@@ -1379,6 +1453,7 @@ void scenario_free(struct scenario *sc)
 		return;
 	if (sc->L != NULL)
 		lua_close(sc->L);
+	free(sc->param_read);
 	free(sc->info.regions);
 	free(sc->info.products);
 	free(sc->info.stock);
@@ -1409,7 +1484,7 @@ void scenario_set_time(struct scenario *sc, int64_t now_us)
 
 double scenario_rate(struct scenario *sc, size_t r, char *err, size_t errlen)
 {
-	set_msg(err, errlen, "%s", "");
+	clear_msg(err, errlen);
 	if (r >= sc->info.n_regions) {
 		set_msg(err, errlen, "%s: workload.rate: no region #%zu", sc->info.path, r);
 		return 0;
@@ -1442,11 +1517,26 @@ double scenario_rate(struct scenario *sc, size_t r, char *err, size_t errlen)
 	return x;
 }
 
+/* t[key] = the value at the top (popped); t is an absolute index. */
+static void set_key(const struct scenario *sc, int t, enum order_key k)
+{
+	lua_rawgeti(sc->L, LUA_REGISTRYINDEX, sc->keys[k]);
+	lua_insert(sc->L, -2);
+	lua_rawset(sc->L, t);
+}
+
+/* Pushes t[key] (raw) and returns its type; t is an absolute index. */
+static int get_key(const struct scenario *sc, int t, enum order_key k)
+{
+	lua_rawgeti(sc->L, LUA_REGISTRYINDEX, sc->keys[k]);
+	return lua_rawget(sc->L, t);
+}
+
 int scenario_next_order(struct scenario *sc, size_t r, struct ddb_order *o, char *err,
                         size_t errlen)
 {
 	static const char what[] = "hook workload.order";
-	set_msg(err, errlen, "%s", "");
+	clear_msg(err, errlen);
 	if (r >= sc->info.n_regions) {
 		set_msg(err, errlen, "%s: workload.order: no region #%zu", sc->info.path, r);
 		return -1;
@@ -1471,27 +1561,45 @@ int scenario_next_order(struct scenario *sc, size_t r, struct ddb_order *o, char
 		          lua_isnil(L, t) ? "nothing" : luaL_typename(L, t));
 		goto fail;
 	}
+	/* 3, 4, 5: the fields; then any other key is an unknown field */
+	int present = (get_key(sc, t, K_SKU) != LUA_TNIL) + (get_key(sc, t, K_QUANTITY) != LUA_TNIL) +
+	              (get_key(sc, t, K_CUSTOMER) != LUA_TNIL);
+	int keys = 0;
 	lua_pushnil(L);
 	while (lua_next(L, t) != 0) {
 		lua_pop(L, 1);
-		const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-		if (k == NULL || (strcmp(k, "sku") != 0 && strcmp(k, "quantity") != 0 &&
-		                  strcmp(k, "customer") != 0)) {
-			hook_fail(sc, &sc->order_fn, what, err, errlen,
-			          "returned an order with the unknown field %s%.64s%s (an order is "
-			          "{ sku = ..., quantity = ..., customer = ... })",
-			          k ? "'" : "of type ", k ? k : luaL_typename(L, -1), k ? "'" : "");
-			goto fail;
-		}
+		keys++;
 	}
-	getf(L, t, "sku"); /* 3 */
+	if (keys != present) { /* the slow path: name the smallest unknown key */
+		const char *bad = NULL, *badtype = "?";
+		lua_pushnil(L);
+		while (lua_next(L, t) != 0) {
+			lua_pop(L, 1);
+			if (lua_type(L, -1) != LUA_TSTRING) {
+				badtype = luaL_typename(L, -1);
+				continue;
+			}
+			const char *k = lua_tostring(L, -1); /* anchored in the table */
+			if (strcmp(k, "sku") != 0 && strcmp(k, "quantity") != 0 &&
+			    strcmp(k, "customer") != 0 && (bad == NULL || strcmp(k, bad) < 0))
+				bad = k;
+		}
+		if (bad != NULL)
+			hook_fail(sc, &sc->order_fn, what, err, errlen,
+			          "returned an order with the unknown field '%.64s' (an order is "
+			          "{ sku = ..., quantity = ..., customer = ... })", bad);
+		else
+			hook_fail(sc, &sc->order_fn, what, err, errlen,
+			          "returned an order with a key of type %s (an order is "
+			          "{ sku = ..., quantity = ..., customer = ... })", badtype);
+		goto fail;
+	}
 	if (field_string(L, 3, "sku", DDB_SKU_MAX, &sku, &skulen, msg, sizeof msg) != 0)
 		goto bad;
-	if (getf(L, t, "quantity") != LUA_TNIL && order_quantity(L, 4, &q, msg, sizeof msg) != 0)
+	if (!lua_isnil(L, 4) && order_quantity(L, 4, &q, msg, sizeof msg) != 0)
 		goto bad;
-	if (getf(L, t, "customer") != LUA_TNIL &&
-	    field_string(L, 5, "customer", DDB_NAME_MAX, &customer, &customerlen, msg,
-	                 sizeof msg) != 0)
+	if (!lua_isnil(L, 5) && field_string(L, 5, "customer", DDB_NAME_MAX, &customer,
+	                                      &customerlen, msg, sizeof msg) != 0)
 		goto bad;
 	copy_field(o->sku, sizeof o->sku, sku, skulen);
 	copy_field(o->customer, sizeof o->customer, customer, customerlen);
@@ -1505,70 +1613,82 @@ fail:
 	return -1;
 }
 
-static void push_order(lua_State *L, const struct ddb_order *o)
+static void push_order(const struct scenario *sc, const struct ddb_order *o)
 {
-	lua_createtable(L, 0, 7);
+	lua_State *L = sc->L;
+	lua_createtable(L, 0, K_N);
+	int t = lua_gettop(L);
 	lua_pushlstring(L, o->id, strnlen(o->id, sizeof o->id));
-	lua_setfield(L, -2, "id");
+	set_key(sc, t, K_ID);
 	lua_pushlstring(L, o->region, strnlen(o->region, sizeof o->region));
-	lua_setfield(L, -2, "region");
+	set_key(sc, t, K_REGION);
 	lua_pushlstring(L, o->customer, strnlen(o->customer, sizeof o->customer));
-	lua_setfield(L, -2, "customer");
+	set_key(sc, t, K_CUSTOMER);
 	lua_pushlstring(L, o->sku, strnlen(o->sku, sizeof o->sku));
-	lua_setfield(L, -2, "sku");
+	set_key(sc, t, K_SKU);
 	lua_pushinteger(L, (lua_Integer)o->quantity);
-	lua_setfield(L, -2, "quantity");
+	set_key(sc, t, K_QUANTITY);
 	lua_pushnumber(L, (lua_Number)o->unit_price_cents / 100);
-	lua_setfield(L, -2, "unit_price");
+	set_key(sc, t, K_UNIT_PRICE);
 	lua_pushnumber(L, (lua_Number)o->placed_at_us / 1e6);
-	lua_setfield(L, -2, "placed_at");
+	set_key(sc, t, K_PLACED_AT);
 }
 
 static int same_string(lua_State *L, int idx, const char *field, size_t size)
 {
+	if (lua_type(L, idx) != LUA_TSTRING)
+		return 0;
 	size_t len;
 	const char *s = lua_tolstring(L, idx, &len);
-	return lua_type(L, idx) == LUA_TSTRING && len == strnlen(field, size) &&
-	       memcmp(s, field, len) == 0;
+	return len == strnlen(field, size) && memcmp(s, field, len) == 0;
 }
 
 /* Applies the order fields of the table at t to *n (orig: the order as the
  * rule got it).  strict: t is a table the rule returned, not the order
  * itself, so a field it does not know is an error. */
-static int apply_changes(lua_State *L, int t, const struct ddb_order *orig, struct ddb_order *n,
-                         int strict, char *msg, size_t msglen)
+static int apply_changes(const struct scenario *sc, int t, const struct ddb_order *orig,
+                         struct ddb_order *n, int strict, char *msg, size_t msglen)
 {
+	lua_State *L = sc->L;
 	int top = lua_gettop(L);
 	int rc = -1;
-	if (strict) {
+	if (strict) { /* name the smallest unknown key: the same message on every run */
+		const char *bad = NULL, *badtype = NULL;
 		lua_pushnil(L);
 		while (lua_next(L, t) != 0) {
 			lua_pop(L, 1);
-			const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-			static const char *const known[] = { "id",       "region",     "customer",
-			                                     "sku",      "quantity",   "unit_price",
-			                                     "placed_at", NULL };
-			int ok = 0;
-			for (const char *const *a = known; k && *a; a++)
-				ok |= strcmp(k, *a) == 0;
-			if (!ok) {
-				set_msg(msg, msglen, "returned a table with the unknown field %s%.64s%s "
-				        "(changes are sku, quantity, unit_price, customer)",
-				        k ? "'" : "of type ", k ? k : luaL_typename(L, -1), k ? "'" : "");
-				goto out;
+			if (lua_type(L, -1) != LUA_TSTRING) {
+				badtype = luaL_typename(L, -1);
+				continue;
 			}
+			const char *k = lua_tostring(L, -1); /* anchored in the table */
+			int ok = 0;
+			for (int a = 0; a < K_N; a++)
+				ok |= strcmp(k, order_key_names[a]) == 0;
+			if (!ok && (bad == NULL || strcmp(k, bad) < 0))
+				bad = k;
+		}
+		if (bad != NULL) {
+			set_msg(msg, msglen, "returned a table with the unknown field '%.64s' (changes "
+			        "are sku, quantity, unit_price, customer)", bad);
+			goto out;
+		}
+		if (badtype != NULL) {
+			set_msg(msg, msglen, "returned a table with a key of type %s (changes are sku, "
+			        "quantity, unit_price, customer)", badtype);
+			goto out;
 		}
 	}
-	if (getf(L, t, "id") != LUA_TNIL && !same_string(L, -1, orig->id, sizeof orig->id)) {
+	if (get_key(sc, t, K_ID) != LUA_TNIL && !same_string(L, -1, orig->id, sizeof orig->id)) {
 		set_msg(msg, msglen, "order.id cannot be changed");
 		goto out;
 	}
-	if (getf(L, t, "region") != LUA_TNIL &&
+	if (get_key(sc, t, K_REGION) != LUA_TNIL &&
 	    !same_string(L, -1, orig->region, sizeof orig->region)) {
 		set_msg(msg, msglen, "order.region cannot be changed (workload.order runs per region)");
 		goto out;
 	}
-	if (getf(L, t, "placed_at") != LUA_TNIL &&
+	if (get_key(sc, t, K_PLACED_AT) != LUA_TNIL &&
 	    !(lua_type(L, -1) == LUA_TNUMBER &&
 	      lua_tonumber(L, -1) == (lua_Number)orig->placed_at_us / 1e6)) {
 		set_msg(msg, msglen, "order.placed_at cannot be changed");
@@ -1576,24 +1696,24 @@ static int apply_changes(lua_State *L, int t, const struct ddb_order *orig, stru
 	}
 	const char *s;
 	size_t len;
-	int i = getf(L, t, "sku") == LUA_TNIL ? 0 : lua_gettop(L);
+	int i = get_key(sc, t, K_SKU) == LUA_TNIL ? 0 : lua_gettop(L);
 	if (i && field_string(L, i, "order.sku", DDB_SKU_MAX, &s, &len, msg, msglen) != 0)
 		goto out;
 	if (i)
 		copy_field(n->sku, sizeof n->sku, s, len);
-	i = getf(L, t, "customer") == LUA_TNIL ? 0 : lua_gettop(L);
+	i = get_key(sc, t, K_CUSTOMER) == LUA_TNIL ? 0 : lua_gettop(L);
 	if (i && field_string(L, i, "order.customer", DDB_NAME_MAX, &s, &len, msg, msglen) != 0)
 		goto out;
 	if (i)
 		copy_field(n->customer, sizeof n->customer, s, len);
-	i = getf(L, t, "quantity") == LUA_TNIL ? 0 : lua_gettop(L);
+	i = get_key(sc, t, K_QUANTITY) == LUA_TNIL ? 0 : lua_gettop(L);
 	if (i && order_quantity(L, i, &n->quantity, msg, msglen) != 0) {
 		char tmp[256];
 		snprintf(tmp, sizeof tmp, "order.%s", msg);
 		set_msg(msg, msglen, "%s", tmp);
 		goto out;
 	}
-	i = getf(L, t, "unit_price") == LUA_TNIL ? 0 : lua_gettop(L);
+	i = get_key(sc, t, K_UNIT_PRICE) == LUA_TNIL ? 0 : lua_gettop(L);
 	if (i) {
 		if (lua_type(L, i) != LUA_TNUMBER) {
 			set_msg(msg, msglen, "order.unit_price: must be a number, got a %s",
@@ -1618,11 +1738,11 @@ enum rule_verdict scenario_order_rule(struct scenario *sc, struct ddb_order *o, 
                                       size_t reasonlen)
 {
 	static const char what[] = "hook rules.order";
-	set_msg(reason, reasonlen, "%s", "");
+	clear_msg(reason, reasonlen);
 	if (sc->rule_fn.ref == LUA_NOREF)
 		return RULE_ACCEPT;
 	lua_State *L = sc->L;
-	push_order(L, o); /* 2: the order, kept to read in-place changes */
+	push_order(sc, o); /* 2: the order, kept to read in-place changes */
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->rule_fn.ref);
 	lua_pushvalue(L, 2);
 	if (lua_pcall(L, 1, 2, 1) != LUA_OK) {
@@ -1666,9 +1786,9 @@ enum rule_verdict scenario_order_rule(struct scenario *sc, struct ddb_order *o, 
 		goto out;
 	}
 	struct ddb_order n = *o;
-	if (apply_changes(L, 2, o, &n, 0, msg, sizeof msg) != 0 ||
+	if (apply_changes(sc, 2, o, &n, 0, msg, sizeof msg) != 0 ||
 	    (ty == LUA_TTABLE && !lua_rawequal(L, 2, 3) &&
-	     apply_changes(L, 3, o, &n, 1, msg, sizeof msg) != 0)) {
+	     apply_changes(sc, 3, o, &n, 1, msg, sizeof msg) != 0)) {
 		hook_fail(sc, &sc->rule_fn, what, reason, reasonlen, "%s", msg);
 		goto out;
 	}

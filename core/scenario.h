@@ -60,6 +60,12 @@ struct scenario;
  * in err. */
 struct scenario *scenario_load(const char *path, const char *pkg_dir, struct prng *rng,
                                char *err, size_t errlen);
+/* The same, with the values of --param NAME=VALUE, which the script reads
+ * with ddbsim.param(NAME [, default]) at its top level; a parameter the
+ * script does not read is an error.  params must outlive the scenario. */
+struct scenario *scenario_load_with(const char *path, const char *pkg_dir, struct prng *rng,
+                                    const struct ddb_option *params, size_t n_params, char *err,
+                                    size_t errlen);
 void scenario_free(struct scenario *sc);
 const struct scenario_info *scenario_info(const struct scenario *sc);
 

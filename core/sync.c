@@ -127,6 +127,35 @@ static size_t decode_batch(struct sync *s, const char *queue, size_t n)
 	return kept;
 }
 
+/* After a batch was refused as INVALID: applies its events one at a time,
+ * drops those the center refuses (they could never be applied, and must not
+ * block the queue), and keeps the rest at the front of the arrays.  Returns
+ * how many remain, or -1 if a store failed otherwise (all requeued). */
+static long apply_singly(struct sync *s, int64_t now_us, size_t n)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct ddb_err e = { "" };
+		enum ddb_status st = store_apply_events(&s->w->central, &s->events[i], 1, now_us, &e);
+		if (st == DDB_INVALID) {
+			s->m->poison_messages++;
+			if (!s->quiet)
+				fprintf(stderr, "ddbsim: sync: dropped event %s: %s\n", s->events[i].id, e.msg);
+			bus_reject(&s->w->bus, QUEUE_CENTRAL, s->deliveries[i].tag, 0, &e);
+			continue;
+		}
+		if (st != DDB_OK) {
+			warn(s, "central applier: apply", st, &e);
+			requeue_all(s, QUEUE_CENTRAL, i, n);
+			requeue_all(s, QUEUE_CENTRAL, 0, kept);
+			return -1;
+		}
+		s->events[kept] = s->events[i];
+		s->deliveries[kept++] = s->deliveries[i];
+	}
+	return (long)kept;
+}
+
 size_t sync_apply_central(struct sync *s, int64_t now_us)
 {
 	struct bus *bus = &s->w->bus;
@@ -144,7 +173,12 @@ size_t sync_apply_central(struct sync *s, int64_t now_us)
 	if (n == 0)
 		return got;
 	st = store_apply_events(&s->w->central, s->events, n, now_us, &e);
-	if (st != DDB_OK) {
+	if (st == DDB_INVALID) {
+		long kept = apply_singly(s, now_us, n);
+		if (kept < 0)
+			return 0;
+		n = (size_t)kept;
+	} else if (st != DDB_OK) {
 		warn(s, "central applier: apply", st, &e);
 		requeue_all(s, QUEUE_CENTRAL, 0, n);
 		return 0;

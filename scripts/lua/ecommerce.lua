@@ -2,7 +2,7 @@
 -- for a minute.  Demand is higher than some regions' stock, so some orders
 -- are rejected for insufficient stock; two restocks arrive halfway.
 --
---   ddbsim --scenario ecommerce.lua --seed 42
+--   ddbsim run ecommerce.lua --seed 42
 
 local shop = require "shop"
 

@@ -2,7 +2,7 @@
 -- off and orders triple; no order may take more than 2 laptops.  Boston's
 -- database goes down at t=20 for 15 seconds, in the middle of the rush.
 --
---   ddbsim --scenario flash_sale.lua --seed 42
+--   ddbsim run flash_sale.lua --seed 42
 
 local shop = require "shop"
 

@@ -171,8 +171,15 @@ local function customer_picker(spec, level)
     if math.type(n) ~= "integer" or n < 1 then
       fail(level + 1, "shop.orders: customers: a whole number >= 1")
     end
+    local ids = {} -- made once each: string.format per order is slow
     return function()
-      return string.format("c%05d", math.random(n))
+      local k = math.random(n)
+      local id = ids[k]
+      if id == nil then
+        id = string.format("c%05d", k)
+        ids[k] = id
+      end
+      return id
     end
   elseif type(spec) == "function" then
     return spec

@@ -62,7 +62,7 @@ static void step(sqlite3 *db, sqlite3_stmt *st)
 /* The plain loop: returns orders per second. */
 static double raw_sqlite_loop(const char *dir, long n)
 {
-	char path[4096];
+	char path[4400];
 	snprintf(path, sizeof path, "%s/raw.db", dir);
 	sqlite3 *db;
 	if (sqlite3_open(path, &db) != SQLITE_OK)
@@ -141,6 +141,7 @@ static struct ddbsim_result run_ddbsim(const char *ddbsim, const char *scenario,
 	snprintf(report, sizeof report, "%s/report.json", dir);
 	snprintf(data, sizeof data, "%s/data-%ld", dir, orders);
 	snprintf(param, sizeof param, "orders=%ld", orders);
+	fflush(stdout); /* the child must not inherit unwritten output */
 	pid_t pid = fork();
 	if (pid < 0)
 		die("fork", NULL);

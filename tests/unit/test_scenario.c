@@ -769,8 +769,10 @@ static void test_hook_errors(void **state)
 	        "      if order.quantity == 15 then error({}) end\n"                      /* 13 */
 	        "      if order.quantity == 16 then error('no position', 0) end\n"        /* 14 */
 	        "      if order.quantity == 17 then local v = math.random(2, 1) end\n"    /* 15 */
-	        "      return true\n"                                                     /* 16 */
-	        "    end,\n"                                                              /* 17 */
+	        "      local function deep(n) return 1 + deep(n + 1) end\n"               /* 16 */
+	        "      if order.quantity == 18 then return deep(1) end\n"                 /* 17 */
+	        "      return true\n"                                                     /* 18 */
+	        "    end,\n"                                                              /* 19 */
 	        "  },\n"
 	        "}\n");
 	char path[4200], want[4400], reason[DDB_ERR_MAX];
@@ -786,6 +788,7 @@ static void test_hook_errors(void **state)
 		{ 15, 13, "(error object is a table value)" },
 		{ 16, 14, "no position" },
 		{ 17, 15, "bad argument #1 to 'random' (interval is empty)" },
+		{ 18, 16, "stack overflow" },
 	};
 	for (int round = 0; round < 2; round++)
 		for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -793,7 +796,8 @@ static void test_hook_errors(void **state)
 			assert_int_equal(scenario_order_rule(sc, &o, reason, sizeof reason), RULE_ERROR);
 			snprintf(want, sizeof want, "%s:%d: in hook rules.order: %s", path, cases[i].line,
 			         cases[i].msg);
-			assert_string_equal(reason, want);
+			if (strncmp(reason, want, strlen(want)) != 0)
+				fail_msg("\"%s\"\n  expected \"%s\"", reason, want);
 			assert_int_equal(o.quantity, cases[i].q); /* unchanged */
 			/* the next call works */
 			o = make_order("A", 1, 100);
@@ -939,7 +943,7 @@ static void test_rules(void **state)
 	        "    if q == 8 then return { quantity = 0 } end\n"
 	        "    if q == 9 then return { quantity = -5 } end\n"
 	        "    if q == 10 then return { quantity = 11.0 } end\n"
-	        "    if q == 12 then return { qty = 1 } end\n"
+	        "    if q == 12 then return { zz = 1, qty = 1, [3] = 1 } end\n"
 	        "    if q == 16 then return { region = 'south' } end\n"
 	        "    if q == 17 then return { unit_price = -1 } end\n"
 	        "    if q == 18 then return 'nope' end\n"

@@ -11,9 +11,9 @@
  * central store "central" and the document store "documents", with data_dir a
  * new temporary directory (removed afterwards), and resets them.  Every
  * operation is driven through each status it can return, and after each
- * refusal the suite checks that nothing changed.  The tests at the end marked
- * "sqlite" check options and errors of the SQLite plugin only and are skipped
- * for other plugins.
+ * refusal the suite checks that nothing changed.  The tests at the end named
+ * test_sqlite_* check options and errors of the SQLite plugin only and are
+ * skipped for other plugins.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -144,16 +144,17 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-/* Opens node with the suite's options plus extra ones (may be NULL). */
+/* Opens node with extra options (may be NULL), then the suite's: the first
+ * of a key counts, so the extra ones win. */
 static enum ddb_status open_with(const char *node, unsigned roles, const struct ddb_option *extra,
                                  size_t n_extra, void **h, struct ddb_err *e)
 {
 	struct ddb_option opts[32];
 	size_t n = 0;
-	for (size_t i = 0; i < G.n_options && n < 32; i++)
-		opts[n++] = G.options[i];
 	for (size_t i = 0; i < n_extra && n < 32; i++)
 		opts[n++] = extra[i];
+	for (size_t i = 0; i < G.n_options && n < 32; i++)
+		opts[n++] = G.options[i];
 	struct ddb_open_args args = {
 		.node = node,
 		.data_dir = G.data_dir,
@@ -1756,6 +1757,25 @@ static void test_reset(void **state)
 	assert_int_equal(count_rows(G.central, DDB_DS_CENTRAL_ORDERS, NULL), 1);
 }
 
+/* Two instances of one node (two connections to one database) see each
+ * other's commits, and an order id is unique across both. */
+static void test_two_instances_one_node(void **state)
+{
+	(void)state;
+	void *h2 = open_node(REGION, DDB_ROLE_REGIONAL);
+	add_product(G.region, "a", 10);
+	struct ddb_order o1 = simple_order(1, "a", 4), o2 = simple_order(2, "a", 4),
+	                 o3 = simple_order(3, "a", 4);
+	assert_status(DDB_OK, place(G.region, &o1));
+	assert_status(DDB_OK, place(h2, &o2));
+	assert_status(DDB_INSUFFICIENT, place(G.region, &o3));
+	assert_status(DDB_DUPLICATE, place(h2, &o1));
+	assert_int_equal(stock_of(h2, "a"), 2);
+	struct ddb_event ev[4];
+	assert_int_equal(read_events(h2, 0, DDB_OUTBOX_NEW, ev, 4), 3);
+	S->close(h2);
+}
+
 /* ---- the SQLite plugin's own options and errors -------------------------------- */
 
 static int is_sqlite(void)
@@ -1820,27 +1840,6 @@ static void test_sqlite_unavailable(void **state)
 	assert_true(strncmp(e.msg, "sqlite: ", 8) == 0);
 }
 
-/* Two connections to one file: each batch commits whole, and the one that
- * waits for the other's lock still gets through. */
-static void test_sqlite_two_connections(void **state)
-{
-	(void)state;
-	if (!is_sqlite())
-		skip();
-	void *h2 = open_node(REGION, DDB_ROLE_REGIONAL);
-	add_product(G.region, "a", 10);
-	struct ddb_order o1 = simple_order(1, "a", 4), o2 = simple_order(2, "a", 4),
-	                 o3 = simple_order(3, "a", 4);
-	assert_status(DDB_OK, place(G.region, &o1));
-	assert_status(DDB_OK, place(h2, &o2));
-	assert_status(DDB_INSUFFICIENT, place(G.region, &o3));
-	assert_status(DDB_DUPLICATE, place(h2, &o1));
-	assert_int_equal(stock_of(h2, "a"), 2);
-	struct ddb_event ev[4];
-	assert_int_equal(read_events(h2, 0, DDB_OUTBOX_NEW, ev, 4), 3);
-	S->close(h2);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1876,9 +1875,9 @@ int main(void)
 		TEST(test_scan_cursors),
 		TEST(test_inventory_sold),
 		TEST(test_reset),
+		TEST(test_two_instances_one_node),
 		TEST(test_sqlite_options),
 		TEST(test_sqlite_unavailable),
-		TEST(test_sqlite_two_connections),
 #undef TEST
 	};
 	int failed = cmocka_run_group_tests_name("storage conformance", tests, group_setup,

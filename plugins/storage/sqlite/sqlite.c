@@ -676,6 +676,7 @@ static enum ddb_status prepare_all(struct sq *h, struct ddb_err *err)
 
 static int journal_mode_cb(void *ctx, int n, char **values, char **names)
 {
+	(void)names;
 	char *mode = ctx;
 	snprintf(mode, 16, "%s", n > 0 && values[0] ? values[0] : "");
 	return 0;
@@ -783,7 +784,7 @@ static enum ddb_status sq_open(const struct ddb_open_args *args, void **handle,
 		return fail(NULL, DDB_INTERNAL, err,
 		            "%s: open: SQLite %s is too old, 3.37 or later is needed (STRICT tables)",
 		            args->node, sqlite3_libversion());
-	struct settings set;
+	struct settings set = { 0 };
 	enum ddb_status st = read_options(args, &set, err);
 	if (st != DDB_OK)
 		return st;

@@ -1,0 +1,46 @@
+#!/bin/sh
+# kill -9 of `ddbsim run` at random moments; after each, `ddbsim drain`
+# must bring the center to exactly the orders the regions accepted: nothing
+# lost, nothing twice (the drain's checks compare them row by row).
+# KILL_ROUNDS (default 20) sets how many times.
+. "$top_srcdir/tests/integration/lib.sh"
+
+rounds=${KILL_ROUNDS:-20}
+scenario="$top_srcdir/tests/integration/data/kill.lua"
+
+# How long a whole run takes here, to spread the kill points over it.
+start=$(date +%s%N)
+ddbsim run -c "$CONF" "$scenario" -q
+expect_rc 0 "uninterrupted run"
+full_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "a whole run takes ${full_ms} ms"
+
+i=1
+mid_run=0
+while [ "$i" -le "$rounds" ]; do
+	r16=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+	delay_ms=$((20 + r16 * full_ms / 65536))
+	"$DDBSIM" run -c "$CONF" "$scenario" --seed "$i" -q > "$TMP/run.out" 2>&1 &
+	pid=$!
+	sleep "$(awk -v ms="$delay_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
+	if kill -9 "$pid" 2>/dev/null; then
+		mid_run=$((mid_run + 1))
+	fi
+	wait "$pid" 2>/dev/null || true
+	ddbsim drain -c "$CONF" --report "$TMP/drain.json"
+	[ "$rc" -eq 0 ] || { cat "$TMP/out" "$TMP/err"; fail "round $i (kill after $delay_ms ms): drain exit $rc"; }
+	at_center=$(json "$TMP/drain.json" '.checks[] | select(.name == "center_has_each_order_once") | .ok')
+	[ "$at_center" = true ] || fail "round $i: center check did not hold"
+	# From outside: the regions' orders and the center's, counted in SQL.
+	regional=0
+	for r in seattle boston denver; do
+		n=$(sqlite3 "$TMP/data/$r.db" "SELECT count(*) FROM orders")
+		regional=$((regional + n))
+	done
+	central=$(sqlite3 "$TMP/data/central.db" "SELECT count(*) FROM central_orders")
+	[ "$regional" = "$central" ] || fail "round $i: regions hold $regional orders, the center $central"
+	echo "round $i: killed after $delay_ms ms; drain: $regional orders in the regions, $central at the center"
+	i=$((i + 1))
+done
+[ "$mid_run" -gt 0 ] || fail "no kill landed while a run was going"
+pass "$rounds kills, $mid_run of them mid-run; drain restored every one"
