@@ -1,7 +1,7 @@
 # tests/local.mk - make check: unit tests (cmocka) and integration tests
 # (shell scripts that run the ddbsim program).  Benchmarks: make bench.
 
-TEST_PLUGIN_DIR = $(abs_top_builddir)/plugins/storage/sqlite/.libs:$(abs_top_builddir)/plugins/transport/memory/.libs
+TEST_PLUGIN_DIR = $(abs_top_builddir)/plugins/storage/sqlite/.libs:$(abs_top_builddir)/plugins/storage/postgres/.libs:$(abs_top_builddir)/plugins/storage/mongo/.libs:$(abs_top_builddir)/plugins/transport/memory/.libs:$(abs_top_builddir)/plugins/transport/rabbitmq/.libs
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	DDBSIM='$(abs_top_builddir)/ddbsim'; \
@@ -18,39 +18,39 @@ UNIT_LIBS = $(CMOCKA_LIBS)
 
 # --- unit tests ---------------------------------------------------------
 check_PROGRAMS += tests/unit/test_prng_clock
-tests_unit_test_prng_clock_SOURCES = tests/unit/test_prng_clock.c core/prng.c core/clock.c
+tests_unit_test_prng_clock_SOURCES = tests/unit/test_prng_clock.c src/prng.c src/clock.c
 tests_unit_test_prng_clock_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_prng_clock_LDADD = $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_config
-tests_unit_test_config_SOURCES = tests/unit/test_config.c core/config.c
+tests_unit_test_config_SOURCES = tests/unit/test_config.c src/config.c
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS) $(INIH_CFLAGS)
 tests_unit_test_config_LDADD = $(UNIT_LIBS) $(INIH_LIBS)
 
 check_PROGRAMS += tests/unit/test_loader
-tests_unit_test_loader_SOURCES = tests/unit/test_loader.c core/loader.c
+tests_unit_test_loader_SOURCES = tests/unit/test_loader.c src/loader.c
 tests_unit_test_loader_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_loader_LDADD = $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_storage
-tests_unit_test_storage_SOURCES = tests/unit/test_storage.c core/loader.c
+tests_unit_test_storage_SOURCES = tests/unit/test_storage.c src/loader.c
 tests_unit_test_storage_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_storage_LDADD = $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_transport
-tests_unit_test_transport_SOURCES = tests/unit/test_transport.c core/loader.c
+tests_unit_test_transport_SOURCES = tests/unit/test_transport.c src/loader.c
 tests_unit_test_transport_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_transport_LDADD = $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_scenario
-tests_unit_test_scenario_SOURCES = tests/unit/test_scenario.c core/scenario.c core/prng.c
+tests_unit_test_scenario_SOURCES = tests/unit/test_scenario.c src/scenario.c src/prng.c
 tests_unit_test_scenario_CFLAGS = $(UNIT_CFLAGS) $(LUA_CFLAGS) $(CJSON_CFLAGS)
 tests_unit_test_scenario_LDADD = $(UNIT_LIBS) $(LUA_LIBS) $(CJSON_LIBS)
 
 check_PROGRAMS += tests/unit/test_domain
 tests_unit_test_domain_SOURCES = tests/unit/test_domain.c
 tests_unit_test_domain_CFLAGS = $(UNIT_CFLAGS) $(CJSON_CFLAGS)
-tests_unit_test_domain_LDADD = core/libddbsim.la $(UNIT_LIBS)
+tests_unit_test_domain_LDADD = src/libddbsim.la $(UNIT_LIBS)
 
 TESTS += $(check_PROGRAMS)
 
@@ -60,19 +60,19 @@ check_LTLIBRARIES += tests/plugins/good.la tests/plugins/badabi.la \
 	tests/plugins/nosym.la tests/plugins/wrongkind.la tests/plugins/noops.la
 tests_plugins_good_la_SOURCES = tests/plugins/good.c
 tests_plugins_good_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_good_la_CPPFLAGS = -I$(top_srcdir)/core
+tests_plugins_good_la_CPPFLAGS = -I$(top_srcdir)/src
 tests_plugins_badabi_la_SOURCES = tests/plugins/badabi.c
 tests_plugins_badabi_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_badabi_la_CPPFLAGS = -I$(top_srcdir)/core
+tests_plugins_badabi_la_CPPFLAGS = -I$(top_srcdir)/src
 tests_plugins_nosym_la_SOURCES = tests/plugins/nosym.c
 tests_plugins_nosym_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_nosym_la_CPPFLAGS = -I$(top_srcdir)/core
+tests_plugins_nosym_la_CPPFLAGS = -I$(top_srcdir)/src
 tests_plugins_wrongkind_la_SOURCES = tests/plugins/wrongkind.c
 tests_plugins_wrongkind_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_wrongkind_la_CPPFLAGS = -I$(top_srcdir)/core
+tests_plugins_wrongkind_la_CPPFLAGS = -I$(top_srcdir)/src
 tests_plugins_noops_la_SOURCES = tests/plugins/noops.c
 tests_plugins_noops_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_noops_la_CPPFLAGS = -I$(top_srcdir)/core
+tests_plugins_noops_la_CPPFLAGS = -I$(top_srcdir)/src
 
 # --- integration tests --------------------------------------------------
 INTEGRATION_TESTS =

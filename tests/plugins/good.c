@@ -92,6 +92,39 @@ static enum ddb_status good_outbox_requeue(void *handle, struct ddb_err *err)
 	return DDB_OK;
 }
 
+static enum ddb_status good_put_customers(void *handle, const struct ddb_customer *customers,
+                                          size_t n, enum ddb_status *results, struct ddb_err *err)
+{
+	(void)handle;
+	(void)customers;
+	(void)err;
+	for (size_t i = 0; i < n; i++)
+		results[i] = DDB_OK;
+	return DDB_OK;
+}
+
+static enum ddb_status good_get_customer(void *handle, const char *id, struct ddb_customer *out,
+                                         struct ddb_err *err)
+{
+	(void)handle;
+	(void)id;
+	(void)out;
+	(void)err;
+	return DDB_NOT_FOUND;
+}
+
+static enum ddb_status good_find_customers(void *handle, const struct ddb_customer_filter *filter,
+                                           void (*emit)(void *ctx, const struct ddb_customer *c),
+                                           void *ctx, struct ddb_err *err)
+{
+	(void)handle;
+	(void)filter;
+	(void)emit;
+	(void)ctx;
+	(void)err;
+	return DDB_OK;
+}
+
 static enum ddb_status good_apply_events(void *handle, const struct ddb_event *events, size_t n,
                                          int64_t applied_at_us, struct ddb_err *err)
 {
@@ -169,6 +202,9 @@ static const struct ddb_storage_ops good_ops = {
 	.outbox_read = good_outbox_read,
 	.outbox_mark = good_outbox_mark,
 	.outbox_requeue = good_outbox_requeue,
+	.put_customers = good_put_customers,
+	.get_customer = good_get_customer,
+	.find_customers = good_find_customers,
 	.apply_events = good_apply_events,
 	.sales_report = good_sales_report,
 	.put_order_logs = good_put_order_logs,

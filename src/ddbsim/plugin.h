@@ -102,6 +102,35 @@ struct ddb_event {
 	struct ddb_product product; /* kind == DDB_EVENT_PRODUCT */
 };
 
+/* A customer record, kept on its home region and replicated to others.
+ * Writes are idempotent and last writer by version wins: a record replaces
+ * the stored one only when its version is higher.  A delete is a record
+ * with deleted = 1 (a tombstone), so that it replicates like any write. */
+struct ddb_customer {
+	char id[DDB_NAME_MAX];        /* customer_id: the key */
+	char unique_id[DDB_NAME_MAX]; /* customer_unique_id */
+	int64_t zip_prefix;           /* zip_code_prefix */
+	char city[DDB_TITLE_MAX];
+	char state[DDB_NAME_MAX];
+	char name[DDB_TITLE_MAX];     /* optional: "" */
+	char email[DDB_TITLE_MAX];    /* optional: "" */
+	char home[DDB_NAME_MAX];      /* the home region */
+	int64_t version;              /* >= 1 */
+	int deleted;                  /* 1: a tombstone */
+	int64_t updated_at_us;        /* engine clock of the write */
+};
+
+/* Which customers find_customers returns: live records (no tombstones)
+ * whose zip prefix is in [zip_min, zip_max] and whose city and state equal
+ * the given ones, ignoring ASCII case (NULL: any).  Ordered by id; at most
+ * limit (0: no limit). */
+struct ddb_customer_filter {
+	int64_t zip_min, zip_max;
+	const char *city;
+	const char *state;
+	size_t limit;
+};
+
 /* ---- rows returned by scans, for checks and the state hash -------------- */
 
 enum ddb_dataset {
@@ -112,7 +141,8 @@ enum ddb_dataset {
 	DDB_DS_CENTRAL_PRODUCTS, /* central: struct ddb_product, by sku */
 	DDB_DS_CENTRAL_ORDERS, /* central: struct ddb_order (+applied_at), by id */
 	DDB_DS_ORDER_LOGS,     /* documents: struct ddb_order, by order id */
-	DDB_DS_COMPONENTS      /* documents: struct ddb_product, by sku */
+	DDB_DS_COMPONENTS,     /* documents: struct ddb_product, by sku */
+	DDB_DS_CUSTOMERS       /* regional: struct ddb_customer, by id, tombstones too */
 };
 
 struct ddb_stock {
@@ -128,6 +158,7 @@ struct ddb_row {
 	struct ddb_stock stock;
 	struct ddb_order order;
 	struct ddb_event event;
+	struct ddb_customer customer;
 	int64_t applied_at_us; /* DDB_DS_CENTRAL_ORDERS only */
 };
 
@@ -201,6 +232,20 @@ struct ddb_storage_ops {
 	/* Set every PUBLISHED event back to NEW (after a non-durable transport
 	 * lost what it held). */
 	enum ddb_status (*outbox_requeue)(void *handle, struct ddb_err *err);
+	/* Write n customer records in one transaction: each replaces the
+	 * stored record with the same id only if its version is higher;
+	 * results[i] is OK (written) or DUPLICATE (same or newer version
+	 * stored: nothing changed) or INVALID (empty id or home, version < 1,
+	 * strings not NUL-terminated).  Any other return: nothing written. */
+	enum ddb_status (*put_customers)(void *handle, const struct ddb_customer *customers,
+	                                 size_t n, enum ddb_status *results, struct ddb_err *err);
+	/* The stored record (a tombstone too), or NOT_FOUND. */
+	enum ddb_status (*get_customer)(void *handle, const char *id, struct ddb_customer *out,
+	                                struct ddb_err *err);
+	/* Calls emit for each live record the filter selects, by id. */
+	enum ddb_status (*find_customers)(void *handle, const struct ddb_customer_filter *filter,
+	                                  void (*emit)(void *ctx, const struct ddb_customer *c),
+	                                  void *ctx, struct ddb_err *err);
 
 	/* central */
 	/* Apply events in one transaction, idempotently: an order already

@@ -91,6 +91,9 @@ static const char *missing_operation(const struct ddb_plugin *d)
 			NEED(s, outbox_read);
 			NEED(s, outbox_mark);
 			NEED(s, outbox_requeue);
+			NEED(s, put_customers);
+			NEED(s, get_customer);
+			NEED(s, find_customers);
 		}
 		if (d->caps & DDB_ROLE_CENTRAL) {
 			NEED(s, apply_events);

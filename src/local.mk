@@ -1,0 +1,32 @@
+# src/local.mk - the emulator: a library (linked by the program and the
+# tests) and main.c.
+noinst_LTLIBRARIES += src/libddbsim.la
+src_libddbsim_la_SOURCES = \
+	src/ddbsim/plugin.h \
+	src/util.h \
+	src/cli.c src/cli.h \
+	src/config.c src/config.h \
+	src/loader.c src/loader.h \
+	src/prng.c src/prng.h \
+	src/clock.c src/clock.h \
+	src/scenario.c src/scenario.h \
+	src/node.c src/node.h \
+	src/faults.c src/faults.h \
+	src/topology.c src/topology.h \
+	src/catalog.c src/catalog.h \
+	src/orders.c src/orders.h \
+	src/wire.c src/wire.h \
+	src/sync.c src/sync.h \
+	src/histogram.c src/histogram.h \
+	src/metrics.c src/metrics.h \
+	src/checks.c src/checks.h \
+	src/state_hash.c src/state_hash.h \
+	src/report.c src/report.h \
+	src/engine.c src/engine.h
+src_libddbsim_la_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS) $(INIH_CFLAGS) $(CJSON_CFLAGS)
+src_libddbsim_la_LIBADD = $(LUA_LIBS) $(INIH_LIBS) $(CJSON_LIBS)
+
+bin_PROGRAMS += ddbsim
+ddbsim_SOURCES = src/main.c
+ddbsim_CFLAGS = $(AM_CFLAGS)
+ddbsim_LDADD = src/libddbsim.la
