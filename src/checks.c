@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "customers.h"
 #include "metrics.h"
 #include "scenario.h"
 #include "sync.h"
@@ -460,6 +461,134 @@ static int check_products(struct ctx *c)
 	return 0;
 }
 
+/* ---- customer records ------------------------------------------------------ */
+
+static int same_customer(const struct ddb_customer *a, const struct ddb_customer *b)
+{
+	return a->version == b->version && a->deleted == b->deleted &&
+	       a->zip_prefix == b->zip_prefix && strcmp(a->unique_id, b->unique_id) == 0 &&
+	       strcmp(a->city, b->city) == 0 && strcmp(a->state, b->state) == 0 &&
+	       strcmp(a->name, b->name) == 0 && strcmp(a->email, b->email) == 0 &&
+	       strcmp(a->home, b->home) == 0;
+}
+
+/* Merges every region's customer records by id: all copies of a record
+ * must be the same (its latest version), its home must hold one, and with
+ * the run's own record of it, exactly its home and replicas hold it. */
+static int check_customers(struct ctx *c, struct customers *cs)
+{
+	struct finding conv, dup;
+	if (begin(&conv, c->out, "customers_converged") != 0 ||
+	    begin(&dup, c->out, "customers_no_duplicates") != 0)
+		return errorf(c->err, c->errlen, "out of memory");
+	size_t n = c->w->n_regions;
+	struct scan *sc = calloc(n ? n : 1, sizeof *sc);
+	if (!sc)
+		return errorf(c->err, c->errlen, "out of memory");
+	int rc = 0;
+	for (size_t r = 0; r < n && rc == 0; r++)
+		if (scan_begin(&sc[r], &c->w->regions[r], DDB_DS_CUSTOMERS, NULL) != 0)
+			rc = errorf(c->err, c->errlen, "%s", sc[r].msg);
+	uint64_t ids = 0, live = 0, matched = 0;
+	struct ddb_customer first;
+	while (rc == 0) {
+		const char *min = NULL;
+		for (size_t r = 0; r < n; r++)
+			if (sc[r].has && (!min || strcmp(sc[r].row.customer.id, min) < 0))
+				min = sc[r].row.customer.id;
+		if (!min)
+			break;
+		char id[DDB_NAME_MAX];
+		copy_str(id, sizeof id, min);
+		uint64_t holders = 0;
+		int have_first = 0, differ = 0;
+		for (size_t r = 0; r < n; r++) {
+			if (!sc[r].has || strcmp(sc[r].row.customer.id, id) != 0)
+				continue;
+			holders |= 1ULL << r;
+			if (!have_first) {
+				first = sc[r].row.customer;
+				have_first = 1;
+			} else if (!same_customer(&first, &sc[r].row.customer)) {
+				if (!differ)
+					offend(&conv, "%s: version %" PRId64 " on one copy, %" PRId64 " on %s", id,
+					       first.version, sc[r].row.customer.version,
+					       c->w->regions[r].node->name);
+				differ = 1;
+			}
+			scan_advance(&sc[r]);
+			if (sc[r].has && strcmp(sc[r].row.customer.id, id) == 0)
+				offend(&dup, "%s appears twice in %s", id, c->w->regions[r].node->name);
+			while (sc[r].has && strcmp(sc[r].row.customer.id, id) == 0)
+				scan_advance(&sc[r]);
+			if (sc[r].error)
+				rc = errorf(c->err, c->errlen, "%s", sc[r].msg);
+		}
+		ids++;
+		live += !first.deleted;
+		struct store *home = world_region(c->w, first.home);
+		if (!home || !(holders & (1ULL << (size_t)(home - c->w->regions))))
+			offend(&conv, "%s: its home %s has no copy", id, first.home);
+		const struct customer_entry *e = cs ? customers_find(cs, id) : NULL;
+		if (cs && !e) {
+			offend(&conv, "%s: in the stores, but never written by the run", id);
+		} else if (e) {
+			matched++;
+			uint64_t want = 1ULL << e->home;
+			for (size_t k = 0; k < e->n_replicas; k++)
+				want |= 1ULL << e->replicas[k];
+			if (holders != want)
+				offend(&conv, "%s: held by other regions than its home and replicas", id);
+			else if (!same_customer(&first, &e->latest))
+				offend(&conv, "%s: the copies have version %" PRId64 ", the latest write was %" PRId64,
+				       id, first.version, e->latest.version);
+		}
+	}
+	for (size_t r = 0; r < n; r++)
+		scan_end(&sc[r]);
+	free(sc);
+	if (rc != 0)
+		return rc;
+	if (cs && matched != cs->n)
+		offend(&conv, "%" PRIu64 " customers written by the run are in no store",
+		       (uint64_t)cs->n - matched);
+	char ok[160];
+	snprintf(ok, sizeof ok, "%" PRIu64 " customers (%" PRIu64 " live): every copy at the latest version",
+	         ids, live);
+	conclude(&conv, ok);
+	conclude(&dup, "no customer twice in a store");
+	cJSON *facts = cJSON_AddObjectToObject(c->facts, "customers");
+	cJSON_AddNumberToObject(facts, "records", (double)ids);
+	cJSON_AddNumberToObject(facts, "live", (double)live);
+	cJSON_AddNumberToObject(facts, "deleted", (double)(ids - live));
+	return 0;
+}
+
+/* Writes held for down nodes: every one delivered once its node was back. */
+static int check_node_queues(struct ctx *c, struct customers *cs)
+{
+	struct finding f;
+	if (begin(&f, c->out, "no_lost_queued_write") != 0)
+		return errorf(c->err, c->errlen, "out of memory");
+	uint64_t total = 0;
+	for (size_t r = 0; r < c->w->n_regions; r++) {
+		char q[DDB_ID_MAX];
+		uint64_t ready = 0, unacked = 0;
+		struct ddb_err e = { "" };
+		world_node_queue(c->w->regions[r].node, q, sizeof q);
+		if (c->w->bus.ops->depth(c->w->bus.h, q, &ready, &unacked, &e) != DDB_OK)
+			offend(&f, "%s: cannot be asked: %s", q, e.msg);
+		else if (ready + unacked)
+			offend(&f, "%" PRIu64 " writes still wait in %s (%s is %s)", ready + unacked, q,
+			       c->w->regions[r].node->name, node_state_name(c->w->regions[r].node->state));
+		total += ready + unacked;
+	}
+	if (cs && cs->n_held)
+		offend(&f, "%zu writes are held in memory: the broker could not take them", cs->n_held);
+	conclude(&f, "every write queued for a down node was replayed into it");
+	return 0;
+}
+
 static int check_pending(struct ctx *c, struct sync *sync)
 {
 	struct finding f;
@@ -477,6 +606,10 @@ static int check_pending(struct ctx *c, struct sync *sync)
 		offend(&f, "%" PRIu64 " messages wait in %s", b.documents_queue, QUEUE_DOCUMENTS);
 	if (b.marks)
 		offend(&f, "%" PRIu64 " applied events not yet marked in their region", b.marks);
+	if (c->w->faults.n_delayed)
+		offend(&f, "%zu delayed messages not yet delivered", c->w->faults.n_delayed);
+	if (sync->relay_down || sync->applier_down)
+		offend(&f, "the %s crashed and did not restart", sync->relay_down ? "relay" : "applier");
 	conclude(&f, "every outbox event applied; queues empty");
 	return 0;
 }
@@ -513,8 +646,9 @@ static void add_order_facts(cJSON *facts, const struct metrics *m, uint64_t regi
 		cJSON_AddNumberToObject(rejected, m->reasons[i].reason, (double)m->reasons[i].n);
 }
 
-int checks_run(struct world *w, struct sync *sync, struct scenario *sc, const struct metrics *m,
-               struct check_list *out, cJSON **facts, char *err, size_t errlen)
+int checks_run(struct world *w, struct sync *sync, struct customers *cs, struct scenario *sc,
+               const struct metrics *m, struct check_list *out, cJSON **facts, char *err,
+               size_t errlen)
 {
 	struct ctx c = { w, out, cJSON_CreateObject(), { 0 }, { 0 }, 0, err, errlen };
 	int rc = -1;
@@ -528,7 +662,8 @@ int checks_run(struct world *w, struct sync *sync, struct scenario *sc, const st
 	    check_sales(&c) != 0 ||
 	    match_orders(&c, &w->documents, DDB_DS_ORDER_LOGS, "one_order_log_per_order",
 	                 "in the order logs", 0, 0) != 0 ||
-	    check_products(&c) != 0 || check_pending(&c, sync) != 0)
+	    check_products(&c) != 0 || check_customers(&c, cs) != 0 ||
+	    check_node_queues(&c, cs) != 0 || check_pending(&c, sync) != 0)
 		goto done;
 	if (m)
 		check_counts(&c, m);

@@ -6,6 +6,8 @@
  *   central sales equal the sum of the regions';
  *   one order-log document per accepted order;
  *   every product at the center and its components in the documents store;
+ *   every customer record the same on its home and all its replicas;
+ *   no queued write lost, no record twice in a store;
  *   nothing pending in the outboxes and queues.
  * Plus the scenario's own checks, written in Lua.
  */
@@ -16,6 +18,7 @@
 
 struct world;
 struct sync;
+struct customers;
 struct scenario;
 struct metrics;
 struct cJSON;
@@ -33,12 +36,13 @@ struct check_list {
 	size_t n;
 };
 
-/* Runs every check.  sc (Lua checks) and m (the run's own counts) may be
- * NULL.  *facts receives the figures the checks computed (a cJSON object the
+/* Runs every check.  cs (the run's customer records), sc (Lua checks) and
+ * m (the run's own counts) may be NULL.  *facts receives the figures the checks computed (a cJSON object the
  * caller frees), the same that Lua checks see.  Returns the number of failed
  * checks, or -1 on an error that stopped the checks (message in err). */
-int checks_run(struct world *w, struct sync *sync, struct scenario *sc, const struct metrics *m,
-               struct check_list *out, struct cJSON **facts, char *err, size_t errlen);
+int checks_run(struct world *w, struct sync *sync, struct customers *cs, struct scenario *sc,
+               const struct metrics *m, struct check_list *out, struct cJSON **facts, char *err,
+               size_t errlen);
 void check_list_free(struct check_list *l);
 
 #endif

@@ -17,6 +17,8 @@
 #include "config.h"
 #include "engine.h"
 #include "loader.h"
+#include "node.h"
+#include "scenario.h"
 #include "report.h"
 #include "topology.h"
 #include "util.h"
@@ -35,6 +37,10 @@ static const char usage_text[] =
     "                       crash, say), then run the checks\n"
     "  check                run the checks against the existing stores\n"
     "  plugins              list the plugins found: version, ABI, kind, roles\n"
+    "  node list            the nodes of the data directory and their states\n"
+    "  node set NAME STATE  set a node's state, kept across runs: up, down, slow\n"
+    "                       (with --latency S [--jitter S]), partitioned NODE[,NODE]\n"
+    "                       (cut off from those nodes, both ways), connected\n"
     "\n"
     "Options:\n"
     "  -c, --config FILE    config file (default: $DDBSIM_CONFIG, else\n"
@@ -47,6 +53,12 @@ static const char usage_text[] =
     "  -b, --batch N        orders per group commit, 1-256 (run; default 256)\n"
     "  -p, --param NAME=VALUE\n"
     "                       a parameter the scenario reads with ddbsim.param (run)\n"
+    "  -n, --runs N         run N seeds from --seed on, and print each failing seed\n"
+    "                       with the command that reproduces it (run)\n"
+    "  -D, --check-determinism\n"
+    "                       run twice and compare the event traces and final states\n"
+    "  -L, --latency S      node set NAME slow: added latency, seconds\n"
+    "  -J, --jitter S       node set NAME slow: up to this much more, seconds\n"
     "  -t, --trace          print failure steps as they happen (run)\n"
     "  -q, --quiet          print only the checks that failed and the verdict\n"
     "  -h, --help           this help\n"
@@ -60,6 +72,8 @@ static const char usage_text[] =
     "  ddbsim run flash_sale.lua --seed 7 --report out.json\n"
     "  ddbsim run -c /etc/ddbsim/postgres.conf\n"
     "  ddbsim drain -d ddbsim-data            after a kill -9 of a run\n"
+    "  ddbsim run chaos.lua --runs 200 --seed 1\n"
+    "  ddbsim node set boston down            boston starts down in later runs\n"
     "See ddbsim(1), ddbsim.conf(5) and ddbsim-lua(7).\n";
 
 struct cli {
@@ -73,6 +87,11 @@ struct cli {
 	long batch;
 	struct ddb_option params[32];
 	size_t n_params;
+	const char *args[8]; /* positional arguments after the command */
+	size_t n_args;
+	unsigned long runs;
+	int check_determinism;
+	const char *latency, *jitter;
 	int trace;
 	int quiet;
 };
@@ -110,6 +129,10 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		{ "report", required_argument, NULL, 'r' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "param", required_argument, NULL, 'p' },
+		{ "runs", required_argument, NULL, 'n' },
+		{ "check-determinism", no_argument, NULL, 'D' },
+		{ "latency", required_argument, NULL, 'L' },
+		{ "jitter", required_argument, NULL, 'J' },
 		{ "trace", no_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -119,7 +142,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 	int ch;
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, ":c:d:s:r:b:p:tqhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:d:s:r:b:p:n:DL:J:tqhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': c->config_path = optarg; break;
 		case 'd': c->data_dir = optarg; break;
@@ -153,6 +176,16 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			c->params[c->n_params++].value = eq + 1;
 			break;
 		}
+		case 'n': {
+			uint64_t v;
+			if (parse_u64(optarg, &v) != 0 || v < 1 || v > 1000000)
+				return usage_error("--runs needs a number from 1 to 1000000, not '%s'", optarg);
+			c->runs = (unsigned long)v;
+			break;
+		}
+		case 'D': c->check_determinism = 1; break;
+		case 'L': c->latency = optarg; break;
+		case 'J': c->jitter = optarg; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_CHECKS_HOLD);
@@ -170,6 +203,8 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			c->command = argv[i];
 		else if (!c->scenario && strcmp(c->command, "run") == 0)
 			c->scenario = argv[i];
+		else if (strcmp(c->command, "node") == 0 && c->n_args < ARRAY_LEN(c->args))
+			c->args[c->n_args++] = argv[i];
 		else
 			return usage_error("unexpected argument '%s'", argv[i]);
 	}
@@ -247,6 +282,214 @@ static int finish_report(const struct cli *c, struct run_result *res)
 	return res->failed_checks ? EXIT_CHECK_FAILED : EXIT_CHECKS_HOLD;
 }
 
+/* The failure schedule on one line, as the run will apply it (derived
+ * from the seed for a random schedule): with the seed it reproduces the run. */
+static void print_schedule(void *ctx, const struct scenario_info *si)
+{
+	(void)ctx;
+	if (si->n_failures == 0)
+		return;
+	printf("failure schedule (%zu steps):", si->n_failures);
+	for (size_t i = 0; i < si->n_failures; i++) {
+		const struct scenario_failure *f = &si->failures[i];
+		printf("%s t=%.3f %s", i ? ";" : "", (double)f->at_us / 1e6, failure_action_name(f->action));
+		if (f->target[0])
+			printf(" %s", f->target);
+		if (f->action == FAILURE_SLOW)
+			printf(" latency=%.3f jitter=%.3f", (double)f->latency_us / 1e6,
+			       (double)f->jitter_us / 1e6);
+		if (f->action == FAILURE_PARTITION || f->action == FAILURE_HEAL) {
+			printf(" %s", f->oneway ? "one-way " : "");
+			for (size_t k = 0; k < f->n_from; k++)
+				printf("%s%s", k ? "," : "", f->from[k]);
+			printf("->");
+			for (size_t k = 0; k < f->n_to; k++)
+				printf("%s%s", k ? "," : "", f->to[k]);
+		}
+		if (f->action >= FAILURE_DROP && f->action <= FAILURE_REORDER)
+			printf(" p=%.3f", f->probability);
+		if (f->action == FAILURE_DELAY && f->probability > 0)
+			printf(" delay=%.3f", (double)f->delay_us / 1e6);
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
+static void print_reproduce(const struct cli *c, const struct engine_options *o, uint64_t seed)
+{
+	printf("  reproduce: ddbsim run %s --seed %" PRIu64 " -c %s -d %s", o->scenario_path, seed,
+	       o->cfg->path, o->data_dir);
+	for (size_t i = 0; i < c->n_params; i++)
+		printf(" --param %s=%s", c->params[i].key, c->params[i].value);
+	printf("\n");
+}
+
+/* --runs N: seeds S .. S+N-1; prints each failing seed and how to rerun it. */
+static int cmd_runs(const struct cli *c, struct engine_options *o)
+{
+	uint64_t first = o->seed;
+	unsigned long failed = 0;
+	char err[2048];
+	o->on_loaded = NULL;
+	for (unsigned long i = 0; i < c->runs; i++) {
+		o->seed = first + i;
+		struct run_result res;
+		if (engine_run(o, &res, err, sizeof err) != 0) {
+			fprintf(stderr, "ddbsim: seed %" PRIu64 ": %s\n", o->seed, err);
+			run_result_free(&res);
+			return EXIT_USAGE;
+		}
+		if (res.failed_checks) {
+			failed++;
+			printf("FAIL seed %" PRIu64 ":", o->seed);
+			for (size_t k = 0; k < res.checks.n; k++)
+				if (!res.checks.v[k].ok)
+					printf(" %s", res.checks.v[k].name);
+			printf("\n");
+			print_reproduce(c, o, o->seed);
+		} else if (!c->quiet) {
+			printf("ok   seed %" PRIu64 " (state_hash %016" PRIx64 ", %" PRIu64 " orders)\n",
+			       o->seed, res.state_hash, res.metrics->orders_accepted);
+		}
+		fflush(stdout);
+		run_result_free(&res);
+	}
+	printf("%lu runs from seed %" PRIu64 ": %lu passed, %lu failed\n", c->runs, first,
+	       c->runs - failed, failed);
+	return failed ? EXIT_CHECK_FAILED : EXIT_CHECKS_HOLD;
+}
+
+/* --check-determinism: the same run twice must give the same event trace
+ * and the same final state. */
+static int cmd_determinism(const struct cli *c, struct engine_options *o)
+{
+	struct run_result a, b;
+	char err[2048];
+	if (engine_run(o, &a, err, sizeof err) != 0) {
+		fprintf(stderr, "ddbsim: %s\n", err);
+		run_result_free(&a);
+		return EXIT_USAGE;
+	}
+	o->on_loaded = NULL;
+	if (engine_run(o, &b, err, sizeof err) != 0) {
+		fprintf(stderr, "ddbsim: %s\n", err);
+		run_result_free(&a);
+		run_result_free(&b);
+		return EXIT_USAGE;
+	}
+	int same = a.trace_hash == b.trace_hash && a.state_hash == b.state_hash;
+	printf("first run:  trace %016" PRIx64 "  state %016" PRIx64 "\n", a.trace_hash, a.state_hash);
+	printf("second run: trace %016" PRIx64 "  state %016" PRIx64 "\n", b.trace_hash, b.state_hash);
+	printf("%s\n", same ? "deterministic: both runs are the same" : "NOT DETERMINISTIC");
+	if (!same)
+		print_reproduce(c, o, o->seed);
+	int rc = !same || a.failed_checks || b.failed_checks ? EXIT_CHECK_FAILED : EXIT_CHECKS_HOLD;
+	if (a.failed_checks)
+		printf("and checks failed: see `ddbsim run` with this seed\n");
+	run_result_free(&a);
+	run_result_free(&b);
+	return rc;
+}
+
+/* Seconds (a decimal) to microseconds; -1 if not a number >= 0. */
+static int64_t parse_seconds(const char *s)
+{
+	char *end;
+	errno = 0;
+	double x = strtod(s, &end);
+	if (errno || *end || !(x >= 0) || x > 3600)
+		return -1;
+	return (int64_t)(x * 1e6 + 0.5);
+}
+
+/* ddbsim node list | node set NAME STATE: the states in DATA_DIR/nodes,
+ * which every later run starts from. */
+static int cmd_node(const struct cli *c, const char *data_dir)
+{
+	char err[1024];
+	struct node_table t = { 0 };
+	int is_list = c->n_args >= 1 && strcmp(c->args[0], "list") == 0;
+	int is_set = c->n_args >= 1 && strcmp(c->args[0], "set") == 0;
+	if (!is_list && !is_set)
+		return usage_error("node needs 'list' or 'set NAME STATE'");
+	if ((is_list && c->n_args != 1) || (is_set && c->n_args != 3 && c->n_args != 4))
+		return usage_error("usage: ddbsim node list | ddbsim node set NAME STATE [NODES]");
+	if (node_table_load(&t, data_dir, err, sizeof err) != 0) {
+		fprintf(stderr, "ddbsim: %s\n", err);
+		node_table_free(&t);
+		return EXIT_USAGE;
+	}
+	int rc = EXIT_CHECKS_HOLD;
+	if (is_set) {
+		struct node *n = node_find(&t, c->args[1]);
+		const char *state = c->args[2];
+		if (!n) {
+			rc = usage_error("no node '%s' in %s/nodes", c->args[1], data_dir);
+		} else if (strcmp(state, "partitioned") == 0 || strcmp(state, "connected") == 0) {
+			int cut = state[0] == 'p';
+			if (cut && c->n_args != 4) {
+				rc = usage_error("node set %s partitioned needs the nodes it is cut off from",
+				                 n->name);
+			} else if (!cut) {
+				for (size_t i = 0; i < t.n; i++)
+					t.v[i].cut_to &= ~node_bit(&t, n);
+				n->cut_to = 0;
+			} else {
+				char list[1024];
+				copy_str(list, sizeof list, c->args[3]);
+				uint64_t to = 0;
+				char *save = NULL;
+				for (char *name = strtok_r(list, ",", &save); name && rc == 0;
+				     name = strtok_r(NULL, ",", &save)) {
+					struct node *other = node_find(&t, name);
+					if (!other || other == n)
+						rc = usage_error("cannot cut %s off from '%s'", n->name, name);
+					else
+						to |= node_bit(&t, other);
+				}
+				if (rc == 0)
+					node_cut(&t, node_bit(&t, n), to, 0, 1);
+			}
+		} else {
+			int s = node_state_parse(state);
+			int64_t latency = c->latency ? parse_seconds(c->latency) : 0;
+			int64_t jitter = c->jitter ? parse_seconds(c->jitter) : 0;
+			if (s < 0)
+				rc = usage_error("unknown state '%s': up, down, slow, partitioned or connected",
+				                 state);
+			else if (latency < 0 || jitter < 0)
+				rc = usage_error("--latency and --jitter take seconds from 0 to 3600");
+			else if (s == NODE_SLOW && latency == 0)
+				rc = usage_error("node set %s slow needs --latency SECONDS", n->name);
+			else if (s == NODE_SLOW)
+				node_set_slow(n, latency, jitter, 0);
+			else
+				node_set_state(n, s, 0);
+		}
+		if (rc == 0 && node_table_save(&t, data_dir, err, sizeof err) != 0) {
+			fprintf(stderr, "ddbsim: %s\n", err);
+			rc = EXIT_USAGE;
+		}
+	}
+	if (rc == 0) {
+		printf("%-12s %-10s %-6s %-10s %-10s %s\n", "NODE", "KIND", "STATE", "LATENCY", "JITTER",
+		       "CUT OFF FROM");
+		for (size_t i = 0; i < t.n; i++) {
+			const struct node *n = &t.v[i];
+			printf("%-12s %-10s %-6s %-10.3f %-10.3f ", n->name, node_kind_name(n->kind),
+			       node_state_name(n->state), (double)n->latency_us / 1e6,
+			       (double)n->jitter_us / 1e6);
+			int any = 0;
+			for (size_t k = 0; k < t.n; k++)
+				if (n->cut_to & (1ULL << k))
+					printf("%s%s", any++ ? "," : "", t.v[k].name);
+			printf("%s\n", any ? "" : "-");
+		}
+	}
+	node_table_free(&t);
+	return rc;
+}
+
 int cli_main(int argc, char **argv)
 {
 	struct cli c = { 0 };
@@ -254,11 +497,17 @@ int cli_main(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	if (!c.command)
-		return usage_error("no command given: run, drain, check or plugins");
+		return usage_error("no command given: run, drain, check, plugins or node");
 	int is_run = strcmp(c.command, "run") == 0, is_drain = strcmp(c.command, "drain") == 0,
-	    is_check = strcmp(c.command, "check") == 0, is_plugins = strcmp(c.command, "plugins") == 0;
-	if (!is_run && !is_drain && !is_check && !is_plugins)
-		return usage_error("unknown command '%s': use run, drain, check or plugins", c.command);
+	    is_check = strcmp(c.command, "check") == 0, is_plugins = strcmp(c.command, "plugins") == 0,
+	    is_node = strcmp(c.command, "node") == 0;
+	if (!is_run && !is_drain && !is_check && !is_plugins && !is_node)
+		return usage_error("unknown command '%s': use run, drain, check, plugins or node",
+		                   c.command);
+	if ((c.runs || c.check_determinism) && !is_run)
+		return usage_error("--runs and --check-determinism go with run");
+	if (c.runs && c.check_determinism)
+		return usage_error("--runs and --check-determinism do not go together");
 
 	char err[2048] = "";
 	struct config *cfg = load_config(&c, err, sizeof err);
@@ -268,6 +517,12 @@ int cli_main(int argc, char **argv)
 	}
 	if (is_plugins) {
 		rc = cmd_plugins(cfg);
+		config_free(cfg);
+		return rc;
+	}
+	const char *data_dir = c.data_dir ? c.data_dir : cfg->data_dir ? cfg->data_dir : DEFAULT_DATA_DIR;
+	if (is_node) {
+		rc = cmd_node(&c, data_dir);
 		config_free(cfg);
 		return rc;
 	}
@@ -286,13 +541,15 @@ int cli_main(int argc, char **argv)
 	engine_options_init(&o);
 	o.cfg = cfg;
 	o.scenario_path = scenario;
-	o.data_dir = c.data_dir ? c.data_dir : cfg->data_dir ? cfg->data_dir : DEFAULT_DATA_DIR;
+	o.data_dir = data_dir;
 	o.seed = c.has_seed ? c.seed : cfg->has_seed ? cfg->seed : 1;
 	o.trace = c.trace;
 	if (c.batch)
 		o.batch_max = (size_t)c.batch;
 	o.params = c.params;
 	o.n_params = c.n_params;
+	if (!c.quiet)
+		o.on_loaded = print_schedule;
 
 	if (!c.quiet) {
 		if (is_run)
@@ -302,6 +559,16 @@ int cli_main(int argc, char **argv)
 			printf("ddbsim %s: %s config=%s data-dir=%s\n", PACKAGE_VERSION, c.command,
 			       cfg->path, o.data_dir);
 		fflush(stdout);
+	}
+	if (c.runs) {
+		rc = cmd_runs(&c, &o);
+		config_free(cfg);
+		return rc;
+	}
+	if (c.check_determinism) {
+		rc = cmd_determinism(&c, &o);
+		config_free(cfg);
+		return rc;
 	}
 	struct run_result res;
 	int r = is_run ? engine_run(&o, &res, err, sizeof err)

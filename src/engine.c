@@ -16,6 +16,7 @@
 #include "catalog.h"
 #include "clock.h"
 #include "config.h"
+#include "customers.h"
 #include "node.h"
 #include "orders.h"
 #include "prng.h"
@@ -25,7 +26,8 @@
 #include "topology.h"
 #include "util.h"
 
-enum event_type { EV_ARRIVAL = 1, EV_COMMIT, EV_SYNC, EV_RESTOCK, EV_FAILURE, EV_SAMPLE };
+enum event_type { EV_ARRIVAL = 1, EV_COMMIT, EV_SYNC, EV_RESTOCK, EV_FAILURE, EV_SAMPLE,
+	          EV_CUSTOMER };
 
 /* The most batches one sync tick moves per queue or region. */
 #define SYNC_BATCHES_PER_TICK 16
@@ -45,7 +47,11 @@ struct engine {
 	struct orders orders;
 	struct sync sync;
 	int sync_ready;
+	struct customers customers;
+	int customers_ready;
+	uint64_t trace;       /* hash of every event handled, in order */
 	size_t arrivals_left; /* regions still receiving orders */
+	int customers_left;   /* the customer workload still runs */
 	size_t next_failure;  /* failure steps not yet applied start here */
 	size_t next_restock;
 };
@@ -73,6 +79,8 @@ static const char *script_dir(void)
 
 static void engine_free(struct engine *e)
 {
+	if (e->customers_ready)
+		customers_free(&e->customers);
 	if (e->sync_ready)
 		sync_free(&e->sync);
 	if (e->orders.batches)
@@ -120,21 +128,56 @@ static void schedule_arrival(struct engine *e, size_t r)
 
 /* ---- event handlers ------------------------------------------------------- */
 
+/* How long an order batch whose outcome is unknown waits to be retried. */
+#define RETRY_US (100 * 1000)
+
+static void commit(struct engine *e, size_t r)
+{
+	e->w.faults.caller = NULL;
+	if (orders_commit(&e->orders, r, e->clock.now_us))
+		schedule(e, e->clock.now_us + RETRY_US, EV_COMMIT, (int)r);
+}
+
 static void on_arrival(struct engine *e, size_t r)
 {
 	int64_t now = e->clock.now_us;
-	size_t before = orders_waiting(&e->orders, r);
-	int full = orders_arrive(&e->orders, r, now);
-	if (full)
-		orders_commit(&e->orders, r, now);
-	else if (before == 0 && orders_waiting(&e->orders, r) > 0)
-		schedule(e, now + e->opt->commit_window_us, EV_COMMIT, (int)r);
+	size_t to;
+	int queued = orders_arrive(&e->orders, r, now, &to);
+	if (queued == ORDER_BATCH_FULL)
+		commit(e, to);
+	else if (queued == ORDER_QUEUED && orders_waiting(&e->orders, to) == 1)
+		schedule(e, now + e->opt->commit_window_us, EV_COMMIT, (int)to);
 	schedule_arrival(e, r);
+}
+
+static void schedule_customer(struct engine *e)
+{
+	int64_t now = e->clock.now_us;
+	char msg[512];
+	scenario_set_time(e->sc, now);
+	double rate = scenario_customer_rate(e->sc, msg, sizeof msg);
+	if (msg[0])
+		fprintf(stderr, "ddbsim: %s\n", msg);
+	int64_t next = now + US_PER_S;
+	if (rate > 0) {
+		double gap = prng_exponential(&e->rng, 1e6 / rate);
+		next = now + (gap < 1.0 ? 1 : gap > 1e15 ? (int64_t)1e15 : (int64_t)gap);
+	}
+	if (next < e->si->duration_us)
+		schedule(e, next, EV_CUSTOMER, 0);
+	else
+		e->customers_left = 0;
 }
 
 static void sync_tick(struct engine *e)
 {
 	int64_t now = e->clock.now_us;
+	faults_release(&e->w.faults, &e->w.bus, 0);
+	if (e->customers_ready)
+		for (size_t r = 0; r < e->w.n_regions; r++)
+			for (int i = 0; i < SYNC_BATCHES_PER_TICK; i++)
+				if (customers_replay(&e->customers, r, now) == 0)
+					break;
 	for (size_t r = 0; r < e->w.n_regions; r++)
 		for (int i = 0; i < SYNC_BATCHES_PER_TICK; i++)
 			if (sync_relay(&e->sync, r) < SYNC_BATCH)
@@ -148,33 +191,117 @@ static void sync_tick(struct engine *e)
 	sync_flush_marks(&e->sync);
 }
 
+/* Node mask of a list of names. */
+static uint64_t mask_of(struct engine *e, char (*names)[DDB_NAME_MAX], size_t n)
+{
+	uint64_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct node *nd = node_find(&e->w.nodes, names[i]);
+		if (nd)
+			m |= node_bit(&e->w.nodes, nd);
+	}
+	return m;
+}
+
+/* The customers learn when a region goes down or comes back. */
+static void region_changed(struct engine *e, struct node *n)
+{
+	size_t r = (size_t)(n - e->w.nodes.v);
+	if (e->customers_ready && n->kind == NODE_REGION && r < e->w.n_regions)
+		customers_node_changed(&e->customers, r, n->state != NODE_DOWN, e->clock.now_us);
+}
+
 static void on_failure(struct engine *e, size_t i)
 {
 	const struct scenario_failure *f = &e->si->failures[i];
-	struct node *n = node_find(&e->w.nodes, f->target);
-	const char *action = f->action == FAILURE_DOWN ? "down" : "up";
-	if (n && node_set_state(n, f->action == FAILURE_DOWN ? NODE_DOWN : NODE_UP, e->clock.now_us))
-		metrics_step(e->m, e->clock.now_us, f->target, action);
+	struct fault_layer *fl = &e->w.faults;
+	int64_t now = e->clock.now_us;
+	struct node *n = f->target[0] ? node_find(&e->w.nodes, f->target) : NULL;
+	char what[192];
+	snprintf(what, sizeof what, "%s", failure_action_name(f->action));
+	switch (f->action) {
+	case FAILURE_DOWN:
+	case FAILURE_UP:
+		if (n && node_set_state(n, f->action == FAILURE_DOWN ? NODE_DOWN : NODE_UP, now))
+			region_changed(e, n);
+		break;
+	case FAILURE_SLOW:
+		if (n)
+			node_set_slow(n, f->latency_us, f->jitter_us, now);
+		if (f->latency_us == 0)
+			snprintf(what, sizeof what, "fast");
+		else
+			snprintf(what, sizeof what, "slow %.3f s", (double)f->latency_us / 1e6);
+		break;
+	case FAILURE_PARTITION:
+	case FAILURE_HEAL:
+		node_cut(&e->w.nodes, mask_of(e, (char (*)[DDB_NAME_MAX])f->from, f->n_from),
+		         mask_of(e, (char (*)[DDB_NAME_MAX])f->to, f->n_to), f->oneway,
+		         f->action == FAILURE_PARTITION);
+		snprintf(what, sizeof what, "%s%s %s... / %s...", failure_action_name(f->action),
+		         f->oneway ? " one-way" : "", f->from[0], f->to[0]);
+		break;
+	case FAILURE_DROP: fl->p_drop = f->probability; break;
+	case FAILURE_DUPLICATE: fl->p_duplicate = f->probability; break;
+	case FAILURE_DELAY:
+		fl->p_delay = f->probability;
+		fl->delay_us = f->delay_us;
+		break;
+	case FAILURE_REORDER: fl->p_reorder = f->probability; break;
+	case FAILURE_CRASH:
+		if (strcmp(f->target, "relay") == 0)
+			sync_crash_relay(&e->sync);
+		else
+			sync_crash_applier(&e->sync, now);
+		break;
+	case FAILURE_RESTART:
+		if (strcmp(f->target, "relay") == 0)
+			sync_restart_relay(&e->sync);
+		else
+			sync_restart_applier(&e->sync);
+		break;
+	}
+	if (f->action >= FAILURE_DROP && f->action <= FAILURE_REORDER)
+		snprintf(what, sizeof what, "%s p=%.3g", failure_action_name(f->action), f->probability);
+	metrics_step(e->m, now, f->target[0] ? f->target : "transport", what);
 	e->next_failure = i + 1;
 	if (e->opt->trace)
-		fprintf(stderr, "ddbsim: t=%.3f s: %s %s\n", (double)e->clock.now_us / 1e6, f->target,
-		        action);
+		fprintf(stderr, "ddbsim: t=%.3f s: %s %s\n", (double)now / 1e6,
+		        f->target[0] ? f->target : "transport", what);
 }
 
 static void on_sample(struct engine *e)
 {
 	struct sync_backlog b;
 	sync_pending(&e->sync, &b);
-	struct depth_sample s = { e->clock.now_us, b.central_queue, b.documents_queue, b.outbox_new };
-	metrics_sample(e->m, &s);
+	struct depth_sample smp;
+	memset(&smp, 0, sizeof smp);
+	smp.at_us = e->clock.now_us;
+	smp.central = b.central_queue;
+	smp.documents = b.documents_queue;
+	smp.outbox_new = b.outbox_new;
+	for (size_t r = 0; r < e->w.n_regions; r++) {
+		char q[DDB_ID_MAX];
+		uint64_t ready = 0, unacked = 0;
+		struct ddb_err err = { "" };
+		world_node_queue(e->w.regions[r].node, q, sizeof q);
+		e->w.bus.ops->depth(e->w.bus.h, q, &ready, &unacked, &err);
+		if (r < ARRAY_LEN(smp.node_queues)) {
+			smp.node_queues[r] = ready + unacked;
+			smp.node_states[r] = (uint8_t)e->w.regions[r].node->state;
+		}
+		if (r < ARRAY_LEN(e->m->node_depth_max) && ready + unacked > e->m->node_depth_max[r])
+			e->m->node_depth_max[r] = ready + unacked;
+	}
+	metrics_sample(e->m, &smp);
 }
 
 static int any_node_down(struct engine *e)
 {
 	for (size_t i = 0; i < e->w.nodes.n; i++)
-		if (e->w.nodes.v[i].state != NODE_UP)
+		if (e->w.nodes.v[i].state == NODE_DOWN || e->w.nodes.v[i].cut_to)
 			return 1;
-	return 0;
+	return e->sync.relay_down || e->sync.applier_down;
 }
 
 /* After the workload: stop once sync has drained, or once nothing can
@@ -182,7 +309,11 @@ static int any_node_down(struct engine *e)
 static int finished(struct engine *e)
 {
 	int64_t now = e->clock.now_us;
-	if (e->arrivals_left > 0 || now < e->si->duration_us)
+	if (e->arrivals_left > 0 || e->customers_left || now < e->si->duration_us)
+		return 0;
+	if (e->w.faults.n_delayed > 0 && e->next_failure >= e->si->n_failures)
+		faults_release(&e->w.faults, &e->w.bus, 1); /* nothing more will come */
+	if (e->w.faults.n_delayed > 0)
 		return 0;
 	for (size_t r = 0; r < e->w.n_regions; r++)
 		if (orders_waiting(&e->orders, r) > 0)
@@ -191,6 +322,9 @@ static int finished(struct engine *e)
 		return 0;
 	struct sync_backlog b;
 	int pending = sync_pending(&e->sync, &b);
+	uint64_t queued = 0, held = 0;
+	if (e->customers_ready && customers_pending(&e->customers, &queued, &held) != 0)
+		pending = 1;
 	if (pending == 0 && e->next_failure >= e->si->n_failures)
 		return 1;
 	if (e->next_failure >= e->si->n_failures && any_node_down(e))
@@ -198,22 +332,45 @@ static int finished(struct engine *e)
 	return now > e->si->duration_us + DRAIN_LIMIT_US;
 }
 
+/* Folds an event and what it changed into the trace hash. */
+static void trace_event(struct engine *e, const struct clock_event *ev)
+{
+	const uint64_t v[] = { (uint64_t)ev->at_us, (uint64_t)ev->type, (uint64_t)ev->arg,
+		               e->m->orders_accepted, e->m->orders_rejected,
+		               e->m->events_applied_central, e->m->customers.writes_direct,
+		               e->m->customers.replayed };
+	for (size_t i = 0; i < ARRAY_LEN(v); i++)
+		for (int b = 0; b < 64; b += 8) {
+			e->trace ^= (v[i] >> b) & 0xff;
+			e->trace *= 0x100000001b3ULL;
+		}
+}
+
 static int run_loop(struct engine *e)
 {
 	struct clock_event ev;
 	while (clock_next(&e->clock, &ev)) {
+		e->w.faults.now_us = e->clock.now_us;
+		trace_event(e, &ev);
 		switch (ev.type) {
 		case EV_ARRIVAL:
 			on_arrival(e, (size_t)ev.arg);
 			break;
 		case EV_COMMIT:
-			orders_commit(&e->orders, (size_t)ev.arg, e->clock.now_us);
+			commit(e, (size_t)ev.arg);
+			break;
+		case EV_CUSTOMER:
+			customers_operate(&e->customers, e->clock.now_us);
+			faults_take_latency(&e->w.faults);
+			schedule_customer(e);
 			break;
 		case EV_SYNC:
 			sync_tick(e);
 			if (finished(e))
 				return 0;
-			schedule(e, e->clock.now_us + e->opt->sync_every_us, EV_SYNC, 0);
+			/* Calls to slow nodes hold the sync back. */
+			schedule(e, e->clock.now_us + e->opt->sync_every_us +
+			                faults_take_latency(&e->w.faults), EV_SYNC, 0);
 			break;
 		case EV_RESTOCK: {
 			const struct scenario_restock *rs = &e->si->restocks[ev.arg];
@@ -242,12 +399,18 @@ static int finish(struct engine *e, struct run_result *res, struct scenario *sc,
 		return -1;
 	/* Only a run knows how many orders it accepted. */
 	const struct metrics *m = strcmp(res->mode, "run") == 0 ? res->metrics : NULL;
-	int failed = checks_run(&e->w, &e->sync, sc, m, &res->checks, &res->facts, err, errlen);
+	struct customers *cs = m && e->customers_ready ? &e->customers : NULL;
+	int failed = checks_run(&e->w, &e->sync, cs, sc, m, &res->checks, &res->facts, err, errlen);
 	if (failed < 0)
 		return -1;
 	res->failed_checks = failed;
 	res->virtual_us = e->clock.now_us;
 	res->n_regions = e->w.n_regions;
+	res->faults = e->w.faults;
+	res->faults.delayed = NULL;
+	res->faults.nodes = NULL;
+	for (size_t i = 0; i < e->w.nodes.n && i < ARRAY_LEN(res->nodes); i++)
+		res->nodes[res->n_nodes++] = e->w.nodes.v[i];
 	return 0;
 }
 
@@ -267,6 +430,37 @@ static int start(struct engine *e, const struct engine_options *o, struct run_re
 	return 0;
 }
 
+/* The states set with `ddbsim node set` (kept in DATA_DIR/nodes) hold at
+ * the start of a run; the failure schedule changes them only for the run. */
+static void apply_admin_states(struct world *w, const char *data_dir)
+{
+	struct node_table saved = { 0 };
+	char err[512];
+	if (node_table_load(&saved, data_dir, err, sizeof err) == 0) {
+		for (size_t i = 0; i < saved.n; i++) {
+			struct node *n = node_find(&w->nodes, saved.v[i].name);
+			if (!n)
+				continue;
+			n->state = saved.v[i].state;
+			n->latency_us = saved.v[i].latency_us;
+			n->jitter_us = saved.v[i].jitter_us;
+			for (size_t k = 0; k < saved.n; k++) {
+				struct node *to = node_find(&w->nodes, saved.v[k].name);
+				if (to && (saved.v[i].cut_to & (1ULL << k)))
+					n->cut_to |= node_bit(&w->nodes, to);
+			}
+		}
+	}
+	node_table_free(&saved);
+}
+
+static const char *node_state_of(void *ctx, const char *name)
+{
+	struct engine *e = ctx;
+	struct node *n = node_find(&e->w.nodes, name);
+	return n ? node_state_name(n->state) : NULL;
+}
+
 int engine_run(const struct engine_options *o, struct run_result *res, char *err, size_t errlen)
 {
 	struct engine e;
@@ -283,11 +477,16 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	if (!e.sc)
 		goto out;
 	e.si = scenario_info(e.sc);
+	if (o->on_loaded)
+		o->on_loaded(o->on_loaded_ctx, e.si);
 	if (catalog_build(&e.cat, e.si, err, errlen) != 0)
 		goto out;
 	if (world_open(&e.w, o->cfg, o->data_dir, e.si->regions, e.si->n_regions, err, errlen) != 0)
 		goto out;
 	e.world_open = 1;
+	apply_admin_states(&e.w, o->data_dir);
+	e.w.faults.rng = &e.rng;
+	scenario_set_node_query(e.sc, node_state_of, &e);
 	/* Mark the wipe before it starts and clear the mark after: a crash in
 	 * between leaves a mark that tells drain to finish the wipe. */
 	e.w.nodes.resetting = 1;
@@ -304,6 +503,15 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 		goto out;
 	}
 	e.sync_ready = 1;
+	if (scenario_has_customers(e.sc)) {
+		if (customers_init(&e.customers, &e.w, e.sc, e.m) != 0) {
+			errorf(err, errlen, "out of memory");
+			goto out;
+		}
+		e.customers_ready = 1;
+		e.customers_left = 1;
+		schedule_customer(&e);
+	}
 
 	e.arrivals_left = e.w.n_regions;
 	for (size_t r = 0; r < e.w.n_regions; r++)
@@ -317,6 +525,7 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	if (run_loop(&e) != 0)
 		goto out;
 	res->sync_seconds = wall_now() - t0;
+	res->trace_hash = e.trace;
 	rc = finish(&e, res, e.sc, err, errlen);
 out:
 	res->wall_seconds = wall_now() - t0;
@@ -349,9 +558,14 @@ static int open_existing(struct engine *e, const struct engine_options *o, int *
 	if (rc != 0)
 		return -1;
 	e->world_open = 1;
+	apply_admin_states(&e->w, o->data_dir);
 	if (sync_init(&e->sync, &e->w, e->m) != 0)
 		return errorf(err, errlen, "out of memory");
 	e->sync_ready = 1;
+	/* Writes queued for nodes that were down are replayed by drain too. */
+	if (customers_init(&e->customers, &e->w, NULL, e->m) != 0)
+		return errorf(err, errlen, "out of memory");
+	e->customers_ready = 1;
 	return 0;
 }
 
@@ -375,8 +589,7 @@ int engine_drain(const struct engine_options *o, struct run_result *res, char *e
 	 * transport) or may have been applied without its mark: publish every
 	 * unapplied event again; the center and the documents store ignore
 	 * what they already have. */
-	if (sync_requeue(&e.sync, err, errlen) != 0)
-		goto out;
+	sync_restart_relay(&e.sync); /* each region as soon as it can be reached */
 	struct ddb_err de = { "" };
 	e.w.bus.ops->recover(e.w.bus.h, QUEUE_CENTRAL, &de);
 	e.w.bus.ops->recover(e.w.bus.h, QUEUE_DOCUMENTS, &de);
@@ -387,11 +600,16 @@ int engine_drain(const struct engine_options *o, struct run_result *res, char *e
 		sync_tick(&e);
 		struct sync_backlog b;
 		int pending = sync_pending(&e.sync, &b);
+		uint64_t queued = 0, held = 0;
+		if (customers_pending(&e.customers, &queued, &held) != 0)
+			pending = 1;
+		for (size_t r = 0; r < e.w.n_regions; r++)
+			pending |= e.sync.requeue_needed[r];
 		idle = pending == 0 ? 3 : idle;
 		/* Progress is visible in the counters; without any, give up
 		 * after a few rounds (a store is unavailable). */
 		uint64_t moved = e.m->events_relayed + e.m->events_applied_central +
-		                 e.m->events_applied_documents;
+		                 e.m->events_applied_documents + e.m->customers.replayed;
 		if (pending != 0)
 			idle = moved == last ? idle + 1 : 0;
 		last = moved;

@@ -10,10 +10,13 @@
 #include <stdint.h>
 
 #include "checks.h"
+#include "faults.h"
 #include "metrics.h"
+#include "node.h"
 #include "ddbsim/plugin.h"
 
 struct config;
+struct scenario_info;
 struct cJSON;
 
 struct engine_options {
@@ -27,6 +30,10 @@ struct engine_options {
 	int64_t commit_window_us;  /* longest an order waits for its commit (default 5 ms) */
 	int64_t sync_every_us;     /* relay and appliers run this often (default 10 ms) */
 	int trace;                 /* print each engine event to stderr */
+	/* Called once the scenario is loaded (run), e.g. to print its
+	 * failure schedule. */
+	void (*on_loaded)(void *ctx, const struct scenario_info *si);
+	void *on_loaded_ctx;
 };
 
 struct run_result {
@@ -39,7 +46,11 @@ struct run_result {
 	double sync_seconds;  /* from start until sync drained: the throughput's time */
 	int64_t virtual_us; /* the engine clock at the end */
 	size_t n_regions;
+	uint64_t trace_hash; /* run: the event trace (--check-determinism) */
 	struct metrics *metrics;
+	struct fault_layer faults; /* its counters */
+	struct node nodes[NODE_MAX]; /* the nodes as they ended */
+	size_t n_nodes;
 	struct check_list checks;
 	struct cJSON *facts;
 	int failed_checks;

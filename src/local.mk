@@ -15,6 +15,7 @@ src_libddbsim_la_SOURCES = \
 	src/topology.c src/topology.h \
 	src/catalog.c src/catalog.h \
 	src/orders.c src/orders.h \
+	src/customers.c src/customers.h \
 	src/wire.c src/wire.h \
 	src/sync.c src/sync.h \
 	src/histogram.c src/histogram.h \

@@ -24,12 +24,39 @@ struct depth_sample {
 	int64_t at_us;
 	uint64_t central, documents; /* ready + unacked */
 	uint64_t outbox_new;         /* sum over regions, capped at the read batch */
+	uint64_t node_queues[16];    /* node.NAME queues of the first 16 regions */
+	uint8_t node_states[16];     /* their states */
 };
 
 struct step_record {
 	int64_t at_us;
 	char target[64];
 	char action[16];
+};
+
+/* A node that came back, and how long its queued writes took to drain. */
+struct convergence {
+	char node[64];
+	int64_t up_at_us;
+	int64_t converged_at_us; /* -1: not yet */
+	uint64_t replayed;
+};
+
+#define METRICS_CONVERGENCES 128
+
+struct customer_metrics {
+	uint64_t generated;
+	uint64_t created, updated, deleted;
+	uint64_t writes_ok;           /* the home took the write */
+	uint64_t writes_home_pending; /* the home was queued, a replica took it */
+	uint64_t writes_unavailable;  /* no copy took it now: accepted, pending */
+	uint64_t writes_direct, writes_queued, writes_held; /* per copy */
+	uint64_t gets, reads_home, reads_replica, reads_failed, reads_not_found, reads_stale;
+	uint64_t finds, finds_partial, found;
+	uint64_t replayed, replay_stale; /* records replayed; of them, older than stored */
+	uint64_t rejected;
+	struct convergence conv[METRICS_CONVERGENCES];
+	size_t n_conv;
 };
 
 struct metrics {
@@ -39,6 +66,8 @@ struct metrics {
 	struct reason_count reasons[METRICS_REASONS];
 	size_t n_reasons;
 	uint64_t group_commits;
+	uint64_t commits_in_doubt;  /* store answered UNAVAILABLE: retried */
+	uint64_t orders_routed;     /* sent to another region by the order rule */
 	struct histogram order_latency_us; /* engine clock: arrival to durable commit */
 	struct histogram sync_lag_us;      /* engine clock: placed to applied at the center */
 	uint64_t events_relayed;           /* published and confirmed */
@@ -54,6 +83,8 @@ struct metrics {
 	uint64_t max_depth_central, max_depth_documents;
 	struct step_record steps[METRICS_STEPS];
 	size_t n_steps;
+	struct customer_metrics customers;
+	uint64_t node_depth_max[64];      /* node.NAME queues, by node index */
 };
 
 void metrics_init(struct metrics *m);

@@ -32,6 +32,8 @@ int node_add(struct node_table *t, const char *name, int kind, char *err, size_t
 		              name);
 	if (node_find(t, name))
 		return errorf(err, errlen, "node name '%s' is used twice", name);
+	if (t->n == NODE_MAX)
+		return errorf(err, errlen, "too many nodes (at most %d)", NODE_MAX);
 	struct node *grown = realloc(t->v, (t->n + 1) * sizeof *grown);
 	if (!grown)
 		return errorf(err, errlen, "out of memory");
@@ -54,12 +56,51 @@ struct node *node_find(struct node_table *t, const char *name)
 
 int node_set_state(struct node *n, int state, int64_t now_us)
 {
+	if (state == NODE_UP)
+		n->latency_us = n->jitter_us = 0;
 	if (n->state == state)
 		return 0;
 	n->state = state;
 	n->since_us = now_us;
 	n->transitions++;
 	return 1;
+}
+
+void node_set_slow(struct node *n, int64_t latency_us, int64_t jitter_us, int64_t now_us)
+{
+	n->latency_us = latency_us;
+	n->jitter_us = jitter_us;
+	if (n->state == NODE_DOWN)
+		return;
+	node_set_state(n, latency_us > 0 ? NODE_SLOW : NODE_UP, now_us);
+	n->latency_us = latency_us;
+	n->jitter_us = jitter_us;
+}
+
+uint64_t node_bit(const struct node_table *t, const struct node *n)
+{
+	return 1ULL << (size_t)(n - t->v);
+}
+
+void node_cut(struct node_table *t, const uint64_t from, const uint64_t to, int oneway, int cut)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		uint64_t bit = 1ULL << i, links = 0;
+		if (from & bit)
+			links |= to;
+		if (!oneway && (to & bit))
+			links |= from;
+		links &= ~bit;
+		if (cut)
+			t->v[i].cut_to |= links;
+		else
+			t->v[i].cut_to &= ~links;
+	}
+}
+
+int node_reaches(const struct node_table *t, const struct node *a, const struct node *b)
+{
+	return !a || !(a->cut_to & node_bit(t, b));
 }
 
 void node_table_free(struct node_table *t)
@@ -70,7 +111,7 @@ void node_table_free(struct node_table *t)
 }
 
 static const char *const kind_names[] = { NULL, "region", "central", "documents", "broker" };
-static const char *const state_names[] = { "up", "down" };
+static const char *const state_names[] = { "up", "down", "slow" };
 
 const char *node_kind_name(int kind)
 {
@@ -79,12 +120,12 @@ const char *node_kind_name(int kind)
 
 const char *node_state_name(int state)
 {
-	return state >= 0 && state <= NODE_DOWN ? state_names[state] : "unknown";
+	return state >= 0 && state <= NODE_SLOW ? state_names[state] : "unknown";
 }
 
 int node_state_parse(const char *s)
 {
-	for (int i = 0; i <= NODE_DOWN; i++)
+	for (int i = 0; i <= NODE_SLOW; i++)
 		if (strcmp(s, state_names[i]) == 0)
 			return i;
 	return -1;
@@ -106,10 +147,18 @@ int node_table_save(const struct node_table *t, const char *data_dir, char *err,
 	FILE *f = fopen(tmp, "w");
 	if (!f)
 		return errorf(err, errlen, "%s: %s", tmp, strerror(errno));
-	fprintf(f, "# ddbsim nodes: NAME KIND STATE\nresetting %s\n", t->resetting ? "yes" : "no");
-	for (size_t i = 0; i < t->n; i++)
-		fprintf(f, "%s %s %s\n", t->v[i].name, node_kind_name(t->v[i].kind),
-		        node_state_name(t->v[i].state));
+	fprintf(f, "# ddbsim nodes: NAME KIND STATE LATENCY_US JITTER_US CUT_TO\nresetting %s\n",
+	        t->resetting ? "yes" : "no");
+	for (size_t i = 0; i < t->n; i++) {
+		const struct node *n = &t->v[i];
+		fprintf(f, "%s %s %s %lld %lld ", n->name, node_kind_name(n->kind),
+		        node_state_name(n->state), (long long)n->latency_us, (long long)n->jitter_us);
+		int any = 0;
+		for (size_t k = 0; k < t->n; k++)
+			if (n->cut_to & (1ULL << k))
+				fprintf(f, "%s%s", any++ ? "," : "", t->v[k].name);
+		fprintf(f, "%s\n", any ? "" : "-");
+	}
 	/* Write, flush to disk, then rename: the file is either old or new. */
 	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
 		fclose(f);
@@ -128,8 +177,17 @@ int node_table_load(struct node_table *t, const char *data_dir, char *err, size_
 	if (!f)
 		return errorf(err, errlen, "%s: %s (no run has used this data directory yet?)", path,
 		              strerror(errno));
-	char line[512];
+	char line[8192];
 	int lineno = 0, rc = 0;
+	struct cut_line {
+		size_t node;
+		char names[4096];
+	} *cut_lines = calloc(NODE_MAX, sizeof *cut_lines);
+	size_t cut_count = 0;
+	if (!cut_lines) {
+		fclose(f);
+		return errorf(err, errlen, "out of memory");
+	}
 	while (rc == 0 && fgets(line, sizeof line, f)) {
 		lineno++;
 		if (line[0] == '#' || line[0] == '\n')
@@ -139,10 +197,18 @@ int node_table_load(struct node_table *t, const char *data_dir, char *err, size_
 			t->resetting = strcmp(flag, "yes") == 0;
 			continue;
 		}
-		char name[DDB_NAME_MAX + 1], kind[32], state[32];
-		if (sscanf(line, "%64s %31s %31s", name, kind, state) != 3) {
-			rc = errorf(err, errlen, "%s:%d: expected NAME KIND STATE", path, lineno);
+		char name[DDB_NAME_MAX + 1], kind[32], state[32], cuts[4096] = "-";
+		long long latency = 0, jitter = 0;
+		int got = sscanf(line, "%64s %31s %31s %lld %lld %4095s", name, kind, state, &latency,
+		                 &jitter, cuts);
+		if (got != 3 && got != 6) {
+			rc = errorf(err, errlen, "%s:%d: expected NAME KIND STATE LATENCY_US JITTER_US CUT_TO",
+			            path, lineno);
 			break;
+		}
+		if (strcmp(cuts, "-") != 0 && cut_count < NODE_MAX) {
+			cut_lines[cut_count].node = t->n;
+			copy_str(cut_lines[cut_count++].names, sizeof cut_lines[0].names, cuts);
 		}
 		int k = kind_parse(kind), s = node_state_parse(state);
 		if (k < 0 || s < 0) {
@@ -155,7 +221,24 @@ int node_table_load(struct node_table *t, const char *data_dir, char *err, size_
 			break;
 		}
 		t->v[t->n - 1].state = s;
+		t->v[t->n - 1].latency_us = latency;
+		t->v[t->n - 1].jitter_us = jitter;
 	}
 	fclose(f);
+	/* Links, once every node is known. */
+	for (size_t i = 0; rc == 0 && i < cut_count; i++) {
+		char *save = NULL;
+		for (char *name = strtok_r(cut_lines[i].names, ",", &save); name;
+		     name = strtok_r(NULL, ",", &save)) {
+			struct node *to = node_find(t, name);
+			if (!to) {
+				rc = errorf(err, errlen, "%s: %s is cut off from an unknown node '%s'", path,
+				            t->v[cut_lines[i].node].name, name);
+				break;
+			}
+			t->v[cut_lines[i].node].cut_to |= node_bit(t, to);
+		}
+	}
+	free(cut_lines);
 	return rc;
 }

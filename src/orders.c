@@ -64,52 +64,72 @@ const char *orders_validate(const struct catalog *cat, const struct ddb_order *o
 	return NULL;
 }
 
-int orders_arrive(struct orders *o, size_t r, int64_t now_us)
+static long region_of(const struct orders *o, const char *name)
 {
-	struct order_batch *b = &o->batches[r];
-	struct ddb_order *order = &b->orders[b->n];
+	for (size_t r = 0; r < o->n_regions; r++)
+		if (strcmp(o->w->regions[r].node->name, name) == 0)
+			return (long)r;
+	return -1;
+}
+
+int orders_arrive(struct orders *o, size_t r, int64_t now_us, size_t *to)
+{
+	struct ddb_order order;
 	const char *region = o->w->regions[r].node->name;
 	char msg[512];
 
-	memset(order, 0, sizeof *order);
+	*to = r;
+	memset(&order, 0, sizeof order);
 	o->m->orders_generated++;
-	copy_str(order->region, sizeof order->region, region);
-	snprintf(order->id, sizeof order->id, "%s-%012lld", region, (long long)b->next_seq++);
-	order->placed_at_us = now_us;
+	copy_str(order.region, sizeof order.region, region);
+	snprintf(order.id, sizeof order.id, "%s-%012lld", region, (long long)o->batches[r].next_seq++);
+	order.placed_at_us = now_us;
 	scenario_set_time(o->sc, now_us);
-	if (scenario_next_order(o->sc, r, order, msg, sizeof msg) != 0) {
+	if (scenario_next_order(o->sc, r, &order, msg, sizeof msg) != 0) {
 		fprintf(stderr, "ddbsim: %s\n", msg);
 		metrics_reject(o->m, "rule_error");
-		return 0;
+		return ORDER_REFUSED;
 	}
-	const struct ddb_product *p = catalog_find(o->cat, order->sku);
-	order->unit_price_cents = p ? p->price_cents : 0;
+	const struct ddb_product *p = catalog_find(o->cat, order.sku);
+	order.unit_price_cents = p ? p->price_cents : 0;
 
-	switch (scenario_order_rule(o->sc, order, msg, sizeof msg)) {
+	switch (scenario_order_rule(o->sc, &order, msg, sizeof msg)) {
 	case RULE_ACCEPT:
 		break;
 	case RULE_REJECT: {
 		char reason[5 + SCENARIO_REASON_MAX] = "rule:";
 		copy_str(reason + 5, sizeof reason - 5, msg);
 		metrics_reject(o->m, reason);
-		return 0;
+		return ORDER_REFUSED;
 	}
 	case RULE_ERROR:
 		fprintf(stderr, "ddbsim: %s\n", msg);
 		metrics_reject(o->m, "rule_error");
-		return 0;
+		return ORDER_REFUSED;
 	}
-	/* The rule may have changed the order: its id, region and time are
-	 * the core's. */
-	copy_str(order->region, sizeof order->region, region);
-	order->placed_at_us = now_us;
-	const char *invalid = orders_validate(o->cat, order);
+	/* The rule may have routed the order to another region; its id and
+	 * time stay the core's. */
+	long target = region_of(o, order.region);
+	if (target < 0)
+		target = (long)r;
+	if ((size_t)target != r)
+		o->m->orders_routed++;
+	*to = (size_t)target;
+	copy_str(order.region, sizeof order.region, o->w->regions[target].node->name);
+	order.placed_at_us = now_us;
+	const char *invalid = orders_validate(o->cat, &order);
 	if (invalid) {
 		metrics_reject(o->m, invalid);
-		return 0;
+		return ORDER_REFUSED;
 	}
+	struct order_batch *b = &o->batches[target];
+	if (b->in_doubt) {
+		metrics_reject(o->m, "unavailable"); /* the region is not answering */
+		return ORDER_REFUSED;
+	}
+	b->orders[b->n] = order;
 	b->arrived_us[b->n++] = now_us;
-	return b->n >= o->batch_max;
+	return b->n >= o->batch_max ? ORDER_BATCH_FULL : ORDER_QUEUED;
 }
 
 static const char *reason_of(enum ddb_status st)
@@ -124,35 +144,51 @@ static const char *reason_of(enum ddb_status st)
 	}
 }
 
-void orders_commit(struct orders *o, size_t r, int64_t now_us)
+int orders_commit(struct orders *o, size_t r, int64_t now_us)
 {
 	struct order_batch *b = &o->batches[r];
 	if (b->n == 0)
-		return;
+		return 0;
 	struct store *s = &o->w->regions[r];
+	struct fault_layer *fl = &o->w->faults;
+	uint64_t refused = fl->refused_down + fl->refused_cut;
 	struct ddb_err e = { "" };
 	enum ddb_status st = store_place_orders(s, b->orders, b->n, b->results, &e);
+	/* A slow region answers late: its orders wait that much longer. */
+	int64_t done = now_us + faults_take_latency(fl);
+	if (st == DDB_UNAVAILABLE) {
+		o->m->unavailable_calls++;
+		if (fl->refused_down + fl->refused_cut == refused) {
+			/* The call reached the store: it may have committed. */
+			b->in_doubt = 1;
+			o->m->commits_in_doubt++;
+			return 1;
+		}
+	}
 	if (st == DDB_OK) {
 		o->m->group_commits++;
 		for (size_t i = 0; i < b->n; i++) {
-			if (b->results[i] == DDB_OK) {
+			enum ddb_status res = b->results[i];
+			/* After an unknown outcome, DUPLICATE is our own earlier
+			 * commit. */
+			if (res == DDB_OK || (b->in_doubt && res == DDB_DUPLICATE)) {
 				o->m->orders_accepted++;
-				hist_add(&o->m->order_latency_us, now_us - b->arrived_us[i]);
+				hist_add(&o->m->order_latency_us, done - b->arrived_us[i]);
 			} else {
-				metrics_reject(o->m, reason_of(b->results[i]));
+				metrics_reject(o->m, reason_of(res));
 			}
 		}
 	} else {
 		/* Nothing of the batch was committed: every order is refused
 		 * with the reason, and the customer would retry. */
-		if (st == DDB_UNAVAILABLE)
-			o->m->unavailable_calls++;
-		else
+		if (st != DDB_UNAVAILABLE)
 			fprintf(stderr, "ddbsim: region %s: orders refused: %s\n", s->node->name, e.msg);
 		for (size_t i = 0; i < b->n; i++)
 			metrics_reject(o->m, reason_of(st));
 	}
 	b->n = 0;
+	b->in_doubt = 0;
+	return 0;
 }
 
 size_t orders_waiting(const struct orders *o, size_t r)

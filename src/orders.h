@@ -25,7 +25,11 @@ struct order_batch {
 	enum ddb_status results[ORDERS_BATCH_MAX];
 	size_t n;
 	int64_t next_seq; /* the region's order sequence */
+	int in_doubt;     /* the last commit's outcome is unknown: it is retried */
 };
+
+/* What became of an arriving order. */
+enum { ORDER_REFUSED = 0, ORDER_QUEUED = 1, ORDER_BATCH_FULL = 2 };
 
 struct orders {
 	struct world *w;
@@ -41,11 +45,17 @@ int orders_init(struct orders *o, struct world *w, struct scenario *sc, const st
                 struct metrics *m, size_t batch_max);
 void orders_free(struct orders *o);
 
-/* One order arrives in region r at now.  Returns 1 when the region's batch
- * is full and must be committed now, else 0. */
-int orders_arrive(struct orders *o, size_t r, int64_t now_us);
-/* Commits region r's batch: counts each order accepted or rejected. */
-void orders_commit(struct orders *o, size_t r, int64_t now_us);
+/* One order arrives in region r at now.  The order rule may route it to
+ * another region: *to says which batch it joined.  Returns ORDER_REFUSED,
+ * ORDER_QUEUED, or ORDER_BATCH_FULL (commit *to now). */
+int orders_arrive(struct orders *o, size_t r, int64_t now_us, size_t *to);
+/* Commits region r's batch: counts each order accepted or rejected.
+ * Returns 1 when the outcome is unknown (the store answered UNAVAILABLE
+ * after the call left the fault layer: it may have committed); the batch
+ * is kept and must be committed again later, and meanwhile the region
+ * refuses new orders.  Retrying is safe: an order already placed comes back
+ * DUPLICATE and counts as accepted. */
+int orders_commit(struct orders *o, size_t r, int64_t now_us);
 size_t orders_waiting(const struct orders *o, size_t r);
 
 /* Checks an order the way the core does before it reaches a store: known

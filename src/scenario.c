@@ -79,6 +79,15 @@ struct scenario {
 	struct check *checks; /* sorted by name */
 	size_t n_checks;
 	int keys[K_N]; /* order_key -> registry ref of the name */
+	int has_customers;
+	double customer_rate;           /* when customer_rate_fn is unset */
+	struct hook customer_rate_fn;
+	struct hook customer_op_fn;
+	struct hook home_fn;            /* rules.customer_home */
+	struct hook replicas_fn;        /* rules.customer_replicas */
+	size_t replication;             /* replicas per customer without the rule */
+	const char *(*node_state)(void *ctx, const char *node);
+	void *node_ctx;
 	const struct ddb_option *params; /* --param NAME=VALUE, for ddbsim.param */
 	size_t n_params;
 	unsigned char *param_read;       /* which params the script asked for */
@@ -446,6 +455,19 @@ static int raise_at_caller(lua_State *L, const char *fmt, ...)
 /* ddbsim.param(name [, default]): the value of --param NAME=VALUE, as a
  * number when the default is a number, else as a string; the default when
  * it was not given. */
+/* ddbsim.node_state(name): "up", "down" or "slow" as the engine sees it
+ * now ("up" outside a run). */
+static int l_node_state(lua_State *L)
+{
+	struct scenario *sc = lua_touserdata(L, lua_upvalueindex(1));
+	const char *name = luaL_checkstring(L, 1);
+	const char *state = sc->node_state ? sc->node_state(sc->node_ctx, name) : "up";
+	if (state == NULL)
+		return luaL_error(L, "ddbsim.node_state: no node \"%s\"", name);
+	lua_pushstring(L, state);
+	return 1;
+}
+
 static int l_param(lua_State *L)
 {
 	struct scenario *sc = lua_touserdata(L, lua_upvalueindex(1));
@@ -592,6 +614,9 @@ static int setup_sandbox(lua_State *L)
 	lua_pushlightuserdata(L, sc);
 	lua_pushcclosure(L, l_param, 1);
 	lua_setfield(L, -2, "param");
+	lua_pushlightuserdata(L, sc);
+	lua_pushcclosure(L, l_node_state, 1);
+	lua_setfield(L, -2, "node_state");
 	lua_setfield(L, g, "ddbsim");
 
 	for (int k = 0; k < K_N; k++) {
@@ -1032,9 +1057,92 @@ static void parse_restocks(lua_State *L, struct scenario *sc, int T, int regidx,
 	lua_settop(L, t - 1);
 }
 
+static const char *const action_names[] = { NULL,        "down",   "up",        "slow",
+	                                     "partition", "heal",   "drop",      "duplicate",
+	                                     "delay",     "reorder", "crash",    "restart" };
+
+const char *failure_action_name(int action)
+{
+	return action >= FAILURE_DOWN && action <= FAILURE_RESTART ? action_names[action] : "?";
+}
+
+/* A node name that the system has: a region or a reserved node. */
+static int known_node(lua_State *L, int regidx, const char *name)
+{
+	lua_pushstring(L, name);
+	int known = lookup(L, regidx, -1) >= 0;
+	lua_pop(L, 1);
+	for (const char *const *r = reserved_nodes; *r; r++)
+		if (strcmp(name, *r) == 0)
+			known = 1;
+	return known;
+}
+
+/* One node name or a list of them, at the top of the stack. */
+static size_t node_set_at(lua_State *L, struct scenario *sc, int regidx, const char *f,
+                          char (*out)[DDB_NAME_MAX])
+{
+	size_t n = 0;
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		string_at(L, sc, -1, f, DDB_NAME_MAX, out[0]);
+		n = 1;
+	} else if (lua_type(L, -1) == LUA_TTABLE) {
+		int t = lua_gettop(L);
+		n = list_len(L, sc, t, f);
+		if (n == 0 || n > FAILURE_SET_MAX)
+			fail(L, sc, "%s: must name 1 to %d nodes", f, FAILURE_SET_MAX);
+		for (size_t i = 0; i < n; i++) {
+			char fi[80];
+			snprintf(fi, sizeof fi, "%s[%zu]", f, i + 1);
+			lua_rawgeti(L, t, (lua_Integer)(i + 1));
+			string_at(L, sc, -1, fi, DDB_NAME_MAX, out[i]);
+			lua_pop(L, 1);
+		}
+	} else {
+		fail(L, sc, "%s: must be a node name or a list of node names, got a %s", f,
+		     luaL_typename(L, -1));
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!known_node(L, regidx, out[i]))
+			fail(L, sc, "%s: unknown node \"%s\" (a region, \"central\", \"documents\" or "
+			            "\"broker\")", f, out[i]);
+	return n;
+}
+
+static double probability_at(lua_State *L, struct scenario *sc, const char *f)
+{
+	if (lua_type(L, -1) != LUA_TNUMBER)
+		fail(L, sc, "%s: must be a probability between 0 and 1, got a %s", f,
+		     luaL_typename(L, -1));
+	double p = (double)lua_tonumber(L, -1);
+	if (!(p >= 0 && p <= 1))
+		fail(L, sc, "%s: must be a probability between 0 and 1, got %.14g", f, p);
+	return p;
+}
+
+/* Appends a step, growing the list. */
+static struct scenario_failure *push_step(lua_State *L, struct scenario *sc, size_t *cap)
+{
+	if (sc->info.n_failures == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct scenario_failure *grown = realloc(sc->info.failures, ncap * sizeof *grown);
+		if (grown == NULL)
+			fail(L, sc, "not enough memory");
+		sc->info.failures = grown;
+		*cap = ncap;
+	}
+	struct scenario_failure *f = &sc->info.failures[sc->info.n_failures++];
+	memset(f, 0, sizeof *f);
+	return f;
+}
+
+/* failures = { { at = T, action = A, duration = D, ... }, ... }: see
+ * ddbsim-lua(7) for the fields each action takes. */
 static void parse_failures(lua_State *L, struct scenario *sc, int T, int regidx)
 {
-	static const char *const keys[] = { "at", "target", "action", "duration", NULL };
+	static const char *const keys[] = { "at",   "target", "action",      "duration", "latency",
+		                            "jitter", "from",   "to",          "oneway",   "probability",
+		                            "delay",  NULL };
 	int ty = getf(L, T, "failures");
 	int t = lua_gettop(L);
 	if (ty == LUA_TNIL) {
@@ -1042,69 +1150,200 @@ static void parse_failures(lua_State *L, struct scenario *sc, int T, int regidx)
 		return;
 	}
 	if (ty != LUA_TTABLE)
-		fail(L, sc, "failures: must be a list of { at = ..., target = ..., action = "
-		            "\"down\" | \"up\", duration = ... }");
-	size_t n = list_len(L, sc, t, "failures");
-	if (n == 0) {
-		lua_pop(L, 1);
-		return;
-	}
-	sc->info.failures = calloc(2 * n, sizeof *sc->info.failures);
-	if (sc->info.failures == NULL)
-		fail(L, sc, "not enough memory");
-	size_t k = 0;
+		fail(L, sc, "failures: must be a list of { at = ..., action = ..., ... }");
+	size_t n = list_len(L, sc, t, "failures"), cap = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct scenario_failure *fl = &sc->info.failures[k];
 		char w[32], f[64];
 		snprintf(w, sizeof w, "failures[%zu]", i + 1);
 		if (lua_rawgeti(L, t, (lua_Integer)(i + 1)) != LUA_TTABLE)
-			fail(L, sc, "%s: must be a table { at = ..., target = ..., action = ... }", w);
+			fail(L, sc, "%s: must be a table { at = ..., action = ..., ... }", w);
 		int e = lua_gettop(L);
 		check_keys(L, sc, e, keys, w);
+		struct scenario_failure base;
+		memset(&base, 0, sizeof base);
+		base.step = (int)(i + 1);
 		join_field(f, sizeof f, w, "at");
 		getf(L, e, "at");
-		fl->at_us = time_at(L, sc, -1, f, 0);
-		join_field(f, sizeof f, w, "target");
-		getf(L, e, "target");
-		string_at(L, sc, -1, f, DDB_NAME_MAX, fl->target);
-		int known = lookup(L, regidx, -1) >= 0;
-		for (const char *const *r = reserved_nodes; *r; r++)
-			if (strcmp(fl->target, *r) == 0)
-				known = 1;
-		if (!known)
-			fail(L, sc, "%s: unknown target \"%s\" (a region, \"central\", \"documents\" or "
-			            "\"broker\")", f, fl->target);
+		base.at_us = time_at(L, sc, -1, f, 0);
+		lua_pop(L, 1);
+
 		join_field(f, sizeof f, w, "action");
 		getf(L, e, "action");
-		const char *action = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-		if (strcmp(action, "down") == 0)
-			fl->action = FAILURE_DOWN;
-		else if (strcmp(action, "up") == 0)
-			fl->action = FAILURE_UP;
-		else if (lua_type(L, -1) == LUA_TSTRING)
-			fail(L, sc, "%s: unknown action \"%.64s\" (\"down\" or \"up\")", f, action);
-		else
-			fail(L, sc, "%s: must be \"down\" or \"up\", got a %s", f, luaL_typename(L, -1));
-		k++;
+		const char *action = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		for (int a = FAILURE_DOWN; action && a <= FAILURE_CRASH; a++)
+			if (a != FAILURE_HEAL && strcmp(action, action_names[a]) == 0)
+				base.action = a;
+		if (base.action == 0)
+			fail(L, sc, "%s: must be one of \"down\", \"up\", \"slow\", \"partition\", "
+			            "\"drop\", \"duplicate\", \"delay\", \"reorder\", \"crash\"%s%.32s%s",
+			     f, action ? ", not \"" : "", action ? action : "", action ? "\"" : "");
+		lua_pop(L, 1);
+		int a = base.action;
+		int node_action = a == FAILURE_DOWN || a == FAILURE_UP || a == FAILURE_SLOW;
+		int message_fault = a >= FAILURE_DROP && a <= FAILURE_REORDER;
+
+		/* Which fields go with which action. */
+		static const struct {
+			const char *key;
+			int ok;
+		} *p, fields[] = { { "target", 0 }, { "latency", 0 }, { "jitter", 0 }, { "from", 0 },
+			           { "to", 0 },     { "oneway", 0 },  { "probability", 0 },
+			           { "delay", 0 },  { NULL, 0 } };
+		for (p = fields; p->key; p++) {
+			int allowed = (strcmp(p->key, "target") == 0 && (node_action || a == FAILURE_CRASH)) ||
+			              ((strcmp(p->key, "latency") == 0 || strcmp(p->key, "jitter") == 0) &&
+			               a == FAILURE_SLOW) ||
+			              ((strcmp(p->key, "from") == 0 || strcmp(p->key, "to") == 0 ||
+			                strcmp(p->key, "oneway") == 0) && a == FAILURE_PARTITION) ||
+			              (strcmp(p->key, "probability") == 0 && message_fault) ||
+			              (strcmp(p->key, "delay") == 0 && a == FAILURE_DELAY);
+			if (getf(L, e, p->key) != LUA_TNIL && !allowed)
+				fail(L, sc, "%s.%s: not a field of a \"%s\" step", w, p->key, action_names[a]);
+			lua_pop(L, 1);
+		}
+
+		char targets[FAILURE_SET_MAX][DDB_NAME_MAX];
+		size_t n_targets = 1;
+		targets[0][0] = '\0';
+		if (node_action) {
+			join_field(f, sizeof f, w, "target");
+			getf(L, e, "target");
+			n_targets = node_set_at(L, sc, regidx, f, targets);
+			lua_pop(L, 1);
+		} else if (a == FAILURE_CRASH) {
+			join_field(f, sizeof f, w, "target");
+			getf(L, e, "target");
+			string_at(L, sc, -1, f, DDB_NAME_MAX, targets[0]);
+			if (strcmp(targets[0], "relay") != 0 && strcmp(targets[0], "applier") != 0)
+				fail(L, sc, "%s: a crash targets \"relay\" or \"applier\", not \"%s\"", f,
+				     targets[0]);
+			lua_pop(L, 1);
+		}
+		if (a == FAILURE_SLOW) {
+			join_field(f, sizeof f, w, "latency");
+			if (getf(L, e, "latency") == LUA_TNIL)
+				fail(L, sc, "%s: a \"slow\" step needs a latency (seconds)", f);
+			base.latency_us = time_at(L, sc, -1, f, 1);
+			lua_pop(L, 1);
+			join_field(f, sizeof f, w, "jitter");
+			if (getf(L, e, "jitter") != LUA_TNIL)
+				base.jitter_us = time_at(L, sc, -1, f, 0);
+			lua_pop(L, 1);
+		}
+		if (a == FAILURE_PARTITION) {
+			join_field(f, sizeof f, w, "from");
+			if (getf(L, e, "from") == LUA_TNIL)
+				fail(L, sc, "%s: a partition needs from = { nodes } and to = { nodes }", f);
+			base.n_from = node_set_at(L, sc, regidx, f, base.from);
+			lua_pop(L, 1);
+			join_field(f, sizeof f, w, "to");
+			if (getf(L, e, "to") == LUA_TNIL)
+				fail(L, sc, "%s: a partition needs from = { nodes } and to = { nodes }", f);
+			base.n_to = node_set_at(L, sc, regidx, f, base.to);
+			lua_pop(L, 1);
+			join_field(f, sizeof f, w, "oneway");
+			int ot = getf(L, e, "oneway");
+			if (ot != LUA_TNIL && ot != LUA_TBOOLEAN)
+				fail(L, sc, "%s: must be true or false", f);
+			base.oneway = lua_toboolean(L, -1);
+			lua_pop(L, 1);
+		}
+		if (message_fault) {
+			join_field(f, sizeof f, w, "probability");
+			if (getf(L, e, "probability") == LUA_TNIL)
+				fail(L, sc, "%s: a \"%s\" step needs a probability", f, action_names[a]);
+			base.probability = probability_at(L, sc, f);
+			lua_pop(L, 1);
+		}
+		if (a == FAILURE_DELAY) {
+			join_field(f, sizeof f, w, "delay");
+			if (getf(L, e, "delay") == LUA_TNIL)
+				fail(L, sc, "%s: a \"delay\" step needs a delay (seconds)", f);
+			base.delay_us = time_at(L, sc, -1, f, 1);
+			lua_pop(L, 1);
+		}
+		int64_t duration = -1;
 		join_field(f, sizeof f, w, "duration");
 		if (getf(L, e, "duration") != LUA_TNIL) {
-			if (fl->action != FAILURE_DOWN)
-				fail(L, sc, "%s: only a \"down\" step can have a duration", f);
-			int64_t d = time_at(L, sc, -1, f, 1);
-			struct scenario_failure *up = &sc->info.failures[k++];
-			*up = *fl;
-			up->action = FAILURE_UP;
-			up->at_us = fl->at_us + d;
+			if (a == FAILURE_UP)
+				fail(L, sc, "%s: an \"up\" step has no duration", f);
+			duration = time_at(L, sc, -1, f, 1);
+		} else if (a == FAILURE_CRASH) {
+			duration = 1000000; /* a crashed component restarts after a second */
 		}
-		sc->info.n_failures = k;
+		lua_pop(L, 1);
+
+		for (size_t k = 0; k < n_targets; k++) {
+			struct scenario_failure *st = push_step(L, sc, &cap);
+			*st = base;
+			copy_field(st->target, sizeof st->target, targets[k], strlen(targets[k]));
+			if (duration < 0)
+				continue;
+			struct scenario_failure *end = push_step(L, sc, &cap);
+			st = end - 1; /* push_step may have moved the list */
+			*end = *st;
+			end->at_us = st->at_us + duration;
+			end->probability = 0;
+			end->latency_us = end->jitter_us = 0;
+			switch (a) {
+			case FAILURE_DOWN: end->action = FAILURE_UP; break;
+			case FAILURE_SLOW: break; /* slow with no latency */
+			case FAILURE_PARTITION: end->action = FAILURE_HEAL; break;
+			case FAILURE_CRASH: end->action = FAILURE_RESTART; break;
+			default: break; /* message faults end with probability 0 */
+			}
+		}
 		lua_settop(L, t);
 	}
 	lua_settop(L, t - 1);
 }
 
+/* workload.customers = { rate = N | function(t), operation = function(t),
+ * replication = N } */
+static void parse_customer_workload(lua_State *L, struct scenario *sc, int w)
+{
+	static const char *const keys[] = { "rate", "operation", "replication", NULL };
+	int ty = getf(L, w, "customers");
+	int c = lua_gettop(L);
+	if (ty == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (ty != LUA_TTABLE)
+		fail(L, sc, "workload.customers: must be a table { rate = ..., operation = "
+		            "function(t) ... end }");
+	check_keys(L, sc, c, keys, "workload.customers");
+	sc->has_customers = 1;
+	ty = getf(L, c, "rate");
+	if (ty == LUA_TFUNCTION) {
+		set_hook(L, -1, &sc->customer_rate_fn);
+	} else if (ty == LUA_TNUMBER && isfinite(lua_tonumber(L, -1)) && lua_tonumber(L, -1) >= 0) {
+		sc->customer_rate = (double)lua_tonumber(L, -1);
+	} else {
+		fail(L, sc, "workload.customers.rate: must be a number of operations per second "
+		            ">= 0 or a function(t)");
+	}
+	lua_pop(L, 1);
+	if (getf(L, c, "operation") != LUA_TFUNCTION)
+		fail(L, sc, "workload.customers.operation: must be a function(t) returning { op = "
+		            "\"create\" | \"update\" | \"delete\" | \"get\" | \"find\", ... }");
+	set_hook(L, -1, &sc->customer_op_fn);
+	lua_pop(L, 1);
+	if (getf(L, c, "replication") != LUA_TNIL) {
+		int64_t n = count_at(L, sc, -1, "workload.customers.replication", 0);
+		if ((size_t)n >= sc->info.n_regions && n > 0)
+			fail(L, sc, "workload.customers.replication: %lld replicas need more than %zu "
+			            "regions", (long long)n, sc->info.n_regions);
+		sc->replication = (size_t)n;
+	} else if (sc->info.n_regions < 2) {
+		sc->replication = 0;
+	}
+	lua_settop(L, c - 1);
+}
+
 static void parse_workload(lua_State *L, struct scenario *sc, int T, int regidx)
 {
-	static const char *const keys[] = { "rate", "order", NULL };
+	static const char *const keys[] = { "rate", "order", "customers", NULL };
 	if (getf(L, T, "workload") != LUA_TTABLE)
 		fail(L, sc, "workload: must be a table { rate = ..., order = function(region, t) ... "
 		            "end } (shop.scenario fills in defaults)");
@@ -1145,12 +1384,14 @@ static void parse_workload(lua_State *L, struct scenario *sc, int T, int regidx)
 		fail(L, sc, "workload.order: must be a function(region, t) returning { sku = ..., "
 		            "quantity = ..., customer = ... }");
 	set_hook(L, -1, &sc->order_fn);
+	lua_pop(L, 1);
+	parse_customer_workload(L, sc, w);
 	lua_settop(L, w - 1);
 }
 
 static void parse_rules(lua_State *L, struct scenario *sc, int T)
 {
-	static const char *const keys[] = { "order", NULL };
+	static const char *const keys[] = { "order", "customer_home", "customer_replicas", NULL };
 	int ty = getf(L, T, "rules");
 	int t = lua_gettop(L);
 	if (ty == LUA_TTABLE) {
@@ -1160,6 +1401,18 @@ static void parse_rules(lua_State *L, struct scenario *sc, int T)
 			set_hook(L, -1, &sc->rule_fn);
 		else if (ot != LUA_TNIL)
 			fail(L, sc, "rules.order: must be a function(order)");
+		lua_pop(L, 1);
+		ot = getf(L, t, "customer_home");
+		if (ot == LUA_TFUNCTION)
+			set_hook(L, -1, &sc->home_fn);
+		else if (ot != LUA_TNIL)
+			fail(L, sc, "rules.customer_home: must be a function(customer)");
+		lua_pop(L, 1);
+		ot = getf(L, t, "customer_replicas");
+		if (ot == LUA_TFUNCTION)
+			set_hook(L, -1, &sc->replicas_fn);
+		else if (ot != LUA_TNIL)
+			fail(L, sc, "rules.customer_replicas: must be a function(customer, home)");
 	} else if (ty != LUA_TNIL) {
 		fail(L, sc, "rules: must be a table { order = function(order) ... end }");
 	}
@@ -1372,6 +1625,9 @@ struct scenario *scenario_load_with(const char *path, const char *pkg_dir, struc
 		return NULL;
 	}
 	sc->rate_fn.ref = sc->order_fn.ref = sc->rule_fn.ref = LUA_NOREF;
+	sc->customer_rate_fn.ref = sc->customer_op_fn.ref = LUA_NOREF;
+	sc->home_fn.ref = sc->replicas_fn.ref = LUA_NOREF;
+	sc->replication = 1;
 	snprintf(sc->info.path, sizeof sc->info.path, "%s", path);
 	const char *slash = strrchr(path, '/');
 	if (slash == NULL)
@@ -1670,12 +1926,12 @@ static int apply_changes(const struct scenario *sc, int t, const struct ddb_orde
 		}
 		if (bad != NULL) {
 			set_msg(msg, msglen, "returned a table with the unknown field '%.64s' (changes "
-			        "are sku, quantity, unit_price, customer)", bad);
+			        "are sku, quantity, unit_price, customer, region)", bad);
 			goto out;
 		}
 		if (badtype != NULL) {
 			set_msg(msg, msglen, "returned a table with a key of type %s (changes are sku, "
-			        "quantity, unit_price, customer)", badtype);
+			        "quantity, unit_price, customer, region)", badtype);
 			goto out;
 		}
 	}
@@ -1685,8 +1941,16 @@ static int apply_changes(const struct scenario *sc, int t, const struct ddb_orde
 	}
 	if (get_key(sc, t, K_REGION) != LUA_TNIL &&
 	    !same_string(L, -1, orig->region, sizeof orig->region)) {
-		set_msg(msg, msglen, "order.region cannot be changed (workload.order runs per region)");
-		goto out;
+		/* Routing: the order goes to another region's store. */
+		const char *to = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+		size_t r = 0;
+		while (r < sc->info.n_regions && strcmp(sc->info.regions[r], to) != 0)
+			r++;
+		if (r == sc->info.n_regions) {
+			set_msg(msg, msglen, "order.region: \"%.64s\" is not a region of the scenario", to);
+			goto out;
+		}
+		copy_field(n->region, sizeof n->region, to, strlen(to));
 	}
 	if (get_key(sc, t, K_PLACED_AT) != LUA_TNIL &&
 	    !(lua_type(L, -1) == LUA_TNUMBER &&
@@ -1891,4 +2155,312 @@ void scenario_run_checks(struct scenario *sc, const struct cJSON *facts,
 		}
 	}
 	lua_settop(L, 1);
+}
+
+/* ---- customer records ------------------------------------------------------ */
+
+int scenario_has_customers(const struct scenario *sc)
+{
+	return sc->has_customers;
+}
+
+void scenario_set_node_query(struct scenario *sc,
+                             const char *(*state_of)(void *ctx, const char *node), void *ctx)
+{
+	sc->node_state = state_of;
+	sc->node_ctx = ctx;
+}
+
+double scenario_customer_rate(struct scenario *sc, char *err, size_t errlen)
+{
+	static const char what[] = "hook workload.customers.rate";
+	clear_msg(err, errlen);
+	if (sc->customer_rate_fn.ref == LUA_NOREF)
+		return sc->customer_rate;
+	lua_State *L = sc->L;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->customer_rate_fn.ref);
+	lua_pushnumber(L, (lua_Number)now_s(sc));
+	double x = 0;
+	if (lua_pcall(L, 1, 1, 1) != LUA_OK) {
+		hook_error(sc, &sc->customer_rate_fn, what, err, errlen);
+	} else {
+		x = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : -1;
+		if (!isfinite(x) || x < 0) {
+			hook_fail(sc, &sc->customer_rate_fn, what, err, errlen,
+			          "must return a number of operations per second >= 0");
+			x = 0;
+		}
+	}
+	lua_settop(L, 1);
+	return x;
+}
+
+/* Pushes a customer as a Lua table. */
+static void push_customer(lua_State *L, const struct ddb_customer *c)
+{
+	lua_createtable(L, 0, 8);
+	lua_pushstring(L, c->id);
+	lua_setfield(L, -2, "id");
+	lua_pushstring(L, c->unique_id);
+	lua_setfield(L, -2, "unique_id");
+	lua_pushinteger(L, (lua_Integer)c->zip_prefix);
+	lua_setfield(L, -2, "zip");
+	lua_pushstring(L, c->city);
+	lua_setfield(L, -2, "city");
+	lua_pushstring(L, c->state);
+	lua_setfield(L, -2, "state");
+	lua_pushstring(L, c->name);
+	lua_setfield(L, -2, "name");
+	lua_pushstring(L, c->email);
+	lua_setfield(L, -2, "email");
+	lua_pushinteger(L, (lua_Integer)c->version);
+	lua_setfield(L, -2, "version");
+}
+
+/* t.field as a string into dst[size]; absent: 0 and dst untouched (or
+ * "" when required == 0 and clear == 1); -1 with msg on a bad value. */
+static int opt_string(lua_State *L, int t, const char *field, char *dst, size_t size,
+                      int *present, char *msg, size_t msglen)
+{
+	*present = 0;
+	if (getf(L, t, field) == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	const char *s;
+	size_t len;
+	char name[64];
+	snprintf(name, sizeof name, "customer.%s", field);
+	if (lua_type(L, -1) == LUA_TSTRING && lua_rawlen(L, -1) == 0) {
+		dst[0] = '\0'; /* an empty optional field */
+	} else if (field_string(L, -1, name, size, &s, &len, msg, msglen) != 0) {
+		lua_pop(L, 1);
+		return -1;
+	} else {
+		copy_field(dst, size, s, len);
+	}
+	*present = 1;
+	lua_pop(L, 1);
+	return 0;
+}
+
+static int opt_integer(lua_State *L, int t, const char *field, int64_t *dst, int *present,
+                       char *msg, size_t msglen)
+{
+	*present = 0;
+	if (getf(L, t, field) == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	int isint = 0;
+	lua_Integer v = lua_tointegerx(L, -1, &isint);
+	lua_pop(L, 1);
+	if (!isint || v < 0) {
+		set_msg(msg, msglen, "customer.%s: must be a non-negative integer", field);
+		return -1;
+	}
+	*dst = (int64_t)v;
+	*present = 1;
+	return 0;
+}
+
+/* Reads the op table at t into req. */
+static int read_customer_op(lua_State *L, int t, struct customer_request *req, char *msg,
+                            size_t msglen)
+{
+	static const char *const ops[] = { NULL, "create", "update", "delete", "get", "find" };
+	static const char *const keys[] = { "op",   "id",    "unique_id", "zip",   "city",
+		                            "state", "name", "email",     "zip_min", "zip_max",
+		                            "limit", NULL };
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		lua_pop(L, 1);
+		int ok = 0;
+		for (const char *const *k = keys; *k && !ok; k++)
+			ok = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), *k) == 0;
+		if (!ok) {
+			set_msg(msg, msglen, "returned an operation with the unknown field '%.64s'",
+			        lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
+			lua_pop(L, 1);
+			return -1;
+		}
+	}
+	memset(req, 0, sizeof *req);
+	getf(L, t, "op");
+	const char *op = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+	for (int i = CUSTOMER_CREATE; i <= CUSTOMER_FIND; i++)
+		if (strcmp(op, ops[i]) == 0)
+			req->op = i;
+	lua_pop(L, 1);
+	if (req->op == 0) {
+		set_msg(msg, msglen, "op: must be \"create\", \"update\", \"delete\", \"get\" or \"find\"");
+		return -1;
+	}
+	int present;
+	struct ddb_customer *c = &req->c;
+	if (req->op == CUSTOMER_FIND) {
+		req->filter.zip_min = 0;
+		req->filter.zip_max = INT64_MAX;
+		if (opt_integer(L, t, "zip_min", &req->filter.zip_min, &present, msg, msglen) != 0 ||
+		    opt_integer(L, t, "zip_max", &req->filter.zip_max, &present, msg, msglen) != 0 ||
+		    opt_string(L, t, "city", req->city, sizeof req->city, &present, msg, msglen) != 0)
+			return -1;
+		req->filter.city = present ? req->city : NULL;
+		if (opt_string(L, t, "state", req->state, sizeof req->state, &present, msg, msglen) != 0)
+			return -1;
+		req->filter.state = present ? req->state : NULL;
+		int64_t limit = 0;
+		if (opt_integer(L, t, "limit", &limit, &present, msg, msglen) != 0)
+			return -1;
+		req->filter.limit = (size_t)limit;
+		return 0;
+	}
+	if (opt_string(L, t, "id", c->id, sizeof c->id, &present, msg, msglen) != 0)
+		return -1;
+	if (!present || !c->id[0]) {
+		set_msg(msg, msglen, "customer.id: required");
+		return -1;
+	}
+	if (req->op != CUSTOMER_CREATE && req->op != CUSTOMER_UPDATE)
+		return 0;
+	static const struct {
+		const char *key;
+		unsigned bit;
+		size_t off, size;
+	} strings[] = {
+		{ "unique_id", CF_UNIQUE_ID, offsetof(struct ddb_customer, unique_id), DDB_NAME_MAX },
+		{ "city", CF_CITY, offsetof(struct ddb_customer, city), DDB_TITLE_MAX },
+		{ "state", CF_STATE, offsetof(struct ddb_customer, state), DDB_NAME_MAX },
+		{ "name", CF_NAME, offsetof(struct ddb_customer, name), DDB_TITLE_MAX },
+		{ "email", CF_EMAIL, offsetof(struct ddb_customer, email), DDB_TITLE_MAX },
+	};
+	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+		if (opt_string(L, t, strings[i].key, (char *)c + strings[i].off, strings[i].size,
+		               &present, msg, msglen) != 0)
+			return -1;
+		if (present)
+			req->changed |= strings[i].bit;
+	}
+	if (opt_integer(L, t, "zip", &c->zip_prefix, &present, msg, msglen) != 0)
+		return -1;
+	if (present)
+		req->changed |= CF_ZIP;
+	if (req->op == CUSTOMER_CREATE && !(req->changed & CF_ZIP)) {
+		set_msg(msg, msglen, "customer.zip: required to create a customer");
+		return -1;
+	}
+	if (req->op == CUSTOMER_CREATE && !(req->changed & CF_UNIQUE_ID))
+		copy_field(c->unique_id, sizeof c->unique_id, c->id, strlen(c->id));
+	return 0;
+}
+
+int scenario_next_customer(struct scenario *sc, struct customer_request *req, char *err,
+                           size_t errlen)
+{
+	static const char what[] = "hook workload.customers.operation";
+	clear_msg(err, errlen);
+	if (!sc->has_customers) {
+		set_msg(err, errlen, "%s: no workload.customers", sc->info.path);
+		return -1;
+	}
+	lua_State *L = sc->L;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->customer_op_fn.ref);
+	lua_pushnumber(L, (lua_Number)now_s(sc));
+	int rc = -1;
+	char msg[512];
+	if (lua_pcall(L, 1, 1, 1) != LUA_OK) {
+		hook_error(sc, &sc->customer_op_fn, what, err, errlen);
+	} else if (lua_type(L, -1) != LUA_TTABLE) {
+		hook_fail(sc, &sc->customer_op_fn, what, err, errlen,
+		          "returned a %s: an operation is a table { op = ..., ... }",
+		          luaL_typename(L, -1));
+	} else if (read_customer_op(L, lua_gettop(L), req, msg, sizeof msg) != 0) {
+		hook_fail(sc, &sc->customer_op_fn, what, err, errlen, "%s", msg);
+	} else {
+		rc = 0;
+	}
+	lua_settop(L, 1);
+	return rc;
+}
+
+static long region_index(const struct scenario *sc, const char *name)
+{
+	for (size_t r = 0; r < sc->info.n_regions; r++)
+		if (strcmp(sc->info.regions[r], name) == 0)
+			return (long)r;
+	return -1;
+}
+
+enum rule_verdict scenario_customer_home(struct scenario *sc, const struct ddb_customer *c,
+                                         size_t *home, char *msg, size_t msglen)
+{
+	static const char what[] = "hook rules.customer_home";
+	clear_msg(msg, msglen);
+	*home = 0;
+	if (sc->home_fn.ref == LUA_NOREF)
+		return RULE_ACCEPT;
+	lua_State *L = sc->L;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->home_fn.ref);
+	push_customer(L, c);
+	enum rule_verdict v = RULE_ERROR;
+	if (lua_pcall(L, 1, 2, 1) != LUA_OK) {
+		hook_error(sc, &sc->home_fn, what, msg, msglen);
+	} else if (lua_isnil(L, -2)) {
+		const char *why = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : DEFAULT_REASON;
+		set_msg(msg, msglen, "%.127s", why);
+		v = RULE_REJECT;
+	} else if (lua_type(L, -2) != LUA_TSTRING || region_index(sc, lua_tostring(L, -2)) < 0) {
+		hook_fail(sc, &sc->home_fn, what, msg, msglen,
+		          "must return a region of the scenario, or nil and a reason");
+	} else {
+		*home = (size_t)region_index(sc, lua_tostring(L, -2));
+		v = RULE_ACCEPT;
+	}
+	lua_settop(L, 1);
+	return v;
+}
+
+int scenario_customer_replicas(struct scenario *sc, const struct ddb_customer *c, size_t home,
+                               size_t *out, size_t max, size_t *n, char *err, size_t errlen)
+{
+	static const char what[] = "hook rules.customer_replicas";
+	clear_msg(err, errlen);
+	*n = 0;
+	size_t nr = sc->info.n_regions;
+	if (sc->replicas_fn.ref == LUA_NOREF) {
+		for (size_t k = 1; k <= sc->replication && k < nr && *n < max; k++)
+			out[(*n)++] = (home + k) % nr;
+		return 0;
+	}
+	lua_State *L = sc->L;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->replicas_fn.ref);
+	push_customer(L, c);
+	lua_pushstring(L, sc->info.regions[home]);
+	int rc = -1;
+	if (lua_pcall(L, 2, 1, 1) != LUA_OK) {
+		hook_error(sc, &sc->replicas_fn, what, err, errlen);
+	} else if (lua_type(L, -1) != LUA_TTABLE) {
+		hook_fail(sc, &sc->replicas_fn, what, err, errlen, "must return a list of regions");
+	} else {
+		rc = 0;
+		lua_Integer len = (lua_Integer)lua_rawlen(L, -1);
+		for (lua_Integer i = 1; i <= len && rc == 0; i++) {
+			lua_rawgeti(L, -1, i);
+			long r = lua_type(L, -1) == LUA_TSTRING ? region_index(sc, lua_tostring(L, -1)) : -1;
+			lua_pop(L, 1);
+			int repeat = r == (long)home;
+			for (size_t k = 0; k < *n; k++)
+				repeat |= out[k] == (size_t)r;
+			if (r < 0 || repeat || *n == max) {
+				hook_fail(sc, &sc->replicas_fn, what, err, errlen,
+				          "returned a bad list: regions of the scenario, not the home, no "
+				          "repeats, at most %zu", max);
+				rc = -1;
+			} else {
+				out[(*n)++] = (size_t)r;
+			}
+		}
+	}
+	lua_settop(L, 1);
+	return rc;
 }

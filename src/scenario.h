@@ -18,16 +18,40 @@
 struct prng;
 struct cJSON;
 
-enum failure_action { FAILURE_DOWN = 1, FAILURE_UP = 2 };
+/* What a failure step does.  Each start action has its end: a step given
+ * with a duration is expanded at load time into its start and its end, so
+ * the list holds only instantaneous steps, sorted by time (stable). */
+enum failure_action {
+	FAILURE_DOWN = 1,   /* target node down */
+	FAILURE_UP,         /* target node up (ends down and slow) */
+	FAILURE_SLOW,       /* target node answers latency_us (+ jitter) late */
+	FAILURE_PARTITION,  /* nodes in from cannot reach nodes in to (and back unless oneway) */
+	FAILURE_HEAL,       /* ends that partition */
+	FAILURE_DROP,       /* transport: a delivery is lost (and redelivered) with probability */
+	FAILURE_DUPLICATE,  /* transport: a publish goes twice, with probability */
+	FAILURE_DELAY,      /* transport: a publish arrives delay_us late, with probability */
+	FAILURE_REORDER,    /* transport: received batches are shuffled, with probability */
+	FAILURE_CRASH,      /* target "relay" or "applier" stops, losing what it held */
+	FAILURE_RESTART     /* ... and starts again from durable state */
+};
 
-/* One step of the failure schedule: at `at_us`, set `target` to action.  A
- * step with a duration is expanded at load time into two steps (down, then
- * up), so the list holds only instantaneous steps, sorted by time (stable). */
+#define FAILURE_SET_MAX 8
+
 struct scenario_failure {
 	int64_t at_us;
-	char target[DDB_NAME_MAX];
-	int action; /* enum failure_action */
+	char target[DDB_NAME_MAX]; /* a node; "relay"/"applier" for crash; "" for message faults */
+	int action;                /* enum failure_action */
+	int64_t latency_us, jitter_us;          /* slow (0 and 0 on its end) */
+	size_t n_from, n_to;                    /* partition, heal */
+	char from[FAILURE_SET_MAX][DDB_NAME_MAX];
+	char to[FAILURE_SET_MAX][DDB_NAME_MAX];
+	int oneway;                             /* partition: only from -> to is cut */
+	double probability;                     /* message faults (0 on their end) */
+	int64_t delay_us;                       /* delay */
+	int step;                               /* 1-based index in the script's list */
 };
+
+const char *failure_action_name(int action);
 
 struct scenario_restock {
 	int64_t at_us;
@@ -117,5 +141,50 @@ void scenario_run_checks(struct scenario *sc, const struct cJSON *facts,
  * 1.005 -> 101).  Returns -1 for NaN, infinities, negative numbers and
  * prices above SCENARIO_PRICE_MAX_CENTS. */
 int scenario_price_cents(double units, int64_t *cents);
+
+/* ---- customer records ----------------------------------------------------- */
+
+enum customer_op { CUSTOMER_CREATE = 1, CUSTOMER_UPDATE, CUSTOMER_DELETE, CUSTOMER_GET,
+	           CUSTOMER_FIND };
+
+/* Fields an update changes (the rest keep their latest values). */
+enum customer_field { CF_UNIQUE_ID = 1, CF_ZIP = 2, CF_CITY = 4, CF_STATE = 8, CF_NAME = 16,
+	              CF_EMAIL = 32 };
+
+/* One operation of the customer workload. */
+struct customer_request {
+	int op;                  /* enum customer_op */
+	struct ddb_customer c;   /* create: every field; update: id and the changed ones;
+	                            delete, get: id */
+	unsigned changed;        /* update: enum customer_field bits */
+	struct ddb_customer_filter filter; /* find: city/state point into the two below */
+	char city[DDB_TITLE_MAX];
+	char state[DDB_NAME_MAX];
+};
+
+/* Whether the scenario has a customer workload (workload.customers). */
+int scenario_has_customers(const struct scenario *sc);
+/* Customer operations per second at the current time; 0 with err set when
+ * the hook fails. */
+double scenario_customer_rate(struct scenario *sc, char *err, size_t errlen);
+/* The next customer operation (workload.customers.operation(t)); -1 with err
+ * on a hook error or an unusable value. */
+int scenario_next_customer(struct scenario *sc, struct customer_request *req, char *err,
+                           size_t errlen);
+/* rules.customer_home(customer) -> region name | nil, reason.  Writes the
+ * home region's index to *home.  RULE_REJECT: reason in msg; RULE_ERROR:
+ * the error in msg.  Without the rule, the first region is home. */
+enum rule_verdict scenario_customer_home(struct scenario *sc, const struct ddb_customer *c,
+                                         size_t *home, char *msg, size_t msglen);
+/* rules.customer_replicas(customer, home) -> { region, ... }: the indexes of
+ * the replica regions (never the home, no repeats), at most max.  Without
+ * the rule: the next `replication` regions after the home, in a ring
+ * (workload.customers.replication, default 1). */
+int scenario_customer_replicas(struct scenario *sc, const struct ddb_customer *c, size_t home,
+                               size_t *out, size_t max, size_t *n, char *err, size_t errlen);
+
+/* What ddbsim.node_state(name) answers in hooks: "up", "down", "slow"... */
+void scenario_set_node_query(struct scenario *sc,
+                             const char *(*state_of)(void *ctx, const char *node), void *ctx);
 
 #endif

@@ -23,7 +23,8 @@ int sync_init(struct sync *s, struct world *w, struct metrics *m)
 	s->orders = calloc(SYNC_BATCH, sizeof *s->orders);
 	s->products = calloc(SYNC_BATCH, sizeof *s->products);
 	s->marks = calloc(w->n_regions ? w->n_regions : 1, sizeof *s->marks);
-	if (!s->events || !s->deliveries || !s->seqs || !s->orders || !s->products || !s->marks) {
+	s->requeue_needed = calloc(w->n_regions ? w->n_regions : 1, 1);
+	if (!s->requeue_needed || !s->events || !s->deliveries || !s->seqs || !s->orders || !s->products || !s->marks) {
 		sync_free(s);
 		return -1;
 	}
@@ -35,6 +36,7 @@ void sync_free(struct sync *s)
 	for (size_t r = 0; s->marks && r < s->w->n_regions; r++)
 		free(s->marks[r].seqs);
 	free(s->marks);
+	free(s->requeue_needed);
 	free(s->events);
 	free(s->deliveries);
 	free(s->seqs);
@@ -53,12 +55,29 @@ static void warn(struct sync *s, const char *what, enum ddb_status st, const str
 		fprintf(stderr, "ddbsim: sync: %s: %s (%s)\n", what, e->msg, ddb_status_name(st));
 }
 
+static size_t relay(struct sync *s, size_t r, int mark);
+
 size_t sync_relay(struct sync *s, size_t r)
+{
+	if (s->relay_down)
+		return 0;
+	if (s->requeue_needed[r]) {
+		struct ddb_err e = { "" };
+		s->w->faults.caller = s->w->regions[r].node;
+		if (store_outbox_requeue(&s->w->regions[r], &e) != DDB_OK)
+			return 0;
+		s->requeue_needed[r] = 0;
+	}
+	return relay(s, r, 1);
+}
+
+static size_t relay(struct sync *s, size_t r, int mark)
 {
 	struct store *region = &s->w->regions[r];
 	struct bus *bus = &s->w->bus;
 	struct ddb_err e = { "" };
 	size_t n = 0;
+	s->w->faults.caller = region->node; /* the relay runs at its region */
 	enum ddb_status st =
 	    store_outbox_read(region, 0, DDB_OUTBOX_NEW, s->events, SYNC_BATCH, &n, &e);
 	if (st != DDB_OK) {
@@ -85,6 +104,8 @@ size_t sync_relay(struct sync *s, size_t r)
 		warn(s, "relay: confirm", st, &e);
 		return 0;
 	}
+	if (!mark)
+		return n; /* a crash, right here */
 	st = store_outbox_mark(region, s->seqs, n, DDB_OUTBOX_PUBLISHED, &e);
 	if (st != DDB_OK) {
 		/* Published but not marked: published again later, and the
@@ -156,11 +177,28 @@ static long apply_singly(struct sync *s, int64_t now_us, size_t n)
 	return (long)kept;
 }
 
+static size_t apply_central(struct sync *s, int64_t now_us, int finish);
+
 size_t sync_apply_central(struct sync *s, int64_t now_us)
+{
+	if (s->applier_down)
+		return 0;
+	if (s->recover_needed) {
+		struct ddb_err e = { "" };
+		s->w->faults.caller = s->w->central.node;
+		if (bus_recover(&s->w->bus, QUEUE_CENTRAL, &e) != DDB_OK)
+			return 0;
+		s->recover_needed = 0;
+	}
+	return apply_central(s, now_us, 1);
+}
+
+static size_t apply_central(struct sync *s, int64_t now_us, int finish)
 {
 	struct bus *bus = &s->w->bus;
 	struct ddb_err e = { "" };
 	size_t n = 0;
+	s->w->faults.caller = s->w->central.node; /* the applier runs at the center */
 	enum ddb_status st = bus_receive(bus, QUEUE_CENTRAL, s->deliveries, SYNC_BATCH, &n, &e);
 	if (st != DDB_OK) {
 		warn(s, "central applier: receive", st, &e);
@@ -183,6 +221,8 @@ size_t sync_apply_central(struct sync *s, int64_t now_us)
 		requeue_all(s, QUEUE_CENTRAL, 0, n);
 		return 0;
 	}
+	if (!finish)
+		return got; /* a crash: applied, neither forwarded nor acked */
 	/* Forward to the documents store before acking: if we stop here, the
 	 * central message comes back and the forward happens again. */
 	for (size_t i = 0; i < n; i++) {
@@ -225,6 +265,7 @@ static int mark_push(struct mark_list *l, int64_t seq)
 
 void sync_flush_marks(struct sync *s)
 {
+	s->w->faults.caller = s->w->documents.node; /* the marks come from the documents applier */
 	for (size_t r = 0; r < s->w->n_regions; r++) {
 		struct mark_list *l = &s->marks[r];
 		if (l->n == 0)
@@ -244,6 +285,7 @@ size_t sync_apply_documents(struct sync *s, int64_t now_us)
 	struct bus *bus = &s->w->bus;
 	struct ddb_err e = { "" };
 	size_t n = 0;
+	s->w->faults.caller = s->w->documents.node;
 	enum ddb_status st = bus_receive(bus, QUEUE_DOCUMENTS, s->deliveries, SYNC_BATCH, &n, &e);
 	if (st != DDB_OK) {
 		warn(s, "documents applier: receive", st, &e);
@@ -292,8 +334,41 @@ size_t sync_apply_documents(struct sync *s, int64_t now_us)
 	return got;
 }
 
+void sync_crash_relay(struct sync *s)
+{
+	if (s->relay_down)
+		return;
+	for (size_t r = 0; r < s->w->n_regions; r++)
+		relay(s, r, 0);
+	s->relay_down = 1;
+}
+
+void sync_crash_applier(struct sync *s, int64_t now_us)
+{
+	if (s->applier_down)
+		return;
+	apply_central(s, now_us, 0);
+	s->applier_down = 1;
+}
+
+void sync_restart_relay(struct sync *s)
+{
+	/* It does not know what it published last: everything not applied
+	 * goes again, region by region as each can be reached. */
+	memset(s->requeue_needed, 1, s->w->n_regions);
+	s->relay_down = 0;
+}
+
+void sync_restart_applier(struct sync *s)
+{
+	/* What it had taken and not acked comes back, at its next tick. */
+	s->recover_needed = 1;
+	s->applier_down = 0;
+}
+
 int sync_requeue(struct sync *s, char *err, size_t errlen)
 {
+	s->w->faults.caller = NULL;
 	for (size_t r = 0; r < s->w->n_regions; r++) {
 		struct ddb_err e = { "" };
 		enum ddb_status st = store_outbox_requeue(&s->w->regions[r], &e);

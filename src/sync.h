@@ -47,6 +47,9 @@ struct sync {
 	struct mark_list *marks;       /* per region: APPLIED marks not yet written */
 	unsigned char wire[WIRE_MAX];
 	int quiet;
+	unsigned char *requeue_needed; /* per region: PUBLISHED back to NEW when it can be */
+	int relay_down, applier_down;  /* crashed components */
+	int recover_needed;            /* the applier restarted: its unacked deliveries back */
 };
 
 int sync_init(struct sync *s, struct world *w, struct metrics *m);
@@ -66,6 +69,16 @@ void sync_flush_marks(struct sync *s);
 /* After a restart: every PUBLISHED event of every region back to NEW, so it
  * is published again (the center ignores what it has already). */
 int sync_requeue(struct sync *s, char *err, size_t errlen);
+
+/* Crashes: the relay dies after publishing a batch and before marking it;
+ * the central applier dies after applying a batch and before acking it.
+ * Each stays down until its restart, which recovers from durable state:
+ * the relay publishes every unapplied event again, the applier gets its
+ * unacked deliveries back. */
+void sync_crash_relay(struct sync *s);
+void sync_crash_applier(struct sync *s, int64_t now_us);
+void sync_restart_relay(struct sync *s);
+void sync_restart_applier(struct sync *s);
 
 /* What is still in flight: regions with NEW or PUBLISHED events, messages
  * in the queues, marks not yet written.  Returns 1 when anything is

@@ -107,6 +107,7 @@ static int open_store(struct world *w, const struct config *cfg, struct store *s
 	s->node = node;
 	s->plugin = p;
 	s->ops = p->desc->storage;
+	s->fl = &w->faults;
 	return 0;
 }
 
@@ -117,6 +118,29 @@ static void close_store(struct store *s)
 		plugin_unload(s->plugin);
 	}
 	memset(s, 0, sizeof *s);
+}
+
+/* The sync queues and a node.NAME queue per region. */
+static int declare_queues(struct world *w, char *err, size_t errlen)
+{
+	static const char *const queues[] = { QUEUE_CENTRAL, QUEUE_DOCUMENTS };
+	struct ddb_err e = { "" };
+	for (size_t i = 0; i < ARRAY_LEN(queues); i++)
+		if (w->bus.ops->declare(w->bus.h, queues[i], &e) != DDB_OK)
+			return errorf(err, errlen, "transport: cannot declare queue %s: %s", queues[i],
+			              e.msg);
+	for (size_t r = 0; r < w->n_regions; r++) {
+		char q[DDB_ID_MAX];
+		world_node_queue(w->regions[r].node, q, sizeof q);
+		if (w->bus.ops->declare(w->bus.h, q, &e) != DDB_OK)
+			return errorf(err, errlen, "transport: cannot declare queue %s: %s", q, e.msg);
+	}
+	return 0;
+}
+
+void world_node_queue(const struct node *n, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", QUEUE_NODE_PREFIX, n->name);
 }
 
 static int open_bus(struct world *w, const struct config *cfg, struct node *node, char *err,
@@ -140,17 +164,11 @@ static int open_bus(struct world *w, const struct config *cfg, struct node *node
 		return -1;
 	}
 	w->bus.node = node;
+	w->bus.fl = &w->faults;
 	w->bus.plugin = p;
 	w->bus.ops = p->desc->transport;
 	w->bus.durable = (p->desc->caps & DDB_TRANSPORT_DURABLE) != 0;
-	static const char *const queues[] = { QUEUE_CENTRAL, QUEUE_DOCUMENTS };
-	for (size_t i = 0; i < ARRAY_LEN(queues); i++) {
-		st = w->bus.ops->declare(w->bus.h, queues[i], &e);
-		if (st != DDB_OK)
-			return errorf(err, errlen, "transport '%s': cannot declare queue %s: %s",
-			              p->desc->name, queues[i], e.msg);
-	}
-	return 0;
+	return declare_queues(w, err, errlen);
 }
 
 int world_open(struct world *w, const struct config *cfg, const char *data_dir,
@@ -174,6 +192,7 @@ int world_open(struct world *w, const struct config *cfg, const char *data_dir,
 	    node_add(&w->nodes, NODE_BROKER_NAME, NODE_BROKER, err, errlen) != 0)
 		goto fail;
 	/* The node table does not move from here on: stores keep pointers. */
+	w->faults.nodes = &w->nodes;
 	w->n_regions = n_regions;
 	for (size_t i = 0; i < n_regions; i++)
 		if (open_store(w, cfg, &w->regions[i], &w->nodes.v[i], DDB_ROLE_REGIONAL, err, errlen) != 0)
@@ -200,6 +219,7 @@ void world_close(struct world *w)
 		w->bus.ops->close(w->bus.h);
 		plugin_unload(w->bus.plugin);
 	}
+	faults_free(&w->faults);
 	free(w->regions);
 	free(w->plugin_path);
 	free(w->data_dir);
@@ -225,11 +245,8 @@ int world_reset(struct world *w, char *err, size_t errlen)
 	struct ddb_err e = { "" };
 	if (w->bus.ops->reset(w->bus.h, &e) != DDB_OK)
 		return errorf(err, errlen, "transport: reset failed: %s", e.msg);
-	static const char *const queues[] = { QUEUE_CENTRAL, QUEUE_DOCUMENTS };
-	for (size_t i = 0; i < ARRAY_LEN(queues); i++)
-		if (w->bus.ops->declare(w->bus.h, queues[i], &e) != DDB_OK)
-			return errorf(err, errlen, "transport: cannot declare %s: %s", queues[i], e.msg);
-	return 0;
+	faults_free(&w->faults);
+	return declare_queues(w, err, errlen);
 }
 
 struct store *world_region(struct world *w, const char *name)

@@ -13,6 +13,7 @@ struct config;
 
 #define QUEUE_CENTRAL "sync.central"     /* regions' outbox events, to the center */
 #define QUEUE_DOCUMENTS "sync.documents" /* applied events, to the documents store */
+#define QUEUE_NODE_PREFIX "node."        /* node.NAME: writes held for a node that is down */
 
 struct world {
 	char *plugin_path;
@@ -23,6 +24,7 @@ struct world {
 	struct store central;
 	struct store documents;
 	struct bus bus;
+	struct fault_layer faults; /* every store and the bus call through it */
 };
 
 /* The plugin search path: the config's plugin_dir, else $DDBSIM_PLUGIN_DIR,
@@ -36,6 +38,8 @@ int world_open(struct world *w, const struct config *cfg, const char *data_dir,
 void world_close(struct world *w);
 /* Deletes all data in every store and queue: a fresh run starts empty. */
 int world_reset(struct world *w, char *err, size_t errlen);
+/* The name of the queue that holds writes for node n while it is down. */
+void world_node_queue(const struct node *n, char *buf, size_t len);
 /* The region store called name, or NULL. */
 struct store *world_region(struct world *w, const char *name);
 

@@ -160,3 +160,43 @@ int wire_decode(const void *buf, size_t len, struct ddb_event *ev)
 	}
 	return r.bad || r.p != r.end ? -1 : 0;
 }
+
+/* Customer records: "DC" version, then the fields in struct order. */
+size_t wire_encode_customer(const struct ddb_customer *c, unsigned char *buf, size_t cap)
+{
+	struct writer w = { buf, buf + cap, 0 };
+	unsigned char head[4] = { 'D', 'C', WIRE_VERSION, (unsigned char)(c->deleted ? 1 : 0) };
+	put_bytes(&w, head, 4);
+	put_str(&w, c->id);
+	put_str(&w, c->unique_id);
+	put_i64(&w, c->zip_prefix);
+	put_str(&w, c->city);
+	put_str(&w, c->state);
+	put_str(&w, c->name);
+	put_str(&w, c->email);
+	put_str(&w, c->home);
+	put_i64(&w, c->version);
+	put_i64(&w, c->updated_at_us);
+	return w.overflow ? 0 : (size_t)(w.p - buf);
+}
+
+int wire_decode_customer(const void *buf, size_t len, struct ddb_customer *c)
+{
+	struct reader r = { buf, (const unsigned char *)buf + len, 0 };
+	memset(c, 0, sizeof *c);
+	const unsigned char *head = take(&r, 4);
+	if (!head || head[0] != 'D' || head[1] != 'C' || head[2] != WIRE_VERSION || head[3] > 1)
+		return -1;
+	c->deleted = head[3];
+	get_str(&r, c->id, sizeof c->id);
+	get_str(&r, c->unique_id, sizeof c->unique_id);
+	c->zip_prefix = get_i64(&r);
+	get_str(&r, c->city, sizeof c->city);
+	get_str(&r, c->state, sizeof c->state);
+	get_str(&r, c->name, sizeof c->name);
+	get_str(&r, c->email, sizeof c->email);
+	get_str(&r, c->home, sizeof c->home);
+	c->version = get_i64(&r);
+	c->updated_at_us = get_i64(&r);
+	return r.bad || r.p != r.end ? -1 : 0;
+}

@@ -17,4 +17,8 @@ size_t wire_encode(const struct ddb_event *ev, unsigned char *buf, size_t cap);
 /* Decodes; 0 on success, -1 for a malformed message. */
 int wire_decode(const void *buf, size_t len, struct ddb_event *ev);
 
+/* The same for a customer record held for a node that is down. */
+size_t wire_encode_customer(const struct ddb_customer *c, unsigned char *buf, size_t cap);
+int wire_decode_customer(const void *buf, size_t len, struct ddb_customer *c);
+
 #endif

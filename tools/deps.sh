@@ -1,13 +1,22 @@
 #!/bin/sh
-# tools/deps.sh - installs the Debian 12 packages ddbsim needs to build,
-# test and run; only those missing.  Uses sudo when not run as root.
+# tools/deps.sh - installs the Debian 12 packages ddbsim needs, only those
+# missing; uses sudo when not run as root.
+#   tools/deps.sh           to build and run (embedded backends)
+#   tools/deps.sh --test    also the servers and clients the test suite
+#                           starts: PostgreSQL, RabbitMQ, the MongoDB stand-in
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
-liblua5.4-dev libinih-dev libcjson-dev libcmocka-dev libsqlite3-dev sqlite3 jq"
+liblua5.4-dev libinih-dev libcjson-dev libcmocka-dev libsqlite3-dev
+libpq-dev librabbitmq-dev libmongoc-dev libbson-dev"
+TEST_PACKAGES="sqlite3 jq python3 postgresql postgresql-contrib rabbitmq-server
+python3-pymongo python3-mockupdb python3-mongomock"
+
+want=$PACKAGES
+[ "${1:-}" = --test ] && want="$PACKAGES $TEST_PACKAGES"
 
 missing=
-for p in $PACKAGES; do
+for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
@@ -17,4 +26,6 @@ SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 echo "tools/deps.sh: installing:$missing"
 $SUDO apt-get update -qq
+# Package scripts may not start services here (policy-rc.d); tests start
+# their own servers.
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing

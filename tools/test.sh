@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
-tools/deps.sh
+tools/deps.sh --test
 [ -x configure ] || autoreconf -fi
 mkdir -p build-check
 cd build-check

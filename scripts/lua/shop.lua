@@ -290,4 +290,150 @@ function shop.rejected(facts, reason)
   return shop.get(facts, "orders", "rejected", reason) or 0
 end
 
+-- ---- customer records -----------------------------------------------------
+
+-- rules.customer_home from zip code prefix ranges:
+--   shop.zip_home { { 1000, 39999, "east" }, { 40000, 69999, "middle" }, ... }
+-- A zip in no range is rejected with the reason "zip_out_of_range".
+function shop.zip_home(ranges)
+  for i, r in ipairs(ranges) do
+    if type(r) ~= "table" or type(r[1]) ~= "number" or type(r[2]) ~= "number"
+        or type(r[3]) ~= "string" or r[1] > r[2] then
+      fail(2, "shop.zip_home: range %d must be { low, high, region }", i)
+    end
+  end
+  return function(c)
+    for _, r in ipairs(ranges) do
+      if c.zip >= r[1] and c.zip <= r[2] then
+        return r[3]
+      end
+    end
+    return nil, "zip_out_of_range"
+  end
+end
+
+-- rules.customer_replicas in a ring: each region's records are copied to
+-- the n regions before it in `regions` (n = 1: region 1 on the last one,
+-- region 2 on region 1, region 3 on region 2, ...).
+function shop.ring_replicas(regions, n)
+  n = n or 1
+  if n >= #regions then
+    fail(2, "shop.ring_replicas: %d replicas need more than %d regions", n, #regions)
+  end
+  local index = {}
+  for i, r in ipairs(regions) do
+    index[r] = i
+  end
+  return function(_, home)
+    local out, i = {}, index[home]
+    for k = 1, n do
+      out[k] = regions[(i - 1 - k) % #regions + 1]
+    end
+    return out
+  end
+end
+
+-- A workload.customers.operation generator.  spec:
+--   mix = { create = 40, update = 25, delete = 5, get = 20, find = 10 }
+--   places = { { zip_low, zip_high, city, state }, ... } where customers live
+--            (cities are written in mixed case now and then, so that filters
+--            must ignore case)
+--   invalid = a share of creates with a zip outside every place (0..1)
+-- It remembers the ids it created, so updates, deletes and gets name real
+-- customers (and, now and then, a deleted one).
+function shop.customer_ops(spec)
+  spec = spec or {}
+  local mix = shop.weighted(spec.mix or { create = 40, update = 25, delete = 5, get = 20, find = 10 })
+  local places = spec.places or { { 1000, 99999, "Springfield", "IL" } }
+  local invalid = spec.invalid or 0
+  local ids, n = {}, 0
+  local function place()
+    return places[math.random(#places)]
+  end
+  local function cased(s)
+    local r = math.random(4)
+    if r == 1 then return string.upper(s) end
+    if r == 2 then return string.lower(s) end
+    return s
+  end
+  return function(t)
+    local op = mix()
+    if op ~= "create" and op ~= "find" and n == 0 then
+      op = "create"
+    end
+    if op == "create" then
+      n = n + 1
+      local id = string.format("c%06d", n)
+      ids[n] = id
+      local p = place()
+      local zip = math.random(p[1], p[2])
+      if math.random() < invalid then
+        zip = 100000 + math.random(899999)
+      end
+      return { op = "create", id = id, unique_id = "u-" .. id, zip = zip, city = cased(p[3]),
+               state = p[4], name = "Customer " .. n, email = id .. "@example.com" }
+    elseif op == "update" then
+      local id = ids[math.random(n)]
+      if math.random(2) == 1 then
+        return { op = "update", id = id, email = id .. "+" .. math.random(1000) .. "@example.com" }
+      end
+      return { op = "update", id = id, name = "Customer " .. id .. " v" .. math.random(100) }
+    elseif op == "delete" then
+      return { op = "delete", id = ids[math.random(n)] }
+    elseif op == "get" then
+      return { op = "get", id = ids[math.random(n)] }
+    else
+      local p = place()
+      if math.random(2) == 1 then
+        return { op = "find", zip_min = p[1], zip_max = p[1] + math.random(0, p[2] - p[1]), limit = 50 }
+      end
+      return { op = "find", city = cased(p[3]), state = string.lower(p[4]) }
+    end
+  end
+end
+
+-- ---- random failure schedules ----------------------------------------------
+
+-- A failure schedule drawn from the run's PRNG (so the seed reproduces it).
+--   spec = { duration = seconds of the run, count = steps,
+--            nodes = { names that may go down or slow },
+--            partitions = { { from = {...}, to = {...} }, ... } (optional),
+--            messages = true (add drop, duplicate, delay, reorder steps),
+--            crashes = true (crash the relay or the applier now and then),
+--            longest = longest fault in seconds }
+-- Every fault ends before `duration`, so the run can converge.
+function shop.random_schedule(spec)
+  local steps = {}
+  local longest = spec.longest or spec.duration / 4
+  local kinds = { "down", "slow" }
+  if spec.partitions then kinds[#kinds + 1] = "partition" end
+  if spec.messages then
+    for _, k in ipairs { "drop", "duplicate", "delay", "reorder" } do kinds[#kinds + 1] = k end
+  end
+  if spec.crashes then kinds[#kinds + 1] = "crash" end
+  for _ = 1, spec.count do
+    local kind = kinds[math.random(#kinds)]
+    local length = 0.1 + math.random() * (longest - 0.1)
+    local at = math.random() * math.max(0.01, spec.duration - length - 0.01)
+    local step = { at = at, action = kind, duration = length }
+    if kind == "down" then
+      step.target = spec.nodes[math.random(#spec.nodes)]
+    elseif kind == "slow" then
+      step.target = spec.nodes[math.random(#spec.nodes)]
+      step.latency = 0.005 + math.random() * 0.2
+      step.jitter = math.random() * 0.05
+    elseif kind == "partition" then
+      local p = spec.partitions[math.random(#spec.partitions)]
+      step.from, step.to, step.oneway = p.from, p.to, math.random(2) == 1
+    elseif kind == "crash" then
+      step.target = math.random(2) == 1 and "relay" or "applier"
+    else
+      step.probability = 0.05 + math.random() * 0.3
+      if kind == "delay" then step.delay = 0.01 + math.random() * 0.5 end
+    end
+    steps[#steps + 1] = step
+  end
+  return steps
+end
+
 return shop

@@ -290,7 +290,7 @@ static int failed_checks(struct fixture *f)
 	struct check_list l = { 0 };
 	cJSON *facts = NULL;
 	char err[512];
-	int failed = checks_run(&f->w, &f->sync, NULL, NULL, &l, &facts, err, sizeof err);
+	int failed = checks_run(&f->w, &f->sync, NULL, NULL, NULL, &l, &facts, err, sizeof err);
 	assert_true(failed >= 0);
 	for (size_t i = 0; i < l.n; i++)
 		if (!l.v[i].ok)

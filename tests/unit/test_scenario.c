@@ -986,7 +986,7 @@ static void test_rules(void **state)
 		{ "A", 10, RULE_ACCEPT, NULL, "A", 11, 150, "c1" },
 		{ "A", 12, RULE_ERROR, "returned a table with the unknown field 'qty'", "A", 12, 150,
 		  "c1" },
-		{ "A", 16, RULE_ERROR, "order.region cannot be changed", "A", 16, 150, "c1" },
+		{ "A", 16, RULE_ERROR, "order.region: \"south\" is not a region of the scenario", "A", 16, 150, "c1" },
 		{ "A", 17, RULE_ERROR, "order.unit_price: must be a non-negative number", "A", 17, 150,
 		  "c1" },
 		{ "A", 18, RULE_ERROR, "returned a string: return true (or nothing) to accept", "A", 18,

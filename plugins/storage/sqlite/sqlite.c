@@ -9,13 +9,18 @@
  *
  * Tables (STRICT; keyed by text with BINARY collation, so that scans come out
  * in bytewise key order):
- *   regional   products, product_components, inventory, orders, outbox
+ *   regional   products, product_components, inventory, orders, outbox,
+ *              customers
  *   central    central_products, central_orders
  *   documents  order_product, product_component
  * The components of a product are rows of product_components in the
  * regional catalog; in the copies of a product (an outbox payload, a central
  * product, a product-component document) they are one BLOB in the format of
  * components_encode(), so that the copy round-trips exactly.
+ *
+ * Customers: one row per id, the latest version (a tombstone too: deleted =
+ * 1).  find_customers compares city and state with COLLATE NOCASE, which
+ * folds ASCII letters only, as the ABI asks.
  *
  * Options: path (default DATA_DIR/NODE.db), synchronous (OFF, NORMAL, FULL or
  * EXTRA; default NORMAL), busy_timeout_ms (default 5000).
@@ -90,7 +95,26 @@ static const char schema_regional[] =
 	/* What the relay reads: the events not yet applied, in (state, seq)
 	 * order since every entry ends with the rowid, seq.  Small: applied
 	 * events leave it. */
-	"CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state) WHERE state < 2;";
+	"CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state) WHERE state < 2;"
+	/* A customer record, the latest version of it.  Validation happens
+	 * before the INSERT; the CHECKs only guard the file. */
+	"CREATE TABLE IF NOT EXISTS customers ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" unique_id TEXT NOT NULL,"
+	" zip_prefix INTEGER NOT NULL CHECK (zip_prefix >= 0),"
+	" city TEXT NOT NULL,"
+	" state TEXT NOT NULL,"
+	" name TEXT NOT NULL,"
+	" email TEXT NOT NULL,"
+	" home TEXT NOT NULL,"
+	" version INTEGER NOT NULL CHECK (version >= 1),"
+	" deleted INTEGER NOT NULL CHECK (deleted IN (0, 1)),"
+	" updated_at_us INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	/* What find_customers reads: the live records by zip prefix (each
+	 * entry ends with the key, id).  Tombstones stay out of it. */
+	"CREATE INDEX IF NOT EXISTS customers_live_zip ON customers (zip_prefix)"
+	" WHERE deleted = 0;";
 
 static const char schema_central[] =
 	"CREATE TABLE IF NOT EXISTS central_products ("
@@ -136,7 +160,7 @@ static const char schema_documents[] =
 
 static const char reset_regional[] =
 	"DELETE FROM products; DELETE FROM product_components; DELETE FROM inventory;"
-	"DELETE FROM orders; DELETE FROM outbox;";
+	"DELETE FROM orders; DELETE FROM outbox; DELETE FROM customers;";
 static const char reset_central[] = "DELETE FROM central_products; DELETE FROM central_orders;";
 static const char reset_documents[] = "DELETE FROM order_product; DELETE FROM product_component;";
 
@@ -179,6 +203,10 @@ enum stmt_id {
 	S_SCAN_ORDERS,
 	S_SCAN_ORDERS_REGION,
 	S_SCAN_OUTBOX,
+	S_CUSTOMER_UPSERT,
+	S_CUSTOMER_GET,
+	S_CUSTOMER_FIND,
+	S_SCAN_CUSTOMERS,
 	/* central */
 	S_CENTRAL_ORDER_INSERT,
 	S_CENTRAL_PRODUCT_UPSERT,
@@ -203,6 +231,10 @@ enum stmt_id {
 #define ORDER_COLUMNS "id, region, customer, sku, quantity, unit_price_cents, placed_at_us"
 #define LOG_COLUMNS                                                                        \
 	"order_id, region, customer, sku, quantity, unit_price_cents, placed_at_us"
+/* The columns fill_customer() reads, in its order. */
+#define CUSTOMER_COLUMNS                                                                   \
+	"id, unique_id, zip_prefix, city, state, name, email, home, version, deleted,"    \
+	" updated_at_us"
 
 static const struct {
 	unsigned role; /* 0: every instance */
@@ -274,6 +306,28 @@ static const struct {
 		"SELECT " ORDER_COLUMNS " FROM orders WHERE region = ?1 ORDER BY id" },
 	[S_SCAN_OUTBOX] = { DDB_ROLE_REGIONAL,
 		"SELECT " EVENT_COLUMNS " FROM outbox ORDER BY seq" },
+	/* No row changed: the stored version is the same or higher. */
+	[S_CUSTOMER_UPSERT] = { DDB_ROLE_REGIONAL,
+		"INSERT INTO customers (" CUSTOMER_COLUMNS ")"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+		" ON CONFLICT (id) DO UPDATE SET unique_id = excluded.unique_id,"
+		" zip_prefix = excluded.zip_prefix, city = excluded.city, state = excluded.state,"
+		" name = excluded.name, email = excluded.email, home = excluded.home,"
+		" version = excluded.version, deleted = excluded.deleted,"
+		" updated_at_us = excluded.updated_at_us"
+		" WHERE excluded.version > customers.version" },
+	[S_CUSTOMER_GET] = { DDB_ROLE_REGIONAL,
+		"SELECT " CUSTOMER_COLUMNS " FROM customers WHERE id = ?1" },
+	/* "deleted = 0" lets the planner use the partial index
+	 * customers_live_zip; NULL city or state: any.  LIMIT -1: none. */
+	[S_CUSTOMER_FIND] = { DDB_ROLE_REGIONAL,
+		"SELECT " CUSTOMER_COLUMNS " FROM customers"
+		" WHERE deleted = 0 AND zip_prefix BETWEEN ?1 AND ?2"
+		" AND (?3 IS NULL OR city = ?3 COLLATE NOCASE)"
+		" AND (?4 IS NULL OR state = ?4 COLLATE NOCASE)"
+		" ORDER BY id LIMIT ?5" },
+	[S_SCAN_CUSTOMERS] = { DDB_ROLE_REGIONAL,
+		"SELECT " CUSTOMER_COLUMNS " FROM customers ORDER BY id" },
 
 	[S_CENTRAL_ORDER_INSERT] = { DDB_ROLE_CENTRAL,
 		"INSERT INTO central_orders (" ORDER_COLUMNS ", applied_at_us)"
@@ -337,6 +391,7 @@ static const struct {
 		S_SCAN_CENTRAL_ORDERS_REGION },
 	[DDB_DS_ORDER_LOGS] = { DDB_ROLE_DOCUMENTS, S_SCAN_ORDER_LOGS, S_SCAN_ORDER_LOGS_REGION },
 	[DDB_DS_COMPONENTS] = { DDB_ROLE_DOCUMENTS, S_SCAN_COMPONENTS, S_COUNT },
+	[DDB_DS_CUSTOMERS] = { DDB_ROLE_REGIONAL, S_SCAN_CUSTOMERS, S_COUNT },
 };
 #define N_DATASETS ((int)(sizeof scan_stmt / sizeof scan_stmt[0]))
 
@@ -611,6 +666,37 @@ static const char *product_invalid(const struct ddb_product *p, struct product_l
 			if (strcmp(p->components[j].sku, c->sku) == 0)
 				return "a component is listed twice";
 	}
+	return NULL;
+}
+
+struct customer_lens {
+	int id, unique_id, city, state, name, email, home;
+};
+
+/* NULL when c is a valid customer record, else why not.  Only id and home
+ * must not be empty; the other strings may be. */
+static const char *customer_invalid(const struct ddb_customer *c, struct customer_lens *l)
+{
+	l->id = field_len(c->id, sizeof c->id);
+	l->unique_id = field_len(c->unique_id, sizeof c->unique_id);
+	l->city = field_len(c->city, sizeof c->city);
+	l->state = field_len(c->state, sizeof c->state);
+	l->name = field_len(c->name, sizeof c->name);
+	l->email = field_len(c->email, sizeof c->email);
+	l->home = field_len(c->home, sizeof c->home);
+	if (l->id < 0 || l->unique_id < 0 || l->city < 0 || l->state < 0 || l->name < 0 ||
+	    l->email < 0 || l->home < 0)
+		return "a text field is not NUL-terminated";
+	if (l->id == 0)
+		return "empty customer id";
+	if (l->home == 0)
+		return "empty home region";
+	if (c->version < 1)
+		return "version must be at least 1";
+	if (c->zip_prefix < 0)
+		return "negative zip prefix";
+	if (c->deleted != 0 && c->deleted != 1)
+		return "deleted must be 0 or 1";
 	return NULL;
 }
 
@@ -1185,6 +1271,171 @@ static enum ddb_status sq_outbox_requeue(void *handle, struct ddb_err *err)
 	return rc == SQLITE_DONE ? DDB_OK : db_fail(h, op, rc, err);
 }
 
+/* ---- regional: customers ---------------------------------------------------- */
+
+/* Fills c from a row of CUSTOMER_COLUMNS; -1 when a value does not fit. */
+static int fill_customer(sqlite3_stmt *s, struct ddb_customer *c)
+{
+	memset(c, 0, sizeof *c);
+	int bad = column_text(s, 0, c->id, sizeof c->id) |
+	          column_text(s, 1, c->unique_id, sizeof c->unique_id) |
+	          column_text(s, 3, c->city, sizeof c->city) |
+	          column_text(s, 4, c->state, sizeof c->state) |
+	          column_text(s, 5, c->name, sizeof c->name) |
+	          column_text(s, 6, c->email, sizeof c->email) |
+	          column_text(s, 7, c->home, sizeof c->home);
+	c->zip_prefix = sqlite3_column_int64(s, 2);
+	c->version = sqlite3_column_int64(s, 8);
+	c->deleted = sqlite3_column_int(s, 9);
+	c->updated_at_us = sqlite3_column_int64(s, 10);
+	return bad;
+}
+
+/* Writes one valid record inside the batch's transaction: OK when it was
+ * inserted or replaced an older version, DUPLICATE when the stored version
+ * is the same or higher.  The return is a SQLite code: SQLITE_DONE, or the
+ * failure (the batch is then rolled back). */
+static int put_one_customer(struct sq *h, const struct ddb_customer *c,
+                            const struct customer_lens *l, enum ddb_status *result)
+{
+	sqlite3_stmt *s = h->stmt[S_CUSTOMER_UPSERT];
+	int rc;
+	if ((rc = bind_text(s, 1, c->id, l->id)) ||
+	    (rc = bind_text(s, 2, c->unique_id, l->unique_id)) ||
+	    (rc = bind_i64(s, 3, c->zip_prefix)) || (rc = bind_text(s, 4, c->city, l->city)) ||
+	    (rc = bind_text(s, 5, c->state, l->state)) || (rc = bind_text(s, 6, c->name, l->name)) ||
+	    (rc = bind_text(s, 7, c->email, l->email)) || (rc = bind_text(s, 8, c->home, l->home)) ||
+	    (rc = bind_i64(s, 9, c->version)) || (rc = bind_i64(s, 10, c->deleted)) ||
+	    (rc = bind_i64(s, 11, c->updated_at_us)))
+		return rc;
+	if ((rc = run(s)) == SQLITE_DONE)
+		*result = sqlite3_changes(h->db) > 0 ? DDB_OK : DDB_DUPLICATE;
+	return rc;
+}
+
+static enum ddb_status sq_put_customers(void *handle, const struct ddb_customer *customers,
+                                        size_t n, enum ddb_status *results, struct ddb_err *err)
+{
+	static const char op[] = "put_customers";
+	struct sq *h = handle;
+	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
+		return DDB_INVALID;
+	if (n == 0)
+		return DDB_OK;
+	if (!customers || !results)
+		return fail(h, DDB_INVALID, err, "%s: no customers or no results array", op);
+	if (err)
+		err->msg[0] = '\0';
+
+	/* Records in batch order: a later record of the same id in the batch
+	 * sees the earlier one as stored. */
+	enum ddb_status st = tx_begin(h, op, err);
+	for (size_t i = 0; st == DDB_OK && i < n; i++) {
+		const struct ddb_customer *c = &customers[i];
+		struct customer_lens l;
+		const char *why = customer_invalid(c, &l);
+		if (why) {
+			/* Say why the first invalid record is invalid, even
+			 * though the call itself succeeds. */
+			if (err && !err->msg[0])
+				fail(h, DDB_INVALID, err, "%s: customer %zu (%.*s): %s", op, i,
+				     l.id > 0 ? l.id : 0, c->id, why);
+			results[i] = DDB_INVALID;
+			continue;
+		}
+		int rc = put_one_customer(h, c, &l, &results[i]);
+		if (rc != SQLITE_DONE)
+			st = db_fail(h, op, rc, err);
+	}
+	if (st == DDB_OK)
+		st = tx_commit(h, op, err);
+	if (st != DDB_OK) {
+		tx_rollback(h);
+		for (size_t i = 0; i < n; i++)
+			results[i] = st;
+		if (err) {
+			size_t used = strnlen(err->msg, sizeof err->msg);
+			snprintf(err->msg + used, sizeof err->msg - used,
+			         " (rolled back: no customer of the batch was written)");
+		}
+	}
+	return st;
+}
+
+static enum ddb_status sq_get_customer(void *handle, const char *id, struct ddb_customer *out,
+                                       struct ddb_err *err)
+{
+	static const char op[] = "get_customer";
+	struct sq *h = handle;
+	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
+		return DDB_INVALID;
+	int len = id ? field_len(id, DDB_NAME_MAX) : -1;
+	if (len <= 0)
+		return fail(h, DDB_INVALID, err, "%s: empty id, or longer than %d bytes", op,
+		            DDB_NAME_MAX - 1);
+	if (!out)
+		return fail(h, DDB_INVALID, err, "%s: no record to fill", op);
+
+	sqlite3_stmt *s = h->stmt[S_CUSTOMER_GET];
+	int rc = bind_text(s, 1, id, len);
+	if (rc != SQLITE_OK)
+		return db_fail(h, op, rc, err);
+	enum ddb_status st;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		st = fill_customer(s, out) == 0
+		             ? DDB_OK
+		             : fail(h, DDB_INTERNAL, err, "%s: %s: a stored value does not fit", op, id);
+	else if (rc == SQLITE_DONE)
+		st = fail(h, DDB_NOT_FOUND, err, "%s: %s: no such customer", op, id);
+	else
+		st = db_fail(h, op, rc, err);
+	sqlite3_reset(s);
+	return st;
+}
+
+static enum ddb_status sq_find_customers(void *handle, const struct ddb_customer_filter *filter,
+                                         void (*emit)(void *ctx, const struct ddb_customer *c),
+                                         void *ctx, struct ddb_err *err)
+{
+	static const char op[] = "find_customers";
+	struct sq *h = handle;
+	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
+		return DDB_INVALID;
+	if (!filter || !emit)
+		return fail(h, DDB_INVALID, err, "%s: no filter or no emit function", op);
+	if (h->stmt_busy[S_CUSTOMER_FIND])
+		return fail(h, DDB_INTERNAL, err, "%s: called from within its own emit", op);
+
+	int64_t limit = filter->limit == 0 || filter->limit > (size_t)INT64_MAX
+	                        ? -1
+	                        : (int64_t)filter->limit;
+	sqlite3_stmt *s = h->stmt[S_CUSTOMER_FIND];
+	int rc;
+	if ((rc = bind_i64(s, 1, filter->zip_min)) || (rc = bind_i64(s, 2, filter->zip_max)) ||
+	    (rc = filter->city ? bind_text(s, 3, filter->city, -1) : sqlite3_bind_null(s, 3)) ||
+	    (rc = filter->state ? bind_text(s, 4, filter->state, -1) : sqlite3_bind_null(s, 4)) ||
+	    (rc = bind_i64(s, 5, limit)))
+		return db_fail(h, op, rc, err);
+
+	h->stmt_busy[S_CUSTOMER_FIND] = 1;
+	enum ddb_status st = DDB_OK;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct ddb_customer c;
+		if (fill_customer(s, &c)) {
+			st = fail(h, DDB_INTERNAL, err, "%s: %s: a stored value does not fit", op,
+			          c.id);
+			break;
+		}
+		emit(ctx, &c);
+	}
+	if (st == DDB_OK && rc != SQLITE_DONE)
+		st = db_fail(h, op, rc, err);
+	sqlite3_reset(s);
+	h->stmt_busy[S_CUSTOMER_FIND] = 0;
+	return st;
+}
+
 /* ---- central --------------------------------------------------------------- */
 
 static enum ddb_status apply_one(struct sq *h, const struct ddb_event *ev,
@@ -1553,6 +1804,9 @@ static enum ddb_status sq_scan_next(void *cursor, struct ddb_row *row, struct dd
 		break;
 	case DDB_DS_OUTBOX:
 		return fill_event(h, s, &row->event, err);
+	case DDB_DS_CUSTOMERS:
+		bad = fill_customer(s, &row->customer);
+		break;
 	}
 	if (bad)
 		return fail(h, DDB_INTERNAL, err, "scan: dataset %d: a stored value does not fit",
@@ -1587,6 +1841,9 @@ static const struct ddb_storage_ops sqlite_ops = {
 	.outbox_read = sq_outbox_read,
 	.outbox_mark = sq_outbox_mark,
 	.outbox_requeue = sq_outbox_requeue,
+	.put_customers = sq_put_customers,
+	.get_customer = sq_get_customer,
+	.find_customers = sq_find_customers,
 	.apply_events = sq_apply_events,
 	.sales_report = sq_sales_report,
 	.put_order_logs = sq_put_order_logs,

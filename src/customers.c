@@ -1,0 +1,524 @@
+/*
+ * customers.c - customer records: the decision table for every write, the
+ * node.NAME queues and their replay, reads from the home or a replica (see
+ * customers.h).
+ */
+#include "customers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "scenario.h"
+#include "topology.h"
+#include "util.h"
+
+#define REPLAY_BATCH 256
+
+/* ---- the map of known customers -------------------------------------------- */
+
+static uint64_t hash_id(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static struct customer_entry **slot_of(const struct customers *cs, const char *id)
+{
+	size_t i = (size_t)(hash_id(id) & (cs->cap - 1));
+	while (cs->slots[i] && strcmp(cs->slots[i]->latest.id, id) != 0)
+		i = (i + 1) & (cs->cap - 1);
+	return &cs->slots[i];
+}
+
+static int grow(struct customers *cs)
+{
+	size_t old_cap = cs->cap;
+	struct customer_entry **old = cs->slots;
+	cs->cap = old_cap ? old_cap * 2 : 1024;
+	cs->slots = calloc(cs->cap, sizeof *cs->slots);
+	if (!cs->slots) {
+		cs->slots = old;
+		cs->cap = old_cap;
+		return -1;
+	}
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i])
+			*slot_of(cs, old[i]->latest.id) = old[i];
+	free(old);
+	return 0;
+}
+
+const struct customer_entry *customers_find(const struct customers *cs, const char *id)
+{
+	return cs->cap ? *slot_of(cs, id) : NULL;
+}
+
+static struct customer_entry *insert(struct customers *cs, const char *id)
+{
+	if ((cs->n + 1) * 10 > cs->cap * 7 && grow(cs) != 0)
+		return NULL;
+	struct customer_entry **slot = slot_of(cs, id);
+	if (!*slot) {
+		*slot = calloc(1, sizeof **slot);
+		if (!*slot)
+			return NULL;
+		cs->n++;
+	}
+	return *slot;
+}
+
+void customers_each(const struct customers *cs, void (*fn)(void *ctx, const struct customer_entry *e),
+                    void *ctx)
+{
+	for (size_t i = 0; i < cs->cap; i++)
+		if (cs->slots[i])
+			fn(ctx, cs->slots[i]);
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+int customers_init(struct customers *cs, struct world *w, struct scenario *sc, struct metrics *m)
+{
+	memset(cs, 0, sizeof *cs);
+	cs->w = w;
+	cs->sc = sc;
+	cs->m = m;
+	size_t n = w->n_regions ? w->n_regions : 1;
+	cs->back_since = malloc(n * sizeof *cs->back_since);
+	cs->conv_index = malloc(n * sizeof *cs->conv_index);
+	cs->deliveries = calloc(REPLAY_BATCH, sizeof *cs->deliveries);
+	cs->batch = calloc(REPLAY_BATCH, sizeof *cs->batch);
+	cs->results = calloc(REPLAY_BATCH, sizeof *cs->results);
+	if (!cs->back_since || !cs->conv_index || !cs->deliveries || !cs->batch || !cs->results ||
+	    grow(cs) != 0) {
+		customers_free(cs);
+		return -1;
+	}
+	for (size_t r = 0; r < n; r++)
+		cs->back_since[r] = -1;
+	return 0;
+}
+
+void customers_free(struct customers *cs)
+{
+	for (size_t i = 0; i < cs->cap; i++)
+		free(cs->slots[i]);
+	free(cs->slots);
+	free(cs->held);
+	free(cs->back_since);
+	free(cs->conv_index);
+	free(cs->deliveries);
+	free(cs->batch);
+	free(cs->results);
+	memset(cs, 0, sizeof *cs);
+}
+
+/* ---- writes ----------------------------------------------------------------- */
+
+static int hold(struct customers *cs, size_t r, const struct ddb_customer *c)
+{
+	if (cs->n_held == cs->cap_held) {
+		size_t cap = cs->cap_held ? cs->cap_held * 2 : 64;
+		struct held_write *grown = realloc(cs->held, cap * sizeof *grown);
+		if (!grown)
+			return -1;
+		cs->held = grown;
+		cs->cap_held = cap;
+	}
+	cs->held[cs->n_held].region = r;
+	cs->held[cs->n_held++].c = *c;
+	cs->m->customers.writes_held++;
+	return 0;
+}
+
+/* Queues a write for region r on node.NAME; if the broker cannot take it
+ * either, keeps it in memory (reported as pending) and tries again later. */
+static void enqueue(struct customers *cs, size_t r, const struct ddb_customer *c)
+{
+	struct bus *bus = &cs->w->bus;
+	char q[DDB_ID_MAX];
+	world_node_queue(cs->w->regions[r].node, q, sizeof q);
+	size_t len = wire_encode_customer(c, cs->wire, sizeof cs->wire);
+	struct ddb_err e = { "" };
+	if (len && bus_publish(bus, q, cs->wire, len, &e) == DDB_OK && bus_confirm(bus, &e) == DDB_OK) {
+		cs->m->customers.writes_queued++;
+		return;
+	}
+	if (hold(cs, r, c) != 0)
+		fprintf(stderr, "ddbsim: out of memory holding a write for %s\n",
+		        cs->w->regions[r].node->name);
+}
+
+/* Writes c to region r directly, or queues it.  Returns 1 if r took it. */
+static int write_copy(struct customers *cs, size_t r, const struct ddb_customer *c)
+{
+	struct ddb_err e = { "" };
+	enum ddb_status res;
+	cs->w->faults.caller = NULL; /* the clients' customer service */
+	enum ddb_status st = store_put_customers(&cs->w->regions[r], c, 1, &res, &e);
+	if (st == DDB_OK) {
+		cs->m->customers.writes_direct++;
+		return 1;
+	}
+	if (st == DDB_UNAVAILABLE)
+		cs->m->unavailable_calls++;
+	else
+		fprintf(stderr, "ddbsim: customer %s on %s: %s\n", c->id, cs->w->regions[r].node->name,
+		        e.msg);
+	enqueue(cs, r, c);
+	return 0;
+}
+
+/* The decision table, for the record c of entry e. */
+static void write_everywhere(struct customers *cs, const struct customer_entry *e)
+{
+	int home = write_copy(cs, e->home, &e->latest), replica = 0;
+	for (size_t k = 0; k < e->n_replicas; k++)
+		replica |= write_copy(cs, e->replicas[k], &e->latest);
+	if (home)
+		cs->m->customers.writes_ok++;
+	else if (replica)
+		cs->m->customers.writes_home_pending++;
+	else
+		cs->m->customers.writes_unavailable++;
+}
+
+static void reject(struct customers *cs, const char *reason)
+{
+	char r[160] = "customer:";
+	copy_str(r + 9, sizeof r - 9, reason);
+	cs->m->customers.rejected++;
+	metrics_reject(cs->m, r);
+	cs->m->orders_rejected--; /* counted apart from the orders */
+}
+
+static void create(struct customers *cs, const struct customer_request *req, int64_t now_us)
+{
+	if (customers_find(cs, req->c.id)) {
+		reject(cs, "exists");
+		return;
+	}
+	char msg[512];
+	size_t home, replicas[CUSTOMER_REPLICAS_MAX], n = 0;
+	switch (scenario_customer_home(cs->sc, &req->c, &home, msg, sizeof msg)) {
+	case RULE_ACCEPT:
+		break;
+	case RULE_REJECT: {
+		char r[5 + SCENARIO_REASON_MAX] = "rule:";
+		copy_str(r + 5, sizeof r - 5, msg);
+		reject(cs, r);
+		return;
+	}
+	case RULE_ERROR:
+		fprintf(stderr, "ddbsim: %s\n", msg);
+		reject(cs, "rule_error");
+		return;
+	}
+	if (scenario_customer_replicas(cs->sc, &req->c, home, replicas, CUSTOMER_REPLICAS_MAX, &n, msg,
+	                               sizeof msg) != 0) {
+		fprintf(stderr, "ddbsim: %s\n", msg);
+		reject(cs, "rule_error");
+		return;
+	}
+	struct customer_entry *e = insert(cs, req->c.id);
+	if (!e) {
+		reject(cs, "out_of_memory");
+		return;
+	}
+	e->latest = req->c;
+	e->latest.version = 1;
+	e->latest.deleted = 0;
+	e->latest.updated_at_us = now_us;
+	copy_str(e->latest.home, sizeof e->latest.home, cs->w->regions[home].node->name);
+	e->home = (uint8_t)home;
+	e->n_replicas = (uint8_t)n;
+	for (size_t k = 0; k < n; k++)
+		e->replicas[k] = (uint8_t)replicas[k];
+	cs->m->customers.created++;
+	write_everywhere(cs, e);
+}
+
+static void change(struct customers *cs, const struct customer_request *req, int64_t now_us)
+{
+	struct customer_entry **slot = slot_of(cs, req->c.id), *e = *slot;
+	if (!e) {
+		reject(cs, "unknown_customer");
+		return;
+	}
+	if (e->latest.deleted) {
+		reject(cs, "deleted_customer");
+		return;
+	}
+	struct ddb_customer *c = &e->latest;
+	if (req->op == CUSTOMER_DELETE) {
+		c->deleted = 1;
+		cs->m->customers.deleted++;
+	} else {
+		if (req->changed & CF_UNIQUE_ID)
+			copy_str(c->unique_id, sizeof c->unique_id, req->c.unique_id);
+		if (req->changed & CF_ZIP)
+			c->zip_prefix = req->c.zip_prefix;
+		if (req->changed & CF_CITY)
+			copy_str(c->city, sizeof c->city, req->c.city);
+		if (req->changed & CF_STATE)
+			copy_str(c->state, sizeof c->state, req->c.state);
+		if (req->changed & CF_NAME)
+			copy_str(c->name, sizeof c->name, req->c.name);
+		if (req->changed & CF_EMAIL)
+			copy_str(c->email, sizeof c->email, req->c.email);
+		cs->m->customers.updated++;
+	}
+	c->version++;
+	c->updated_at_us = now_us;
+	write_everywhere(cs, e);
+}
+
+/* ---- reads ----------------------------------------------------------------- */
+
+static void get(struct customers *cs, const char *id)
+{
+	struct customer_metrics *cm = &cs->m->customers;
+	const struct customer_entry *e = customers_find(cs, id);
+	cm->gets++;
+	if (!e) {
+		cm->reads_not_found++;
+		return;
+	}
+	cs->w->faults.caller = NULL;
+	struct ddb_customer got;
+	struct ddb_err err = { "" };
+	size_t order[1 + CUSTOMER_REPLICAS_MAX], n = 0;
+	order[n++] = e->home;
+	for (size_t k = 0; k < e->n_replicas; k++)
+		order[n++] = e->replicas[k];
+	for (size_t i = 0; i < n; i++) {
+		enum ddb_status st = store_get_customer(&cs->w->regions[order[i]], id, &got, &err);
+		if (st == DDB_UNAVAILABLE)
+			continue;
+		if (i == 0)
+			cm->reads_home++;
+		else
+			cm->reads_replica++;
+		if (st == DDB_NOT_FOUND || (st == DDB_OK && got.version < e->latest.version))
+			cm->reads_stale++; /* a copy that has not caught up yet */
+		return;
+	}
+	cm->reads_failed++;
+}
+
+struct found {
+	struct ddb_customer *v;
+	size_t n, cap;
+	const char *home; /* only records whose home this is */
+};
+
+static void collect(void *ctx, const struct ddb_customer *c)
+{
+	struct found *f = ctx;
+	if (strcmp(c->home, f->home) != 0)
+		return;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 64;
+		struct ddb_customer *grown = realloc(f->v, cap * sizeof *grown);
+		if (!grown)
+			return;
+		f->v = grown;
+		f->cap = cap;
+	}
+	f->v[f->n++] = *c;
+}
+
+/* Each region answers for the customers whose home it is; for a region that
+ * is down, the other regions answer with their replicas of its customers. */
+static void find(struct customers *cs, const struct customer_request *req)
+{
+	struct customer_metrics *cm = &cs->m->customers;
+	struct ddb_customer_filter f = req->filter;
+	f.limit = 0; /* the limit applies to the merged answer */
+	cs->w->faults.caller = NULL;
+	cm->finds++;
+	size_t total = 0;
+	int partial = 0;
+	for (size_t r = 0; r < cs->w->n_regions; r++) {
+		struct found got = { NULL, 0, 0, cs->w->regions[r].node->name };
+		struct ddb_err e = { "" };
+		if (store_find_customers(&cs->w->regions[r], &f, collect, &got, &e) != DDB_OK) {
+			int answered = 0;
+			for (size_t k = 0; k < cs->w->n_regions; k++)
+				if (k != r && store_find_customers(&cs->w->regions[k], &f, collect, &got, &e) ==
+				                  DDB_OK)
+					answered = 1;
+			partial |= !answered;
+		}
+		total += got.n; /* replicas may repeat a record: an upper bound */
+		free(got.v);
+	}
+	if (req->filter.limit && total > req->filter.limit)
+		total = req->filter.limit;
+	cm->found += total;
+	cm->finds_partial += partial;
+}
+
+void customers_apply(struct customers *cs, const struct customer_request *req, int64_t now_us)
+{
+	switch (req->op) {
+	case CUSTOMER_CREATE: create(cs, req, now_us); break;
+	case CUSTOMER_UPDATE:
+	case CUSTOMER_DELETE: change(cs, req, now_us); break;
+	case CUSTOMER_GET: get(cs, req->c.id); break;
+	case CUSTOMER_FIND: find(cs, req); break;
+	}
+}
+
+void customers_operate(struct customers *cs, int64_t now_us)
+{
+	struct customer_request req;
+	char err[1024];
+	cs->m->customers.generated++;
+	scenario_set_time(cs->sc, now_us);
+	if (scenario_next_customer(cs->sc, &req, err, sizeof err) != 0) {
+		fprintf(stderr, "ddbsim: %s\n", err);
+		reject(cs, "rule_error");
+		return;
+	}
+	customers_apply(cs, &req, now_us);
+}
+
+/* ---- replay ------------------------------------------------------------------ */
+
+static void retry_held(struct customers *cs)
+{
+	size_t kept = 0, n = cs->n_held;
+	struct held_write *v = cs->held;
+	cs->held = NULL;
+	cs->n_held = cs->cap_held = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (cs->w->bus.node->state == NODE_DOWN) {
+			v[kept++] = v[i];
+			continue;
+		}
+		cs->m->customers.writes_held--; /* enqueue counts it again if it must */
+		enqueue(cs, v[i].region, &v[i].c);
+	}
+	/* What could not go back to the broker stays held, in order. */
+	for (size_t i = 0; i < kept; i++)
+		hold(cs, v[i].region, &v[i].c), cs->m->customers.writes_held--;
+	free(v);
+}
+
+static void requeue(struct customers *cs, const char *q, size_t n)
+{
+	struct ddb_err e = { "" };
+	for (size_t i = 0; i < n; i++)
+		bus_reject(&cs->w->bus, q, cs->deliveries[i].tag, 1, &e);
+}
+
+static void note_converged(struct customers *cs, size_t r, int64_t now_us)
+{
+	if (cs->back_since[r] < 0)
+		return;
+	struct customer_metrics *cm = &cs->m->customers;
+	size_t i = cs->conv_index[r];
+	if (i < cm->n_conv)
+		cm->conv[i].converged_at_us = now_us;
+	cs->back_since[r] = -1;
+}
+
+size_t customers_replay(struct customers *cs, size_t r, int64_t now_us)
+{
+	if (cs->n_held)
+		retry_held(cs);
+	struct store *region = &cs->w->regions[r];
+	if (region->node->state == NODE_DOWN)
+		return 0;
+	char q[DDB_ID_MAX];
+	world_node_queue(region->node, q, sizeof q);
+	struct bus *bus = &cs->w->bus;
+	struct ddb_err e = { "" };
+	cs->w->faults.caller = region->node; /* the replayer runs at the node */
+	size_t n = 0;
+	if (bus_receive(bus, q, cs->deliveries, REPLAY_BATCH, &n, &e) != DDB_OK)
+		return 0;
+	if (n == 0) {
+		uint64_t ready = 1, unacked = 1;
+		int pending_held = 0;
+		for (size_t i = 0; i < cs->n_held; i++)
+			pending_held |= cs->held[i].region == r;
+		if (bus_depth(bus, q, &ready, &unacked, &e) == DDB_OK && ready + unacked == 0 &&
+		    !pending_held)
+			note_converged(cs, r, now_us);
+		return 0;
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (wire_decode_customer(cs->deliveries[i].body, cs->deliveries[i].len, &cs->batch[kept]) !=
+		    0) {
+			cs->m->poison_messages++;
+			bus_reject(bus, q, cs->deliveries[i].tag, 0, &e);
+			continue;
+		}
+		cs->deliveries[kept++] = cs->deliveries[i];
+	}
+	if (kept == 0)
+		return n;
+	enum ddb_status st = store_put_customers(region, cs->batch, kept, cs->results, &e);
+	if (st != DDB_OK) {
+		if (st == DDB_UNAVAILABLE)
+			cs->m->unavailable_calls++;
+		requeue(cs, q, kept);
+		return 0;
+	}
+	for (size_t i = 0; i < kept; i++) {
+		if (cs->results[i] == DDB_DUPLICATE)
+			cs->m->customers.replay_stale++;
+		bus_ack(bus, q, cs->deliveries[i].tag, &e);
+	}
+	cs->m->customers.replayed += kept;
+	size_t ci = cs->conv_index[r];
+	if (cs->back_since[r] >= 0 && ci < cs->m->customers.n_conv)
+		cs->m->customers.conv[ci].replayed += kept;
+	return n;
+}
+
+void customers_node_changed(struct customers *cs, size_t r, int up, int64_t now_us)
+{
+	struct customer_metrics *cm = &cs->m->customers;
+	if (!up) {
+		cs->back_since[r] = -1;
+		return;
+	}
+	cs->back_since[r] = now_us;
+	cs->conv_index[r] = cm->n_conv;
+	if (cm->n_conv < METRICS_CONVERGENCES) {
+		struct convergence *c = &cm->conv[cm->n_conv++];
+		copy_str(c->node, sizeof c->node, cs->w->regions[r].node->name);
+		c->up_at_us = now_us;
+		c->converged_at_us = -1;
+		c->replayed = 0;
+	}
+}
+
+int customers_pending(struct customers *cs, uint64_t *queued, uint64_t *held)
+{
+	*queued = 0;
+	*held = cs->n_held;
+	int failed = 0;
+	for (size_t r = 0; r < cs->w->n_regions; r++) {
+		char q[DDB_ID_MAX];
+		world_node_queue(cs->w->regions[r].node, q, sizeof q);
+		uint64_t ready, unacked;
+		struct ddb_err e = { "" };
+		/* Observed directly: the observer is never cut off. */
+		if (cs->w->bus.ops->depth(cs->w->bus.h, q, &ready, &unacked, &e) != DDB_OK)
+			failed = 1;
+		else
+			*queued += ready + unacked;
+	}
+	return failed ? -1 : (*queued || *held);
+}
