@@ -392,6 +392,10 @@ static char *read_line(char *str, int num, void *stream)
 	return str;
 }
 
+#ifndef HAVE_DECL_INI_MAX_LINE
+#define HAVE_DECL_INI_MAX_LINE 0
+#endif
+
 static int seen_before(struct parse *ps, const char *key, int *first_line)
 {
 	for (size_t i = 0; i < ps->n_seen; i++) {
@@ -572,6 +576,14 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	struct parse ps = { .cfg = cfg, .f = f, .section = -2 };
+#if HAVE_DECL_INI_MAX_LINE
+	/* Debian's libinih lets the line buffer be set at run time: room for
+	 * long connection strings and plugin paths. */
+	ini_use_stack = false;
+	ini_allow_realloc = false; /* our reader hands over whole lines */
+	ini_max_line = CONFIG_LINE_MAX;
+	ini_initial_alloc = CONFIG_LINE_MAX;
+#endif
 	int rc = ini_parse_stream(read_line, &ps, handle_key, &ps);
 	fclose(f);
 	free(ps.line);

@@ -39,6 +39,10 @@
 #include <stddef.h>
 #include "ddbsim/plugin.h"
 
+/* The longest line a config file may have (with a libinih that lets it be
+ * set; else libinih's own limit, 199). */
+#define CONFIG_LINE_MAX 8192
+
 struct config_section {
 	char *name;                 /* "transport", "regions", "region.boston", ... */
 	char *plugin;               /* value of plugin =, or NULL */

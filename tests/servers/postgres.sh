@@ -20,7 +20,7 @@
 set -eu
 
 # The databases the tests and etc/postgres.conf use.
-DEFAULT_DBS="seattle boston denver central documents testregion allroles"
+DEFAULT_DBS="seattle boston denver central documents testregion allroles replica"
 
 bindir() {
 	if [ -n "${DDBSIM_PG_BINDIR:-}" ]; then

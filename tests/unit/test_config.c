@@ -558,10 +558,12 @@ static void test_syntax_errors(void **state)
 	             "syntax error: expected [section], key = value or a comment");
 	expect_error(*state, "[ddbsim]\nfoo = 1\nbogus\n", 2, "unknown key 'foo' in [ddbsim]");
 
-	char text[400];
+	/* Lines up to CONFIG_LINE_MAX - 1 bytes (long connection strings); a
+	 * longer one is an error naming its line. */
+	static char text[CONFIG_LINE_MAX + 100];
 	int n = snprintf(text, sizeof text, "[central]\nplugin = sqlite\nkey = ");
-	memset(text + n, 'v', 300);
-	strcpy(text + n + 300, "\n");
+	memset(text + n, 'v', CONFIG_LINE_MAX + 10);
+	strcpy(text + n + CONFIG_LINE_MAX + 10, "\n");
 	expect_error_prefix(*state, text, 3, "line longer than ");
 }
 

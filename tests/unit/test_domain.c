@@ -372,6 +372,11 @@ static void lose_all_messages(struct fixture *f)
 	assert_int_equal(f->w.bus.ops->reset(f->w.bus.h, &e), DDB_OK);
 	assert_int_equal(f->w.bus.ops->declare(f->w.bus.h, QUEUE_CENTRAL, &e), DDB_OK);
 	assert_int_equal(f->w.bus.ops->declare(f->w.bus.h, QUEUE_DOCUMENTS, &e), DDB_OK);
+	for (size_t r = 0; r < f->w.n_regions; r++) {
+		char q[DDB_ID_MAX];
+		world_node_queue(f->w.regions[r].node, q, sizeof q);
+		assert_int_equal(f->w.bus.ops->declare(f->w.bus.h, q, &e), DDB_OK);
+	}
 }
 
 static void lost_messages_are_published_again(void **state)
@@ -393,7 +398,7 @@ static void lost_messages_are_published_again(void **state)
 	assert_true(b.outbox_published > 0);
 	/* A restart publishes every unapplied event again. */
 	char err[256];
-	assert_int_equal(sync_requeue(&f->sync, err, sizeof err), 0);
+	if (sync_requeue(&f->sync, err, sizeof err) != 0) fail_msg("requeue: %s", err);
 	sync_all(f, 2000);
 	assert_int_equal(count_rows(&f->w.central, DDB_DS_CENTRAL_ORDERS), 2);
 	assert_int_equal(failed_checks(f), 0);
@@ -407,7 +412,7 @@ static void lost_messages_are_published_again(void **state)
 	assert_int_equal(sync_apply_central(&f->sync, 3000), 1);
 	lose_all_messages(f);
 	assert_int_equal(count_rows(&f->w.documents, DDB_DS_ORDER_LOGS), 2);
-	assert_int_equal(sync_requeue(&f->sync, err, sizeof err), 0);
+	if (sync_requeue(&f->sync, err, sizeof err) != 0) fail_msg("requeue: %s", err);
 	sync_all(f, 4000);
 	assert_int_equal(count_rows(&f->w.central, DDB_DS_CENTRAL_ORDERS), 3);
 	assert_int_equal(count_rows(&f->w.documents, DDB_DS_ORDER_LOGS), 3);

@@ -627,16 +627,16 @@ static void test_validation_errors(void **state)
 		  "restocks[1].quantity: must be between 1 and" },
 		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
 		  "failures = { { at = 1, target = 'a', action = 'explode' } } }\n",
-		  "failures[1].action: unknown action \"explode\"" },
+		  "failures[1].action: must be one of \"down\", \"up\"" },
 		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
 		  "failures = { { at = 1, target = 'mars', action = 'down' } } }\n",
-		  "failures[1].target: unknown target \"mars\"" },
+		  "failures[1].target: unknown node \"mars\"" },
 		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
 		  "failures = { { at = -5, target = 'a', action = 'down' } } }\n",
 		  "failures[1].at: must be a number of seconds >= 0" },
 		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
 		  "failures = { { at = 1, target = 'a', action = 'up', duration = 3 } } }\n",
-		  "failures[1].duration: only a \"down\" step can have a duration" },
+		  "failures[1].duration: an \"up\" step has no duration" },
 		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
 		  "failures = { { at = 1, target = 'a', action = 'down', duration = 0 } } }\n",
 		  "failures[1].duration: must be a number of seconds > 0" },
@@ -653,10 +653,10 @@ static void test_validation_errors(void **state)
 		  "workload.rate.east: unknown region" },
 		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
 		  "workload = { rate = 1, order = print, mix = 2 } }\n",
-		  "workload.mix: unknown field (expected rate, order)" },
+		  "workload.mix: unknown field (expected rate, order, customers)" },
 		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
 		  "workload = { rate = 1, order = print }, rules = { customer = print } }\n",
-		  "rules.customer: unknown field (expected order)" },
+		  "rules.customer: unknown field (expected order, customer_home, customer_replicas)" },
 		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
 		  "workload = { rate = 1, order = print }, checks = { x = 1 } }\n",
 		  "checks[\"x\"]: must be a function" },
@@ -944,7 +944,8 @@ static void test_rules(void **state)
 	        "    if q == 9 then return { quantity = -5 } end\n"
 	        "    if q == 10 then return { quantity = 11.0 } end\n"
 	        "    if q == 12 then return { zz = 1, qty = 1, [3] = 1 } end\n"
-	        "    if q == 16 then return { region = 'south' } end\n"
+	        "    if q == 15 then return { region = 'south' } end\n"
+	        "    if q == 16 then return { region = 'nowhere' } end\n"
 	        "    if q == 17 then return { unit_price = -1 } end\n"
 	        "    if q == 18 then return 'nope' end\n"
 	        "    if q == 19 then return false end\n"
@@ -986,7 +987,9 @@ static void test_rules(void **state)
 		{ "A", 10, RULE_ACCEPT, NULL, "A", 11, 150, "c1" },
 		{ "A", 12, RULE_ERROR, "returned a table with the unknown field 'qty'", "A", 12, 150,
 		  "c1" },
-		{ "A", 16, RULE_ERROR, "order.region: \"south\" is not a region of the scenario", "A", 16, 150, "c1" },
+		{ "A", 15, RULE_ACCEPT, NULL, "A", 15, 150, "c1" }, /* routed to south */
+		{ "A", 16, RULE_ERROR, "order.region: \"nowhere\" is not a region of the scenario", "A",
+		  16, 150, "c1" },
 		{ "A", 17, RULE_ERROR, "order.unit_price: must be a non-negative number", "A", 17, 150,
 		  "c1" },
 		{ "A", 18, RULE_ERROR, "returned a string: return true (or nothing) to accept", "A", 18,

@@ -16,7 +16,11 @@
  *
  * Each test starts from reset() and uses queue names of its own.  The tests
  * at the end marked "memory" check options and behaviour specific to the
- * in-memory plugin and are skipped for other plugins.
+ * in-memory plugin and are skipped for other plugins; those marked
+ * "durable" run only for plugins with DDB_TRANSPORT_DURABLE, whose
+ * instances with the same options share one broker (a second instance
+ * stands for a second process, or ddbsim after a restart); those marked
+ * "rabbitmq" only for the RabbitMQ plugin.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1156,6 +1160,243 @@ static void test_memory_instances(void **state)
 	T->close(NULL);
 }
 
+/* ---- durable transports: several instances share the broker ---------------- */
+
+static int is_durable(void)
+{
+	return (G.plugin->desc->caps & DDB_TRANSPORT_DURABLE) != 0;
+}
+
+/* Another instance of the plugin with the run's options, preceded by
+ * key=value when key is given (the first occurrence of a key wins). */
+static void *open_extra(const char *key, const char *value, enum ddb_status want,
+                        struct ddb_err *e)
+{
+	struct ddb_option *opts = calloc(G.n_options + 1, sizeof *opts);
+	assert_non_null(opts);
+	size_t n = 0;
+	if (key)
+		opts[n++] = (struct ddb_option){ key, value };
+	for (size_t i = 0; i < G.n_options; i++)
+		opts[n++] = G.options[i];
+	struct ddb_open_args args = { "broker", G.data_dir, 0, opts, n };
+	void *h = (void *)&h;
+	enum ddb_status st = T->open(&args, &h, e);
+	free(opts);
+	if (st != want)
+		fail_msg("open(%s=%s) -> %s (%s), want %s", key ? key : "-", value ? value : "-",
+		         ddb_status_name(st), e->msg, ddb_status_name(want));
+	if (st != DDB_OK)
+		return NULL;
+	return h;
+}
+
+/* What one instance published and confirmed, another one receives: the
+ * messages live in the broker, not in the instance (they survive a
+ * restart of ddbsim).  A consumer that dies (its instance closes) with
+ * deliveries unacked gives them back, marked redelivered and in order. */
+static void test_durable_consumer_dies(void **state)
+{
+	(void)state;
+	if (!is_durable())
+		skip();
+	QNAME(q, "durable");
+	declare(q); /* so that the next reset deletes it */
+	struct ddb_err e = { "" };
+	void *h2 = open_extra(NULL, NULL, DDB_OK, &e);
+	CHECK(T->declare(h2, q, &e_));
+	CHECK(T->publish(h2, q, "m-0", 3, &e_));
+	T->close(h2); /* published, never confirmed: may or may not be there */
+	CHECK(T->reset(G.h, &e_));
+	declare(q);
+	wait_depth(q, 0, 0);
+
+	h2 = open_extra(NULL, NULL, DDB_OK, &e);
+	CHECK(T->declare(h2, q, &e_));
+	char b[64];
+	for (size_t i = 0; i < 5; i++)
+		CHECK(T->publish(h2, q, b, body_n(b, sizeof b, "d", i), &e_));
+	CHECK(T->confirm(h2, &e_));
+	T->close(h2); /* confirmed: held by the broker now */
+	wait_depth(q, 5, 0);
+
+	/* A consumer takes three, acks one, and dies. */
+	h2 = open_extra(NULL, NULL, DDB_OK, &e);
+	CHECK(T->declare(h2, q, &e_));
+	struct ddb_delivery d[3];
+	size_t have = 0;
+	long deadline = now_ms() + G.timeout_ms;
+	while (have < 3 && now_ms() <= deadline) {
+		size_t n = 0;
+		CHECK(T->receive(h2, q, d + have, 3 - have, &n, &e_));
+		have += n;
+		if (!n)
+			nap();
+	}
+	assert_int_equal(have, 3);
+	for (size_t i = 0; i < 3; i++) {
+		char want[64];
+		size_t len = body_n(want, sizeof want, "d", i);
+		assert_int_equal(d[i].len, len);
+		assert_memory_equal(d[i].body, want, len);
+		assert_false(d[i].redelivered);
+	}
+	CHECK(T->ack(h2, q, d[0].tag, &e_));
+	T->close(h2);
+
+	wait_depth(q, 4, 0);
+	struct got g[4];
+	recv_exact(q, g, 4);
+	static const size_t want[] = { 1, 2, 3, 4 };
+	for (size_t i = 0; i < 4; i++) {
+		assert_body_n(&g[i], "d", want[i]);
+		/* d1 and d2 were handed out: redelivered.  d3 and d4 may have
+		 * reached the dead consumer's prefetch buffer without being
+		 * handed out: a broker marks them redelivered too. */
+		if (want[i] < 3)
+			assert_true(g[i].redelivered);
+	}
+	for (size_t i = 0; i < 4; i++)
+		ack(q, g[i].tag);
+	free_got(g, 4);
+	wait_depth(q, 0, 0);
+	expect_nothing(q);
+}
+
+/* ---- rabbitmq plugin only ---------------------------------------------------- */
+
+static int is_rabbitmq(void)
+{
+	return strcmp(G.plugin->desc->name, "rabbitmq") == 0;
+}
+
+static void test_rabbitmq_descriptor(void **state)
+{
+	(void)state;
+	if (!is_rabbitmq())
+		skip();
+	const struct ddb_plugin *d = G.plugin->desc;
+	assert_string_equal(d->version, "0.1.0");
+	assert_int_equal(d->caps, DDB_TRANSPORT_DURABLE);
+}
+
+static void test_rabbitmq_bad_options(void **state)
+{
+	(void)state;
+	if (!is_rabbitmq())
+		skip();
+	static const struct {
+		const char *key, *value;
+	} bad[] = {
+		{ "prefetch", "0" },        { "prefetch", "65536" },    { "prefetch", "ten" },
+		{ "prefetch", "-1" },       { "confirm_window", "0" },  { "confirm_window", "1e3" },
+		{ "timeout_ms", "" },       { "timeout_ms", "0" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct ddb_err e = { "" };
+		assert_null(open_extra(bad[i].key, bad[i].value, DDB_INVALID, &e));
+		if (!strstr(e.msg, bad[i].key) || !strstr(e.msg, bad[i].value))
+			fail_msg("open(%s=%s): message '%s' names not both", bad[i].key, bad[i].value,
+			         e.msg);
+	}
+	/* A URL that is none, and TLS: refused; the message never repeats
+	 * the URL (it may hold a password). */
+	static const char *bad_urls[] = { "http://u:secret@h/", "amqp://u:secret@h:99999/",
+		                          "amqps://u:secret@h/" };
+	for (size_t i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++) {
+		struct ddb_err e = { "" };
+		assert_null(open_extra("url", bad_urls[i], DDB_INVALID, &e));
+		assert_non_null(strstr(e.msg, "url"));
+		assert_null(strstr(e.msg, "secret"));
+	}
+	/* Nothing listens on port 1: UNAVAILABLE, at once. */
+	struct ddb_err e = { "" };
+	long t0 = now_ms();
+	assert_null(open_extra("url", "amqp://guest:guest@127.0.0.1:1/", DDB_UNAVAILABLE, &e));
+	assert_true(now_ms() - t0 < 5000);
+	assert_non_null(strstr(e.msg, "127.0.0.1:1"));
+	/* Options in range are taken. */
+	void *h = open_extra("prefetch", "1", DDB_OK, &e);
+	T->close(h);
+}
+
+/* prefetch = 1: the broker pushes one message at a time, and everything
+ * still works (the local buffer holds at most one). */
+static void test_rabbitmq_prefetch_one(void **state)
+{
+	(void)state;
+	if (!is_rabbitmq())
+		skip();
+	QNAME(q, "prefetch1");
+	declare(q);
+	struct ddb_err e = { "" };
+	void *h = open_extra("prefetch", "1", DDB_OK, &e);
+	CHECK(T->declare(h, q, &e_));
+	char b[64];
+	for (size_t i = 0; i < 20; i++)
+		CHECK(T->publish(h, q, b, body_n(b, sizeof b, "p", i), &e_));
+	CHECK(T->confirm(h, &e_));
+	for (size_t i = 0; i < 20; i++) {
+		struct ddb_delivery d[4];
+		size_t n = 0;
+		long deadline = now_ms() + G.timeout_ms;
+		while (n == 0 && now_ms() <= deadline) {
+			CHECK(T->receive(h, q, d, 4, &n, &e_));
+			if (!n)
+				nap();
+		}
+		assert_int_equal(n, 1);
+		char want[64];
+		size_t len = body_n(want, sizeof want, "p", i);
+		assert_int_equal(d[0].len, len);
+		assert_memory_equal(d[0].body, want, len);
+		CHECK(T->ack(h, q, d[0].tag, &e_));
+	}
+	uint64_t r = 1, u = 1;
+	CHECK(T->depth(h, q, &r, &u, &e_));
+	assert_int_equal(r, 0);
+	assert_int_equal(u, 0);
+	T->close(h);
+}
+
+/* Another instance's reset deletes a queue this one uses: the publish
+ * comes back from the broker, that confirm fails (the batch is to be
+ * published again), and the plugin declares the queue again on a fresh
+ * connection, so that the retry goes through. */
+static void test_rabbitmq_queue_deleted_behind_our_back(void **state)
+{
+	(void)state;
+	if (!is_rabbitmq())
+		skip();
+	QNAME(q, "deleted");
+	declare(q);
+	struct ddb_err e = { "" };
+	void *h2 = open_extra(NULL, NULL, DDB_OK, &e);
+	CHECK(T->declare(h2, q, &e_));
+	CHECK(T->reset(h2, &e_)); /* deletes q on the broker */
+	T->close(h2);
+
+	publish_str(q, "lost");
+	EXPECT_STATUS(DDB_UNAVAILABLE, T->confirm(G.h, &e_));
+	/* Published again until it is confirmed, as the relay does. */
+	long deadline = now_ms() + 10 * G.timeout_ms;
+	for (;;) {
+		struct ddb_err e1 = { "" }, e2 = { "" };
+		if (T->publish(G.h, q, "again", 5, &e1) == DDB_OK && T->confirm(G.h, &e2) == DDB_OK)
+			break;
+		if (now_ms() > deadline)
+			fail_msg("publish never went through again: %s / %s", e1.msg, e2.msg);
+		nap();
+	}
+	wait_depth(q, 1, 0);
+	struct got g[1];
+	recv_exact(q, g, 1);
+	assert_body_str(&g[0], "again");
+	ack(q, g[0].tag);
+	free_got(g, 1);
+	wait_depth(q, 0, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1184,6 +1425,11 @@ int main(void)
 		TEST(test_memory_bad_options),
 		TEST(test_memory_max_queue),
 		TEST(test_memory_instances),
+		TEST(test_durable_consumer_dies),
+		TEST(test_rabbitmq_descriptor),
+		TEST(test_rabbitmq_bad_options),
+		TEST(test_rabbitmq_prefetch_one),
+		TEST(test_rabbitmq_queue_deleted_behind_our_back),
 #undef TEST
 	};
 	int failed = cmocka_run_group_tests_name("transport conformance", tests, group_setup,

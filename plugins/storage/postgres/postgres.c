@@ -155,7 +155,7 @@ static const char schema_regional[] =
 	"CREATE TABLE IF NOT EXISTS customers ("
 	" id text COLLATE \"C\" PRIMARY KEY,"
 	" unique_id text NOT NULL,"
-	" zip_prefix bigint NOT NULL,"
+	" zip_prefix bigint NOT NULL CHECK (zip_prefix >= 0),"
 	" city text NOT NULL,"
 	" state text NOT NULL,"
 	" name text NOT NULL,"
@@ -164,7 +164,9 @@ static const char schema_regional[] =
 	" version bigint NOT NULL CHECK (version >= 1),"
 	" deleted boolean NOT NULL,"
 	" updated_at_us bigint NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS customers_zip ON customers (zip_prefix);"
+	/* What find_customers reads: the live records by zip prefix. */
+	"CREATE INDEX IF NOT EXISTS customers_live_zip ON customers (zip_prefix)"
+	" WHERE NOT deleted;"
 	/* The last non-idempotent write of each writer (an open instance), in
 	 * the write's own transaction: after a lost connection, it says whether
 	 * the write committed.  kind P: place_orders, seqs its outbox events;
@@ -937,11 +939,15 @@ static const char *customer_invalid(const struct ddb_customer *c)
 			return "a text field is not valid UTF-8";
 	}
 	if (!c->id[0])
-		return "empty id";
+		return "empty customer id";
 	if (!c->home[0])
 		return "empty home region";
 	if (c->version < 1)
 		return "version must be at least 1";
+	if (c->zip_prefix < 0)
+		return "negative zip prefix";
+	if (c->deleted != 0 && c->deleted != 1)
+		return "deleted must be 0 or 1";
 	return NULL;
 }
 
@@ -1369,6 +1375,12 @@ static PGresult *run(struct pg *h, enum stmt_id id, const struct req *r, const c
 		*st = fail(h, DDB_INTERNAL, err, "%s: out of memory (or a batch too large)", op);
 		return NULL;
 	}
+	/* A server that went away while the connection was idle has sent its
+	 * goodbye (and closed): read it now, so that the statement is not
+	 * sent into a dead connection, where the reset that answers it would
+	 * also discard that message and leave the outcome looking unknown. */
+	if (h->conn && (!PQconsumeInput(h->conn) || PQstatus(h->conn) != CONNECTION_OK))
+		drop_connection(h, PQerrorMessage(h->conn));
 	if ((*st = ensure_conn(h, op, err)) != DDB_OK)
 		return NULL;
 	char name[16];

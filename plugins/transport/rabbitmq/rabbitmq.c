@@ -103,12 +103,15 @@
 #include <amqp_tcp_socket.h>
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -318,6 +321,7 @@ struct rmq {
 
 	amqp_connection_state_t conn;     /* NULL: not connected */
 	int channel_max;
+	int corked;                       /* TCP_CORK set: publishes wait in the kernel */
 	long backoff_ms;                  /* the wait after the next failure */
 	double retry_at_ms;               /* no attempt to connect before */
 	char down_why[200];
@@ -424,6 +428,7 @@ static void drop(struct rmq *r, const char *fmt, ...)
 		amqp_destroy_connection(r->conn);
 		r->conn = NULL;
 	}
+	r->corked = 0;
 	r->retry_at_ms = now_ms() + (double)r->backoff_ms;
 	for (size_t i = 0; i < r->nq; i++)
 		queue_forget_connection(r->queues[i]);
@@ -513,6 +518,37 @@ static enum ddb_status check_reply(struct rmq *r, amqp_rpc_reply_t rep, const ch
 static enum ddb_status check_rpc(struct rmq *r, const char *what, struct ddb_err *err)
 {
 	return check_reply(r, amqp_get_rpc_reply(r->conn), what, err);
+}
+
+/* Publishes go out corked (TCP_CORK): the kernel gathers the three frames
+ * of each message, and the messages of a batch, into full segments instead
+ * of sending one small segment per message.  Anything that waits for the
+ * broker uncorks first, which sends what was gathered. */
+static void cork(struct rmq *r)
+{
+#ifdef TCP_CORK
+	if (r->corked || !r->conn)
+		return;
+	int one = 1;
+	if (setsockopt(amqp_get_sockfd(r->conn), IPPROTO_TCP, TCP_CORK, &one, sizeof one) == 0)
+		r->corked = 1;
+#else
+	(void)r;
+#endif
+}
+
+static void uncork(struct rmq *r)
+{
+#ifdef TCP_CORK
+	if (!r->corked)
+		return;
+	r->corked = 0;
+	int zero = 0;
+	if (r->conn)
+		(void)setsockopt(amqp_get_sockfd(r->conn), IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
+#else
+	(void)r;
+#endif
 }
 
 /* Gives back the memory rabbitmq-c keeps for the replies of synchronous
@@ -675,6 +711,7 @@ static void handle_frame(struct rmq *r, const amqp_frame_t *f)
  * one was handled, 0 when none came, -1 when the connection is gone. */
 static int pump(struct rmq *r, long wait_ms)
 {
+	uncork(r);
 	amqp_frame_t f;
 	struct timeval tv = ms_tv(wait_ms);
 	int st = amqp_simple_wait_frame_noblock(r->conn, &f, &tv);
@@ -901,6 +938,7 @@ static enum ddb_status flush_acks(struct rmq *r, struct queue *q, struct ddb_err
 		drop(r, "sending acks: %s", amqp_error_string2(rc));
 		return unavailable(r, err, "ack");
 	}
+	uncork(r); /* on their way now, so that the broker refills the prefetch */
 	return DDB_OK;
 }
 
@@ -1013,6 +1051,7 @@ static void rmq_close(void *handle)
 	if (r->conn) {
 		for (size_t i = 0; i < r->nq && r->conn; i++)
 			(void)flush_acks(r, r->queues[i], NULL);
+		uncork(r);
 		if (r->conn) {
 			/* Whatever it held unacked goes back to its queue. */
 			(void)amqp_connection_close(r->conn, AMQP_REPLY_SUCCESS);
@@ -1033,6 +1072,7 @@ static enum ddb_status rmq_reset(void *handle, struct ddb_err *err)
 	enum ddb_status st = ensure(r, "reset", err);
 	if (st != DDB_OK)
 		return st;
+	uncork(r);
 	/* Close the consumer channels first: what they held goes back to the
 	 * queues, which are deleted next.  Frames of those channels that
 	 * rabbitmq-c set aside meanwhile are read and ignored before the
@@ -1084,6 +1124,7 @@ static enum ddb_status rmq_declare(void *handle, const char *queue, struct ddb_e
 	snprintf(what, sizeof what, "declare queue '%s'", queue);
 	if ((st = ensure(r, what, err)) != DDB_OK)
 		return st;
+	uncork(r);
 	if ((st = declare_on_broker(r, queue, err)) != DDB_OK)
 		return st;
 	release(r);
@@ -1121,10 +1162,11 @@ static enum ddb_status rmq_publish(void *handle, const char *queue, const void *
 	}
 	char what[QUEUE_NAME_MAX + 32];
 	snprintf(what, sizeof what, "publish to '%s'", queue);
-	/* A publish that fails makes the batch fail: confirm() must not say
-	 * OK for a batch with a message missing. */
+	/* A publish that fails was not sent: the caller knows it.  Publishes
+	 * that went out before it and may be lost with the connection fail
+	 * the next confirm (drop() marks them). */
 	if ((st = ensure(r, what, err)) != DDB_OK)
-		goto failed;
+		return st;
 	/* The window: read confirms until there is room. */
 	double deadline = now_ms() + (double)r->timeout_ms;
 	while (r->conn && r->pub_seq - r->low + 1 >= r->window) {
@@ -1135,31 +1177,22 @@ static enum ddb_status rmq_publish(void *handle, const char *queue, const void *
 		}
 		pump(r, (long)left + 1);
 	}
-	if (!r->conn) {
-		st = unavailable(r, err, what);
-		goto failed;
-	}
+	if (!r->conn)
+		return unavailable(r, err, what);
 	amqp_basic_properties_t props;
 	memset(&props, 0, sizeof props);
 	props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
 	props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
 	amqp_bytes_t b = { len, (void *)(uintptr_t)body };
+	cork(r);
 	int rc = amqp_basic_publish(r->conn, PUB_CH, amqp_empty_bytes, bytes_of(q->name), 1, 0, &props, b);
 	if (rc != AMQP_STATUS_OK) {
 		drop(r, "publishing: %s", amqp_error_string2(rc));
-		st = unavailable(r, err, what);
-		goto failed;
+		return unavailable(r, err, what);
 	}
 	r->pub_seq++;
 	r->settled[r->pub_seq & r->ring_mask] = 0;
 	return DDB_OK;
-failed:
-	if (!r->failed) {
-		r->failed = 1;
-		snprintf(r->failed_why, sizeof r->failed_why, "a publish of this batch failed: %s",
-		         err ? err->msg : "broker unavailable");
-	}
-	return st;
 }
 
 static enum ddb_status rmq_confirm(void *handle, struct ddb_err *err)
@@ -1201,6 +1234,7 @@ static amqp_channel_t free_channel(struct rmq *r)
 static enum ddb_status start_consumer(struct rmq *r, struct queue *q, struct ddb_err *err)
 {
 	enum ddb_status st;
+	uncork(r);
 	if (!q->ch) {
 		amqp_channel_t ch = free_channel(r);
 		if (!ch) {
@@ -1346,6 +1380,7 @@ static enum ddb_status rmq_reject(void *handle, const char *queue, uint64_t tag,
 		fifo_insert(&q->ready, m);
 	} else {
 		int rc = amqp_basic_reject(r->conn, q->ch, m->amqp_tag, 0);
+		uncork(r);
 		if (rc != AMQP_STATUS_OK) {
 			drop(r, "rejecting: %s", amqp_error_string2(rc));
 			return unavailable(r, err, "reject");
@@ -1396,6 +1431,7 @@ static enum ddb_status rmq_depth(void *handle, const char *queue, uint64_t *read
 	snprintf(what, sizeof what, "depth of '%s'", queue);
 	if ((st = ensure(r, what, err)) != DDB_OK || (st = flush_acks(r, q, err)) != DDB_OK)
 		return st;
+	uncork(r);
 	amqp_queue_declare_ok_t *ok =
 	    amqp_queue_declare(r->conn, CTL_CH, bytes_of(q->name), 1, 0, 0, 0, amqp_empty_table);
 	if ((st = check_rpc(r, what, err)) != DDB_OK)
