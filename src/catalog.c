@@ -69,22 +69,24 @@ const struct ddb_product *catalog_find(const struct catalog *c, const char *sku)
 	return bsearch(&key, c->products, c->n, sizeof *c->products, compare_sku);
 }
 
-int catalog_install(const struct catalog *c, struct world *w, const struct scenario_info *si,
+int catalog_install(struct world *w, const struct scenario_info *si,
                     int64_t now_us, char *err, size_t errlen)
 {
 	for (size_t r = 0; r < w->n_regions; r++) {
 		struct store *s = &w->regions[r];
-		/* In the scenario's order, so the outbox order follows the script. */
+		/* In the scenario's order, so the outbox order follows the script.
+		 * The starting state is written straight to the plugin: a region
+		 * that starts down (ddbsim node set) still has its catalog. */
 		for (size_t i = 0; i < si->n_products; i++) {
 			struct ddb_err e = { "" };
-			enum ddb_status st = store_upsert_product(s, &si->products[i], now_us, &e);
+			enum ddb_status st = s->ops->upsert_product(s->h, &si->products[i], now_us, &e);
 			if (st != DDB_OK && st != DDB_DUPLICATE)
 				return errorf(err, errlen, "region %s: product %s: %s (%s)", s->node->name,
 				              si->products[i].sku, e.msg, ddb_status_name(st));
 			int64_t qty = si->stock[r * si->n_products + i];
 			if (qty <= 0)
 				continue;
-			st = store_restock(s, si->products[i].sku, qty, &e);
+			st = s->ops->restock(s->h, si->products[i].sku, qty, &e);
 			if (st != DDB_OK)
 				return errorf(err, errlen, "region %s: stock of %s: %s (%s)", s->node->name,
 				              si->products[i].sku, e.msg, ddb_status_name(st));

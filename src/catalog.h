@@ -27,7 +27,7 @@ void catalog_free(struct catalog *c);
 const struct ddb_product *catalog_find(const struct catalog *c, const char *sku);
 
 /* Writes every product and its initial stock to every region store. */
-int catalog_install(const struct catalog *c, struct world *w, const struct scenario_info *si,
+int catalog_install(struct world *w, const struct scenario_info *si,
                     int64_t now_us, char *err, size_t errlen);
 
 /* Restocks sku in a region; a refusal (region down, unknown sku) is counted

@@ -644,6 +644,13 @@ static void add_order_facts(cJSON *facts, const struct metrics *m, uint64_t regi
 	cJSON *rejected = cJSON_AddObjectToObject(orders, "rejected");
 	for (size_t i = 0; m && i < m->n_reasons; i++)
 		cJSON_AddNumberToObject(rejected, m->reasons[i].reason, (double)m->reasons[i].n);
+	cJSON *customers = cJSON_GetObjectItem(facts, "customers");
+	if (m && customers) {
+		cJSON *crj = cJSON_AddObjectToObject(customers, "rejected");
+		for (size_t i = 0; i < m->customers.n_reasons; i++)
+			cJSON_AddNumberToObject(crj, m->customers.reasons[i].reason,
+			                        (double)m->customers.reasons[i].n);
+	}
 }
 
 int checks_run(struct world *w, struct sync *sync, struct customers *cs, struct scenario *sc,

@@ -32,7 +32,9 @@ static const char usage_text[] =
     "\n"
     "Commands:\n"
     "  run [SCENARIO.lua]   run a scenario (default: the config's, else the bundled\n"
-    "                       ecommerce.lua) on fresh stores, then check every invariant\n"
+    "                       ecommerce.lua) on fresh stores, then check every invariant;\n"
+    "                       a bare name not in the working directory is looked for\n"
+    "                       among the bundled scenarios\n"
     "  drain                finish the sync left pending in existing stores (after a\n"
     "                       crash, say), then run the checks\n"
     "  check                run the checks against the existing stores\n"
@@ -70,7 +72,7 @@ static const char usage_text[] =
     "Examples:\n"
     "  ddbsim run                             the default scenario, embedded stores\n"
     "  ddbsim run flash_sale.lua --seed 7 --report out.json\n"
-    "  ddbsim run -c /etc/ddbsim/postgres.conf\n"
+    "  ddbsim run -c my.conf customers.lua    other stores, as my.conf says\n"
     "  ddbsim drain -d ddbsim-data            after a kill -9 of a run\n"
     "  ddbsim run chaos.lua --runs 200 --seed 1\n"
     "  ddbsim node set boston down            boston starts down in later runs\n"
@@ -490,6 +492,21 @@ static int cmd_node(const struct cli *c, const char *data_dir)
 	return rc;
 }
 
+/* A scenario given by a bare name that is not in the working directory
+ * is looked for in the scripts directory: `ddbsim run chaos.lua` works
+ * anywhere. */
+static void resolve_scenario(const char *name, char *out, size_t len)
+{
+	copy_str(out, len, name);
+	if (strchr(name, '/') || access(name, F_OK) == 0)
+		return;
+	const char *dir = getenv("DDBSIM_SCRIPTDIR");
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : DDBSIM_SCRIPTDIR, name);
+	if (access(path, F_OK) == 0)
+		copy_str(out, len, path);
+}
+
 int cli_main(int argc, char **argv)
 {
 	struct cli c = { 0 };
@@ -529,7 +546,7 @@ int cli_main(int argc, char **argv)
 
 	char scenario[4096];
 	if (c.scenario)
-		copy_str(scenario, sizeof scenario, c.scenario);
+		resolve_scenario(c.scenario, scenario, sizeof scenario);
 	else if (cfg->scenario)
 		copy_str(scenario, sizeof scenario, cfg->scenario);
 	else

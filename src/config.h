@@ -17,8 +17,9 @@
  *   - "key = value" or "key: value"; white space around keys and values is
  *     dropped; leading white space on any line is ignored (keys may be
  *     indented: there are no continuation lines, a value is one line);
- *   - a line holds at most 199 characters (libinih's buffer); CRLF and a
- *     UTF-8 byte order mark are accepted;
+ *   - a line holds at most CONFIG_LINE_MAX - 1 characters with Debian's
+ *     libinih (199 with a libinih that cannot be told); CRLF and a UTF-8
+ *     byte order mark are accepted;
  *   - an unknown section, an unknown key in [ddbsim], a key given twice in a
  *     section, a section given twice, a bad seed or a bad ${...} is an error.
  * Values:
@@ -30,8 +31,8 @@
  *   - seed is a non-negative decimal integer below 2^64 (digits only);
  *   - paths are kept as written: a relative path is relative to the working
  *     directory of ddbsim, not to the config file.
- * [region.NAME] replaces [regions] for that region as a whole (plugin and
- * options); nothing is merged.
+ * [region.NAME] replaces [regions] for that region: its options are its
+ * own; only a missing "plugin =" is taken from [regions] (src/topology.c).
  */
 #ifndef DDBSIM_CONFIG_H
 #define DDBSIM_CONFIG_H

@@ -191,11 +191,7 @@ static void write_everywhere(struct customers *cs, const struct customer_entry *
 
 static void reject(struct customers *cs, const char *reason)
 {
-	char r[160] = "customer:";
-	copy_str(r + 9, sizeof r - 9, reason);
-	cs->m->customers.rejected++;
-	metrics_reject(cs->m, r);
-	cs->m->orders_rejected--; /* counted apart from the orders */
+	metrics_customer_reject(cs->m, reason);
 }
 
 static void create(struct customers *cs, const struct customer_request *req, int64_t now_us)
@@ -490,6 +486,10 @@ void customers_node_changed(struct customers *cs, size_t r, int up, int64_t now_
 {
 	struct customer_metrics *cm = &cs->m->customers;
 	if (!up) {
+		/* Down again before its queue drained: that recovery never
+		 * finished. */
+		if (cs->back_since[r] >= 0 && cs->conv_index[r] < cm->n_conv)
+			cm->conv[cs->conv_index[r]].converged_at_us = CONVERGENCE_INTERRUPTED;
 		cs->back_since[r] = -1;
 		return;
 	}
@@ -499,7 +499,7 @@ void customers_node_changed(struct customers *cs, size_t r, int up, int64_t now_
 		struct convergence *c = &cm->conv[cm->n_conv++];
 		copy_str(c->node, sizeof c->node, cs->w->regions[r].node->name);
 		c->up_at_us = now_us;
-		c->converged_at_us = -1;
+		c->converged_at_us = CONVERGENCE_PENDING;
 		c->replayed = 0;
 	}
 }

@@ -252,7 +252,7 @@ static void on_failure(struct engine *e, size_t i)
 		if (strcmp(f->target, "relay") == 0)
 			sync_crash_relay(&e->sync);
 		else
-			sync_crash_applier(&e->sync, now);
+			sync_crash_applier(&e->sync);
 		break;
 	case FAILURE_RESTART:
 		if (strcmp(f->target, "relay") == 0)
@@ -495,7 +495,7 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 		goto out;
 	e.w.nodes.resetting = 0;
 	if (node_table_save(&e.w.nodes, o->data_dir, err, errlen) != 0 ||
-	    catalog_install(&e.cat, &e.w, e.si, 0, err, errlen) != 0)
+	    catalog_install(&e.w, e.si, 0, err, errlen) != 0)
 		goto out;
 	if (orders_init(&e.orders, &e.w, e.sc, &e.cat, e.m, o->batch_max) != 0 ||
 	    sync_init(&e.sync, &e.w, e.m) != 0) {

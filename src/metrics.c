@@ -15,27 +15,38 @@ void metrics_init(struct metrics *m)
 	m->sample_every_us = US_PER_S;
 }
 
-void metrics_reject(struct metrics *m, const char *reason)
+static void count_reason(struct reason_count *v, size_t *n, const char *reason)
 {
-	m->orders_rejected++;
-	for (size_t i = 0; i < m->n_reasons; i++)
-		if (strcmp(m->reasons[i].reason, reason) == 0) {
-			m->reasons[i].n++;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(v[i].reason, reason) == 0) {
+			v[i].n++;
 			return;
 		}
-	if (m->n_reasons == METRICS_REASONS - 1) {
+	if (*n == METRICS_REASONS - 1) {
 		reason = "other";
-		for (size_t i = 0; i < m->n_reasons; i++)
-			if (strcmp(m->reasons[i].reason, reason) == 0) {
-				m->reasons[i].n++;
+		for (size_t i = 0; i < *n; i++)
+			if (strcmp(v[i].reason, reason) == 0) {
+				v[i].n++;
 				return;
 			}
 	}
-	if (m->n_reasons == METRICS_REASONS)
+	if (*n == METRICS_REASONS)
 		return;
-	struct reason_count *r = &m->reasons[m->n_reasons++];
+	struct reason_count *r = &v[(*n)++];
 	copy_str(r->reason, sizeof r->reason, reason);
 	r->n = 1;
+}
+
+void metrics_reject(struct metrics *m, const char *reason)
+{
+	m->orders_rejected++;
+	count_reason(m->reasons, &m->n_reasons, reason);
+}
+
+void metrics_customer_reject(struct metrics *m, const char *reason)
+{
+	m->customers.rejected++;
+	count_reason(m->customers.reasons, &m->customers.n_reasons, reason);
 }
 
 void metrics_sample(struct metrics *m, const struct depth_sample *s)

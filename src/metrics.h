@@ -38,7 +38,9 @@ struct step_record {
 struct convergence {
 	char node[64];
 	int64_t up_at_us;
-	int64_t converged_at_us; /* -1: not yet */
+	int64_t converged_at_us; /* or one of these: */
+#define CONVERGENCE_PENDING (-1)     /* not yet (at the end of the run: never) */
+#define CONVERGENCE_INTERRUPTED (-2) /* it went down again first */
 	uint64_t replayed;
 };
 
@@ -55,6 +57,8 @@ struct customer_metrics {
 	uint64_t finds, finds_partial, found;
 	uint64_t replayed, replay_stale; /* records replayed; of them, older than stored */
 	uint64_t rejected;
+	struct reason_count reasons[METRICS_REASONS];
+	size_t n_reasons;
 	struct convergence conv[METRICS_CONVERGENCES];
 	size_t n_conv;
 };
@@ -93,6 +97,8 @@ void metrics_init(struct metrics *m);
 void metrics_reject(struct metrics *m, const char *reason);
 /* Records queue depths at a time; keeps at most METRICS_SAMPLES by thinning
  * to every other sample when full. */
+/* Counts a rejected customer operation under reason. */
+void metrics_customer_reject(struct metrics *m, const char *reason);
 void metrics_sample(struct metrics *m, const struct depth_sample *s);
 void metrics_step(struct metrics *m, int64_t at_us, const char *target, const char *action);
 

@@ -16,10 +16,10 @@
 int node_name_valid(const char *name)
 {
 	size_t n = strlen(name);
-	if (n == 0 || n >= DDB_NAME_MAX || !isalpha((unsigned char)name[0]))
+	if (n == 0 || n >= DDB_NAME_MAX || !isalnum((unsigned char)name[0]))
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)name[i]) && name[i] != '_')
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '-')
 			return 0;
 	return 1;
 }
@@ -28,8 +28,8 @@ int node_add(struct node_table *t, const char *name, int kind, char *err, size_t
 {
 	if (!node_name_valid(name))
 		return errorf(err, errlen,
-		              "invalid node name '%s': use 1-63 letters, digits or '_', starting with a letter",
-		              name);
+		              "invalid node name '%s': use 1-63 letters, digits, '_' or '-', starting with "
+		              "a letter or digit", name);
 	if (node_find(t, name))
 		return errorf(err, errlen, "node name '%s' is used twice", name);
 	if (t->n == NODE_MAX)

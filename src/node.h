@@ -69,7 +69,8 @@ int node_state_parse(const char *s); /* -1 if unknown */
 int node_table_save(const struct node_table *t, const char *data_dir, char *err, size_t errlen);
 int node_table_load(struct node_table *t, const char *data_dir, char *err, size_t errlen);
 
-/* A valid node name: 1-63 bytes of [A-Za-z0-9_], starting with a letter. */
+/* A valid node name: 1-63 bytes of [A-Za-z0-9_-], starting with a letter or
+ * a digit (the same rule as region names in scenarios). */
 int node_name_valid(const char *name);
 
 #endif

@@ -40,6 +40,10 @@ cJSON *report_json(const struct run_result *res)
 	if (res->has_seed)
 		cJSON_AddNumberToObject(root, "seed", (double)res->seed);
 	cJSON_AddStringToObject(root, "state_hash", hash);
+	if (strcmp(res->mode, "run") == 0) {
+		snprintf(hash, sizeof hash, "%016" PRIx64, res->trace_hash);
+		cJSON_AddStringToObject(root, "trace_hash", hash);
+	}
 
 	cJSON *orders = cJSON_AddObjectToObject(root, "orders");
 	cJSON_AddNumberToObject(orders, "generated", (double)m->orders_generated);
@@ -79,8 +83,78 @@ cJSON *report_json(const struct run_result *res)
 		cJSON_AddItemToArray(timeline, s);
 	}
 
+	/* node.NAME queues over time, by region (the first 16). */
+	cJSON *nq = cJSON_AddObjectToObject(queues, "node_queues");
+	for (size_t r = 0; r < res->n_nodes && r < 16; r++) {
+		if (res->nodes[r].kind != NODE_REGION)
+			continue;
+		cJSON *q = cJSON_AddObjectToObject(nq, res->nodes[r].name);
+		cJSON_AddNumberToObject(q, "max_depth", (double)m->node_depth_max[r]);
+		cJSON *tl = cJSON_AddArrayToObject(q, "timeline");
+		for (size_t i = 0; i < m->n_samples; i++) {
+			cJSON *pt = cJSON_CreateArray();
+			cJSON_AddItemToArray(pt, cJSON_CreateNumber((double)m->samples[i].at_us / 1e6));
+			cJSON_AddItemToArray(pt, cJSON_CreateNumber((double)m->samples[i].node_queues[r]));
+			cJSON_AddItemToArray(pt, cJSON_CreateString(node_state_name(m->samples[i].node_states[r])));
+			cJSON_AddItemToArray(tl, pt);
+		}
+	}
+
+	const struct customer_metrics *cm = &m->customers;
+	cJSON *cu = cJSON_AddObjectToObject(root, "customers");
+	cJSON_AddNumberToObject(cu, "operations", (double)cm->generated);
+	cJSON_AddNumberToObject(cu, "created", (double)cm->created);
+	cJSON_AddNumberToObject(cu, "updated", (double)cm->updated);
+	cJSON_AddNumberToObject(cu, "deleted", (double)cm->deleted);
+	cJSON_AddNumberToObject(cu, "rejected_total", (double)cm->rejected);
+	cJSON *crj = cJSON_AddObjectToObject(cu, "rejected");
+	for (size_t i = 0; i < cm->n_reasons; i++)
+		cJSON_AddNumberToObject(crj, cm->reasons[i].reason, (double)cm->reasons[i].n);
+	cJSON *wr = cJSON_AddObjectToObject(cu, "writes");
+	cJSON_AddNumberToObject(wr, "ok", (double)cm->writes_ok);
+	cJSON_AddNumberToObject(wr, "home_pending", (double)cm->writes_home_pending);
+	cJSON_AddNumberToObject(wr, "unavailable", (double)cm->writes_unavailable);
+	cJSON_AddNumberToObject(wr, "copies_direct", (double)cm->writes_direct);
+	cJSON_AddNumberToObject(wr, "copies_queued", (double)cm->writes_queued);
+	cJSON_AddNumberToObject(wr, "copies_held", (double)cm->writes_held);
+	cJSON *rd = cJSON_AddObjectToObject(cu, "reads");
+	cJSON_AddNumberToObject(rd, "gets", (double)cm->gets);
+	cJSON_AddNumberToObject(rd, "from_home", (double)cm->reads_home);
+	cJSON_AddNumberToObject(rd, "from_replica", (double)cm->reads_replica);
+	cJSON_AddNumberToObject(rd, "failed", (double)cm->reads_failed);
+	cJSON_AddNumberToObject(rd, "stale", (double)cm->reads_stale);
+	cJSON_AddNumberToObject(rd, "finds", (double)cm->finds);
+	cJSON_AddNumberToObject(rd, "finds_partial", (double)cm->finds_partial);
+	cJSON *rp = cJSON_AddObjectToObject(cu, "replays");
+	cJSON_AddNumberToObject(rp, "records", (double)cm->replayed);
+	cJSON_AddNumberToObject(rp, "older_than_stored", (double)cm->replay_stale);
+	cJSON *conv = cJSON_AddArrayToObject(cu, "recoveries");
+	for (size_t i = 0; i < cm->n_conv; i++) {
+		cJSON *c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "node", cm->conv[i].node);
+		cJSON_AddNumberToObject(c, "up_at", (double)cm->conv[i].up_at_us / 1e6);
+		cJSON_AddNumberToObject(c, "replayed", (double)cm->conv[i].replayed);
+		if (cm->conv[i].converged_at_us >= 0)
+			cJSON_AddNumberToObject(c, "seconds_to_converge",
+			                        (double)(cm->conv[i].converged_at_us - cm->conv[i].up_at_us) / 1e6);
+		else
+			cJSON_AddNullToObject(c, "seconds_to_converge");
+		cJSON_AddBoolToObject(c, "interrupted",
+		                      cm->conv[i].converged_at_us == CONVERGENCE_INTERRUPTED);
+		cJSON_AddItemToArray(conv, c);
+	}
+
 	cJSON *faults = cJSON_AddObjectToObject(root, "faults");
 	cJSON_AddNumberToObject(faults, "unavailable_calls", (double)m->unavailable_calls);
+	cJSON_AddNumberToObject(faults, "refused_down", (double)res->faults.refused_down);
+	cJSON_AddNumberToObject(faults, "refused_partition", (double)res->faults.refused_cut);
+	cJSON_AddNumberToObject(faults, "replies_lost", (double)res->faults.replies_lost);
+	cJSON_AddNumberToObject(faults, "messages_dropped", (double)res->faults.dropped);
+	cJSON_AddNumberToObject(faults, "messages_duplicated", (double)res->faults.duplicated);
+	cJSON_AddNumberToObject(faults, "messages_delayed", (double)res->faults.delayed_count);
+	cJSON_AddNumberToObject(faults, "batches_reordered", (double)res->faults.reordered);
+	cJSON_AddNumberToObject(faults, "commits_in_doubt", (double)m->commits_in_doubt);
+	cJSON_AddNumberToObject(orders, "routed", (double)m->orders_routed);
 	cJSON *steps = cJSON_AddArrayToObject(faults, "steps");
 	for (size_t i = 0; i < m->n_steps; i++) {
 		cJSON *s = cJSON_CreateObject();
@@ -134,17 +208,59 @@ void report_text(const struct run_result *res, FILE *out)
 		        throughput(res), res->sync_seconds, (double)res->virtual_us / 1e6);
 		print_latency(out, "order latency", &m->order_latency_us);
 		print_latency(out, "sync lag", &m->sync_lag_us);
-		fprintf(out, "  queues         max depth sync.central %" PRIu64 ", sync.documents %" PRIu64
-		        "\n", m->max_depth_central, m->max_depth_documents);
+		fprintf(out, "  queues         max depth sync.central %" PRIu64 ", sync.documents %" PRIu64,
+		        m->max_depth_central, m->max_depth_documents);
+		for (size_t r = 0; r < res->n_nodes && r < 16; r++)
+			if (res->nodes[r].kind == NODE_REGION && m->node_depth_max[r])
+				fprintf(out, ", node.%s %" PRIu64, res->nodes[r].name, m->node_depth_max[r]);
+		fprintf(out, "\n");
 	} else {
 		fprintf(out, "  sync           %" PRIu64 " events relayed, %" PRIu64 " applied (%.2f s)\n",
 		        m->events_relayed, m->events_applied_central, res->wall_seconds);
 	}
+	const struct customer_metrics *cm = &m->customers;
+	if (cm->generated) {
+		fprintf(out, "  customers      %" PRIu64 " operations: %" PRIu64 " created, %" PRIu64
+		        " updated, %" PRIu64 " deleted, %" PRIu64 " rejected\n",
+		        cm->generated, cm->created, cm->updated, cm->deleted, cm->rejected);
+		for (size_t i = 0; i < cm->n_reasons; i++)
+			fprintf(out, "    %-26s %" PRIu64 "\n", cm->reasons[i].reason, cm->reasons[i].n);
+		fprintf(out, "    writes       %" PRIu64 " ok, %" PRIu64 " with the home pending, %" PRIu64
+		        " unavailable (queued, pending); %" PRIu64 " copies queued for down nodes\n",
+		        cm->writes_ok, cm->writes_home_pending, cm->writes_unavailable, cm->writes_queued);
+		fprintf(out, "    reads        %" PRIu64 " from the home, %" PRIu64 " from a replica, %" PRIu64
+		        " failed, %" PRIu64 " stale; %" PRIu64 " finds (%" PRIu64 " partial)\n",
+		        cm->reads_home, cm->reads_replica, cm->reads_failed, cm->reads_stale, cm->finds,
+		        cm->finds_partial);
+		fprintf(out, "    replays      %" PRIu64 " records (%" PRIu64 " older than the stored one)\n",
+		        cm->replayed, cm->replay_stale);
+		for (size_t i = 0; i < cm->n_conv; i++) {
+			if (cm->conv[i].converged_at_us >= 0)
+				fprintf(out, "      %s back at t=%.3f: %" PRIu64 " writes replayed, converged in %.3f s\n",
+				        cm->conv[i].node, (double)cm->conv[i].up_at_us / 1e6, cm->conv[i].replayed,
+				        (double)(cm->conv[i].converged_at_us - cm->conv[i].up_at_us) / 1e6);
+			else
+				fprintf(out, "      %s back at t=%.3f: %s\n", cm->conv[i].node,
+				        (double)cm->conv[i].up_at_us / 1e6,
+				        cm->conv[i].converged_at_us == CONVERGENCE_INTERRUPTED
+				            ? "down again before it converged" : "not converged");
+		}
+	}
 	if (m->n_steps || m->unavailable_calls) {
-		fprintf(out, "  faults         %" PRIu64 " calls refused as unavailable\n",
-		        m->unavailable_calls);
+		const struct fault_layer *f = &res->faults;
+		fprintf(out, "  faults         %" PRIu64 " calls refused (%" PRIu64 " node down, %" PRIu64
+		        " partition), %" PRIu64 " replies lost\n",
+		        f->refused_down + f->refused_cut, f->refused_down, f->refused_cut, f->replies_lost);
+		if (f->dropped || f->duplicated || f->delayed_count || f->reordered)
+			fprintf(out, "    messages     %" PRIu64 " dropped, %" PRIu64 " duplicated, %" PRIu64
+			        " delayed, %" PRIu64 " batches reordered\n",
+			        f->dropped, f->duplicated, f->delayed_count, f->reordered);
+		if (m->orders_routed || m->commits_in_doubt)
+			fprintf(out, "    orders       %" PRIu64 " routed to another region, %" PRIu64
+			        " commits in doubt (retried)\n", m->orders_routed, m->commits_in_doubt);
+		fprintf(out, "    timeline\n");
 		for (size_t i = 0; i < m->n_steps; i++)
-			fprintf(out, "    t=%-8.3f %s %s\n", (double)m->steps[i].at_us / 1e6,
+			fprintf(out, "      t=%-8.3f %s %s\n", (double)m->steps[i].at_us / 1e6,
 			        m->steps[i].target, m->steps[i].action);
 	}
 	fprintf(out, "  checks\n");

@@ -68,6 +68,14 @@ size_t sync_relay(struct sync *s, size_t r)
 			return 0;
 		s->requeue_needed[r] = 0;
 	}
+	if (s->relay_doomed) {
+		size_t n = relay(s, r, 0);
+		if (n > 0) { /* it died right after this publish */
+			s->relay_doomed = 0;
+			s->relay_down = 1;
+		}
+		return 0;
+	}
 	return relay(s, r, 1);
 }
 
@@ -181,7 +189,7 @@ static size_t apply_central(struct sync *s, int64_t now_us, int finish);
 
 size_t sync_apply_central(struct sync *s, int64_t now_us)
 {
-	if (s->applier_down)
+	if (s->applier_down || now_us < s->central_retry_at)
 		return 0;
 	if (s->recover_needed) {
 		struct ddb_err e = { "" };
@@ -189,6 +197,13 @@ size_t sync_apply_central(struct sync *s, int64_t now_us)
 		if (bus_recover(&s->w->bus, QUEUE_CENTRAL, &e) != DDB_OK)
 			return 0;
 		s->recover_needed = 0;
+	}
+	if (s->applier_doomed) {
+		if (apply_central(s, now_us, 0) > 0) {
+			s->applier_doomed = 0;
+			s->applier_down = 1;
+		}
+		return 0;
 	}
 	return apply_central(s, now_us, 1);
 }
@@ -219,6 +234,7 @@ static size_t apply_central(struct sync *s, int64_t now_us, int finish)
 	} else if (st != DDB_OK) {
 		warn(s, "central applier: apply", st, &e);
 		requeue_all(s, QUEUE_CENTRAL, 0, n);
+		s->central_retry_at = now_us + SYNC_BACKOFF_US;
 		return 0;
 	}
 	if (!finish)
@@ -239,7 +255,10 @@ static size_t apply_central(struct sync *s, int64_t now_us, int finish)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct ddb_event *ev = &s->events[i];
-		if (ev->kind == DDB_EVENT_ORDER && !s->deliveries[i].redelivered)
+		/* A copy delivered again after it was applied counts twice: rare
+		 * (crashes, duplicates); skipping every redelivered message would
+		 * hide the orders that waited out an outage. */
+		if (ev->kind == DDB_EVENT_ORDER)
 			hist_add(&s->m->sync_lag_us, now_us - ev->order.placed_at_us);
 		st = bus_ack(bus, QUEUE_CENTRAL, s->deliveries[i].tag, &e);
 		if (st != DDB_OK)
@@ -282,6 +301,8 @@ void sync_flush_marks(struct sync *s)
 
 size_t sync_apply_documents(struct sync *s, int64_t now_us)
 {
+	if (now_us < s->documents_retry_at)
+		return 0;
 	struct bus *bus = &s->w->bus;
 	struct ddb_err e = { "" };
 	size_t n = 0;
@@ -312,6 +333,7 @@ size_t sync_apply_documents(struct sync *s, int64_t now_us)
 	if (st != DDB_OK) {
 		warn(s, "documents applier: put", st, &e);
 		requeue_all(s, QUEUE_DOCUMENTS, 0, n);
+		s->documents_retry_at = now_us + SYNC_BACKOFF_US;
 		return 0;
 	}
 	/* Both destinations have the event: mark it APPLIED in its region.
@@ -336,19 +358,14 @@ size_t sync_apply_documents(struct sync *s, int64_t now_us)
 
 void sync_crash_relay(struct sync *s)
 {
-	if (s->relay_down)
-		return;
-	for (size_t r = 0; r < s->w->n_regions; r++)
-		relay(s, r, 0);
-	s->relay_down = 1;
+	if (!s->relay_down)
+		s->relay_doomed = 1;
 }
 
-void sync_crash_applier(struct sync *s, int64_t now_us)
+void sync_crash_applier(struct sync *s)
 {
-	if (s->applier_down)
-		return;
-	apply_central(s, now_us, 0);
-	s->applier_down = 1;
+	if (!s->applier_down)
+		s->applier_doomed = 1;
 }
 
 void sync_restart_relay(struct sync *s)
@@ -356,14 +373,14 @@ void sync_restart_relay(struct sync *s)
 	/* It does not know what it published last: everything not applied
 	 * goes again, region by region as each can be reached. */
 	memset(s->requeue_needed, 1, s->w->n_regions);
-	s->relay_down = 0;
+	s->relay_down = s->relay_doomed = 0;
 }
 
 void sync_restart_applier(struct sync *s)
 {
 	/* What it had taken and not acked comes back, at its next tick. */
 	s->recover_needed = 1;
-	s->applier_down = 0;
+	s->applier_down = s->applier_doomed = 0;
 }
 
 int sync_requeue(struct sync *s, char *err, size_t errlen)

@@ -25,6 +25,8 @@ struct world;
 struct metrics;
 
 #define SYNC_BATCH 512
+/* After an applier's store refused a batch, it waits this long. */
+#define SYNC_BACKOFF_US (100 * 1000)
 
 /* What sync_pending() found; outbox counts are capped at one batch. */
 struct sync_backlog {
@@ -49,7 +51,10 @@ struct sync {
 	int quiet;
 	unsigned char *requeue_needed; /* per region: PUBLISHED back to NEW when it can be */
 	int relay_down, applier_down;  /* crashed components */
+	int relay_doomed, applier_doomed; /* crash in the middle of the next batch */
 	int recover_needed;            /* the applier restarted: its unacked deliveries back */
+	int64_t central_retry_at;      /* after a failed apply, wait until then */
+	int64_t documents_retry_at;
 };
 
 int sync_init(struct sync *s, struct world *w, struct metrics *m);
@@ -70,13 +75,14 @@ void sync_flush_marks(struct sync *s);
  * is published again (the center ignores what it has already). */
 int sync_requeue(struct sync *s, char *err, size_t errlen);
 
-/* Crashes: the relay dies after publishing a batch and before marking it;
- * the central applier dies after applying a batch and before acking it.
- * Each stays down until its restart, which recovers from durable state:
- * the relay publishes every unapplied event again, the applier gets its
- * unacked deliveries back. */
+/* Crashes: the relay dies in the middle of its next batch, after
+ * publishing it and before marking it; the central applier dies in the
+ * middle of its next batch, after applying it and before acking it.  Each
+ * stays down until its restart, which recovers from durable state: the
+ * relay publishes every unapplied event again, the applier gets its unacked
+ * deliveries back. */
 void sync_crash_relay(struct sync *s);
-void sync_crash_applier(struct sync *s, int64_t now_us);
+void sync_crash_applier(struct sync *s);
 void sync_restart_relay(struct sync *s);
 void sync_restart_applier(struct sync *s);
 

@@ -83,8 +83,8 @@ static int open_store(struct world *w, const struct config *cfg, struct store *s
 	}
 	if (!name)
 		name = DEFAULT_STORAGE;
-	char where[512], msg[1024];
-	section_label(sec, where, sizeof where, cfg);
+	char label[512], msg[1024];
+	const char *where = section_label(sec, label, sizeof label, cfg);
 	struct plugin *p = plugin_load(name, w->plugin_path, DDB_KIND_STORAGE, msg, sizeof msg);
 	if (!p)
 		return errorf(err, errlen, "%s: node %s: %s", where, node->name, msg);
@@ -148,8 +148,8 @@ static int open_bus(struct world *w, const struct config *cfg, struct node *node
 {
 	const struct config_section *sec = config_section(cfg, "transport");
 	const char *name = sec && sec->plugin ? sec->plugin : DEFAULT_TRANSPORT;
-	char where[512], msg[1024];
-	section_label(sec, where, sizeof where, cfg);
+	char label[512], msg[1024];
+	const char *where = section_label(sec, label, sizeof label, cfg);
 	struct plugin *p = plugin_load(name, w->plugin_path, DDB_KIND_TRANSPORT, msg, sizeof msg);
 	if (!p)
 		return errorf(err, errlen, "%s: transport: %s", where, msg);

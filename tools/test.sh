@@ -11,9 +11,13 @@ tools/deps.sh --test
 [ -x configure ] || autoreconf -fi
 mkdir -p build-check
 cd build-check
-[ -f Makefile ] || "$top/configure" --enable-sanitizers --enable-werror --quiet
-make -j"$(nproc)" >/dev/null
 status=0
+if ! { [ -f Makefile ] || "$top/configure" --enable-sanitizers --enable-werror --quiet; } ||
+   ! make -j"$(nproc)" >/dev/null; then
+	echo "tools/test.sh: the build failed"
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
 make -j"$(nproc)" check || status=$?
 
 # Count the results the test driver recorded.

@@ -54,7 +54,7 @@ return shop.scenario {
   checks = {
     -- Zips outside every range never became records.
     ["out-of-range zips rejected"] = function(facts)
-      local n = shop.get(facts, "orders", "rejected", "customer:rule:zip_out_of_range") or 0
+      local n = shop.get(facts, "customers", "rejected", "rule:zip_out_of_range") or 0
       if n == 0 then
         return false, "no create with an out-of-range zip was rejected"
       end

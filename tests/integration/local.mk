@@ -5,4 +5,8 @@ INTEGRATION_TESTS += \
 	tests/integration/cli.sh \
 	tests/integration/bad_input.sh \
 	tests/integration/outage.sh \
-	tests/integration/kill_drain.sh
+	tests/integration/kill_drain.sh \
+	tests/integration/decision_table.sh \
+	tests/integration/faults.sh \
+	tests/integration/node_state.sh \
+	tests/integration/chaos.sh

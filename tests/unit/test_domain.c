@@ -19,6 +19,7 @@
 #include "catalog.h"
 #include "checks.h"
 #include "config.h"
+#include "customers.h"
 #include "histogram.h"
 #include "metrics.h"
 #include "orders.h"
@@ -26,6 +27,7 @@
 #include "state_hash.h"
 #include "sync.h"
 #include "topology.h"
+#include "util.h"
 #include "wire.h"
 
 /* ---- wire --------------------------------------------------------------- */
@@ -224,7 +226,7 @@ static int setup(void **state)
 	metrics_init(&f->m);
 	if (world_reset(&f->w, err, sizeof err) != 0 ||
 	    catalog_build(&f->cat, &si, err, sizeof err) != 0 ||
-	    catalog_install(&f->cat, &f->w, &si, 0, err, sizeof err) != 0 ||
+	    catalog_install(&f->w, &si, 0, err, sizeof err) != 0 ||
 	    sync_init(&f->sync, &f->w, &f->m) != 0) {
 		fprintf(stderr, "setup: %s\n", err);
 		return -1;
@@ -487,6 +489,100 @@ static void broker_down_keeps_events_in_outbox(void **state)
 	assert_int_equal(failed_checks(f), 0);
 }
 
+/* ---- customer records: replay ------------------------------------------ */
+
+static struct ddb_customer customer(const char *id, int64_t version, const char *home)
+{
+	struct ddb_customer c;
+	memset(&c, 0, sizeof c);
+	snprintf(c.id, sizeof c.id, "%s", id);
+	snprintf(c.unique_id, sizeof c.unique_id, "u-%s", id);
+	c.zip_prefix = 12345;
+	snprintf(c.city, sizeof c.city, "Zoë's Town; \"quoted\"");
+	snprintf(c.state, sizeof c.state, "MA");
+	snprintf(c.name, sizeof c.name, "%s v%lld", id, (long long)version);
+	snprintf(c.home, sizeof c.home, "%s", home);
+	c.version = version;
+	c.deleted = version == 4;
+	c.updated_at_us = version * 1000;
+	return c;
+}
+
+static void queue_for(struct fixture *f, size_t r, const struct ddb_customer *c)
+{
+	char q[DDB_ID_MAX];
+	unsigned char buf[WIRE_MAX];
+	struct ddb_err e = { "" };
+	world_node_queue(f->w.regions[r].node, q, sizeof q);
+	size_t len = wire_encode_customer(c, buf, sizeof buf);
+	assert_true(len > 0);
+	assert_int_equal(bus_publish(&f->w.bus, q, buf, len, &e), DDB_OK);
+	assert_int_equal(bus_confirm(&f->w.bus, &e), DDB_OK);
+}
+
+/* The same queue replayed twice leaves the same state, whatever the order
+ * of the versions in it; a replay never resurrects a deleted record. */
+static void replay_is_idempotent(void **state)
+{
+	struct fixture *f = *state;
+	struct customers cs;
+	assert_int_equal(customers_init(&cs, &f->w, NULL, &f->m), 0);
+	const struct ddb_customer writes[] = {
+		customer("c1", 1, "alpha"), customer("c1", 3, "alpha"), customer("c1", 2, "alpha"),
+		customer("c2", 1, "alpha"), customer("c2", 4, "alpha"), customer("c2", 2, "alpha"),
+		customer("c3", 1, "beta"),
+	};
+	for (size_t i = 0; i < ARRAY_LEN(writes); i++)
+		queue_for(f, 0, &writes[i]);
+	while (customers_replay(&cs, 0, 1000) > 0)
+		;
+	uint64_t once, twice, queued, held;
+	char err[256];
+	assert_int_equal(customers_pending(&cs, &queued, &held), 0);
+	assert_int_equal(state_hash(&f->w, &once, err, sizeof err), 0);
+	struct ddb_customer got;
+	struct ddb_err e = { "" };
+	struct store *alpha = &f->w.regions[0];
+	assert_int_equal(alpha->ops->get_customer(alpha->h, "c1", &got, &e), DDB_OK);
+	assert_int_equal(got.version, 3);
+	assert_string_equal(got.city, "Zoë's Town; \"quoted\"");
+	assert_int_equal(alpha->ops->get_customer(alpha->h, "c2", &got, &e), DDB_OK);
+	assert_int_equal(got.deleted, 1); /* version 2 came later and lost */
+
+	for (size_t i = ARRAY_LEN(writes); i-- > 0;) /* again, reversed */
+		queue_for(f, 0, &writes[i]);
+	while (customers_replay(&cs, 0, 2000) > 0)
+		;
+	assert_int_equal(state_hash(&f->w, &twice, err, sizeof err), 0);
+	assert_true(once == twice);
+	assert_int_equal(f->m.customers.replayed, 2 * ARRAY_LEN(writes));
+	assert_true(f->m.customers.replay_stale >= ARRAY_LEN(writes));
+	customers_free(&cs);
+}
+
+/* A replay waits while its node is down and runs once it is back. */
+static void replay_waits_for_the_node(void **state)
+{
+	struct fixture *f = *state;
+	struct customers cs;
+	assert_int_equal(customers_init(&cs, &f->w, NULL, &f->m), 0);
+	struct ddb_customer c = customer("c9", 1, "beta");
+	queue_for(f, 1, &c);
+	node_set_state(f->w.regions[1].node, NODE_DOWN, 0);
+	assert_int_equal(customers_replay(&cs, 1, 1000), 0);
+	uint64_t queued, held;
+	assert_int_equal(customers_pending(&cs, &queued, &held), 1);
+	assert_int_equal(queued, 1);
+	node_set_state(f->w.regions[1].node, NODE_UP, 2000);
+	customers_node_changed(&cs, 1, 1, 2000);
+	assert_int_equal(customers_replay(&cs, 1, 3000), 1);
+	assert_int_equal(customers_replay(&cs, 1, 4000), 0);
+	assert_int_equal(customers_pending(&cs, &queued, &held), 0);
+	assert_int_equal(f->m.customers.n_conv, 1);
+	assert_int_equal(f->m.customers.conv[0].converged_at_us, 4000);
+	customers_free(&cs);
+}
+
 int main(void)
 {
 	if (!getenv("DDBSIM_PLUGIN_DIR")) {
@@ -506,6 +602,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(region_down_refuses_orders_and_keeps_marks, setup, teardown),
 		cmocka_unit_test_setup_teardown(center_down_keeps_events_queued, setup, teardown),
 		cmocka_unit_test_setup_teardown(broker_down_keeps_events_in_outbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(replay_is_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(replay_waits_for_the_node, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,6 +167,26 @@ def write_phase(db, tag):
     seen = [d["i"] for d in p.find({}, batch_size=7).sort("_id", 1)]
     check(seen == list(range(1000)), "a cursor pages through 1000 documents in batches of 7")
 
+    # Queries by an equality on a field (an outbox read by state) see
+    # every insert, update and delete.
+    e = db["events" + tag]
+    e.insert_many([{"_id": Int64(i), "state": 0} for i in range(300)])
+    e.update_many({"_id": {"$in": list(range(0, 300, 3))}}, {"$set": {"state": 1}})
+    e.delete_many({"_id": {"$in": list(range(0, 300, 9))}})
+    want = [i for i in range(0, 300, 3) if i % 9 != 0]
+    check(sorted(d["_id"] for d in e.find({"state": 1})) == want,
+          "equality reads see updates and deletes")
+    first = list(e.find({"state": 0, "_id": {"$gt": 100}}).sort("_id", 1).limit(3))
+    check([d["_id"] for d in first] == [101, 103, 104], "range, equality, sort and limit")
+    e.update_many({"state": 1}, {"$set": {"state": 2}})
+    check(e.count_documents({"state": 1}) == 0 and
+          e.count_documents({"state": 2}) == len(want), "an update moves documents between values")
+    e.update_one({"_id": 1}, {"$set": {"state": [0, 7]}})
+    check(sorted(d["_id"] for d in e.find({"state": 7})) == [1],
+          "an array value matches by its elements")
+    e.delete_many({})
+    check(e.count_documents({"state": 0}) == 0, "nothing after a delete of all")
+
     # Aggregation as the sales report uses it.
     g = db["sales" + tag]
     g.insert_many([{"_id": "1" + tag, "r": "eu", "q": 2, "p": 150},
