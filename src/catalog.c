@@ -106,8 +106,10 @@ void catalog_restock(struct world *w, struct metrics *m, const char *region, con
 	if (st == DDB_OK) {
 		m->restocks++;
 	} else {
+		m->restocks_refused++;
 		if (st == DDB_UNAVAILABLE)
 			m->unavailable_calls++;
-		fprintf(stderr, "ddbsim: restock of %s in %s refused: %s\n", sku, region, e.msg);
+		else
+			fprintf(stderr, "ddbsim: restock of %s in %s refused: %s\n", sku, region, e.msg);
 	}
 }

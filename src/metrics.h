@@ -81,6 +81,7 @@ struct metrics {
 	uint64_t poison_messages;
 	uint64_t unavailable_calls;        /* calls refused or failed as UNAVAILABLE */
 	uint64_t restocks;
+	uint64_t restocks_refused;  /* the region was down: the goods never arrived */
 	struct depth_sample samples[METRICS_SAMPLES];
 	size_t n_samples;
 	int64_t sample_every_us;

@@ -53,6 +53,8 @@ cJSON *report_json(const struct run_result *res)
 	for (size_t i = 0; i < m->n_reasons; i++)
 		cJSON_AddNumberToObject(rejected, m->reasons[i].reason, (double)m->reasons[i].n);
 	cJSON_AddNumberToObject(orders, "group_commits", (double)m->group_commits);
+	cJSON_AddNumberToObject(root, "restocks", (double)m->restocks);
+	cJSON_AddNumberToObject(root, "restocks_refused", (double)m->restocks_refused);
 
 	cJSON *tp = cJSON_AddObjectToObject(root, "throughput");
 	cJSON_AddNumberToObject(tp, "wall_seconds", res->wall_seconds);

@@ -75,7 +75,6 @@ tests_plugins_noops_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_noops_la_CPPFLAGS = -I$(top_srcdir)/src
 
 # --- integration tests --------------------------------------------------
-INTEGRATION_TESTS =
 include tests/integration/local.mk
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/data

@@ -10,7 +10,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
 liblua5.4-dev libinih-dev libcjson-dev libcmocka-dev libsqlite3-dev
 libpq-dev librabbitmq-dev libmongoc-dev libbson-dev"
 TEST_PACKAGES="sqlite3 jq python3 postgresql postgresql-contrib rabbitmq-server
-python3-pymongo python3-mockupdb python3-mongomock"
+python3-pymongo python3-bson-ext python3-mongomock"
 
 want=$PACKAGES
 [ "${1:-}" = --test ] && want="$PACKAGES $TEST_PACKAGES"

@@ -1,6 +1,6 @@
 # tests/bench/local.mk - make bench: measured side by side, never in make
 # check.  Build without --enable-sanitizers for meaningful numbers.
-EXTRA_PROGRAMS = tests/bench/bench_orders
+EXTRA_PROGRAMS += tests/bench/bench_orders
 tests_bench_bench_orders_SOURCES = tests/bench/bench_orders.c
 tests_bench_bench_orders_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(CJSON_CFLAGS)
 tests_bench_bench_orders_LDADD = $(SQLITE_LIBS) $(CJSON_LIBS)

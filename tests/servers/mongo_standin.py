@@ -51,6 +51,7 @@ from bson.codec_options import CodecOptions  # noqa: E402
 from bson.int64 import Int64  # noqa: E402
 import mongomock  # noqa: E402
 import mongomock.collection  # noqa: E402
+import mongomock.store  # noqa: E402
 from mongomock import helpers as mm_helpers  # noqa: E402
 from mongomock.filtering import filter_applies  # noqa: E402
 import pymongo  # noqa: E402
@@ -91,26 +92,154 @@ _orig_ensure_uniques = Collection._ensure_uniques
 _SCALAR_ID = (str, int, float, bson.objectid.ObjectId)
 
 
+# Equality indexes, built on demand for a top-level field that a filter
+# compares with a scalar (state: 0, region: "north"), and kept up to date
+# through every path by which mongomock changes a collection: __setitem__
+# (inserts, rollbacks), __delitem__ (deletes), drop, and _ensure_uniques,
+# which mongomock calls for every document an update changed.  A field that
+# holds an array or a document anywhere (multikey) is not indexed.
+EQ_INDEX_MIN_DOCS = 64
+_SCALAR_VALUE = (str, int, float, bson.objectid.ObjectId)
+
+
+def _store_key(doc_id):
+    return mm_helpers.hashdict(doc_id) if isinstance(doc_id, dict) else doc_id
+
+
+class _EqIndex:
+    def __init__(self, field):
+        self.field = field
+        self.values = {}   # value -> set of store keys
+        self.of = {}       # store key -> its value
+        self.usable = True
+
+    def add(self, key, doc):
+        self.remove(key)
+        if self.field not in doc:
+            return
+        v = doc[self.field]
+        if isinstance(v, (list, dict)):
+            self.usable = False
+            return
+        try:
+            self.values.setdefault(v, set()).add(key)
+        except TypeError:
+            self.usable = False
+            return
+        self.of[key] = v
+
+    def remove(self, key):
+        if key in self.of:
+            v = self.of.pop(key)
+            ids = self.values.get(v)
+            if ids is not None:
+                ids.discard(key)
+                if not ids:
+                    del self.values[v]
+
+
+def _eq_indexes(store):
+    return store.__dict__.setdefault("_standin_eq", {})
+
+
+_insertions = itertools.count()
+
+
+def _positions(store):
+    """store key -> when it was inserted: the order of a scan."""
+    return store.__dict__.setdefault("_standin_pos", {})
+
+
+def _reindex(store, key, doc):
+    for ix in _eq_indexes(store).values():
+        ix.add(key, doc)
+
+
+_orig_setitem = mongomock.store.CollectionStore.__setitem__
+_orig_delitem = mongomock.store.CollectionStore.__delitem__
+_orig_drop = mongomock.store.CollectionStore.drop
+
+
+def _setitem(self, key, val):
+    _orig_setitem(self, key, val)
+    pos = _positions(self)
+    if key not in pos:
+        pos[key] = next(_insertions)
+    _reindex(self, key, val)
+
+
+def _delitem(self, key):
+    _orig_delitem(self, key)
+    _positions(self).pop(key, None)
+    for ix in _eq_indexes(self).values():
+        ix.remove(key)
+
+
+def _drop(self):
+    _orig_drop(self)
+    _eq_indexes(self).clear()
+    _positions(self).clear()
+
+
+mongomock.store.CollectionStore.__setitem__ = _setitem
+mongomock.store.CollectionStore.__delitem__ = _delitem
+mongomock.store.CollectionStore.drop = _drop
+
+
+def _eq_candidates(store, filter):
+    """Store keys of the documents that may match filter, from an equality
+    index; None when no index helps."""
+    if len(store._documents) < EQ_INDEX_MIN_DOCS:
+        return None
+    best = None
+    for field, v in filter.items():
+        if field.startswith("$") or "." in field or field == "_id":
+            continue
+        if isinstance(v, bool) or not isinstance(v, _SCALAR_VALUE):
+            continue
+        indexes = _eq_indexes(store)
+        ix = indexes.get(field)
+        if ix is None:
+            ix = indexes[field] = _EqIndex(field)
+            for key, doc in store._documents.items():
+                ix.add(key, doc)
+        if not ix.usable:
+            continue
+        ids = ix.values.get(v, set())
+        if best is None or len(ids) < len(best):
+            best = ids
+    return best
+
+
 def _fast_iter_documents(self, filter):
-    """Documents matching filter; by _id without a scan when the filter
-    names one _id or an $in of them."""
-    if isinstance(filter, dict) and "_id" in filter:
-        v = filter["_id"]
+    """Documents matching filter: by _id without a scan when the filter
+    names one _id or an $in of them, else from an equality index when one
+    helps, else mongomock's scan."""
+    if isinstance(filter, dict):
+        docs = self._store._documents
+        v = filter.get("_id", filter)
         ids = None
-        if isinstance(v, _SCALAR_ID) and not isinstance(v, bool):
+        if v is filter:
+            pass
+        elif isinstance(v, _SCALAR_ID) and not isinstance(v, bool):
             ids = [v]
         elif (isinstance(v, dict) and list(v.keys()) == ["$in"] and
               isinstance(v["$in"], (list, tuple)) and
               all(isinstance(x, _SCALAR_ID) and not isinstance(x, bool) for x in v["$in"])):
             ids = list(dict.fromkeys(v["$in"]))
         if ids is not None:
-            docs = self._store._documents
             found = []
             for i in ids:
                 d = docs.get(i)
                 if d is not None and filter_applies(filter, d):
                     found.append(d)
             return iter(found)
+        keys = _eq_candidates(self._store, filter)
+        if keys is not None:
+            pos = _positions(self._store)
+            # In insertion order, as a scan would give them.
+            found = sorted((k for k in keys if k in docs), key=lambda k: pos.get(k, 0))
+            return iter([docs[k] for k in found if filter_applies(filter, docs[k])])
     return _orig_iter_documents(self, filter)
 
 
@@ -153,6 +282,8 @@ def _fast_ensure_uniques(self, new_data):
     Every insert and every update that changes a document passes here, so
     the map never misses a live holder of a key."""
     store = self._store
+    # An update changed new_data in place: its equality index entries too.
+    _reindex(store, _store_key(new_data["_id"]), new_data)
     maps = store.__dict__.setdefault("_standin_unique", {})
     for name, index in list(store.indexes.items()):
         if not index.get("unique"):
@@ -270,6 +401,7 @@ class Standin:
         self.client = mongomock.MongoClient()
         self.lock = threading.RLock()
         self.cursors = {}
+        self.colls = {}  # (db, name) -> mongomock Collection
         self.cursor_ids = itertools.count(1)
         self.conn_ids = itertools.count(1)
         self.journal = None
@@ -351,7 +483,10 @@ class Standin:
         name = next(iter(cmd.values()))
         if not isinstance(name, str) or not name:
             raise CommandError(73, "collection name must be a non-empty string")
-        return self.client[db][name]
+        c = self.colls.get((db, name))
+        if c is None:
+            c = self.colls[(db, name)] = self.client[db][name]
+        return c
 
     def exists(self, db, name):
         return name in self.client[db].list_collection_names()
@@ -431,6 +566,7 @@ class Standin:
     def cmd_dropdatabase(self, db, cmd, conn_id):
         self.client.drop_database(db)
         self.drop_cursors(db + ".")
+        self.colls = {k: v for k, v in self.colls.items() if k[0] != db}
         return {"dropped": db, "ok": 1.0}
 
     # -- indexes --

@@ -12,6 +12,11 @@
 #   postgres.sh stop DIR           stop it (fast shutdown), wait until it is down;
 #                                  no-op when it is not running
 #   postgres.sh psql DIR ARGS...   psql as the superuser on that server
+#   postgres.sh bindir             where the server programs are (pgbench too)
+#
+# $DDBSIM_PG_OPTIONS adds server settings at start, e.g. "-c fsync=off" for
+# tests that measure nothing and want speed (clients still commit with
+# synchronous_commit on).
 #
 # As root, initdb and pg_ctl run as the user postgres (initdb refuses root),
 # and DIR gets o+x so that user can reach DIR/pg.  The programs are found in
@@ -127,7 +132,7 @@ start() {
 			port=$(free_port)
 		fi
 		if as_pg "$B/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w -t 60 -s \
-			-o "-c listen_addresses=127.0.0.1 -p $port -k $PGDIR -c max_connections=100" \
+			-o "-c listen_addresses=127.0.0.1 -p $port -k $PGDIR -c max_connections=100 ${DDBSIM_PG_OPTIONS:-}" \
 			start >/dev/null 2>&1; then
 			echo "$port" > "$PGDIR/port.tmp" && mv "$PGDIR/port.tmp" "$PGDIR/port"
 			break
@@ -174,6 +179,9 @@ stop)
 	B=$(bindir) || exit 0
 	stop "$2"
 	;;
+bindir)
+	bindir
+	;;
 psql)
 	[ $# -ge 2 ] || { echo "usage: postgres.sh psql DIR ARGS..." >&2; exit 2; }
 	B=$(bindir)
@@ -182,7 +190,7 @@ psql)
 	psql_su "$@"
 	;;
 *)
-	echo "usage: postgres.sh available | start DIR [DB...] | stop DIR | psql DIR ARGS..." >&2
+	echo "usage: postgres.sh available | start DIR [DB...] | stop DIR | psql DIR ARGS... | bindir" >&2
 	exit 2
 	;;
 esac

@@ -10,6 +10,7 @@
 #                              queues and persistent messages survive).
 #   rabbitmq.sh stop DIR       stop that broker (and its own epmd); no error
 #                              when it is not running
+#   rabbitmq.sh kill DIR       kill -9 it (a crash), then clean up as stop
 #   rabbitmq.sh env DIR        print those lines again
 #   rabbitmq.sh ctl DIR ARGS   rabbitmqctl ARGS against that broker
 #
@@ -18,7 +19,7 @@
 # tests running in parallel, and any other Erlang node on the machine, never
 # see one another, and stopping our epmd stops nothing else.  As root,
 # Debian's wrappers run the broker as the rabbitmq user: DIR is created
-# owned by it.  Nothing is read from /etc/rabbitmq: the config file and the
+# owned by it, and its parent directories must let that user through.  Nothing is read from /etc/rabbitmq: the config file and the
 # enabled-plugins file are ours, in DIR.
 set -eu
 
@@ -91,10 +92,11 @@ stop_epmd() {
 
 stop() {
 	dir=$1
+	sig=${2:-TERM}
 	[ -f "$dir/ports" ] || return 0
 	load_env "$dir"
 	if pid=$(running_pid); then
-		kill -TERM "$pid" 2>/dev/null || true
+		kill -"$sig" "$pid" 2>/dev/null || true
 		i=0
 		while kill -0 "$pid" 2>/dev/null; do
 			i=$((i + 1))
@@ -115,6 +117,10 @@ start() {
 	case "$dir" in /*) ;; *) dir="$(pwd)/$dir" ;; esac
 	if [ "$(id -u)" = 0 ]; then
 		install -d -o rabbitmq -g rabbitmq "$dir"
+		# Every directory above DIR must let the rabbitmq user through
+		# (mktemp -d makes mode 0700 directories).
+		su rabbitmq -s /bin/sh -c 'test -w "$0"' "$dir" ||
+			die "$dir: not writable by the rabbitmq user (is a parent directory mode 0700?)"
 	else
 		install -d "$dir"
 	fi
@@ -180,6 +186,10 @@ stop)
 	[ $# -eq 2 ] || die "usage: rabbitmq.sh stop DIR"
 	stop "$2"
 	;;
+kill)
+	[ $# -eq 2 ] || die "usage: rabbitmq.sh kill DIR"
+	stop "$2" KILL
+	;;
 env)
 	[ $# -eq 2 ] || die "usage: rabbitmq.sh env DIR"
 	load_env "$2"
@@ -191,5 +201,5 @@ ctl)
 	shift 2
 	ctl "$@"
 	;;
-*) die "usage: rabbitmq.sh available | start DIR | stop DIR | env DIR | ctl DIR ARGS..." ;;
+*) die "usage: rabbitmq.sh available | start DIR | stop DIR | kill DIR | env DIR | ctl DIR ARGS..." ;;
 esac

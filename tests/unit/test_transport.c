@@ -1290,7 +1290,7 @@ static void test_rabbitmq_bad_options(void **state)
 	} bad[] = {
 		{ "prefetch", "0" },        { "prefetch", "65536" },    { "prefetch", "ten" },
 		{ "prefetch", "-1" },       { "confirm_window", "0" },  { "confirm_window", "1e3" },
-		{ "timeout_ms", "" },       { "timeout_ms", "0" },
+		{ "timeout_ms", "" },       { "timeout_ms", "0" },      { "queue_version", "3" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct ddb_err e = { "" };
@@ -1357,6 +1357,45 @@ static void test_rabbitmq_prefetch_one(void **state)
 	assert_int_equal(r, 0);
 	assert_int_equal(u, 0);
 	T->close(h);
+}
+
+/* A queue that exists with another x-queue-version (created by an older
+ * setup, or by hand) is used as it is: the broker would refuse to declare
+ * it with another version. */
+static void test_rabbitmq_existing_queue_other_version(void **state)
+{
+	(void)state;
+	if (!is_rabbitmq())
+		skip();
+	QNAME(q, "version");
+	struct ddb_err e = { "" };
+	void *h1 = open_extra("queue_version", "1", DDB_OK, &e);
+	CHECK(T->declare(h1, q, &e_));
+	CHECK(T->publish(h1, q, "v1", 2, &e_));
+	CHECK(T->confirm(h1, &e_));
+	T->close(h1);
+	declare(q); /* version 2 by default: takes the existing queue */
+	declare(q);
+	wait_depth(q, 1, 0);
+	publish_str(q, "v2");
+	confirm();
+	struct got g[2];
+	recv_exact(q, g, 2);
+	assert_body_str(&g[0], "v1");
+	assert_body_str(&g[1], "v2");
+	ack(q, g[0].tag);
+	ack(q, g[1].tag);
+	free_got(g, 2);
+	wait_depth(q, 0, 0);
+	/* And the other way round. */
+	QNAME(q2, "version2");
+	declare(q2);
+	h1 = open_extra("queue_version", "0", DDB_OK, &e);
+	CHECK(T->declare(h1, q2, &e_));
+	uint64_t r = 1, u = 1;
+	CHECK(T->depth(h1, q2, &r, &u, &e_));
+	assert_int_equal(r, 0);
+	T->close(h1);
 }
 
 /* Another instance's reset deletes a queue this one uses: the publish
@@ -1429,6 +1468,7 @@ int main(void)
 		TEST(test_rabbitmq_descriptor),
 		TEST(test_rabbitmq_bad_options),
 		TEST(test_rabbitmq_prefetch_one),
+		TEST(test_rabbitmq_existing_queue_other_version),
 		TEST(test_rabbitmq_queue_deleted_behind_our_back),
 #undef TEST
 	};

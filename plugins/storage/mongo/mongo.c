@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define PLUGIN_VERSION "0.1.0"
 #define ALL_ROLES (DDB_ROLE_REGIONAL | DDB_ROLE_CENTRAL | DDB_ROLE_DOCUMENTS)
@@ -131,11 +132,70 @@ struct mg_cursor {
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
+/* The driver's own log: errors only.  A lost server is the plugin's to
+ * report (UNAVAILABLE, with the driver's message); the monitor's debug lines
+ * and warnings about it would only flood the terminal during an outage. */
+static int log_handler_set;
+
+static void log_errors_only(mongoc_log_level_t level, const char *domain, const char *message,
+                            void *data)
+{
+	(void)data;
+	if (level <= MONGOC_LOG_LEVEL_ERROR)
+		fprintf(stderr, "mongo-c-driver: %s: %s\n", domain, message);
+}
+
 static void global_init(void)
 {
 	/* Once per process and never undone: another instance may live, and
 	 * the process exit releases what the driver holds. */
 	mongoc_init();
+	mongoc_log_set_handler(log_errors_only, NULL);
+	log_handler_set = 1;
+}
+
+#if defined(__GNUC__)
+/* The handler lives in this module: should it be unloaded while the driver
+ * stays, the driver must not call into it. */
+__attribute__((destructor)) static void restore_log_handler(void)
+{
+	if (log_handler_set)
+		mongoc_log_set_handler(mongoc_log_default_handler, NULL);
+}
+#endif
+
+/* ---- failpoints ---------------------------------------------------------- */
+
+/* For the crash tests: DDBSIM_MONGO_FAILPOINT=NAME[:N] ends the process
+ * with _exit(86), as a crash would, the Nth time (default the first) the
+ * plugin passes the point NAME, between two of its writes.  The names are
+ * those of the calls below (doc/mongo.md lists them). */
+static pthread_mutex_t fp_lock = PTHREAD_MUTEX_INITIALIZER;
+static long fp_count;
+
+static void failpoint(const char *name)
+{
+	const char *spec = getenv("DDBSIM_MONGO_FAILPOINT");
+	if (!spec || !*spec)
+		return;
+	/* NAME, or NAME:N with N all digits (names hold colons too). */
+	size_t len = strlen(spec);
+	long want = 1;
+	const char *colon = strrchr(spec, ':');
+	if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+		len = (size_t)(colon - spec);
+		want = strtol(colon + 1, NULL, 10);
+	}
+	if (len != strlen(name) || strncmp(spec, name, len) != 0)
+		return;
+	pthread_mutex_lock(&fp_lock);
+	long n = ++fp_count;
+	pthread_mutex_unlock(&fp_lock);
+	if (n == want) {
+		fprintf(stderr, "mongo: failpoint %s (%ld): the process ends here\n", name, n);
+		fflush(stderr);
+		_exit(86);
+	}
 }
 
 /* ---- errors ------------------------------------------------------------- */
@@ -1174,6 +1234,8 @@ static enum ddb_status rollback(struct mg *h, mongoc_client_t *c, const char *b,
 		bson_destroy(&upd);
 	}
 	free(gives);
+	if (st == DDB_OK && n > 0)
+		failpoint("rollback:given");
 	if (st == DDB_OK) {
 		bson_t claims = BSON_INITIALIZER;
 		BSON_APPEND_UTF8(&claims, "t", b);
@@ -1220,6 +1282,8 @@ static enum ddb_status finish(struct mg *h, mongoc_client_t *c, const bson_t *in
 		st = cond_upserts(h, c, C_PRODUCTS, &cop, 1, 0, &dup, op, err);
 		bson_destroy(cop.sel);
 		bson_destroy(cop.upd);
+		if (st == DDB_OK)
+			failpoint("finish:product");
 		/* Its inventory row, stock 0, unless it has one. */
 		if (st == DDB_OK) {
 			bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, soi;
@@ -1309,9 +1373,13 @@ static enum ddb_status finish(struct mg *h, mongoc_client_t *c, const bson_t *in
 			return fail(h, DDB_INTERNAL, err, "%s: intent %s is malformed", op, b);
 		}
 		st = bulk_end(h, &ko, NULL, op, err);
+		if (st == DDB_OK)
+			failpoint("finish:orders");
 		enum ddb_status st2 = bulk_end(h, &ke, NULL, op, st == DDB_OK ? err : NULL);
 		if (st == DDB_OK)
 			st = st2;
+		if (st == DDB_OK)
+			failpoint("finish:events");
 		/* The holds become sales: each once, conditional on the hold. */
 		if (st == DDB_OK && bson_iter_init_find(&it, intent, "holds") &&
 		    BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
@@ -1346,6 +1414,8 @@ static enum ddb_status finish(struct mg *h, mongoc_client_t *c, const bson_t *in
 	} else {
 		return fail(h, DDB_INTERNAL, err, "%s: intent %s of unknown kind '%s'", op, b, kind);
 	}
+	if (st == DDB_OK)
+		failpoint("finish:done");
 	/* Done: the intent goes. */
 	if (st == DDB_OK) {
 		bson_t sel = BSON_INITIALIZER;
@@ -1373,6 +1443,8 @@ static enum ddb_status settle(struct mg *h, mongoc_client_t *c, const char *b, i
 	*committed = 0;
 	if (st != DDB_OK)
 		return st;
+	if (!dup)
+		failpoint("settle:aborted");
 	if (dup) {
 		bson_t sel = BSON_INITIALIZER, *found = NULL;
 		BSON_APPEND_UTF8(&sel, "_id", b);
@@ -1538,6 +1610,7 @@ static enum ddb_status commit(struct mg *h, mongoc_client_t *c, const bson_t *in
 	enum ddb_status st = insert_one(h, c, C_INTENTS, intent, 1, &dup, &unknown, op, err);
 	if (st == DDB_OK && !dup) {
 		*committed = 1;
+		failpoint(strcmp(op, "upsert_product") == 0 ? "product:committed" : "place:committed");
 	} else if (dup || unknown) {
 		/* Aborted by a recovery meanwhile, or the insert's fate is
 		 * unknown: settle decides, once and for all. */
@@ -1604,6 +1677,8 @@ static enum ddb_status mg_upsert_product(void *handle, const struct ddb_product 
 	int64_t seq = 0;
 	if (st == DDB_OK)
 		st = next_seqs(h, c, 1, &seq, op, err);
+	if (st == DDB_OK)
+		failpoint("product:numbered");
 	if (st == DDB_OK) {
 		char b[BATCH_ID_LEN];
 		new_batch_id(b);
@@ -1943,6 +2018,8 @@ static enum ddb_status place(struct mg *h, mongoc_client_t *c, const struct ddb_
 	/* 1. Claims. */
 	if (st == DDB_OK)
 		st = claim_ids(h, c, o, &p, b, op, err);
+	if (st == DDB_OK)
+		failpoint("place:claimed");
 	/* 2. Stock: read, decide, take with conditional updates; if the
 	 * stock moved meanwhile (another writer), give back and again. */
 	int placed = 0;
@@ -1978,6 +2055,8 @@ static enum ddb_status place(struct mg *h, mongoc_client_t *c, const struct ddb_
 	}
 	/* 3. Claims no order of the batch uses go. */
 	size_t n_release = 0, n_ok = 0;
+	if (st == DDB_OK)
+		failpoint("place:held");
 	if (st == DDB_OK) {
 		for (size_t g = 0; g < p.n_ids; g++)
 			if (p.id_claimed[g] && !p.id_taken[g])
@@ -1994,10 +2073,14 @@ static enum ddb_status place(struct mg *h, mongoc_client_t *c, const struct ddb_
 			bson_destroy(&sel);
 		}
 	}
+	if (st == DDB_OK)
+		failpoint("place:released");
 	/* 4. Numbers, 5. the commit, 6. finishing. */
 	int64_t seq = 0;
 	if (st == DDB_OK && n_ok > 0)
 		st = next_seqs(h, c, (int64_t)n_ok, &seq, op, err);
+	if (st == DDB_OK && n_ok > 0)
+		failpoint("place:numbered");
 	if (st == DDB_OK && n_ok > 0) {
 		bson_t intent = BSON_INITIALIZER, arr, el;
 		BSON_APPEND_UTF8(&intent, "_id", b);
@@ -2557,36 +2640,68 @@ static enum ddb_status mg_put_order_logs(void *handle, const struct ddb_order *o
 		if (why)
 			return fail(h, DDB_INVALID, err, "%s: order %zu: %s", op, i, why);
 	}
-	/* One document per order, keyed by the order id: an upsert, so that a
-	 * replayed message changes nothing; logged_at_us stays the first. */
+	/* One document per order, keyed by the order id.  Inserted, all in one
+	 * unordered bulk: the unique _id refuses a replayed order (a message
+	 * delivered twice) with a duplicate key, and those are then upserted
+	 * ($set: the same values again change nothing; logged_at_us stays the
+	 * first).  An insert is the cheaper write, and a replay is rare. */
+	int32_t *codes = calloc(n, sizeof *codes);
+	if (!codes)
+		return fail(h, DDB_INTERNAL, err, "%s: out of memory", op);
 	mongoc_client_t *c = mongoc_client_pool_pop(h->pool);
-	struct bulk k;
-	bulk_begin(h, c, C_LOGS, 1, &k);
-	for (size_t i = 0; i < n; i++) {
-		const struct ddb_order *o = &orders[i];
-		char log_id[DDB_ID_MAX + 4];
-		snprintf(log_id, sizeof log_id, "log:%s", o->id);
-		bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set, soi;
-		BSON_APPEND_UTF8(&sel, "_id", o->id);
-		BSON_APPEND_DOCUMENT_BEGIN(&upd, "$set", &set);
-		BSON_APPEND_UTF8(&set, "order_id", o->id);
-		BSON_APPEND_UTF8(&set, "log_id", log_id);
-		BSON_APPEND_UTF8(&set, "customer", o->customer);
-		BSON_APPEND_UTF8(&set, "product", o->sku);
-		BSON_APPEND_INT64(&set, "quantity", o->quantity);
-		BSON_APPEND_INT64(&set, "unit_price_cents", o->unit_price_cents);
-		BSON_APPEND_UTF8(&set, "region", o->region);
-		BSON_APPEND_INT64(&set, "placed_at_us", o->placed_at_us);
-		bson_append_document_end(&upd, &set);
-		BSON_APPEND_DOCUMENT_BEGIN(&upd, "$setOnInsert", &soi);
-		BSON_APPEND_INT64(&soi, "logged_at_us", logged_at_us);
-		bson_append_document_end(&upd, &soi);
-		bulk_update(&k, &sel, &upd, 1);
-		bson_destroy(&sel);
-		bson_destroy(&upd);
+	enum ddb_status st = DDB_OK;
+	size_t n_dup = n;
+	for (int pass = 0; st == DDB_OK && n_dup > 0 && pass < 2; pass++) {
+		struct bulk k;
+		bulk_begin(h, c, C_LOGS, 1, &k);
+		for (size_t i = 0; i < n; i++) {
+			if (pass && codes[i] != 11000)
+				continue;
+			const struct ddb_order *o = &orders[i];
+			char log_id[DDB_ID_MAX + 4];
+			snprintf(log_id, sizeof log_id, "log:%s", o->id);
+			bson_t doc = BSON_INITIALIZER, upd = BSON_INITIALIZER, set, soi, sel;
+			bson_t *fields = &doc;
+			if (pass) {
+				BSON_APPEND_DOCUMENT_BEGIN(&upd, "$set", &set);
+				fields = &set;
+			} else {
+				BSON_APPEND_UTF8(&doc, "_id", o->id);
+			}
+			BSON_APPEND_UTF8(fields, "order_id", o->id);
+			BSON_APPEND_UTF8(fields, "log_id", log_id);
+			BSON_APPEND_UTF8(fields, "customer", o->customer);
+			BSON_APPEND_UTF8(fields, "product", o->sku);
+			BSON_APPEND_INT64(fields, "quantity", o->quantity);
+			BSON_APPEND_INT64(fields, "unit_price_cents", o->unit_price_cents);
+			BSON_APPEND_UTF8(fields, "region", o->region);
+			BSON_APPEND_INT64(fields, "placed_at_us", o->placed_at_us);
+			if (pass) {
+				bson_append_document_end(&upd, &set);
+				BSON_APPEND_DOCUMENT_BEGIN(&upd, "$setOnInsert", &soi);
+				BSON_APPEND_INT64(&soi, "logged_at_us", logged_at_us);
+				bson_append_document_end(&upd, &soi);
+				bson_init(&sel);
+				BSON_APPEND_UTF8(&sel, "_id", o->id);
+				bulk_update(&k, &sel, &upd, 1);
+				bson_destroy(&sel);
+			} else {
+				BSON_APPEND_INT64(&doc, "logged_at_us", logged_at_us);
+				bulk_insert(&k, &doc);
+			}
+			bson_destroy(&doc);
+			bson_destroy(&upd);
+		}
+		/* Pass 0: a duplicate key is a replay (codes[i] = 11000), any
+		 * other failure fails the call.  Pass 1: none is expected. */
+		st = bulk_end(h, &k, pass ? NULL : codes, op, err);
+		n_dup = 0;
+		if (!pass)
+			for (size_t i = 0; i < n; i++)
+				n_dup += codes[i] == 11000;
 	}
-	enum ddb_status st = bulk_end(h, &k, NULL, op, err);
 	mongoc_client_pool_push(h->pool, c);
+	free(codes);
 	return st;
 }
 

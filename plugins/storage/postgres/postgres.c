@@ -44,19 +44,26 @@
  * connection, with binary parameters (arrays for batches: never any value in
  * SQL text) and binary results, in its own implicit transaction, committed
  * with synchronous_commit on.  place_orders sends a whole batch to
- * ddbsim_place_orders(), which places each order on its own (conditional
- * stock decrement first, then the order row ON CONFLICT DO NOTHING, then the
- * outbox event) and returns one status letter per order.
+ * ddbsim_place_orders(), which returns one status letter per order: set-based
+ * when every order's fate is clear up front (no id twice in the batch, the
+ * stock of each sku enough for all of them), else order by order
+ * (conditional stock decrement first, then the order row ON CONFLICT DO
+ * NOTHING, then the outbox event), with the same results either way.
  *
  * Lost connections.  A call that finds the connection broken returns
  * DDB_UNAVAILABLE; a later call reconnects, no sooner than the backoff
- * allows (doubling from backoff_min_ms to backoff_max_ms, wall clock), and
- * prepares the statements again.  A statement is never sent twice by the
- * plugin.  Every operation is idempotent except place_orders and restock
- * (each op says why below); those two record, in the same transaction, their
- * outcome under this instance's writer id and an operation number
- * (ddbsim_writes).  When a connection breaks with their outcome unknown (no
- * error came back from the server), the call reconnects for up to
+ * allows (doubling from backoff_min_ms to backoff_max_ms, wall clock; at
+ * once when another instance of the process has got through meanwhile),
+ * and prepares the statements again.  Before sending, a call reads what the
+ * server may have said while the connection was idle, so that a connection
+ * the server closed is found dead before anything is sent into it; after
+ * sending, the first answer decides: an error from the server means the
+ * statement's transaction rolled back.  A statement is never sent twice by
+ * the plugin.  Every operation is idempotent except place_orders and
+ * restock (each op says why below); those two record, in the same
+ * transaction, their outcome under this instance's writer id and an
+ * operation number (ddbsim_writes).  When a connection breaks with their
+ * outcome unknown (a crash: no answer at all), the call reconnects for up to
  * resolve_timeout_ms and reads that record: committed, it returns what was
  * committed; not committed, UNAVAILABLE.  If the server stays away longer,
  * the call returns UNAVAILABLE and the first reconnection undoes the write
@@ -74,6 +81,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +91,7 @@
 
 #define PLUGIN_VERSION "0.1.0"
 #define ALL_ROLES (DDB_ROLE_REGIONAL | DDB_ROLE_CENTRAL | DDB_ROLE_DOCUMENTS)
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define SCAN_PAGE 500
 #define MAX_PARAMS 16
 
@@ -184,10 +192,15 @@ static const char schema_regional[] =
 	 * Returns a letter per order: O placed, D duplicate id, I insufficient
 	 * stock, N unknown sku.  The inventory rows of the batch are locked
 	 * first, in sku order, so that batches of one region running at once
-	 * cannot deadlock.  Statement order keeps each order atomic: stock is
-	 * taken first, so a short or unknown sku changes nothing; when the id
-	 * turns out to exist, the stock is given back.  An existing id wins
-	 * over short stock and unknown sku, so that a retry is recognised. */
+	 * cannot deadlock.
+	 * Fast path, set-based: when no id repeats within the batch and, for
+	 * every sku, the orders to place fit in its stock, each order's fate is
+	 * known at once (an existing id: D, whatever else; else an unknown sku:
+	 * N; else O), exactly as if placed one by one.
+	 * Otherwise, one by one in batch order: the stock is taken first, so a
+	 * short or unknown sku changes nothing; when the id turns out to exist
+	 * the stock is given back.  An existing id wins over short stock and
+	 * unknown sku, so that a retry is recognised. */
 	"CREATE OR REPLACE FUNCTION ddbsim_place_orders(p_origin text, p_writer text, p_op bigint,"
 	" p_id text[], p_region text[], p_customer text[], p_sku text[], p_quantity bigint[],"
 	" p_price bigint[], p_placed bigint[]) RETURNS text LANGUAGE plpgsql AS $f$\n"
@@ -198,32 +211,63 @@ static const char schema_regional[] =
 	" o record;\n"
 	"BEGIN\n"
 	" PERFORM 1 FROM inventory WHERE sku = ANY (p_sku) ORDER BY sku FOR UPDATE;\n"
-	" FOR o IN SELECT * FROM unnest(p_id, p_region, p_customer, p_sku, p_quantity, p_price,"
-	"   p_placed) WITH ORDINALITY AS u(id, region, customer, sku, quantity, price, placed, n)"
-	"   ORDER BY n LOOP\n"
-	"  UPDATE inventory SET stock = stock - o.quantity"
-	"   WHERE sku = o.sku AND stock >= o.quantity;\n"
-	"  IF NOT FOUND THEN\n"
-	"   IF EXISTS (SELECT 1 FROM orders WHERE id = o.id) THEN r := r || 'D';\n"
-	"   ELSIF EXISTS (SELECT 1 FROM inventory WHERE sku = o.sku) THEN r := r || 'I';\n"
-	"   ELSE r := r || 'N';\n"
-	"   END IF;\n"
-	"   CONTINUE;\n"
+	" IF (SELECT count(DISTINCT id) FROM unnest(p_id) AS id) = cardinality(p_id) THEN\n"
+	"  SELECT string_agg(CASE WHEN EXISTS (SELECT 1 FROM orders WHERE orders.id = u.id) THEN 'D'"
+	"   WHEN NOT EXISTS (SELECT 1 FROM inventory AS i WHERE i.sku = u.sku) THEN 'N' ELSE 'O' END,"
+	"   '' ORDER BY u.n) INTO r FROM unnest(p_id, p_sku) WITH ORDINALITY AS u(id, sku, n);\n"
+	"  IF EXISTS (SELECT 1 FROM (SELECT u.sku, sum(u.quantity) AS q FROM unnest(p_sku, p_quantity)"
+	"    WITH ORDINALITY AS u(sku, quantity, n) WHERE substr(r, u.n::int, 1) = 'O'"
+	"    GROUP BY u.sku) AS t JOIN inventory AS i ON i.sku = t.sku WHERE t.q > i.stock) THEN\n"
+	"   r := NULL;\n"
 	"  END IF;\n"
+	" ELSE\n"
+	"  r := NULL;\n"
+	" END IF;\n"
+	" IF r IS NOT NULL THEN\n"
+	"  UPDATE inventory AS i SET stock = i.stock - t.q FROM (SELECT u.sku, sum(u.quantity) AS q"
+	"   FROM unnest(p_sku, p_quantity) WITH ORDINALITY AS u(sku, quantity, n)"
+	"   WHERE substr(r, u.n::int, 1) = 'O' GROUP BY u.sku) AS t WHERE i.sku = t.sku;\n"
 	"  INSERT INTO orders (id, region, customer, sku, quantity, unit_price_cents, placed_at_us)"
-	"   VALUES (o.id, o.region, o.customer, o.sku, o.quantity, o.price, o.placed)"
-	"   ON CONFLICT (id) DO NOTHING;\n"
-	"  IF NOT FOUND THEN\n"
-	"   UPDATE inventory SET stock = stock + o.quantity WHERE sku = o.sku;\n"
-	"   r := r || 'D';\n"
-	"   CONTINUE;\n"
-	"  END IF;\n"
-	"  INSERT INTO outbox (origin, kind, state, created_at_us, order_id, region, customer, sku,"
-	"   quantity, unit_price_cents, placed_at_us) VALUES (p_origin, 1, 0, o.placed, o.id,"
-	"   o.region, o.customer, o.sku, o.quantity, o.price, o.placed) RETURNING seq INTO s;\n"
-	"  seqs := seqs || s;\n"
-	"  r := r || 'O';\n"
-	" END LOOP;\n"
+	"   SELECT u.id, u.region, u.customer, u.sku, u.quantity, u.price, u.placed"
+	"   FROM unnest(p_id, p_region, p_customer, p_sku, p_quantity, p_price, p_placed)"
+	"   WITH ORDINALITY AS u(id, region, customer, sku, quantity, price, placed, n)"
+	"   WHERE substr(r, u.n::int, 1) = 'O' ORDER BY u.n;\n"
+	"  WITH e AS (INSERT INTO outbox (origin, kind, state, created_at_us, order_id, region,"
+	"   customer, sku, quantity, unit_price_cents, placed_at_us)"
+	"   SELECT p_origin, 1, 0, u.placed, u.id, u.region, u.customer, u.sku, u.quantity, u.price,"
+	"   u.placed FROM unnest(p_id, p_region, p_customer, p_sku, p_quantity, p_price, p_placed)"
+	"   WITH ORDINALITY AS u(id, region, customer, sku, quantity, price, placed, n)"
+	"   WHERE substr(r, u.n::int, 1) = 'O' ORDER BY u.n RETURNING seq)"
+	"   SELECT coalesce(array_agg(seq ORDER BY seq), '{}') INTO seqs FROM e;\n"
+	" ELSE\n"
+	"  r := '';\n"
+	"  FOR o IN SELECT * FROM unnest(p_id, p_region, p_customer, p_sku, p_quantity, p_price,"
+	"    p_placed) WITH ORDINALITY AS u(id, region, customer, sku, quantity, price, placed, n)"
+	"    ORDER BY n LOOP\n"
+	"   UPDATE inventory SET stock = stock - o.quantity"
+	"    WHERE sku = o.sku AND stock >= o.quantity;\n"
+	"   IF NOT FOUND THEN\n"
+	"    IF EXISTS (SELECT 1 FROM orders WHERE id = o.id) THEN r := r || 'D';\n"
+	"    ELSIF EXISTS (SELECT 1 FROM inventory WHERE sku = o.sku) THEN r := r || 'I';\n"
+	"    ELSE r := r || 'N';\n"
+	"    END IF;\n"
+	"    CONTINUE;\n"
+	"   END IF;\n"
+	"   INSERT INTO orders (id, region, customer, sku, quantity, unit_price_cents, placed_at_us)"
+	"    VALUES (o.id, o.region, o.customer, o.sku, o.quantity, o.price, o.placed)"
+	"    ON CONFLICT (id) DO NOTHING;\n"
+	"   IF NOT FOUND THEN\n"
+	"    UPDATE inventory SET stock = stock + o.quantity WHERE sku = o.sku;\n"
+	"    r := r || 'D';\n"
+	"    CONTINUE;\n"
+	"   END IF;\n"
+	"   INSERT INTO outbox (origin, kind, state, created_at_us, order_id, region, customer, sku,"
+	"    quantity, unit_price_cents, placed_at_us) VALUES (p_origin, 1, 0, o.placed, o.id,"
+	"    o.region, o.customer, o.sku, o.quantity, o.price, o.placed) RETURNING seq INTO s;\n"
+	"   seqs := seqs || s;\n"
+	"   r := r || 'O';\n"
+	"  END LOOP;\n"
+	" END IF;\n"
 	" INSERT INTO ddbsim_writes (writer, op, kind, outcome, seqs)"
 	"  VALUES (p_writer, p_op, 'P', r, seqs) ON CONFLICT (writer) DO UPDATE SET"
 	"  op = excluded.op, kind = excluded.kind, outcome = excluded.outcome,"
@@ -410,11 +454,14 @@ enum stmt_id {
 	" ORDER BY n), ARRAY(SELECT (e->>'quantity')::int8 FROM jsonb_array_elements(" col     \
 	") WITH ORDINALITY AS t(e, n) ORDER BY n)"
 
-/* The columns fill_event() reads, in its order. */
+/* The columns fill_event() reads, in its order (no components for orders). */
 #define EVENT_COLUMNS                                                                       \
 	"seq, origin, origin || ':' || seq, kind, state, created_at_us, order_id, region,"     \
 	" customer, sku, quantity, unit_price_cents, placed_at_us, name, price_cents, version," \
-	" " COMPONENT_ARRAYS("components")
+	" CASE WHEN kind = 2 THEN ARRAY(SELECT e->>'sku' FROM jsonb_array_elements(components)" \
+	" WITH ORDINALITY AS t(e, n) ORDER BY n) END, CASE WHEN kind = 2 THEN ARRAY(SELECT"     \
+	" (e->>'quantity')::int8 FROM jsonb_array_elements(components) WITH ORDINALITY"        \
+	" AS t(e, n) ORDER BY n) END"
 #define ORDER_COLUMNS "id, region, customer, sku, quantity, unit_price_cents, placed_at_us"
 #define CUSTOMER_COLUMNS                                                                    \
 	"id, unique_id, zip_prefix, city, state, name, email, home, version, deleted,"         \
@@ -615,6 +662,11 @@ static const struct {
 
 /* ---- the instance ------------------------------------------------------- */
 
+/* Connections made by any instance of this process.  When one instance gets
+ * through, the server is back: the others try again at once instead of
+ * waiting out their backoff. */
+static atomic_uint_fast64_t connections_made;
+
 /* Parameters of a statement, binary, built in one growing buffer. */
 struct buf {
 	unsigned char *p;
@@ -654,6 +706,7 @@ struct pg {
 	/* reconnection */
 	int64_t next_try_ms;
 	long backoff_ms;
+	uint_fast64_t connects_seen; /* connections_made at the last failed attempt */
 	char last_error[192];
 	/* the write log: this instance's writer id and operation number */
 	char writer[64];
@@ -782,10 +835,9 @@ static void drop_connection(struct pg *h, const char *why)
 	memset(h->prepared, 0, sizeof h->prepared);
 }
 
-/* A failed statement: its status and "postgres: NODE: OP: message" in err.
- * *unknown (if not NULL) is set when the connection broke without the
- * server reporting an error for the statement: it may have committed. */
-static enum ddb_status db_fail(struct pg *h, const PGresult *res, const char *op, int *unknown,
+/* A failed statement: its status and "postgres: NODE: OP: message" in err;
+ * a broken connection is dropped (UNAVAILABLE). */
+static enum ddb_status db_fail(struct pg *h, const PGresult *res, const char *op,
                                struct ddb_err *err)
 {
 	const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -799,8 +851,6 @@ static enum ddb_status db_fail(struct pg *h, const PGresult *res, const char *op
 		         res ? PQresStatus(PQresultStatus(res)) : "(none)");
 	int lost = !h->conn || PQstatus(h->conn) != CONNECTION_OK;
 	enum ddb_status st = status_of_sqlstate(sqlstate);
-	if (unknown)
-		*unknown = lost && !sqlstate;
 	if (lost || (sqlstate && !strncmp(sqlstate, "57P", 3))) {
 		drop_connection(h, msg);
 		st = DDB_UNAVAILABLE;
@@ -1236,7 +1286,7 @@ static enum ddb_status exec_simple(struct pg *h, const char *op, const char *sql
 	ExecStatusType s = PQresultStatus(res);
 	enum ddb_status st = DDB_OK;
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
-		st = db_fail(h, res, op, NULL, err);
+		st = db_fail(h, res, op, err);
 	PQclear(res);
 	return st;
 }
@@ -1260,7 +1310,7 @@ static enum ddb_status ensure_schema(struct pg *h, const char *op, int wipe, str
 	if (st == DDB_OK) {
 		res = PQexec(h->conn, "SELECT role, version FROM ddbsim_schema");
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)
-			st = db_fail(h, res, op, NULL, err);
+			st = db_fail(h, res, op, err);
 	}
 	for (size_t i = 0; st == DDB_OK && i < N_ROLE_TABLES; i++) {
 		if (!(h->roles & role_tables[i].role))
@@ -1325,7 +1375,7 @@ static enum ddb_status connect_now(struct pg *h, const char *op, struct ddb_err 
 	                             1, NULL, values, NULL, NULL, 0);
 	enum ddb_status st = DDB_OK;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		st = db_fail(h, res, op, NULL, err);
+		st = db_fail(h, res, op, err);
 	PQclear(res);
 	if (st == DDB_OK)
 		st = ensure_schema(h, op, 0, err);
@@ -1338,6 +1388,19 @@ static enum ddb_status connect_now(struct pg *h, const char *op, struct ddb_err 
 	return st;
 }
 
+/* A server that went away while the connection was idle has sent its
+ * goodbye and closed: find that out before sending anything into the dead
+ * connection (where the reset that answers would also discard the goodbye
+ * and leave the outcome of the statement looking unknown).  Twice: libpq
+ * reads the goodbye on one call and sees the end of the connection only on
+ * the next.  On a live idle connection each is one read that finds nothing. */
+static void drop_if_closed(struct pg *h)
+{
+	if (h->conn && (!PQconsumeInput(h->conn) || !PQconsumeInput(h->conn) ||
+	                PQstatus(h->conn) != CONNECTION_OK))
+		drop_connection(h, PQerrorMessage(h->conn));
+}
+
 /* A live connection, or UNAVAILABLE: reconnects when the backoff allows. */
 static enum ddb_status ensure_conn(struct pg *h, const char *op, struct ddb_err *err)
 {
@@ -1346,16 +1409,18 @@ static enum ddb_status ensure_conn(struct pg *h, const char *op, struct ddb_err 
 	if (h->conn)
 		drop_connection(h, PQerrorMessage(h->conn));
 	int64_t now = mono_ms();
-	if (now < h->next_try_ms)
+	if (now < h->next_try_ms && atomic_load(&connections_made) == h->connects_seen)
 		return fail(h, DDB_UNAVAILABLE, err, "%s: not connected (%s); next attempt in %lld ms",
 		            op, h->last_error[0] ? h->last_error : "connection lost",
 		            (long long)(h->next_try_ms - now));
 	enum ddb_status st = connect_now(h, op, err);
 	if (st == DDB_OK) {
+		atomic_fetch_add(&connections_made, 1);
 		h->backoff_ms = h->set.backoff_min_ms;
 		h->next_try_ms = 0;
 		h->last_error[0] = '\0';
 	} else {
+		h->connects_seen = atomic_load(&connections_made);
 		h->next_try_ms = mono_ms() + h->backoff_ms;
 		h->backoff_ms = h->backoff_ms * 2 > h->set.backoff_max_ms ? h->set.backoff_max_ms
 		                                                          : h->backoff_ms * 2;
@@ -1365,7 +1430,12 @@ static enum ddb_status ensure_conn(struct pg *h, const char *op, struct ddb_err 
 
 /* Runs prepared statement id with r's parameters, binary results.  The
  * result (PGRES_TUPLES_OK or PGRES_COMMAND_OK) or NULL with the failure in
- * *st and err; *unknown as for db_fail(). */
+ * *st and err.  *unknown (if not NULL) is set when the connection broke
+ * with the outcome unknown: the statement may have committed.  It did not
+ * when the server's first answer was an error (a statement that fails
+ * aborts its implicit transaction): a server that shuts down sends FATAL
+ * 57P01 before it closes, which libpq's own "server closed the connection"
+ * would hide behind it, hence the results are read one by one here. */
 static PGresult *run(struct pg *h, enum stmt_id id, const struct req *r, const char *op,
                      enum ddb_status *st, int *unknown, struct ddb_err *err)
 {
@@ -1375,12 +1445,7 @@ static PGresult *run(struct pg *h, enum stmt_id id, const struct req *r, const c
 		*st = fail(h, DDB_INTERNAL, err, "%s: out of memory (or a batch too large)", op);
 		return NULL;
 	}
-	/* A server that went away while the connection was idle has sent its
-	 * goodbye (and closed): read it now, so that the statement is not
-	 * sent into a dead connection, where the reset that answers it would
-	 * also discard that message and leave the outcome looking unknown. */
-	if (h->conn && (!PQconsumeInput(h->conn) || PQstatus(h->conn) != CONNECTION_OK))
-		drop_connection(h, PQerrorMessage(h->conn));
+	drop_if_closed(h);
 	if ((*st = ensure_conn(h, op, err)) != DDB_OK)
 		return NULL;
 	char name[16];
@@ -1389,7 +1454,7 @@ static PGresult *run(struct pg *h, enum stmt_id id, const struct req *r, const c
 		PGresult *p = PQprepare(h->conn, name, stmt_sql[id].sql, 0, NULL);
 		if (PQresultStatus(p) != PGRES_COMMAND_OK) {
 			/* Nothing was executed: the outcome is known. */
-			*st = db_fail(h, p, op, NULL, err);
+			*st = db_fail(h, p, op, err);
 			PQclear(p);
 			return NULL;
 		}
@@ -1403,13 +1468,35 @@ static PGresult *run(struct pg *h, enum stmt_id id, const struct req *r, const c
 		values[i] = r->null[i] ? NULL : (const char *)r->b->p + r->off[i];
 		formats[i] = 1;
 	}
-	PGresult *res = PQexecPrepared(h->conn, name, n, n ? values : NULL, r ? r->len : NULL,
-	                               n ? formats : NULL, 1);
-	ExecStatusType s = PQresultStatus(res);
-	if (res && (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK))
-		return res;
-	*st = db_fail(h, res, op, unknown, err);
-	PQclear(res);
+	if (!PQsendQueryPrepared(h->conn, name, n, n ? values : NULL, r ? r->len : NULL,
+	                         n ? formats : NULL, 1)) {
+		/* Not sent. */
+		*st = db_fail(h, NULL, op, err);
+		return NULL;
+	}
+	PGresult *ok = NULL, *bad = NULL, *x;
+	while ((x = PQgetResult(h->conn)) != NULL) {
+		ExecStatusType s = PQresultStatus(x);
+		if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) {
+			if (!ok && !bad) {
+				ok = x;
+				continue;
+			}
+		} else if (!bad) {
+			bad = x;
+			continue;
+		}
+		PQclear(x);
+	}
+	/* The loop ends at ReadyForQuery, or when the connection broke
+	 * (after an error result saying so). */
+	if (ok && !bad)
+		return ok;
+	if (unknown)
+		*unknown = !PQresultErrorField(bad, PG_DIAG_SQLSTATE) || ok;
+	*st = db_fail(h, bad, op, err);
+	PQclear(ok);
+	PQclear(bad);
 	return NULL;
 }
 
@@ -1475,7 +1562,7 @@ static enum ddb_status undo_doubt(struct pg *h, struct ddb_err *err)
 	                             NULL, 0);
 	enum ddb_status st = DDB_OK;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		st = db_fail(h, res, op, NULL, err);
+		st = db_fail(h, res, op, err);
 	} else {
 		const char *what = PQgetvalue(res, 0, 0);
 		h->doubt = 0;
@@ -1508,6 +1595,7 @@ static void pg_close(void *handle)
 	if (!h)
 		return;
 	/* Forget this writer's log row (not while a write is in doubt). */
+	drop_if_closed(h);
 	if (h->conn && PQstatus(h->conn) == CONNECTION_OK && !h->doubt &&
 	    (h->roles & DDB_ROLE_REGIONAL)) {
 		const char *values[1] = { h->writer };
@@ -1554,6 +1642,29 @@ static int parse_bool(const char *s, int *out)
 	return -1;
 }
 
+/* A port setting: a number from 1 to 65535, or a comma-separated list of
+ * them (one per host); empty entries take the default. */
+static int port_ok(const char *s)
+{
+	for (;;) {
+		const char *end = strchr(s, ',');
+		size_t n = end ? (size_t)(end - s) : strlen(s);
+		if (n > 0) {
+			char num[8];
+			long v;
+			if (n >= sizeof num)
+				return 0;
+			memcpy(num, s, n);
+			num[n] = '\0';
+			if (parse_long(num, 1, 65535, &v) != 0)
+				return 0;
+		}
+		if (!end)
+			return 1;
+		s = end + 1;
+	}
+}
+
 /* Reads and checks the options, before anything connects. */
 static enum ddb_status read_options(struct pg *h, const struct ddb_open_args *args,
                                     struct ddb_err *err)
@@ -1579,13 +1690,20 @@ static enum ddb_status read_options(struct pg *h, const struct ddb_open_args *ar
 			PQfreemem(msg);
 			return fail(h, DDB_INVALID, err, "open: option conninfo: %s", line);
 		}
-		for (PQconninfoOption *o = opts; o->keyword; o++)
+		int bad_port = 0;
+		for (PQconninfoOption *o = opts; o->keyword; o++) {
 			if (!strcmp(o->keyword, "dbname") && o->val && *o->val)
 				conninfo_has_db = 1;
+			if (!strcmp(o->keyword, "port") && o->val && !port_ok(o->val))
+				bad_port = 1;
+		}
 		PQconninfoFree(opts);
+		if (bad_port)
+			return fail(h, DDB_INVALID, err,
+			            "open: option conninfo: a port is not a number from 1 to 65535");
 	}
 	long v;
-	if (h->port && (parse_long(h->port, 1, 65535, &v) != 0))
+	if (h->port && !port_ok(h->port))
 		return fail(h, DDB_INVALID, err, "open: option port = '%s': expected 1 to 65535", h->port);
 
 	const char *t = ddb_option_get(args, "connect_timeout", "5");
@@ -1760,6 +1878,7 @@ static enum ddb_status pg_open(const struct ddb_open_args *args, void **handle,
 static enum ddb_status pg_reset(void *handle, struct ddb_err *err)
 {
 	struct pg *h = handle;
+	drop_if_closed(h);
 	enum ddb_status st = ensure_conn(h, "reset", err);
 	if (st == DDB_OK)
 		st = ensure_schema(h, "reset", 1, err);
@@ -1841,8 +1960,11 @@ static enum ddb_status pg_restock(void *handle, const char *sku, int64_t quantit
 		PGresult *row;
 		int committed = resolve(h, op, &row, err);
 		PQclear(row);
-		if (committed == 1)
+		if (committed == 1) {
+			if (err)
+				err->msg[0] = '\0';
 			return DDB_OK;
+		}
 		if (committed == 0)
 			fail(h, DDB_UNAVAILABLE, err, "%s: %s: connection lost; not applied", op, sku);
 		return DDB_UNAVAILABLE;
@@ -1954,6 +2076,8 @@ static enum ddb_status pg_place_orders(void *handle, const struct ddb_order *ord
 		PGresult *row;
 		int committed = resolve(h, op, &row, err);
 		if (committed == 1) {
+			if (err)
+				err->msg[0] = '\0';
 			st = spread_outcome(h, PQgetvalue(row, 0, 2), n_valid, results, n, err);
 			PQclear(row);
 		} else {

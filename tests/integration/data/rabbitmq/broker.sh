@@ -38,6 +38,7 @@ broker_start() {
 	export AMQP_URL
 }
 broker_stop() { sh "$RMQ_SERVER" stop "$BROKER/node"; }
+broker_kill() { sh "$RMQ_SERVER" kill "$BROKER/node"; }
 rmqctl() { sh "$RMQ_SERVER" ctl "$BROKER/node" "$@"; }
 
 # "name messages" per line, for the queues of the broker, sorted.

@@ -1,0 +1,51 @@
+#!/bin/sh
+# kill -9 of `ddbsim run` over RabbitMQ at random moments; `ddbsim drain`
+# then brings the center to exactly the orders the regions accepted.  What
+# the killed process had published stays in the durable queues, what it had
+# received and not acked goes back to them (the broker sees its connection
+# die), and drain applies both: nothing lost, nothing twice.
+# KILL_ROUNDS (default 3) sets how many times.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/data/rabbitmq/broker.sh"
+
+rounds=${KILL_ROUNDS:-3}
+scenario="$top_srcdir/tests/integration/data/kill.lua"
+
+start=$(date +%s%N)
+ddbsim run -c "$RMQ_CONF" "$scenario" -q
+expect_rc 0 "uninterrupted run over RabbitMQ"
+full_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "a whole run takes ${full_ms} ms"
+
+i=1
+mid_run=0
+left_in_queue=0
+while [ "$i" -le "$rounds" ]; do
+	r16=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+	delay_ms=$((200 + r16 * full_ms / 65536))
+	"$DDBSIM" run -c "$RMQ_CONF" "$scenario" --seed "$i" -q > "$TMP/run.out" 2>&1 &
+	pid=$!
+	sleep "$(awk -v ms="$delay_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
+	if kill -9 "$pid" 2>/dev/null; then
+		mid_run=$((mid_run + 1))
+	fi
+	wait "$pid" 2>/dev/null || true
+	held=$(broker_queues | awk '$1 ~ /^sync\./ { n += $2 } END { print n + 0 }')
+	[ "$held" -eq 0 ] || left_in_queue=$((left_in_queue + 1))
+	ddbsim drain -c "$RMQ_CONF" --report "$TMP/drain.json"
+	[ "$rc" -eq 0 ] || { cat "$TMP/out" "$TMP/err"; fail "round $i (kill after $delay_ms ms): drain exit $rc"; }
+	regional=0
+	for r in seattle boston denver; do
+		n=$(sqlite3 "$TMP/data/$r.db" "SELECT count(*) FROM orders")
+		regional=$((regional + n))
+	done
+	central=$(sqlite3 "$TMP/data/central.db" "SELECT count(*) FROM central_orders")
+	[ "$regional" = "$central" ] || fail "round $i: regions hold $regional orders, the center $central"
+	q=$(broker_queues | awk '$1 ~ /^sync\./ { printf "%s=%s ", $1, $2 }')
+	[ "$q" = "sync.central=0 sync.documents=0 " ] || fail "round $i: after drain, broker queues: $q"
+	echo "round $i: killed after $delay_ms ms with $held messages in the sync queues;" \
+		"drain: $regional orders in the regions, $central at the center"
+	i=$((i + 1))
+done
+[ "$mid_run" -gt 0 ] || fail "no kill landed while a run was going"
+pass "$rounds kills ($mid_run mid-run, $left_in_queue with messages left in the broker); drain restored every one"
