@@ -40,6 +40,7 @@
  * last write of an operation wait for the server's journal, j: true).
  */
 #include <ddbsim/plugin.h>
+#include <ddbsim/validate.h>
 
 #include <bson/bson.h>
 #include <mongoc/mongoc.h>
@@ -278,93 +279,6 @@ static int need_role(const struct mg *h, unsigned role, const char *op, struct d
 /* ---- validation (as in every plugin) -------------------------------------- */
 
 /* Length of s when it ends within size bytes, else -1. */
-static int field_len(const char *s, size_t size)
-{
-	const char *end = memchr(s, '\0', size);
-	return end ? (int)(end - s) : -1;
-}
-
-static const char *order_invalid(const struct ddb_order *o)
-{
-	int id = field_len(o->id, sizeof o->id), region = field_len(o->region, sizeof o->region),
-	    customer = field_len(o->customer, sizeof o->customer),
-	    sku = field_len(o->sku, sizeof o->sku);
-	if (id < 0 || region < 0 || customer < 0 || sku < 0)
-		return "a text field is not NUL-terminated";
-	if (id == 0)
-		return "empty order id";
-	if (region == 0)
-		return "empty region";
-	if (sku == 0)
-		return "empty sku";
-	if (o->quantity < 1)
-		return "quantity must be at least 1";
-	if (o->unit_price_cents < 0)
-		return "negative unit price";
-	if (o->unit_price_cents > 0 && o->quantity > INT64_MAX / o->unit_price_cents)
-		return "quantity * unit price overflows";
-	return NULL;
-}
-
-static const char *product_invalid(const struct ddb_product *p)
-{
-	int sku = field_len(p->sku, sizeof p->sku), name = field_len(p->name, sizeof p->name);
-	if (sku < 0 || name < 0)
-		return "a text field is not NUL-terminated";
-	if (sku == 0)
-		return "empty sku";
-	if (p->price_cents < 0)
-		return "negative price";
-	if (p->version < 1)
-		return "version must be at least 1";
-	if (p->n_components > DDB_COMPONENTS_MAX)
-		return "too many components";
-	for (size_t i = 0; i < p->n_components; i++) {
-		const struct ddb_component *c = &p->components[i];
-		int n = field_len(c->sku, sizeof c->sku);
-		if (n < 0)
-			return "a component sku is not NUL-terminated";
-		if (n == 0)
-			return "empty component sku";
-		if (c->quantity < 1)
-			return "component quantity must be at least 1";
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(p->components[j].sku, c->sku) == 0)
-				return "a component is listed twice";
-	}
-	return NULL;
-}
-
-static const char *event_invalid(const struct ddb_event *ev)
-{
-	if (ev->kind == DDB_EVENT_ORDER)
-		return order_invalid(&ev->order);
-	if (ev->kind == DDB_EVENT_PRODUCT)
-		return product_invalid(&ev->product);
-	return "unknown event kind";
-}
-
-/* Only id and home must not be empty; the other strings may be. */
-static const char *customer_invalid(const struct ddb_customer *c)
-{
-	if (field_len(c->id, sizeof c->id) < 0 || field_len(c->unique_id, sizeof c->unique_id) < 0 ||
-	    field_len(c->city, sizeof c->city) < 0 || field_len(c->state, sizeof c->state) < 0 ||
-	    field_len(c->name, sizeof c->name) < 0 || field_len(c->email, sizeof c->email) < 0 ||
-	    field_len(c->home, sizeof c->home) < 0)
-		return "a text field is not NUL-terminated";
-	if (!c->id[0])
-		return "empty customer id";
-	if (!c->home[0])
-		return "empty home region";
-	if (c->version < 1)
-		return "version must be at least 1";
-	if (c->zip_prefix < 0)
-		return "negative zip prefix";
-	if (c->deleted != 0 && c->deleted != 1)
-		return "deleted must be 0 or 1";
-	return NULL;
-}
-
 /* ---- BSON: writing ----------------------------------------------------------- */
 
 static void append_order(bson_t *b, const struct ddb_order *o, int with_id)
@@ -1034,7 +948,7 @@ static enum ddb_status mg_open(const struct ddb_open_args *args, void **handle,
 	if (args->roles == 0 || (args->roles & ~(unsigned)ALL_ROLES))
 		return fail(NULL, DDB_INVALID, err, "%s: %s: unknown roles %#x", op, args->node,
 		            args->roles);
-	if (field_len(args->node, DDB_NAME_MAX) <= 0)
+	if (ddb_field_len(args->node, DDB_NAME_MAX) <= 0)
 		return fail(NULL, DDB_INVALID, err, "%s: node name empty or too long", op);
 	pthread_once(&init_once, global_init);
 
@@ -1655,7 +1569,7 @@ static enum ddb_status mg_upsert_product(void *handle, const struct ddb_product 
 		return DDB_INVALID;
 	if (!product)
 		return fail(h, DDB_INVALID, err, "%s: no product", op);
-	const char *why = product_invalid(product);
+	const char *why = ddb_product_problem(product);
 	if (why)
 		return fail(h, DDB_INVALID, err, "%s: %.*s: %s", op, DDB_SKU_MAX - 1, product->sku,
 		            why);
@@ -1707,7 +1621,7 @@ static enum ddb_status mg_restock(void *handle, const char *sku, int64_t quantit
 	struct mg *h = handle;
 	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
 		return DDB_INVALID;
-	int len = sku ? field_len(sku, DDB_SKU_MAX) : -1;
+	int len = sku ? ddb_field_len(sku, DDB_SKU_MAX) : -1;
 	if (len <= 0)
 		return fail(h, DDB_INVALID, err, "%s: empty sku, or longer than %d bytes", op,
 		            DDB_SKU_MAX - 1);
@@ -2150,7 +2064,7 @@ static enum ddb_status mg_place_orders(void *handle, const struct ddb_order *ord
 	if (!invalid)
 		return fail(h, DDB_INTERNAL, err, "%s: out of memory", op);
 	for (size_t i = 0; i < n; i++) {
-		invalid[i] = order_invalid(&orders[i]) != NULL;
+		invalid[i] = ddb_order_problem(&orders[i]) != NULL;
 		results[i] = invalid[i] ? DDB_INVALID : DDB_OK;
 	}
 	mongoc_client_t *c = mongoc_client_pool_pop(h->pool);
@@ -2320,7 +2234,7 @@ static enum ddb_status mg_put_customers(void *handle, const struct ddb_customer 
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct ddb_customer *cu = &customers[i];
-		const char *why = customer_invalid(cu);
+		const char *why = ddb_customer_problem(cu);
 		if (why) {
 			if (err && !err->msg[0])
 				fail(h, DDB_INVALID, err, "%s: customer %zu (%.*s): %s", op, i,
@@ -2378,7 +2292,7 @@ static enum ddb_status mg_get_customer(void *handle, const char *id, struct ddb_
 	struct mg *h = handle;
 	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
 		return DDB_INVALID;
-	int len = id ? field_len(id, DDB_NAME_MAX) : -1;
+	int len = id ? ddb_field_len(id, DDB_NAME_MAX) : -1;
 	if (len <= 0)
 		return fail(h, DDB_INVALID, err, "%s: empty id, or longer than %d bytes", op,
 		            DDB_NAME_MAX - 1);
@@ -2481,7 +2395,7 @@ static enum ddb_status mg_apply_events(void *handle, const struct ddb_event *eve
 	/* One bad event fails the call before anything is written. */
 	size_t n_products = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *why = event_invalid(&events[i]);
+		const char *why = ddb_event_problem(&events[i]);
 		if (why)
 			return fail(h, DDB_INVALID, err, "%s: event %zu (seq %lld): %s", op, i,
 			            (long long)events[i].seq, why);
@@ -2636,7 +2550,7 @@ static enum ddb_status mg_put_order_logs(void *handle, const struct ddb_order *o
 	if (!orders)
 		return fail(h, DDB_INVALID, err, "%s: no orders array", op);
 	for (size_t i = 0; i < n; i++) {
-		const char *why = order_invalid(&orders[i]);
+		const char *why = ddb_order_problem(&orders[i]);
 		if (why)
 			return fail(h, DDB_INVALID, err, "%s: order %zu: %s", op, i, why);
 	}
@@ -2717,7 +2631,7 @@ static enum ddb_status mg_put_components(void *handle, const struct ddb_product 
 	if (!products)
 		return fail(h, DDB_INVALID, err, "%s: no products array", op);
 	for (size_t i = 0; i < n; i++) {
-		const char *why = product_invalid(&products[i]);
+		const char *why = ddb_product_problem(&products[i]);
 		if (why)
 			return fail(h, DDB_INVALID, err, "%s: product %zu: %s", op, i, why);
 	}
@@ -2789,7 +2703,7 @@ static enum ddb_status mg_scan_open(void *handle, int dataset, const char *regio
 		return fail(h, DDB_INVALID, err, "%s: unknown dataset %d", op, dataset);
 	if (!need_role(h, scan_sets[dataset].role, op, err))
 		return DDB_INVALID;
-	if (region && scan_sets[dataset].by_region && field_len(region, DDB_NAME_MAX) < 0)
+	if (region && scan_sets[dataset].by_region && ddb_field_len(region, DDB_NAME_MAX) < 0)
 		return fail(h, DDB_INVALID, err, "%s: region longer than %d bytes", op,
 		            DDB_NAME_MAX - 1);
 

@@ -1803,35 +1803,41 @@ static int create_database(struct pg *h)
 	kw[n] = "dbname", val[n++] = "postgres";
 	kw[n] = NULL, val[n] = NULL;
 	PGconn *c = PQconnectdbParams(kw, val, h->set.expand_dbname);
-	int created = 0;
+	int exists = 0;
+	char *ident = NULL;
 	if (c && PQstatus(c) == CONNECTION_OK) {
 		PQsetNoticeProcessor(c, quiet_notices, NULL);
+		ident = PQescapeIdentifier(c, db, strlen(db));
+	}
+	/* Instances opening at once may all try: whatever the error, what
+	 * counts is whether the database is there afterwards. */
+	for (int tries = 0; ident && tries < 10; tries++) {
 		const char *values[1] = { db };
 		PGresult *res = PQexecParams(c, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL,
 		                             values, NULL, NULL, 0);
-		int exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+		exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+		int failed = PQresultStatus(res) != PGRES_TUPLES_OK;
 		PQclear(res);
-		char *ident = exists ? NULL : PQescapeIdentifier(c, db, strlen(db));
-		if (ident) {
-			/* An identifier cannot be a parameter: quoted by libpq. */
-			char sql[600];
-			snprintf(sql, sizeof sql, "CREATE DATABASE %s", ident);
-			PQfreemem(ident);
-			for (int tries = 0; tries < 5 && !created; tries++) {
-				res = PQexec(c, sql);
-				const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-				created = PQresultStatus(res) == PGRES_COMMAND_OK ||
-				          (state && !strcmp(state, "42P04")); /* created meanwhile */
-				int busy = state && !strcmp(state, "55006");  /* template in use */
-				PQclear(res);
-				if (!busy)
-					break;
-				sleep_ms(100);
-			}
-		}
+		if (exists || failed)
+			break;
+		/* An identifier cannot be a parameter: quoted by libpq. */
+		char sql[600];
+		snprintf(sql, sizeof sql, "CREATE DATABASE %s", ident);
+		res = PQexec(c, sql);
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		int raced = state && (!strcmp(state, "42P04") || /* created meanwhile */
+		                      !strcmp(state, "23505") || /* the same, seen in the catalog */
+		                      !strcmp(state, "55006"));  /* the template is busy */
+		int refused = PQresultStatus(res) != PGRES_COMMAND_OK && !raced;
+		PQclear(res);
+		if (refused)
+			break; /* no CREATEDB privilege, say: the open reports why it failed */
+		if (raced)
+			sleep_ms(50 + 50 * tries);
 	}
+	PQfreemem(ident);
 	PQfinish(c);
-	return created;
+	return exists;
 }
 
 static enum ddb_status pg_open(const struct ddb_open_args *args, void **handle,

@@ -26,6 +26,7 @@
  * EXTRA; default NORMAL), busy_timeout_ms (default 5000).
  */
 #include <ddbsim/plugin.h>
+#include <ddbsim/validate.h>
 #include <sqlite3.h>
 
 #include <errno.h>
@@ -497,13 +498,6 @@ static int need_role(struct sq *h, unsigned role, const char *op, struct ddb_err
 
 /* ---- statement helpers -------------------------------------------------- */
 
-/* Length of s when it ends within size bytes, else -1. */
-static int field_len(const char *s, size_t size)
-{
-	const char *end = memchr(s, '\0', size);
-	return end ? (int)(end - s) : -1;
-}
-
 static int bind_text(sqlite3_stmt *s, int i, const char *v, int len)
 {
 	return sqlite3_bind_text(s, i, v, len, SQLITE_STATIC);
@@ -607,32 +601,19 @@ static int components_decode(const unsigned char *buf, size_t len, struct ddb_pr
 
 /* ---- validation ----------------------------------------------------------- */
 
+/* The rules are every backend's (ddbsim/validate.h); the lengths are for
+ * binding the text fields. */
 struct order_lens {
 	int id, region, customer, sku;
 };
 
-/* NULL when o is a valid order, else why not. */
 static const char *order_invalid(const struct ddb_order *o, struct order_lens *l)
 {
-	l->id = field_len(o->id, sizeof o->id);
-	l->region = field_len(o->region, sizeof o->region);
-	l->customer = field_len(o->customer, sizeof o->customer);
-	l->sku = field_len(o->sku, sizeof o->sku);
-	if (l->id < 0 || l->region < 0 || l->customer < 0 || l->sku < 0)
-		return "a text field is not NUL-terminated";
-	if (l->id == 0)
-		return "empty order id";
-	if (l->region == 0)
-		return "empty region";
-	if (l->sku == 0)
-		return "empty sku";
-	if (o->quantity < 1)
-		return "quantity must be at least 1";
-	if (o->unit_price_cents < 0)
-		return "negative unit price";
-	if (o->unit_price_cents > 0 && o->quantity > INT64_MAX / o->unit_price_cents)
-		return "quantity * unit price overflows";
-	return NULL;
+	l->id = DDB_FIELD_LEN(o->id);
+	l->region = DDB_FIELD_LEN(o->region);
+	l->customer = DDB_FIELD_LEN(o->customer);
+	l->sku = DDB_FIELD_LEN(o->sku);
+	return ddb_order_problem(o);
 }
 
 struct product_lens {
@@ -641,63 +622,25 @@ struct product_lens {
 
 static const char *product_invalid(const struct ddb_product *p, struct product_lens *l)
 {
-	l->sku = field_len(p->sku, sizeof p->sku);
-	l->name = field_len(p->name, sizeof p->name);
-	if (l->sku < 0 || l->name < 0)
-		return "a text field is not NUL-terminated";
-	if (l->sku == 0)
-		return "empty sku";
-	if (p->price_cents < 0)
-		return "negative price";
-	if (p->version < 1)
-		return "version must be at least 1";
-	if (p->n_components > DDB_COMPONENTS_MAX)
-		return "too many components";
-	for (size_t i = 0; i < p->n_components; i++) {
-		const struct ddb_component *c = &p->components[i];
-		int n = field_len(c->sku, sizeof c->sku);
-		if (n < 0)
-			return "a component sku is not NUL-terminated";
-		if (n == 0)
-			return "empty component sku";
-		if (c->quantity < 1)
-			return "component quantity must be at least 1";
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(p->components[j].sku, c->sku) == 0)
-				return "a component is listed twice";
-	}
-	return NULL;
+	l->sku = DDB_FIELD_LEN(p->sku);
+	l->name = DDB_FIELD_LEN(p->name);
+	return ddb_product_problem(p);
 }
 
 struct customer_lens {
 	int id, unique_id, city, state, name, email, home;
 };
 
-/* NULL when c is a valid customer record, else why not.  Only id and home
- * must not be empty; the other strings may be. */
 static const char *customer_invalid(const struct ddb_customer *c, struct customer_lens *l)
 {
-	l->id = field_len(c->id, sizeof c->id);
-	l->unique_id = field_len(c->unique_id, sizeof c->unique_id);
-	l->city = field_len(c->city, sizeof c->city);
-	l->state = field_len(c->state, sizeof c->state);
-	l->name = field_len(c->name, sizeof c->name);
-	l->email = field_len(c->email, sizeof c->email);
-	l->home = field_len(c->home, sizeof c->home);
-	if (l->id < 0 || l->unique_id < 0 || l->city < 0 || l->state < 0 || l->name < 0 ||
-	    l->email < 0 || l->home < 0)
-		return "a text field is not NUL-terminated";
-	if (l->id == 0)
-		return "empty customer id";
-	if (l->home == 0)
-		return "empty home region";
-	if (c->version < 1)
-		return "version must be at least 1";
-	if (c->zip_prefix < 0)
-		return "negative zip prefix";
-	if (c->deleted != 0 && c->deleted != 1)
-		return "deleted must be 0 or 1";
-	return NULL;
+	l->id = DDB_FIELD_LEN(c->id);
+	l->unique_id = DDB_FIELD_LEN(c->unique_id);
+	l->city = DDB_FIELD_LEN(c->city);
+	l->state = DDB_FIELD_LEN(c->state);
+	l->name = DDB_FIELD_LEN(c->name);
+	l->email = DDB_FIELD_LEN(c->email);
+	l->home = DDB_FIELD_LEN(c->home);
+	return ddb_customer_problem(c);
 }
 
 /* ---- open, close, reset --------------------------------------------------- */
@@ -986,7 +929,7 @@ static enum ddb_status sq_restock(void *handle, const char *sku, int64_t quantit
 	struct sq *h = handle;
 	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
 		return DDB_INVALID;
-	int len = sku ? field_len(sku, DDB_SKU_MAX) : -1;
+	int len = sku ? ddb_field_len(sku, DDB_SKU_MAX) : -1;
 	if (len <= 0)
 		return fail(h, DDB_INVALID, err, "%s: empty or unterminated sku", op);
 	if (quantity < 1)
@@ -1369,7 +1312,7 @@ static enum ddb_status sq_get_customer(void *handle, const char *id, struct ddb_
 	struct sq *h = handle;
 	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
 		return DDB_INVALID;
-	int len = id ? field_len(id, DDB_NAME_MAX) : -1;
+	int len = id ? ddb_field_len(id, DDB_NAME_MAX) : -1;
 	if (len <= 0)
 		return fail(h, DDB_INVALID, err, "%s: empty id, or longer than %d bytes", op,
 		            DDB_NAME_MAX - 1);
@@ -1656,7 +1599,7 @@ static enum ddb_status sq_scan_open(void *handle, int dataset, const char *regio
 	int len = 0;
 	enum stmt_id id = scan_stmt[dataset].all;
 	if (region && scan_stmt[dataset].by_region != S_COUNT) {
-		if ((len = field_len(region, DDB_NAME_MAX)) < 0)
+		if ((len = ddb_field_len(region, DDB_NAME_MAX)) < 0)
 			return fail(h, DDB_INVALID, err, "%s: region longer than %d bytes", op,
 			            DDB_NAME_MAX - 1);
 		id = scan_stmt[dataset].by_region;
