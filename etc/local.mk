@@ -9,3 +9,6 @@ etc/ddbsim.conf: $(top_srcdir)/etc/ddbsim.conf.in Makefile
 		-e 's|@pkglibdir[@]|$(pkglibdir)|g' \
 		-e 's|@scriptsdir[@]|$(pkgdatadir)/scripts|g' \
 		$(top_srcdir)/etc/ddbsim.conf.in > $@.tmp && mv $@.tmp $@
+
+# Examples with servers, installed beside the default.
+dist_ddbsimconf_DATA = etc/postgres.conf etc/mongo.conf etc/full.conf

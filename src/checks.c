@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "customers.h"
 #include "metrics.h"
@@ -19,6 +20,7 @@
 #include "util.h"
 
 #define EXAMPLES 3
+#define SCAN_RETRIES 100 /* of 100 ms each */
 
 /* ---- scan cursors -------------------------------------------------------- */
 
@@ -47,7 +49,14 @@ static int scan_begin(struct scan *sc, struct store *s, int dataset, const char 
 	memset(sc, 0, sizeof *sc);
 	sc->s = s;
 	struct ddb_err e = { "" };
-	if (s->ops->scan_open(s->h, dataset, region, &sc->cur, &e) != DDB_OK) {
+	enum ddb_status st;
+	/* A server that is restarting gets a few seconds to answer. */
+	for (int tries = 0; (st = s->ops->scan_open(s->h, dataset, region, &sc->cur, &e)) ==
+	                            DDB_UNAVAILABLE && tries < SCAN_RETRIES; tries++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (st != DDB_OK) {
 		sc->error = 1;
 		snprintf(sc->msg, sizeof sc->msg, "%s: scan: %s", s->node->name, e.msg);
 		return -1;

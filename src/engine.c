@@ -31,8 +31,12 @@ enum event_type { EV_ARRIVAL = 1, EV_COMMIT, EV_SYNC, EV_RESTOCK, EV_FAILURE, EV
 
 /* The most batches one sync tick moves per queue or region. */
 #define SYNC_BATCHES_PER_TICK 16
-/* Give up waiting for sync this long after the workload ends. */
+/* Give up waiting for sync this long after the workload ends (engine
+ * clock), or after this many seconds of wall time. */
 #define DRAIN_LIMIT_US (3600 * US_PER_S)
+#define DRAIN_LIMIT_WALL_S 300.0
+/* How long drain waits for a server that does not answer. */
+#define DRAIN_PATIENCE_S 15.0
 
 struct engine {
 	const struct engine_options *opt;
@@ -50,6 +54,7 @@ struct engine {
 	struct customers customers;
 	int customers_ready;
 	uint64_t trace;       /* hash of every event handled, in order */
+	double drain_started; /* wall time the workload ended, 0 before */
 	size_t arrivals_left; /* regions still receiving orders */
 	int customers_left;   /* the customer workload still runs */
 	size_t next_failure;  /* failure steps not yet applied start here */
@@ -169,9 +174,21 @@ static void schedule_customer(struct engine *e)
 		e->customers_left = 0;
 }
 
+/* A real server that is down answers at once: pace the engine in wall time
+ * while one is, so that it waits for the server instead of racing through
+ * its drain limit. */
+static void pace_if_unavailable(struct engine *e, uint64_t before)
+{
+	if (e->w.faults.store_unavailable == before)
+		return;
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+}
+
 static void sync_tick(struct engine *e)
 {
 	int64_t now = e->clock.now_us;
+	uint64_t unavailable = e->w.faults.store_unavailable;
 	faults_release(&e->w.faults, &e->w.bus, 0);
 	if (e->customers_ready)
 		for (size_t r = 0; r < e->w.n_regions; r++)
@@ -189,6 +206,7 @@ static void sync_tick(struct engine *e)
 		if (sync_apply_documents(&e->sync, now) < SYNC_BATCH)
 			break;
 	sync_flush_marks(&e->sync);
+	pace_if_unavailable(e, unavailable);
 }
 
 /* Node mask of a list of names. */
@@ -311,6 +329,13 @@ static int finished(struct engine *e)
 	int64_t now = e->clock.now_us;
 	if (e->arrivals_left > 0 || e->customers_left || now < e->si->duration_us)
 		return 0;
+	/* Whatever still waits, give up at some point: the checks say what. */
+	if (now > e->si->duration_us + DRAIN_LIMIT_US)
+		return 1;
+	if (e->drain_started == 0)
+		e->drain_started = wall_now();
+	else if (wall_now() - e->drain_started > DRAIN_LIMIT_WALL_S)
+		return 1;
 	if (e->w.faults.n_delayed > 0 && e->next_failure >= e->si->n_failures)
 		faults_release(&e->w.faults, &e->w.bus, 1); /* nothing more will come */
 	if (e->w.faults.n_delayed > 0)
@@ -329,7 +354,7 @@ static int finished(struct engine *e)
 		return 1;
 	if (e->next_failure >= e->si->n_failures && any_node_down(e))
 		return 1; /* stuck: the checks will say what is pending */
-	return now > e->si->duration_us + DRAIN_LIMIT_US;
+	return 0;
 }
 
 /* Folds an event and what it changed into the trace hash. */
@@ -593,10 +618,15 @@ int engine_drain(const struct engine_options *o, struct run_result *res, char *e
 	struct ddb_err de = { "" };
 	e.w.bus.ops->recover(e.w.bus.h, QUEUE_CENTRAL, &de);
 	e.w.bus.ops->recover(e.w.bus.h, QUEUE_DOCUMENTS, &de);
-	int idle = 0;
+	/* Until nothing is pending, or nothing moves: at once when a node is
+	 * down on purpose, after DRAIN_PATIENCE_S when a server does not
+	 * answer (it may be restarting). */
 	uint64_t last = 0;
-	while (idle < 3) {
+	double still_since = wall_now();
+	for (;;) {
 		e.clock.now_us += o->sync_every_us;
+		e.w.faults.now_us = e.clock.now_us;
+		uint64_t unavailable = e.w.faults.store_unavailable;
 		sync_tick(&e);
 		struct sync_backlog b;
 		int pending = sync_pending(&e.sync, &b);
@@ -605,14 +635,18 @@ int engine_drain(const struct engine_options *o, struct run_result *res, char *e
 			pending = 1;
 		for (size_t r = 0; r < e.w.n_regions; r++)
 			pending |= e.sync.requeue_needed[r];
-		idle = pending == 0 ? 3 : idle;
-		/* Progress is visible in the counters; without any, give up
-		 * after a few rounds (a store is unavailable). */
+		if (pending == 0)
+			break;
 		uint64_t moved = e.m->events_relayed + e.m->events_applied_central +
 		                 e.m->events_applied_documents + e.m->customers.replayed;
-		if (pending != 0)
-			idle = moved == last ? idle + 1 : 0;
-		last = moved;
+		if (moved != last) {
+			last = moved;
+			still_since = wall_now();
+			continue;
+		}
+		double patience = e.w.faults.store_unavailable != unavailable ? DRAIN_PATIENCE_S : 0.05;
+		if (wall_now() - still_since > patience)
+			break;
 	}
 	rc = finish(&e, res, NULL, err, errlen);
 out:

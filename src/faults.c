@@ -60,6 +60,8 @@ static enum ddb_status lose_reply(struct fault_layer *fl, struct node *target,
 		if (st_ != DDB_OK)                                                         \
 			return st_;                                                        \
 		st_ = (call);                                                              \
+		if (st_ == DDB_UNAVAILABLE && fl)                                          \
+			fl->store_unavailable++;                                           \
 		return lost_ ? lose_reply(fl, (node), st_, err) : st_;                     \
 	} while (0)
 

@@ -45,6 +45,7 @@ struct fault_layer {
 	size_t n_delayed, cap_delayed;
 	/* what it did */
 	uint64_t refused_down, refused_cut, replies_lost;
+	uint64_t store_unavailable; /* calls that reached a plugin and got UNAVAILABLE */
 	uint64_t dropped, duplicated, delayed_count, reordered;
 };
 

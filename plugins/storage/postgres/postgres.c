@@ -76,6 +76,7 @@
  * that runs while others write sees each key once, in order.
  */
 #include <ddbsim/plugin.h>
+#include <ddbsim/validate.h>
 #include <libpq-fe.h>
 
 #include <errno.h>
@@ -863,13 +864,6 @@ static enum ddb_status db_fail(struct pg *h, const PGresult *res, const char *op
 
 /* ---- validation --------------------------------------------------------- */
 
-/* Length of s when it ends within size bytes, else -1. */
-static int field_len(const char *s, size_t size)
-{
-	const char *end = memchr(s, '\0', size);
-	return end ? (int)(end - s) : -1;
-}
-
 /* Whether the n bytes at s are well-formed UTF-8 (PostgreSQL refuses other
  * text in a UTF8 database). */
 static int utf8_ok(const char *s, size_t n)
@@ -908,97 +902,44 @@ static int utf8_ok(const char *s, size_t n)
 /* A text field: -1 not terminated within size, -2 not UTF-8, else length. */
 static int text_len(const char *s, size_t size)
 {
-	int n = field_len(s, size);
+	int n = ddb_field_len(s, size);
 	if (n < 0)
 		return -1;
 	return utf8_ok(s, (size_t)n) ? n : -2;
 }
 
+/* The shared rules (ddbsim/validate.h), and text that PostgreSQL takes:
+ * UTF-8. */
+#define UTF8_FIELD(f) utf8_ok((f), strnlen((f), sizeof(f)))
+
 static const char *order_invalid(const struct ddb_order *o)
 {
-	int id = text_len(o->id, sizeof o->id), region = text_len(o->region, sizeof o->region),
-	    customer = text_len(o->customer, sizeof o->customer), sku = text_len(o->sku, sizeof o->sku);
-	if (id == -1 || region == -1 || customer == -1 || sku == -1)
-		return "a text field is not NUL-terminated";
-	if (id == -2 || region == -2 || customer == -2 || sku == -2)
-		return "a text field is not valid UTF-8";
-	if (id == 0)
-		return "empty order id";
-	if (region == 0)
-		return "empty region";
-	if (sku == 0)
-		return "empty sku";
-	if (o->quantity < 1)
-		return "quantity must be at least 1";
-	if (o->unit_price_cents < 0)
-		return "negative unit price";
-	if (o->unit_price_cents > 0 && o->quantity > INT64_MAX / o->unit_price_cents)
-		return "quantity * unit price overflows";
-	return NULL;
+	const char *why = ddb_order_problem(o);
+	if (!why && !(UTF8_FIELD(o->id) && UTF8_FIELD(o->region) && UTF8_FIELD(o->customer) &&
+	              UTF8_FIELD(o->sku)))
+		why = "a text field is not valid UTF-8";
+	return why;
 }
 
 static const char *product_invalid(const struct ddb_product *p)
 {
-	int sku = text_len(p->sku, sizeof p->sku), name = text_len(p->name, sizeof p->name);
-	if (sku == -1 || name == -1)
-		return "a text field is not NUL-terminated";
-	if (sku == -2 || name == -2)
-		return "a text field is not valid UTF-8";
-	if (sku == 0)
-		return "empty sku";
-	if (p->price_cents < 0)
-		return "negative price";
-	if (p->version < 1)
-		return "version must be at least 1";
-	if (p->n_components > DDB_COMPONENTS_MAX)
-		return "too many components";
-	for (size_t i = 0; i < p->n_components; i++) {
-		const struct ddb_component *c = &p->components[i];
-		int n = text_len(c->sku, sizeof c->sku);
-		if (n == -1)
-			return "a component sku is not NUL-terminated";
-		if (n == -2)
-			return "a component sku is not valid UTF-8";
-		if (n == 0)
-			return "empty component sku";
-		if (c->quantity < 1)
-			return "component quantity must be at least 1";
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(p->components[j].sku, c->sku) == 0)
-				return "a component is listed twice";
-	}
-	return NULL;
+	const char *why = ddb_product_problem(p);
+	if (!why && !(UTF8_FIELD(p->sku) && UTF8_FIELD(p->name)))
+		why = "a text field is not valid UTF-8";
+	for (size_t i = 0; !why && i < p->n_components; i++)
+		if (!UTF8_FIELD(p->components[i].sku))
+			why = "a component sku is not valid UTF-8";
+	return why;
 }
 
 static const char *customer_invalid(const struct ddb_customer *c)
 {
-	struct {
-		const char *s;
-		size_t size;
-	} f[] = {
-		{ c->id, sizeof c->id },       { c->unique_id, sizeof c->unique_id },
-		{ c->city, sizeof c->city },   { c->state, sizeof c->state },
-		{ c->name, sizeof c->name },   { c->email, sizeof c->email },
-		{ c->home, sizeof c->home },
-	};
-	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-		int n = text_len(f[i].s, f[i].size);
-		if (n == -1)
-			return "a text field is not NUL-terminated";
-		if (n == -2)
-			return "a text field is not valid UTF-8";
-	}
-	if (!c->id[0])
-		return "empty customer id";
-	if (!c->home[0])
-		return "empty home region";
-	if (c->version < 1)
-		return "version must be at least 1";
-	if (c->zip_prefix < 0)
-		return "negative zip prefix";
-	if (c->deleted != 0 && c->deleted != 1)
-		return "deleted must be 0 or 1";
-	return NULL;
+	const char *why = ddb_customer_problem(c);
+	if (!why && !(UTF8_FIELD(c->id) && UTF8_FIELD(c->unique_id) && UTF8_FIELD(c->city) &&
+	              UTF8_FIELD(c->state) && UTF8_FIELD(c->name) && UTF8_FIELD(c->email) &&
+	              UTF8_FIELD(c->home)))
+		why = "a text field is not valid UTF-8";
+	return why;
 }
 
 /* ---- binary parameters -------------------------------------------------- */
@@ -1904,7 +1845,7 @@ static enum ddb_status pg_upsert_product(void *handle, const struct ddb_product 
 		return fail(h, DDB_INVALID, err, "%s: no product", op);
 	const char *why = product_invalid(p);
 	if (why) {
-		int l = field_len(p->sku, sizeof p->sku);
+		int l = ddb_field_len(p->sku, sizeof p->sku);
 		return fail(h, DDB_INVALID, err, "%s: %.*s: %s", op, l > 0 ? l : 0, p->sku, why);
 	}
 	struct req r;
@@ -2034,7 +1975,7 @@ static enum ddb_status pg_place_orders(void *handle, const struct ddb_order *ord
 			/* Say why the first invalid order is invalid, even
 			 * though the call itself succeeds. */
 			if (err && !err->msg[0]) {
-				int l = field_len(orders[i].id, sizeof orders[i].id);
+				int l = ddb_field_len(orders[i].id, sizeof orders[i].id);
 				fail(h, DDB_INVALID, err, "%s: order %zu (%.*s): %s", op, i, l > 0 ? l : 0,
 				     orders[i].id, why);
 			}
@@ -2246,7 +2187,7 @@ static enum ddb_status pg_put_customers(void *handle, const struct ddb_customer 
 		const char *why = customer_invalid(&customers[i]);
 		if (why) {
 			if (err && !err->msg[0]) {
-				int l = field_len(customers[i].id, sizeof customers[i].id);
+				int l = ddb_field_len(customers[i].id, sizeof customers[i].id);
 				fail(h, DDB_INVALID, err, "%s: customer %zu (%.*s): %s", op, i,
 				     l > 0 ? l : 0, customers[i].id, why);
 			}

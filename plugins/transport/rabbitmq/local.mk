@@ -9,9 +9,15 @@ plugins_transport_rabbitmq_rabbitmq_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_transport_rabbitmq_rabbitmq_la_LIBADD = $(RABBITMQ_LIBS)
 endif
 
+# etc/full.conf: every node on a server (PostgreSQL regions and center,
+# MongoDB documents, RabbitMQ transport), installed beside ddbsim.conf.
+fullconfdir = $(sysconfdir)/ddbsim
+dist_fullconf_DATA = etc/full.conf
+
 # Tests: listed whether or not the plugin is built; each skips (exit 77) when
 # the plugin or rabbitmq-server is missing, and fails instead when
-# DDBSIM_REQUIRE_BACKENDS=1.
+# DDBSIM_REQUIRE_BACKENDS=1.  (Added to TESTS directly: INTEGRATION_TESTS is
+# set with = in tests/local.mk, after this file.)
 RABBITMQ_TESTS = \
 	tests/integration/rabbitmq_conformance.sh \
 	tests/integration/rabbitmq_scenarios.sh \
@@ -22,7 +28,7 @@ EXTRA_DIST += $(RABBITMQ_TESTS) tests/servers/rabbitmq.sh tests/integration/data
 
 # Benchmark: make bench-rabbitmq (make bench runs it too) starts a throwaway
 # broker and runs tests/bench/bench_rabbitmq: ddbsim's sync through RabbitMQ
-# beside a plain rabbitmq-c loop.  The program is built only for the
+# beside plain rabbitmq-c loops moving the same messages.  The program is built only for the
 # benchmark (a rule of its own: EXTRA_PROGRAMS is set after this file).
 BENCH_RABBITMQ_ORDERS = 50000
 EXTRA_DIST += tests/bench/bench_rabbitmq.c tests/bench/bench_rabbitmq.conf
