@@ -24,7 +24,7 @@
 struct world;
 struct metrics;
 
-#define SYNC_BATCH 512
+#define SYNC_BATCH 2048
 /* After an applier's store refused a batch, it waits this long. */
 #define SYNC_BACKOFF_US (100 * 1000)
 

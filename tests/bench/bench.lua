@@ -5,7 +5,9 @@
 --
 --   ddbsim run tests/bench/bench.lua --param orders=200000
 local orders = ddbsim.param("orders", 200000)
-local rate = 10000 -- orders per second of engine time: only the count matters
+-- Orders per second of engine time: enough that the system is saturated
+-- (every sync tick has a full batch to move), as a throughput bench needs.
+local rate = ddbsim.param("rate", 100000)
 
 return {
   name = "bench",

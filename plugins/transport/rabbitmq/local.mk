@@ -9,11 +9,6 @@ plugins_transport_rabbitmq_rabbitmq_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_transport_rabbitmq_rabbitmq_la_LIBADD = $(RABBITMQ_LIBS)
 endif
 
-# etc/full.conf: every node on a server (PostgreSQL regions and center,
-# MongoDB documents, RabbitMQ transport), installed beside ddbsim.conf.
-fullconfdir = $(sysconfdir)/ddbsim
-dist_fullconf_DATA = etc/full.conf
-
 # Tests: listed whether or not the plugin is built; each skips (exit 77) when
 # the plugin or rabbitmq-server is missing, and fails instead when
 # DDBSIM_REQUIRE_BACKENDS=1.  (Added to TESTS directly: INTEGRATION_TESTS is
