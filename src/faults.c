@@ -99,6 +99,8 @@ enum ddb_status store_outbox_read(struct store *s, int64_t after_seq, int want_s
 	if (st != DDB_OK)
 		return st;
 	st = s->ops->outbox_read(s->h, after_seq, want_state, events, max, n_out, err);
+	if (st == DDB_UNAVAILABLE && fl)
+		fl->store_unavailable++;
 	if (lost) {
 		*n_out = 0;
 		return lose_reply(fl, s->node, st, err);
@@ -144,7 +146,10 @@ enum ddb_status store_find_customers(struct store *s, const struct ddb_customer_
 		return st;
 	if (lost)
 		return lose_reply(fl, s->node, DDB_OK, err); /* a read: nothing happened */
-	return s->ops->find_customers(s->h, f, emit, ctx, err);
+	st = s->ops->find_customers(s->h, f, emit, ctx, err);
+	if (st == DDB_UNAVAILABLE && fl)
+		fl->store_unavailable++;
+	return st;
 }
 
 enum ddb_status store_apply_events(struct store *s, const struct ddb_event *events, size_t n,
