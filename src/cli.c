@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config_file.h"
 #include "engine.h"
 #include "loader.h"
 #include "node.h"

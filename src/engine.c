@@ -15,7 +15,7 @@
 
 #include "catalog.h"
 #include "clock.h"
-#include "config.h"
+#include "config_file.h"
 #include "customers.h"
 #include "node.h"
 #include "orders.h"

@@ -5,7 +5,7 @@ src_libddbsim_la_SOURCES = \
 	src/ddbsim/plugin.h \
 	src/util.h \
 	src/cli.c src/cli.h \
-	src/config.c src/config.h \
+	src/config_file.c src/config_file.h \
 	src/loader.c src/loader.h \
 	src/prng.c src/prng.h \
 	src/clock.c src/clock.h \

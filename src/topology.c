@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
+#include "config_file.h"
 #include "loader.h"
 #include "util.h"
 

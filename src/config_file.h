@@ -1,5 +1,5 @@
 /*
- * config.h - the INI configuration file (libinih), with ${VAR} and
+ * config_file.h - the INI configuration file (libinih), with ${VAR} and
  * ${VAR:-default} expanded from the environment.
  *
  * Layout of a config file (see doc/ddbsim.conf.5):
@@ -34,8 +34,8 @@
  * [region.NAME] replaces [regions] for that region: its options are its
  * own; only a missing "plugin =" is taken from [regions] (src/topology.c).
  */
-#ifndef DDBSIM_CONFIG_H
-#define DDBSIM_CONFIG_H
+#ifndef DDBSIM_CONFIG_FILE_H
+#define DDBSIM_CONFIG_FILE_H
 
 #include <stddef.h>
 #include "ddbsim/plugin.h"

@@ -1,5 +1,5 @@
 /*
- * config.c - reads the INI configuration file with libinih and expands
+ * config_file.c - reads the INI configuration file with libinih and expands
  * ${VAR} and ${VAR:-default} in its values.
  *
  * libinih (r55) does not pass line numbers to the handler, so the file is fed
@@ -15,7 +15,7 @@
  * found by inih itself (a line that is neither a section nor key = value)
  * are reported with the line inih returns.
  */
-#include "config.h"
+#include "config_file.h"
 
 #include <errno.h>
 #include <stdarg.h>
