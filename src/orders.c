@@ -64,14 +64,6 @@ const char *orders_validate(const struct catalog *cat, const struct ddb_order *o
 	return NULL;
 }
 
-static long region_of(const struct orders *o, const char *name)
-{
-	for (size_t r = 0; r < o->n_regions; r++)
-		if (strcmp(o->w->regions[r].node->name, name) == 0)
-			return (long)r;
-	return -1;
-}
-
 int orders_arrive(struct orders *o, size_t r, int64_t now_us, size_t *to)
 {
 	struct ddb_order order;
@@ -109,9 +101,8 @@ int orders_arrive(struct orders *o, size_t r, int64_t now_us, size_t *to)
 	}
 	/* The rule may have routed the order to another region; its id and
 	 * time stay the core's. */
-	long target = region_of(o, order.region);
-	if (target < 0)
-		target = (long)r;
+	struct store *routed = world_region(o->w, order.region);
+	long target = routed ? (long)(routed - o->w->regions) : (long)r;
 	if ((size_t)target != r)
 		o->m->orders_routed++;
 	*to = (size_t)target;

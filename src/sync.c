@@ -383,19 +383,6 @@ void sync_restart_applier(struct sync *s)
 	s->applier_down = s->applier_doomed = 0;
 }
 
-int sync_requeue(struct sync *s, char *err, size_t errlen)
-{
-	s->w->faults.caller = NULL;
-	for (size_t r = 0; r < s->w->n_regions; r++) {
-		struct ddb_err e = { "" };
-		enum ddb_status st = store_outbox_requeue(&s->w->regions[r], &e);
-		if (st != DDB_OK)
-			return errorf(err, errlen, "region %s: outbox requeue: %s",
-			              s->w->regions[r].node->name, e.msg);
-	}
-	return 0;
-}
-
 int sync_pending(struct sync *s, struct sync_backlog *b)
 {
 	memset(b, 0, sizeof *b);

@@ -11,7 +11,7 @@
  * transport confirmed it; the central applier acks only after its commit
  * and after forwarding to the documents queue; the documents applier marks
  * the event APPLIED after its own commit.  An event that is not APPLIED is
- * published again after a restart (sync_requeue).
+ * published again after a restart (sync_restart_relay).
  */
 #ifndef DDBSIM_SYNC_H
 #define DDBSIM_SYNC_H
@@ -70,10 +70,6 @@ size_t sync_apply_central(struct sync *s, int64_t now_us);
 size_t sync_apply_documents(struct sync *s, int64_t now_us);
 /* Writes the APPLIED marks that waited for their region to come back. */
 void sync_flush_marks(struct sync *s);
-
-/* After a restart: every PUBLISHED event of every region back to NEW, so it
- * is published again (the center ignores what it has already). */
-int sync_requeue(struct sync *s, char *err, size_t errlen);
 
 /* Crashes: the relay dies in the middle of its next batch, after
  * publishing it and before marking it; the central applier dies in the

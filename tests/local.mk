@@ -23,7 +23,7 @@ tests_unit_test_prng_clock_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_prng_clock_LDADD = $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_config
-tests_unit_test_config_SOURCES = tests/unit/test_config.c src/config.c
+tests_unit_test_config_SOURCES = tests/unit/test_config.c src/config_file.c
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS) $(INIH_CFLAGS)
 tests_unit_test_config_LDADD = $(UNIT_LIBS) $(INIH_LIBS)
 
@@ -33,12 +33,12 @@ tests_unit_test_loader_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_loader_LDADD = $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_storage
-tests_unit_test_storage_SOURCES = tests/unit/test_storage.c src/loader.c
+tests_unit_test_storage_SOURCES = tests/unit/test_storage.c tests/unit/plugin_fixture.c tests/unit/plugin_fixture.h src/loader.c
 tests_unit_test_storage_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_storage_LDADD = $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_transport
-tests_unit_test_transport_SOURCES = tests/unit/test_transport.c src/loader.c
+tests_unit_test_transport_SOURCES = tests/unit/test_transport.c tests/unit/plugin_fixture.c tests/unit/plugin_fixture.h src/loader.c
 tests_unit_test_transport_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_transport_LDADD = $(UNIT_LIBS)
 

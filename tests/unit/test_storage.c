@@ -29,15 +29,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "loader.h"
+#include "plugin_fixture.h"
 
 #define REGION "testregion"
 
@@ -96,78 +95,14 @@ static void run_gated(void **state)
 	g->fn(state);
 }
 
-static void remove_tree(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		if (d) {
-			struct dirent *e;
-			while ((e = readdir(d)) != NULL) {
-				if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-					continue;
-				char sub[4096];
-				snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-				remove_tree(sub);
-			}
-			closedir(d);
-		}
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	return s;
-}
-
-/* "k=v;k=v" into G.options; -1 on a malformed item. */
-static int parse_options(const char *spec)
-{
-	if (!spec || !*spec)
-		return 0;
-	G.options_buf = strdup(spec);
-	size_t cap = 1;
-	for (const char *p = spec; *p; p++)
-		cap += *p == ';';
-	G.options = calloc(cap, sizeof *G.options);
-	if (!G.options_buf || !G.options)
-		return -1;
-	char *save = NULL;
-	for (char *item = strtok_r(G.options_buf, ";", &save); item;
-	     item = strtok_r(NULL, ";", &save)) {
-		item = trim(item);
-		if (!*item)
-			continue;
-		char *eq = strchr(item, '=');
-		if (!eq) {
-			fprintf(stderr, "DDBSIM_TEST_STORAGE_OPTIONS: '%s' is not key=value\n", item);
-			return -1;
-		}
-		*eq = '\0';
-		G.options[G.n_options].key = trim(item);
-		G.options[G.n_options].value = trim(eq + 1);
-		G.n_options++;
-	}
-	return 0;
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
 	G.name = getenv("DDBSIM_TEST_STORAGE");
 	if (!G.name || !*G.name)
 		G.name = "sqlite";
-	if (parse_options(getenv("DDBSIM_TEST_STORAGE_OPTIONS")) != 0)
+	if (fixture_options("DDBSIM_TEST_STORAGE_OPTIONS", &G.options_buf, &G.options,
+	                    &G.n_options) != 0)
 		return -1;
 	char err[512];
 	G.plugin = plugin_load(G.name, getenv("DDBSIM_PLUGIN_DIR"), DDB_KIND_STORAGE, err,
@@ -291,7 +226,7 @@ static int test_teardown(void **state)
 		*hs[i] = NULL;
 	}
 	if (G.data_dir[0])
-		remove_tree(G.data_dir);
+		fixture_remove_tree(G.data_dir);
 	G.data_dir[0] = '\0';
 	return 0;
 }

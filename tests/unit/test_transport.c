@@ -28,16 +28,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "loader.h"
+#include "plugin_fixture.h"
 
 /* ---- fixture ------------------------------------------------------------- */
 
@@ -56,71 +55,6 @@ static struct {
 
 #define T (G.t)
 
-static void remove_tree(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		if (d) {
-			struct dirent *e;
-			while ((e = readdir(d)) != NULL) {
-				if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-					continue;
-				char sub[4096];
-				snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-				remove_tree(sub);
-			}
-			closedir(d);
-		}
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	return s;
-}
-
-/* "k=v;k=v" into G.options; -1 on a malformed item. */
-static int parse_options(const char *spec)
-{
-	if (!spec || !*spec)
-		return 0;
-	G.options_buf = strdup(spec);
-	size_t cap = 1;
-	for (const char *p = spec; *p; p++)
-		cap += *p == ';';
-	G.options = calloc(cap, sizeof *G.options);
-	if (!G.options_buf || !G.options)
-		return -1;
-	char *save = NULL;
-	for (char *item = strtok_r(G.options_buf, ";", &save); item;
-	     item = strtok_r(NULL, ";", &save)) {
-		item = trim(item);
-		if (!*item)
-			continue;
-		char *eq = strchr(item, '=');
-		if (!eq) {
-			fprintf(stderr, "DDBSIM_TEST_TRANSPORT_OPTIONS: '%s' is not key=value\n", item);
-			return -1;
-		}
-		*eq = '\0';
-		G.options[G.n_options].key = trim(item);
-		G.options[G.n_options].value = trim(eq + 1);
-		G.n_options++;
-	}
-	return 0;
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
@@ -129,7 +63,8 @@ static int group_setup(void **state)
 		name = "memory";
 	const char *ms = getenv("DDBSIM_TEST_TIMEOUT_MS");
 	G.timeout_ms = ms && atol(ms) > 0 ? atol(ms) : 2000;
-	if (parse_options(getenv("DDBSIM_TEST_TRANSPORT_OPTIONS")) != 0)
+	if (fixture_options("DDBSIM_TEST_TRANSPORT_OPTIONS", &G.options_buf, &G.options,
+	                    &G.n_options) != 0)
 		return -1;
 
 	char err[512];
@@ -174,7 +109,7 @@ static int group_teardown(void **state)
 	plugin_unload(G.plugin);
 	G.plugin = NULL;
 	if (G.data_dir[0])
-		remove_tree(G.data_dir);
+		fixture_remove_tree(G.data_dir);
 	free(G.options);
 	free(G.options_buf);
 	return 0;
