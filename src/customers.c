@@ -146,7 +146,9 @@ static void enqueue(struct customers *cs, size_t r, const struct ddb_customer *c
 	world_node_queue(cs->w->regions[r].node, q, sizeof q);
 	size_t len = wire_encode_customer(c, cs->wire, sizeof cs->wire);
 	struct ddb_err e = { "" };
-	if (len && bus_publish(bus, q, cs->wire, len, &e) == DDB_OK && bus_confirm(bus, &e) == DDB_OK) {
+	uint64_t before = bus_published(bus);
+	if (len && bus_publish(bus, q, cs->wire, len, &e) == DDB_OK &&
+	    bus_confirm(bus, before, &e) == DDB_OK) {
 		cs->m->customers.writes_queued++;
 		return;
 	}

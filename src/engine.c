@@ -195,16 +195,9 @@ static void sync_tick(struct engine *e)
 			for (int i = 0; i < SYNC_BATCHES_PER_TICK; i++)
 				if (customers_replay(&e->customers, r, now) == 0)
 					break;
-	for (size_t r = 0; r < e->w.n_regions; r++)
-		for (int i = 0; i < SYNC_BATCHES_PER_TICK; i++)
-			if (sync_relay(&e->sync, r) < SYNC_BATCH)
-				break;
-	for (int i = 0; i < SYNC_BATCHES_PER_TICK; i++)
-		if (sync_apply_central(&e->sync, now) < SYNC_BATCH)
-			break;
-	for (int i = 0; i < SYNC_BATCHES_PER_TICK; i++)
-		if (sync_apply_documents(&e->sync, now) < SYNC_BATCH)
-			break;
+	int more = 1;
+	for (int i = 0; i < SYNC_BATCHES_PER_TICK && more; i++)
+		sync_round(&e->sync, now, &more);
 	sync_flush_marks(&e->sync);
 	pace_if_unavailable(e, unavailable);
 }
@@ -288,6 +281,19 @@ static void on_failure(struct engine *e, size_t i)
 		        f->target[0] ? f->target : "transport", what);
 }
 
+/* Messages in region r's node.NAME queue (ready + unacked), as the
+ * transport counts them; an observation, past the fault layer. */
+static uint64_t node_queue_depth(struct engine *e, size_t r)
+{
+	char q[DDB_ID_MAX];
+	uint64_t ready = 0, unacked = 0;
+	struct ddb_err err = { "" };
+	world_node_queue(e->w.regions[r].node, q, sizeof q);
+	if (e->w.bus.ops->depth(e->w.bus.h, q, &ready, &unacked, &err) != DDB_OK)
+		return 0;
+	return ready + unacked;
+}
+
 static void on_sample(struct engine *e)
 {
 	struct sync_backlog b;
@@ -299,17 +305,13 @@ static void on_sample(struct engine *e)
 	smp.documents = b.documents_queue;
 	smp.outbox_new = b.outbox_new;
 	for (size_t r = 0; r < e->w.n_regions; r++) {
-		char q[DDB_ID_MAX];
-		uint64_t ready = 0, unacked = 0;
-		struct ddb_err err = { "" };
-		world_node_queue(e->w.regions[r].node, q, sizeof q);
-		e->w.bus.ops->depth(e->w.bus.h, q, &ready, &unacked, &err);
+		uint64_t depth = node_queue_depth(e, r);
 		if (r < ARRAY_LEN(smp.node_queues)) {
-			smp.node_queues[r] = ready + unacked;
+			smp.node_queues[r] = depth;
 			smp.node_states[r] = (uint8_t)e->w.regions[r].node->state;
 		}
-		if (r < ARRAY_LEN(e->m->node_depth_max) && ready + unacked > e->m->node_depth_max[r])
-			e->m->node_depth_max[r] = ready + unacked;
+		if (r < ARRAY_LEN(e->m->node_depth_max) && depth > e->m->node_depth_max[r])
+			e->m->node_depth_max[r] = depth;
 	}
 	metrics_sample(e->m, &smp);
 }
@@ -420,6 +422,10 @@ static int run_loop(struct engine *e)
 static int finish(struct engine *e, struct run_result *res, struct scenario *sc, char *err,
                   size_t errlen)
 {
+	if (e->sync_ready) /* what a run that gave up left in flight */
+		sync_settle(&e->sync, e->clock.now_us);
+	for (size_t r = 0; r < e->w.n_regions && r < ARRAY_LEN(res->metrics->node_depth_end); r++)
+		res->metrics->node_depth_end[r] = node_queue_depth(e, r);
 	if (state_hash(&e->w, &res->state_hash, err, errlen) != 0)
 		return -1;
 	/* Only a run knows how many orders it accepted. */
@@ -547,9 +553,11 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 		schedule(&e, e.si->failures[i].at_us, EV_FAILURE, (int)i);
 	schedule(&e, 0, EV_SAMPLE, 0);
 	schedule(&e, o->sync_every_us, EV_SYNC, 0);
+	double started = wall_now();
+	res->setup_seconds = started - t0;
 	if (run_loop(&e) != 0)
 		goto out;
-	res->sync_seconds = wall_now() - t0;
+	res->sync_seconds = wall_now() - started;
 	res->trace_hash = e.trace;
 	rc = finish(&e, res, e.sc, err, errlen);
 out:

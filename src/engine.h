@@ -43,7 +43,8 @@ struct run_result {
 	int has_seed;
 	uint64_t state_hash;
 	double wall_seconds;  /* the whole command */
-	double sync_seconds;  /* from start until sync drained: the throughput's time */
+	double setup_seconds; /* opening and resetting the stores, installing the catalog */
+	double sync_seconds;  /* from the workload's start until sync drained: the throughput's time */
 	int64_t virtual_us; /* the engine clock at the end */
 	size_t n_regions;
 	uint64_t trace_hash; /* run: the event trace (--check-determinism) */

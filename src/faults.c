@@ -215,17 +215,47 @@ enum ddb_status bus_publish(struct bus *b, const char *queue, const void *body, 
 	if (draw(fl, fl ? fl->p_delay : 0) && hold_back(fl, queue, body, len) == 0)
 		return lost ? lose_reply(fl, b->node, DDB_OK, err) : DDB_OK;
 	st = b->ops->publish(b->h, queue, body, len, err);
+	if (st == DDB_OK)
+		b->published++;
 	if (st == DDB_OK && draw(fl, fl ? fl->p_duplicate : 0)) {
 		fl->duplicated++;
 		st = b->ops->publish(b->h, queue, body, len, err);
+		if (st == DDB_OK)
+			b->published++;
 	}
 	return lost ? lose_reply(fl, b->node, st, err) : st;
 }
 
-enum ddb_status bus_confirm(struct bus *b, struct ddb_err *err)
+uint64_t bus_published(const struct bus *b)
+{
+	return b->published;
+}
+
+enum ddb_status bus_confirm(struct bus *b, uint64_t after, struct ddb_err *err)
 {
 	struct fault_layer *fl = b->fl;
-	CALL(b->node, b->ops->confirm(b->h, err));
+	int lost;
+	enum ddb_status st = admit(fl, b->node, &lost, err);
+	if (st != DDB_OK)
+		return st;
+	if (b->confirmed_through < b->published) {
+		/* The plugin answers for everything it took so far. */
+		uint64_t through = b->published;
+		st = b->ops->confirm(b->h, err);
+		if (st == DDB_UNAVAILABLE && fl)
+			fl->store_unavailable++;
+		if (st != DDB_OK) {
+			b->failed_through = through;
+			snprintf(b->failure, sizeof b->failure, "%s", err->msg);
+		}
+		b->confirmed_through = through;
+	}
+	st = DDB_OK;
+	if (b->failed_through > after) {
+		snprintf(err->msg, sizeof err->msg, "%s", b->failure);
+		st = DDB_UNAVAILABLE;
+	}
+	return lost ? lose_reply(fl, b->node, st, err) : st;
 }
 
 /* Shuffles deliveries (Fisher-Yates, from the run's PRNG). */

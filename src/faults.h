@@ -64,6 +64,10 @@ struct bus {
 	void *h;
 	int durable;
 	struct fault_layer *fl;
+	/* Publishes the plugin took, those a confirm answered for, and the
+	 * last one a failed confirm answered for (see bus_confirm). */
+	uint64_t published, confirmed_through, failed_through;
+	char failure[DDB_ERR_MAX];
 };
 
 void faults_free(struct fault_layer *fl);
@@ -101,7 +105,17 @@ enum ddb_status store_put_components(struct store *s, const struct ddb_product *
 
 enum ddb_status bus_publish(struct bus *b, const char *queue, const void *body, size_t len,
                             struct ddb_err *err);
-enum ddb_status bus_confirm(struct bus *b, struct ddb_err *err);
+/* The number of the last publish the plugin took (they count from 1). */
+uint64_t bus_published(const struct bus *b);
+/* Whether the broker took every publish after number `after`, as the caller
+ * (fl->caller) hears it: UNAVAILABLE when it did not, or may not have.
+ * Waits for the plugin's confirm only if something published so far has
+ * not been answered yet.  A confirm of the plugin answers for everything it
+ * took before, whoever asks, so the bus remembers the last failure: each
+ * publisher learns the outcome of its own publishes however the confirms
+ * of several publishers interleave (conservatively: a failure answers
+ * every span that began before it). */
+enum ddb_status bus_confirm(struct bus *b, uint64_t after, struct ddb_err *err);
 enum ddb_status bus_receive(struct bus *b, const char *queue, struct ddb_delivery *out,
                             size_t max, size_t *n_out, struct ddb_err *err);
 enum ddb_status bus_ack(struct bus *b, const char *queue, uint64_t tag, struct ddb_err *err);

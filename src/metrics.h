@@ -90,6 +90,7 @@ struct metrics {
 	size_t n_steps;
 	struct customer_metrics customers;
 	uint64_t node_depth_max[64];      /* node.NAME queues, by node index */
+	uint64_t node_depth_end[64];      /* the same, when the command ended */
 };
 
 void metrics_init(struct metrics *m);

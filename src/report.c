@@ -58,6 +58,7 @@ cJSON *report_json(const struct run_result *res)
 
 	cJSON *tp = cJSON_AddObjectToObject(root, "throughput");
 	cJSON_AddNumberToObject(tp, "wall_seconds", res->wall_seconds);
+	cJSON_AddNumberToObject(tp, "setup_seconds", res->setup_seconds);
 	cJSON_AddNumberToObject(tp, "seconds_until_synced", res->sync_seconds);
 	cJSON_AddNumberToObject(tp, "virtual_seconds", (double)res->virtual_us / 1e6);
 	cJSON_AddNumberToObject(tp, "orders_per_second", throughput(res));
@@ -92,6 +93,7 @@ cJSON *report_json(const struct run_result *res)
 			continue;
 		cJSON *q = cJSON_AddObjectToObject(nq, res->nodes[r].name);
 		cJSON_AddNumberToObject(q, "max_depth", (double)m->node_depth_max[r]);
+		cJSON_AddNumberToObject(q, "depth", (double)m->node_depth_end[r]);
 		cJSON *tl = cJSON_AddArrayToObject(q, "timeline");
 		for (size_t i = 0; i < m->n_samples; i++) {
 			cJSON *pt = cJSON_CreateArray();
@@ -220,6 +222,15 @@ void report_text(const struct run_result *res, FILE *out)
 		fprintf(out, "  sync           %" PRIu64 " events relayed, %" PRIu64 " applied (%.2f s)\n",
 		        m->events_relayed, m->events_applied_central, res->wall_seconds);
 	}
+	int waiting = 0;
+	for (size_t r = 0; r < res->n_nodes && r < ARRAY_LEN(m->node_depth_end); r++) {
+		if (res->nodes[r].kind != NODE_REGION || !m->node_depth_end[r])
+			continue;
+		fprintf(out, "%s node.%s %" PRIu64, waiting++ ? "," : "  still queued  writes for down nodes:",
+		        res->nodes[r].name, m->node_depth_end[r]);
+	}
+	if (waiting)
+		fprintf(out, "\n");
 	const struct customer_metrics *cm = &m->customers;
 	if (cm->generated) {
 		fprintf(out, "  customers      %" PRIu64 " operations: %" PRIu64 " created, %" PRIu64

@@ -17,14 +17,21 @@ int sync_init(struct sync *s, struct world *w, struct metrics *m)
 	memset(s, 0, sizeof *s);
 	s->w = w;
 	s->m = m;
+	size_t regions = w->n_regions ? w->n_regions : 1;
 	s->events = calloc(SYNC_BATCH, sizeof *s->events);
 	s->deliveries = calloc(SYNC_BATCH, sizeof *s->deliveries);
-	s->seqs = calloc(SYNC_BATCH, sizeof *s->seqs);
+	s->held_seqs = calloc(regions * SYNC_BATCH, sizeof *s->held_seqs);
+	s->held_n = calloc(regions, sizeof *s->held_n);
+	s->held_tags = calloc(SYNC_BATCH, sizeof *s->held_tags);
+	s->held_placed_us = calloc(SYNC_BATCH, sizeof *s->held_placed_us);
+	s->held_after = calloc(regions, sizeof *s->held_after);
 	s->orders = calloc(SYNC_BATCH, sizeof *s->orders);
 	s->products = calloc(SYNC_BATCH, sizeof *s->products);
-	s->marks = calloc(w->n_regions ? w->n_regions : 1, sizeof *s->marks);
-	s->requeue_needed = calloc(w->n_regions ? w->n_regions : 1, 1);
-	if (!s->requeue_needed || !s->events || !s->deliveries || !s->seqs || !s->orders || !s->products || !s->marks) {
+	s->marks = calloc(regions, sizeof *s->marks);
+	s->requeue_needed = calloc(regions, 1);
+	if (!s->requeue_needed || !s->events || !s->deliveries || !s->held_seqs || !s->held_n ||
+	    !s->held_after || !s->held_tags || !s->held_placed_us || !s->orders ||
+	    !s->products || !s->marks) {
 		sync_free(s);
 		return -1;
 	}
@@ -39,7 +46,11 @@ void sync_free(struct sync *s)
 	free(s->requeue_needed);
 	free(s->events);
 	free(s->deliveries);
-	free(s->seqs);
+	free(s->held_seqs);
+	free(s->held_n);
+	free(s->held_tags);
+	free(s->held_placed_us);
+	free(s->held_after);
 	free(s->orders);
 	free(s->products);
 	memset(s, 0, sizeof *s);
@@ -55,11 +66,11 @@ static void warn(struct sync *s, const char *what, enum ddb_status st, const str
 		fprintf(stderr, "ddbsim: sync: %s: %s (%s)\n", what, e->msg, ddb_status_name(st));
 }
 
-static size_t relay(struct sync *s, size_t r, int mark);
+static size_t relay(struct sync *s, size_t r, int hold);
 
 size_t sync_relay(struct sync *s, size_t r)
 {
-	if (s->relay_down)
+	if (s->relay_down || s->held_n[r])
 		return 0;
 	if (s->requeue_needed[r]) {
 		struct ddb_err e = { "" };
@@ -69,8 +80,7 @@ size_t sync_relay(struct sync *s, size_t r)
 		s->requeue_needed[r] = 0;
 	}
 	if (s->relay_doomed) {
-		size_t n = relay(s, r, 0);
-		if (n > 0) { /* it died right after this publish */
+		if (relay(s, r, 0) > 0) { /* it died right after this publish */
 			s->relay_doomed = 0;
 			s->relay_down = 1;
 		}
@@ -79,7 +89,7 @@ size_t sync_relay(struct sync *s, size_t r)
 	return relay(s, r, 1);
 }
 
-static size_t relay(struct sync *s, size_t r, int mark)
+static size_t relay(struct sync *s, size_t r, int hold)
 {
 	struct store *region = &s->w->regions[r];
 	struct bus *bus = &s->w->bus;
@@ -92,8 +102,8 @@ static size_t relay(struct sync *s, size_t r, int mark)
 		warn(s, "relay: outbox read", st, &e);
 		return 0;
 	}
-	if (n == 0)
-		return 0;
+	int64_t *seqs = &s->held_seqs[r * SYNC_BATCH];
+	uint64_t after = bus_published(bus);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = wire_encode(&s->events[i], s->wire, sizeof s->wire);
 		if (len == 0) {
@@ -105,23 +115,12 @@ static size_t relay(struct sync *s, size_t r, int mark)
 			warn(s, "relay: publish", st, &e);
 			return 0; /* still NEW: published again next time */
 		}
-		s->seqs[i] = s->events[i].seq;
+		seqs[i] = s->events[i].seq;
 	}
-	st = bus_confirm(bus, &e);
-	if (st != DDB_OK) {
-		warn(s, "relay: confirm", st, &e);
-		return 0;
+	if (hold) { /* else a crash, right here: published, never marked */
+		s->held_n[r] = n;
+		s->held_after[r] = after;
 	}
-	if (!mark)
-		return n; /* a crash, right here */
-	st = store_outbox_mark(region, s->seqs, n, DDB_OUTBOX_PUBLISHED, &e);
-	if (st != DDB_OK) {
-		/* Published but not marked: published again later, and the
-		 * center ignores the copy. */
-		warn(s, "relay: outbox mark", st, &e);
-		return 0;
-	}
-	s->m->events_relayed += n;
 	return n;
 }
 
@@ -189,7 +188,7 @@ static size_t apply_central(struct sync *s, int64_t now_us, int finish);
 
 size_t sync_apply_central(struct sync *s, int64_t now_us)
 {
-	if (s->applier_down || now_us < s->central_retry_at)
+	if (s->applier_down || s->n_held_tags || now_us < s->central_retry_at)
 		return 0;
 	if (s->recover_needed) {
 		struct ddb_err e = { "" };
@@ -239,33 +238,72 @@ static size_t apply_central(struct sync *s, int64_t now_us, int finish)
 	}
 	if (!finish)
 		return got; /* a crash: applied, neither forwarded nor acked */
-	/* Forward to the documents store before acking: if we stop here, the
-	 * central message comes back and the forward happens again. */
+	/* Forward to the documents store before acking (sync_settle acks once
+	 * the forwards are confirmed): if we stop before, the central message
+	 * comes back and the forward happens again. */
+	s->tags_after = bus_published(bus);
 	for (size_t i = 0; i < n; i++) {
 		st = bus_publish(bus, QUEUE_DOCUMENTS, s->deliveries[i].body, s->deliveries[i].len, &e);
-		if (st != DDB_OK)
-			break;
-	}
-	if (st == DDB_OK)
-		st = bus_confirm(bus, &e);
-	if (st != DDB_OK) {
-		warn(s, "central applier: forward", st, &e);
-		requeue_all(s, QUEUE_CENTRAL, 0, n);
-		return 0;
+		if (st != DDB_OK) {
+			warn(s, "central applier: forward", st, &e);
+			requeue_all(s, QUEUE_CENTRAL, 0, n);
+			return 0;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct ddb_event *ev = &s->events[i];
+		s->held_tags[i] = s->deliveries[i].tag;
+		s->held_placed_us[i] = ev->kind == DDB_EVENT_ORDER ? ev->order.placed_at_us : -1;
+	}
+	s->n_held_tags = n;
+	return got;
+}
+
+void sync_settle(struct sync *s, int64_t now_us)
+{
+	struct world *w = s->w;
+	struct bus *bus = &w->bus;
+	struct ddb_err e = { "" };
+	for (size_t r = 0; r < w->n_regions; r++) {
+		if (!s->held_n[r])
+			continue;
+		w->faults.caller = w->regions[r].node; /* the relay, at its region */
+		enum ddb_status st = bus_confirm(bus, s->held_after[r], &e);
+		if (st == DDB_OK)
+			st = store_outbox_mark(&w->regions[r], &s->held_seqs[r * SYNC_BATCH], s->held_n[r],
+			                       DDB_OUTBOX_PUBLISHED, &e);
+		/* Not confirmed, or not marked: published again later, and the
+		 * center ignores a copy. */
+		if (st == DDB_OK)
+			s->m->events_relayed += s->held_n[r];
+		else
+			warn(s, "relay: confirm and mark", st, &e);
+		s->held_n[r] = 0;
+	}
+	if (!s->n_held_tags)
+		return;
+	w->faults.caller = w->central.node; /* the central applier */
+	enum ddb_status st = bus_confirm(bus, s->tags_after, &e);
+	if (st != DDB_OK)
+		warn(s, "central applier: forward", st, &e);
+	for (size_t i = 0; i < s->n_held_tags; i++) {
+		struct ddb_err ack_err = { "" };
+		if (st != DDB_OK) { /* forwards not confirmed: all of it again */
+			bus_reject(bus, QUEUE_CENTRAL, s->held_tags[i], 1, &ack_err);
+			continue;
+		}
 		/* A copy delivered again after it was applied counts twice: rare
 		 * (crashes, duplicates); skipping every redelivered message would
 		 * hide the orders that waited out an outage. */
-		if (ev->kind == DDB_EVENT_ORDER)
-			hist_add(&s->m->sync_lag_us, now_us - ev->order.placed_at_us);
-		st = bus_ack(bus, QUEUE_CENTRAL, s->deliveries[i].tag, &e);
-		if (st != DDB_OK)
-			warn(s, "central applier: ack", st, &e);
+		if (s->held_placed_us[i] >= 0)
+			hist_add(&s->m->sync_lag_us, now_us - s->held_placed_us[i]);
+		enum ddb_status ack = bus_ack(bus, QUEUE_CENTRAL, s->held_tags[i], &ack_err);
+		if (ack != DDB_OK)
+			warn(s, "central applier: ack", ack, &ack_err);
 	}
-	s->m->events_applied_central += n;
-	return got;
+	if (st == DDB_OK)
+		s->m->events_applied_central += s->n_held_tags;
+	s->n_held_tags = 0;
 }
 
 static int mark_push(struct mark_list *l, int64_t seq)
@@ -356,6 +394,22 @@ size_t sync_apply_documents(struct sync *s, int64_t now_us)
 	return got;
 }
 
+size_t sync_round(struct sync *s, int64_t now_us, int *more)
+{
+	size_t moved = 0, n;
+	*more = 0;
+	for (size_t r = 0; r < s->w->n_regions; r++) {
+		moved += n = sync_relay(s, r);
+		*more |= n == SYNC_BATCH;
+	}
+	moved += n = sync_apply_central(s, now_us);
+	*more |= n == SYNC_BATCH;
+	moved += n = sync_apply_documents(s, now_us);
+	*more |= n == SYNC_BATCH;
+	sync_settle(s, now_us);
+	return moved;
+}
+
 void sync_crash_relay(struct sync *s)
 {
 	if (!s->relay_down)
@@ -401,7 +455,9 @@ int sync_pending(struct sync *s, struct sync_backlog *b)
 			failed = 1;
 		b->outbox_published += n;
 		b->marks += s->marks[r].n;
+		b->in_flight += s->held_n[r];
 	}
+	b->in_flight += s->n_held_tags;
 	struct bus *bus = &s->w->bus;
 	uint64_t ready, unacked;
 	struct ddb_err e = { "" };
@@ -416,5 +472,5 @@ int sync_pending(struct sync *s, struct sync_backlog *b)
 	if (failed)
 		return -1;
 	return b->outbox_new || b->outbox_published || b->central_queue || b->documents_queue ||
-	       b->marks;
+	       b->marks || b->in_flight;
 }

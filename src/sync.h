@@ -9,9 +9,16 @@
  * Every step is at least once and every apply is idempotent, so the effect
  * is exactly once: the relay marks an event PUBLISHED only after the
  * transport confirmed it; the central applier acks only after its commit
- * and after forwarding to the documents queue; the documents applier marks
- * the event APPLIED after its own commit.  An event that is not APPLIED is
- * published again after a restart (sync_restart_relay).
+ * and after its forward to the documents queue was confirmed; the documents
+ * applier marks the event APPLIED after its own commit.  An event that is
+ * not APPLIED is published again after a restart (sync_restart_relay).
+ *
+ * A round (sync_round) moves one batch through each step and waits for the
+ * broker once, at its end (sync_settle): the relay's publishes and the
+ * central applier's forwards are confirmed together, and the broker stores
+ * them while the appliers write to their databases.  Until then the relay
+ * holds its batch's seqs (still NEW in the outbox) and the central applier
+ * its deliveries (unacked); sync_pending counts them.
  */
 #ifndef DDBSIM_SYNC_H
 #define DDBSIM_SYNC_H
@@ -31,6 +38,7 @@ struct metrics;
 /* What sync_pending() found; outbox counts are capped at one batch. */
 struct sync_backlog {
 	uint64_t outbox_new, outbox_published, central_queue, documents_queue, marks;
+	uint64_t in_flight; /* published, not yet settled (sync_settle) */
 };
 
 struct mark_list {
@@ -43,7 +51,18 @@ struct sync {
 	struct metrics *m;
 	struct ddb_event *events;      /* SYNC_BATCH */
 	struct ddb_delivery *deliveries; /* SYNC_BATCH */
-	int64_t *seqs;                 /* SYNC_BATCH */
+	/* In flight until sync_settle: per region r, the seqs
+	 * held_seqs[r * SYNC_BATCH ...] (held_n[r] of them) to mark PUBLISHED
+	 * once the publishes after bus number held_after[r] are confirmed; the
+	 * central applier's deliveries to ack once its forwards (after
+	 * tags_after) are, with when each order was placed (-1: a product). */
+	int64_t *held_seqs;
+	size_t *held_n;
+	uint64_t *held_after;
+	uint64_t *held_tags;           /* SYNC_BATCH */
+	int64_t *held_placed_us;       /* SYNC_BATCH */
+	size_t n_held_tags;
+	uint64_t tags_after;
 	struct ddb_order *orders;      /* SYNC_BATCH */
 	struct ddb_product *products;  /* SYNC_BATCH */
 	struct mark_list *marks;       /* per region: APPLIED marks not yet written */
@@ -60,14 +79,28 @@ struct sync {
 int sync_init(struct sync *s, struct world *w, struct metrics *m);
 void sync_free(struct sync *s);
 
-/* Relays up to one batch of region r's NEW outbox events.  Returns how many
- * were published and marked; 0 when none or when a node is unavailable. */
+/* One round: a batch relayed from each region, a batch applied at the
+ * center and forwarded, a batch applied to the documents store, then
+ * sync_settle.  Returns how many messages moved; *more is set when a step
+ * filled its batch (more may be waiting). */
+size_t sync_round(struct sync *s, int64_t now_us, int *more);
+
+/* The steps of a round, for tests that stop between them. */
+/* Publishes up to one batch of region r's NEW outbox events, held for
+ * sync_settle to mark.  Returns how many were published; 0 when none, when
+ * a node is unavailable, or when the region still holds a batch. */
 size_t sync_relay(struct sync *s, size_t r);
-/* Applies up to one batch from sync.central at the center; returns how many
- * messages were consumed. */
+/* Applies up to one batch from sync.central at the center and forwards it
+ * to sync.documents, its deliveries held for sync_settle to ack (none when
+ * it still holds some).  Returns how many messages were consumed. */
 size_t sync_apply_central(struct sync *s, int64_t now_us);
 /* Applies up to one batch from sync.documents; returns how many. */
 size_t sync_apply_documents(struct sync *s, int64_t now_us);
+/* Waits (once) for the confirms of what the relay and the central applier
+ * have in flight: marks the relay's confirmed batches PUBLISHED and acks
+ * the deliveries whose forwards were confirmed; what was not confirmed
+ * stays NEW, or goes back to the queue. */
+void sync_settle(struct sync *s, int64_t now_us);
 /* Writes the APPLIED marks that waited for their region to come back. */
 void sync_flush_marks(struct sync *s);
 

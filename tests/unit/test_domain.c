@@ -275,11 +275,8 @@ static void place(struct fixture *f, size_t r, const struct ddb_order *o, size_t
 static void sync_all(struct fixture *f, int64_t now)
 {
 	for (int round = 0; round < 20; round++) {
-		size_t moved = 0;
-		for (size_t r = 0; r < f->w.n_regions; r++)
-			moved += sync_relay(&f->sync, r);
-		moved += sync_apply_central(&f->sync, now);
-		moved += sync_apply_documents(&f->sync, now);
+		int more;
+		size_t moved = sync_round(&f->sync, now, &more);
 		sync_flush_marks(&f->sync);
 		if (moved == 0)
 			return;
@@ -359,7 +356,7 @@ static void duplicate_delivery_changes_nothing(void **state)
 	size_t len = wire_encode(&ev, buf, sizeof buf);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(bus_publish(&f->w.bus, QUEUE_CENTRAL, buf, len, &e), DDB_OK);
-	assert_int_equal(bus_confirm(&f->w.bus, &e), DDB_OK);
+	assert_int_equal(bus_confirm(&f->w.bus, 0, &e), DDB_OK);
 	sync_all(f, 9999999);
 	assert_int_equal(state_hash(&f->w, &after, err, sizeof err), 0);
 	assert_true(before == after);
@@ -391,6 +388,8 @@ static void lost_messages_are_published_again(void **state)
 	/* Published and confirmed (2 products and 1 order per region)... */
 	assert_int_equal(sync_relay(&f->sync, 0), 3);
 	assert_int_equal(sync_relay(&f->sync, 1), 3);
+	sync_settle(&f->sync, 500);
+	assert_int_equal(f->m.events_relayed, 6);
 	/* ...then lost before the center saw them. */
 	lose_all_messages(f);
 	sync_all(f, 1000);
@@ -410,7 +409,9 @@ static void lost_messages_are_published_again(void **state)
 	struct ddb_order o3 = make_order("alpha", 2, "LAPTOP", 1);
 	place(f, 0, &o3, 1, &res, DDB_OK);
 	assert_int_equal(sync_relay(&f->sync, 0), 1);
+	sync_settle(&f->sync, 3000);
 	assert_int_equal(sync_apply_central(&f->sync, 3000), 1);
+	sync_settle(&f->sync, 3000);
 	lose_all_messages(f);
 	assert_int_equal(count_rows(&f->w.documents, DDB_DS_ORDER_LOGS), 2);
 	sync_restart_relay(&f->sync);
@@ -437,6 +438,7 @@ static void region_down_refuses_orders_and_keeps_marks(void **state)
 	enum ddb_status res;
 	place(f, 0, &o, 1, &res, DDB_OK);
 	assert_int_equal(sync_relay(&f->sync, 0), 3);
+	sync_settle(&f->sync, 500);
 	node_set_state(f->w.regions[0].node, NODE_DOWN, 0);
 	struct ddb_order o2 = make_order("alpha", 2, "MOUSE", 1);
 	place(f, 0, &o2, 1, &res, DDB_UNAVAILABLE);
@@ -488,6 +490,118 @@ static void broker_down_keeps_events_in_outbox(void **state)
 	assert_int_equal(failed_checks(f), 0);
 }
 
+/* ---- confirms ----------------------------------------------------------- */
+
+/* The memory transport, with a confirm that counts its calls and answers
+ * what the test says. */
+static struct ddb_transport_ops counted_ops;
+static const struct ddb_transport_ops *real_ops;
+static int confirm_calls;
+static enum ddb_status next_confirm = DDB_OK;
+
+static enum ddb_status counted_confirm(void *h, struct ddb_err *err)
+{
+	confirm_calls++;
+	enum ddb_status st = real_ops->confirm(h, err);
+	if (st == DDB_OK && next_confirm != DDB_OK) {
+		snprintf(err->msg, sizeof err->msg, "test: the broker nacked");
+		st = next_confirm;
+		next_confirm = DDB_OK;
+	}
+	return st;
+}
+
+static void count_confirms(struct fixture *f)
+{
+	real_ops = f->w.bus.ops;
+	counted_ops = *real_ops;
+	counted_ops.confirm = counted_confirm;
+	f->w.bus.ops = &counted_ops;
+	confirm_calls = 0;
+	next_confirm = DDB_OK;
+}
+
+static void publish_one(struct fixture *f)
+{
+	struct ddb_err e = { "" };
+	assert_int_equal(bus_publish(&f->w.bus, QUEUE_DOCUMENTS, "x", 1, &e), DDB_OK);
+}
+
+/* One confirm of the plugin answers for every publish before it, whoever
+ * asks; a failure answers every span that began before it, and only those. */
+static void a_confirm_answers_every_publisher(void **state)
+{
+	struct fixture *f = *state;
+	struct ddb_err e = { "" };
+	count_confirms(f);
+	uint64_t a = bus_published(&f->w.bus);
+	publish_one(f);
+	uint64_t b = bus_published(&f->w.bus);
+	publish_one(f);
+	assert_int_equal(bus_published(&f->w.bus), a + 2);
+	assert_int_equal(bus_confirm(&f->w.bus, b, &e), DDB_OK);
+	assert_int_equal(confirm_calls, 1);
+	assert_int_equal(bus_confirm(&f->w.bus, a, &e), DDB_OK); /* answered already */
+	assert_int_equal(confirm_calls, 1);
+
+	uint64_t c = bus_published(&f->w.bus);
+	publish_one(f);
+	next_confirm = DDB_UNAVAILABLE;
+	assert_int_equal(bus_confirm(&f->w.bus, c, &e), DDB_UNAVAILABLE);
+	assert_non_null(strstr(e.msg, "nacked"));
+	assert_int_equal(confirm_calls, 2);
+	/* Another publisher whose span the failed confirm covered hears it
+	 * too, without a new confirm; a span after it does not. */
+	assert_int_equal(bus_confirm(&f->w.bus, c, &e), DDB_UNAVAILABLE);
+	assert_int_equal(confirm_calls, 2);
+	uint64_t d = bus_published(&f->w.bus);
+	publish_one(f);
+	assert_int_equal(bus_confirm(&f->w.bus, d, &e), DDB_OK);
+	assert_int_equal(confirm_calls, 3);
+
+	/* The broker down: nobody is answered, the plugin is not asked. */
+	node_set_state(f->w.bus.node, NODE_DOWN, 0);
+	assert_int_equal(bus_confirm(&f->w.bus, d, &e), DDB_UNAVAILABLE);
+	assert_int_equal(confirm_calls, 3);
+	node_set_state(f->w.bus.node, NODE_UP, 0);
+	f->w.bus.ops = real_ops;
+}
+
+/* A round waits for the broker once, for the relay and the central applier
+ * together; when that confirm fails, the relay's events are not marked
+ * PUBLISHED and the central deliveries go back to the queue, and the next
+ * rounds deliver every order exactly once. */
+static void a_failed_confirm_loses_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct ddb_order o[2] = { make_order("alpha", 1, "MOUSE", 1), make_order("beta", 1, "MOUSE", 1) };
+	enum ddb_status res;
+	place(f, 0, &o[0], 1, &res, DDB_OK);
+	place(f, 1, &o[1], 1, &res, DDB_OK);
+	count_confirms(f);
+	int more;
+	next_confirm = DDB_UNAVAILABLE;
+	/* 2 x (2 products + 1 order), relayed and, as the memory transport
+	 * delivers at once, applied at the center and forwarded. */
+	assert_true(sync_round(&f->sync, 1000, &more) >= 6);
+	assert_int_equal(confirm_calls, 1);
+	assert_int_equal(f->m.events_relayed, 0);
+	assert_int_equal(f->m.events_applied_central, 0);
+	struct sync_backlog b;
+	assert_int_equal(sync_pending(&f->sync, &b), 1);
+	assert_int_equal(b.in_flight, 0);
+	assert_true(b.central_queue >= 6); /* given back */
+	/* The next round applies what was given back, with one wait. */
+	sync_round(&f->sync, 2000, &more);
+	assert_int_equal(confirm_calls, 2);
+	assert_true(f->m.events_applied_central >= 6);
+	sync_all(f, 3000);
+	assert_int_equal(count_rows(&f->w.central, DDB_DS_CENTRAL_ORDERS), 2);
+	assert_int_equal(count_rows(&f->w.documents, DDB_DS_ORDER_LOGS), 2);
+	assert_int_equal(failed_checks(f), 0);
+	f->w.bus.ops = real_ops;
+}
+
 /* ---- customer records: replay ------------------------------------------ */
 
 static struct ddb_customer customer(const char *id, int64_t version, const char *home)
@@ -516,7 +630,7 @@ static void queue_for(struct fixture *f, size_t r, const struct ddb_customer *c)
 	size_t len = wire_encode_customer(c, buf, sizeof buf);
 	assert_true(len > 0);
 	assert_int_equal(bus_publish(&f->w.bus, q, buf, len, &e), DDB_OK);
-	assert_int_equal(bus_confirm(&f->w.bus, &e), DDB_OK);
+	assert_int_equal(bus_confirm(&f->w.bus, 0, &e), DDB_OK);
 }
 
 /* The same queue replayed twice leaves the same state, whatever the order
@@ -601,6 +715,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(region_down_refuses_orders_and_keeps_marks, setup, teardown),
 		cmocka_unit_test_setup_teardown(center_down_keeps_events_queued, setup, teardown),
 		cmocka_unit_test_setup_teardown(broker_down_keeps_events_in_outbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_confirm_answers_every_publisher, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_failed_confirm_loses_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(replay_is_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(replay_waits_for_the_node, setup, teardown),
 	};

@@ -17,7 +17,8 @@ RABBITMQ_TESTS = \
 	tests/integration/rabbitmq_conformance.sh \
 	tests/integration/rabbitmq_scenarios.sh \
 	tests/integration/rabbitmq_restart.sh \
-	tests/integration/rabbitmq_kill_drain.sh
+	tests/integration/rabbitmq_kill_drain.sh \
+	tests/integration/rabbitmq_node_queue.sh
 TESTS += $(RABBITMQ_TESTS)
 EXTRA_DIST += $(RABBITMQ_TESTS) tests/servers/rabbitmq.sh tests/integration/data/rabbitmq
 
