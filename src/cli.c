@@ -38,7 +38,7 @@ static const char usage_text[] =
     "  drain                finish the sync left pending in existing stores (after a\n"
     "                       crash, say), then run the checks\n"
     "  check                run the checks against the existing stores\n"
-    "  plugins              list the plugins found: version, ABI, kind, roles\n"
+    "  plugins              list the plugins found: version, ABI, kind, roles, settings\n"
     "  node list            the nodes of the data directory and their states\n"
     "  node set NAME STATE  set a node's state, kept across runs: up, down, slow\n"
     "                       (with --latency S [--jitter S]), partitioned NODE[,NODE]\n"
@@ -244,6 +244,11 @@ static void print_found(void *ctx, const struct plugin *p)
 	plugin_caps_string(p->desc, caps, sizeof caps);
 	printf("%-10s %-9s %-4d %-10s %-28s %s\n", p->desc->name, p->desc->version, p->desc->abi,
 	       plugin_kind_name(p->desc->kind), caps, p->path);
+	const char *const *keys = p->desc->settings;
+	printf("  settings:");
+	for (size_t i = 0; keys && keys[i]; i++)
+		printf("%s %s", i ? "," : "", keys[i]);
+	printf("%s\n", keys && keys[0] ? "" : " none");
 }
 
 static void print_failed(void *ctx, const char *path, const char *msg)

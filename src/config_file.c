@@ -510,11 +510,15 @@ static int handle_plugin_section(struct parse *ps, const char *key, char *value)
 		return 0;
 	}
 	struct ddb_option *grown = realloc(sec->options, (sec->n_options + 1) * sizeof *grown);
-	if (!grown) {
+	if (grown)
+		sec->options = grown;
+	int *lines = grown ? realloc(sec->option_lines, (sec->n_options + 1) * sizeof *lines) : NULL;
+	if (!lines) {
 		parse_fail(ps, "out of memory");
 		return -1;
 	}
-	sec->options = grown;
+	sec->option_lines = lines;
+	lines[sec->n_options] = ps->lineno;
 	char *k = strdup(key), *v = strdup(value);
 	if (!k || !v) {
 		free(k);
@@ -619,6 +623,7 @@ void config_free(struct config *cfg)
 			free((char *)s->options[j].value);
 		}
 		free(s->options);
+		free(s->option_lines);
 		free(s->plugin);
 		free(s->name);
 	}

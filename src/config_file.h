@@ -48,6 +48,7 @@ struct config_section {
 	char *name;                 /* "transport", "regions", "region.boston", ... */
 	char *plugin;               /* value of plugin =, or NULL */
 	struct ddb_option *options; /* every other key, in file order */
+	int *option_lines;          /* the line of each */
 	size_t n_options;
 	int line;                   /* where the section starts */
 };

@@ -51,6 +51,7 @@ struct engine {
 	struct orders orders;
 	struct sync sync;
 	int sync_ready;
+	int out_of_memory; /* an event could not be scheduled: the run stops */
 	struct customers customers;
 	int customers_ready;
 	uint64_t trace;       /* hash of every event handled, in order */
@@ -102,10 +103,10 @@ static void engine_free(struct engine *e)
 
 static void schedule(struct engine *e, int64_t at_us, int type, int arg)
 {
-	if (clock_schedule(&e->clock, at_us, type, arg) != 0) {
-		fprintf(stderr, "ddbsim: out of memory scheduling an event\n");
-		abort();
-	}
+	/* The run stops after the current event (run_loop); what was
+	 * committed stays in the stores, for drain to finish. */
+	if (clock_schedule(&e->clock, at_us, type, arg) != 0)
+		e->out_of_memory = 1;
 }
 
 /* The next arrival in region r, or none when the workload is over. */
@@ -413,6 +414,8 @@ static int run_loop(struct engine *e)
 			schedule(e, e->clock.now_us + e->m->sample_every_us, EV_SAMPLE, 0);
 			break;
 		}
+		if (e->out_of_memory)
+			return -1;
 	}
 	return 0;
 }
@@ -555,8 +558,11 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	schedule(&e, o->sync_every_us, EV_SYNC, 0);
 	double started = wall_now();
 	res->setup_seconds = started - t0;
-	if (run_loop(&e) != 0)
+	if (e.out_of_memory || run_loop(&e) != 0) {
+		errorf(err, errlen, "out of memory for the next event: the run stopped; what was "
+		                    "committed is in the stores (ddbsim drain finishes the sync)");
 		goto out;
+	}
 	res->sync_seconds = wall_now() - started;
 	res->trace_hash = e.trace;
 	rc = finish(&e, res, e.sc, err, errlen);

@@ -65,6 +65,31 @@ static const char *section_label(const struct config_section *sec, char *buf, si
 	return buf;
 }
 
+/* 0 when every key of sec is a setting the plugin reads; else an error
+ * naming the line of the first one that is not. */
+static int check_settings(const struct config_section *sec, const struct plugin *p,
+                          const struct config *cfg, char *err, size_t errlen)
+{
+	const char *const *known = p->desc->settings;
+	for (size_t i = 0; sec && i < sec->n_options; i++) {
+		const char *key = sec->options[i].key;
+		size_t k = 0;
+		while (known && known[k] && strcmp(known[k], key) != 0)
+			k++;
+		if (known && known[k])
+			continue;
+		char list[512] = "";
+		size_t used = 0;
+		for (size_t j = 0; known && known[j] && used < sizeof list; j++)
+			used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", j ? ", " : "",
+			                         known[j]);
+		return errorf(err, errlen, "%s:%d: [%s]: plugin '%s' has no setting '%s' (%s%s)",
+		              cfg->path, sec->option_lines[i], sec->name, p->desc->name, key,
+		              known && known[0] ? "its settings: " : "it takes none", list);
+	}
+	return 0;
+}
+
 static const char *role_name(unsigned role)
 {
 	return role == DDB_ROLE_REGIONAL ? "regional" : role == DDB_ROLE_CENTRAL ? "central" : "documents";
@@ -91,6 +116,10 @@ static int open_store(struct world *w, const struct config *cfg, struct store *s
 	if (!(p->desc->caps & role)) {
 		errorf(err, errlen, "%s: node %s: plugin '%s' cannot serve the %s role", where,
 		       node->name, p->desc->name, role_name(role));
+		plugin_unload(p);
+		return -1;
+	}
+	if (check_settings(sec, p, cfg, err, errlen) != 0) {
 		plugin_unload(p);
 		return -1;
 	}
@@ -153,6 +182,10 @@ static int open_bus(struct world *w, const struct config *cfg, struct node *node
 	struct plugin *p = plugin_load(name, w->plugin_path, DDB_KIND_TRANSPORT, msg, sizeof msg);
 	if (!p)
 		return errorf(err, errlen, "%s: transport: %s", where, msg);
+	if (check_settings(sec, p, cfg, err, errlen) != 0) {
+		plugin_unload(p);
+		return -1;
+	}
 	struct ddb_open_args args;
 	fill_open_args(&args, node->name, w->data_dir, 0, sec);
 	struct ddb_err e = { "" };

@@ -26,7 +26,8 @@
 extern "C" {
 #endif
 
-#define DDB_PLUGIN_ABI 1
+/* ABI 2: the descriptor lists the settings a plugin reads (settings). */
+#define DDB_PLUGIN_ABI 2
 #define DDB_PLUGIN_ENTRY_SYMBOL "ddbsim_plugin_entry"
 
 /* ---- statuses and errors ------------------------------------------------ */
@@ -333,6 +334,10 @@ struct ddb_plugin {
 	unsigned caps;       /* storage: DDB_ROLE_* served; transport: DDB_TRANSPORT_* */
 	const struct ddb_storage_ops *storage;     /* kind == DDB_KIND_STORAGE */
 	const struct ddb_transport_ops *transport; /* kind == DDB_KIND_TRANSPORT */
+	/* The option keys open() reads, NULL-terminated (NULL: none).  The core
+	 * refuses a config section that gives any other key, naming its line,
+	 * so that a misspelt setting is an error rather than a default. */
+	const char *const *settings;
 };
 
 typedef const struct ddb_plugin *(*ddb_plugin_entry_fn)(void);

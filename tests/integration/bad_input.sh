@@ -40,13 +40,29 @@ expect_err "memory.so: plugin 'memory' is a transport plugin, a storage plugin i
 plugin_conf documents "$DDBSIM_TEST_PLUGINS/badabi.so"
 ddbsim run -c "$TMP/p.conf" "$SCRIPTS/ecommerce.lua"
 expect_rc 2 "other ABI"
-expect_err "badabi.so: plugin ABI version 42, but this ddbsim has ABI version 1" "other ABI"
+expect_err "badabi.so: plugin ABI version 43, but this ddbsim has ABI version 2" "other ABI"
 
 plugin_conf documents "$DDBSIM_TEST_PLUGINS/nosym.so"
 ddbsim run -c "$TMP/p.conf" "$SCRIPTS/ecommerce.lua"
 expect_rc 2 "no entry symbol"
 expect_err "nosym.so: not a ddbsim plugin: no symbol ddbsim_plugin_entry" "no entry symbol"
 pass "plugin errors name the file"
+
+# A setting the plugin does not read: refused, with its line and the
+# plugin's own settings, before that plugin opens anything.
+rm -rf "$TMP/pdata"
+plugin_conf central sqlite
+printf 'synchronous = FULL\nsynchronus = OFF\n' >> "$TMP/p.conf"
+ddbsim run -c "$TMP/p.conf" "$SCRIPTS/ecommerce.lua"
+expect_rc 2 "misspelt storage setting"
+expect_err "p.conf:7: [central]: plugin 'sqlite' has no setting 'synchronus' (its settings: path, synchronous, busy_timeout_ms)" "misspelt storage setting"
+[ ! -e "$TMP/pdata/central.db" ] || fail "the central store was opened despite the bad setting"
+plugin_conf transport memory
+printf 'max_queu = 10\n' >> "$TMP/p.conf"
+ddbsim run -c "$TMP/p.conf" "$SCRIPTS/ecommerce.lua"
+expect_rc 2 "misspelt transport setting"
+expect_err "p.conf:6: [transport]: plugin 'memory' has no setting 'max_queu' (its settings: max_queue)" "misspelt transport setting"
+pass "a setting the plugin does not read is refused, naming its line"
 
 # ---- scripts ---------------------------------------------------------------
 write() { cat > "$TMP/$1"; }

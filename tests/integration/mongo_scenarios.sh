@@ -10,31 +10,22 @@
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/data/mongo/lib.sh"
 
+# section NAME PLUGIN CONF: a store's section; the mongo plugin gets the
+# stand-in's URI and a database prefix of the config's own.
+section() {
+	printf '\n[%s]\nplugin = %s\n' "$1" "$2"
+	[ "$2" != mongo ] || printf 'uri = ${MONGO_URI}\ndatabase_prefix = %s%s_\n' "$MONGO_PREFIX" "$3"
+}
+
 # conf NAME REGIONS_AND_CENTER DOCUMENTS: a config file $TMP/NAME.conf.
 conf() {
-	cat > "$TMP/$1.conf" <<CONF
-[ddbsim]
-plugin_dir = \${DDBSIM_PLUGIN_DIR}
-data_dir = $TMP/data-$1
-
-[transport]
-plugin = memory
-
-[regions]
-plugin = $2
-uri = \${MONGO_URI}
-database_prefix = ${MONGO_PREFIX}$1_
-
-[central]
-plugin = $2
-uri = \${MONGO_URI}
-database_prefix = ${MONGO_PREFIX}$1_
-
-[documents]
-plugin = $3
-uri = \${MONGO_URI}
-database_prefix = ${MONGO_PREFIX}$1_
-CONF
+	{
+		printf '[ddbsim]\nplugin_dir = ${DDBSIM_PLUGIN_DIR}\ndata_dir = %s/data-%s\n' "$TMP" "$1"
+		printf '\n[transport]\nplugin = memory\n'
+		section regions "$2" "$1"
+		section central "$2" "$1"
+		section documents "$3" "$1"
+	} > "$TMP/$1.conf"
 }
 conf sqlite sqlite sqlite
 conf docs sqlite mongo

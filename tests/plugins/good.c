@@ -214,6 +214,8 @@ static const struct ddb_storage_ops good_ops = {
 	.scan_close = good_scan_close,
 };
 
+static const char *const good_settings[] = { "colour", NULL };
+
 static const struct ddb_plugin good_plugin = {
 	.abi = DDB_PLUGIN_ABI,
 	.kind = DDB_KIND_STORAGE,
@@ -221,6 +223,7 @@ static const struct ddb_plugin good_plugin = {
 	.version = "9.9.9",
 	.caps = DDB_ROLE_REGIONAL | DDB_ROLE_CENTRAL | DDB_ROLE_DOCUMENTS,
 	.storage = &good_ops,
+	.settings = good_settings,
 };
 
 const struct ddb_plugin *ddbsim_plugin_entry(void)

@@ -2831,6 +2831,9 @@ static const struct ddb_storage_ops mongo_ops = {
 	.scan_close = mg_scan_close,
 };
 
+/* The options open() reads (the core refuses others). */
+static const char *const option_keys[] = { "uri", "database", "database_prefix", "journal", NULL };
+
 static const struct ddb_plugin mongo_plugin = {
 	.abi = DDB_PLUGIN_ABI,
 	.kind = DDB_KIND_STORAGE,
@@ -2838,6 +2841,7 @@ static const struct ddb_plugin mongo_plugin = {
 	.version = PLUGIN_VERSION,
 	.caps = ALL_ROLES,
 	.storage = &mongo_ops,
+	.settings = option_keys,
 };
 
 const struct ddb_plugin *ddbsim_plugin_entry(void)

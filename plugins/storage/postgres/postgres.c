@@ -2766,6 +2766,13 @@ static const struct ddb_storage_ops postgres_ops = {
 	.scan_close = pg_scan_close,
 };
 
+/* The options open() reads (the core refuses others). */
+static const char *const option_keys[] = {
+	"conninfo", "host", "port", "dbname", "user", "password", "connect_timeout",
+	"application_name", "synchronous_commit", "create_database", "resolve_timeout_ms",
+	"backoff_min_ms", "backoff_max_ms", NULL
+};
+
 static const struct ddb_plugin postgres_plugin = {
 	.abi = DDB_PLUGIN_ABI,
 	.kind = DDB_KIND_STORAGE,
@@ -2773,6 +2780,7 @@ static const struct ddb_plugin postgres_plugin = {
 	.version = PLUGIN_VERSION,
 	.caps = ALL_ROLES,
 	.storage = &postgres_ops,
+	.settings = option_keys,
 };
 
 const struct ddb_plugin *ddbsim_plugin_entry(void)

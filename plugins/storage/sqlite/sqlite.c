@@ -1796,6 +1796,9 @@ static const struct ddb_storage_ops sqlite_ops = {
 	.scan_close = sq_scan_close,
 };
 
+/* The options open() reads (the core refuses others). */
+static const char *const option_keys[] = { "path", "synchronous", "busy_timeout_ms", NULL };
+
 static const struct ddb_plugin sqlite_plugin = {
 	.abi = DDB_PLUGIN_ABI,
 	.kind = DDB_KIND_STORAGE,
@@ -1803,6 +1806,7 @@ static const struct ddb_plugin sqlite_plugin = {
 	.version = PLUGIN_VERSION,
 	.caps = ALL_ROLES,
 	.storage = &sqlite_ops,
+	.settings = option_keys,
 };
 
 const struct ddb_plugin *ddbsim_plugin_entry(void)

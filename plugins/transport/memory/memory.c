@@ -43,7 +43,7 @@
  *               integer; 0 or absent: no limit.  (RabbitMQ's x-max-length
  *               counts ready messages only; this one bounds the memory held,
  *               so it counts unacked ones too.)
- * Other options are ignored.
+ * Other options are refused (the core checks them against option_keys[]).
  */
 #include <ddbsim/plugin.h>
 
@@ -715,6 +715,9 @@ static const struct ddb_transport_ops memory_ops = {
 	.depth = mem_depth,
 };
 
+/* The options open() reads (the core refuses others). */
+static const char *const option_keys[] = { "max_queue", NULL };
+
 static const struct ddb_plugin memory_plugin = {
 	.abi = DDB_PLUGIN_ABI,
 	.kind = DDB_KIND_TRANSPORT,
@@ -723,6 +726,7 @@ static const struct ddb_plugin memory_plugin = {
 	.caps = 0, /* not durable */
 	.storage = NULL,
 	.transport = &memory_ops,
+	.settings = option_keys,
 };
 
 const struct ddb_plugin *ddbsim_plugin_entry(void)

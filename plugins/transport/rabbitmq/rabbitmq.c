@@ -106,7 +106,7 @@
  *                  default).  A queue that exists already is used as it is,
  *                  whatever its version (the broker would refuse to declare
  *                  it with another one); other settings must match (durable).
- * Other options are ignored.
+ * Other options are refused (the core checks them against option_keys[]).
  *
  * An instance is not thread safe: the engine calls it from one thread.
  */
@@ -1664,6 +1664,11 @@ static const struct ddb_transport_ops rabbitmq_ops = {
 	.depth = rmq_depth,
 };
 
+/* The options open() reads (the core refuses others). */
+static const char *const option_keys[] = {
+	"url", "prefetch", "confirm_window", "timeout_ms", "queue_version", NULL
+};
+
 static const struct ddb_plugin rabbitmq_plugin = {
 	.abi = DDB_PLUGIN_ABI,
 	.kind = DDB_KIND_TRANSPORT,
@@ -1672,6 +1677,7 @@ static const struct ddb_plugin rabbitmq_plugin = {
 	.caps = DDB_TRANSPORT_DURABLE,
 	.storage = NULL,
 	.transport = &rabbitmq_ops,
+	.settings = option_keys,
 };
 
 const struct ddb_plugin *ddbsim_plugin_entry(void)
