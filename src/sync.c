@@ -259,7 +259,8 @@ static size_t apply_central(struct sync *s, int64_t now_us, int finish)
 	return got;
 }
 
-void sync_settle(struct sync *s, int64_t now_us)
+/* The relay's batches: marked PUBLISHED once confirmed. */
+static void settle_relay(struct sync *s)
 {
 	struct world *w = s->w;
 	struct bus *bus = &w->bus;
@@ -280,6 +281,15 @@ void sync_settle(struct sync *s, int64_t now_us)
 			warn(s, "relay: confirm and mark", st, &e);
 		s->held_n[r] = 0;
 	}
+}
+
+/* The central applier's deliveries: acked once their forwards are
+ * confirmed, else given back. */
+static void settle_central(struct sync *s, int64_t now_us)
+{
+	struct world *w = s->w;
+	struct bus *bus = &w->bus;
+	struct ddb_err e = { "" };
 	if (!s->n_held_tags)
 		return;
 	w->faults.caller = w->central.node; /* the central applier */
@@ -289,7 +299,8 @@ void sync_settle(struct sync *s, int64_t now_us)
 	for (size_t i = 0; i < s->n_held_tags; i++) {
 		struct ddb_err ack_err = { "" };
 		if (st != DDB_OK) { /* forwards not confirmed: all of it again */
-			bus_reject(bus, QUEUE_CENTRAL, s->held_tags[i], 1, &ack_err);
+			if (bus_reject(bus, QUEUE_CENTRAL, s->held_tags[i], 1, &ack_err) != DDB_OK)
+				s->recover_needed = 1; /* the broker gives it back later */
 			continue;
 		}
 		/* A copy delivered again after it was applied counts twice: rare
@@ -298,12 +309,21 @@ void sync_settle(struct sync *s, int64_t now_us)
 		if (s->held_placed_us[i] >= 0)
 			hist_add(&s->m->sync_lag_us, now_us - s->held_placed_us[i]);
 		enum ddb_status ack = bus_ack(bus, QUEUE_CENTRAL, s->held_tags[i], &ack_err);
-		if (ack != DDB_OK)
+		if (ack != DDB_OK) {
+			/* Unacked: recovered later, applied again, ignored. */
 			warn(s, "central applier: ack", ack, &ack_err);
+			s->recover_needed = 1;
+		}
 	}
 	if (st == DDB_OK)
 		s->m->events_applied_central += s->n_held_tags;
 	s->n_held_tags = 0;
+}
+
+void sync_settle(struct sync *s, int64_t now_us)
+{
+	settle_relay(s);
+	settle_central(s, now_us);
 }
 
 static int mark_push(struct mark_list *l, int64_t seq)
@@ -398,6 +418,7 @@ size_t sync_round(struct sync *s, int64_t now_us, int *more)
 {
 	size_t moved = 0, n;
 	*more = 0;
+	sync_settle(s, now_us); /* what the last round left in flight */
 	for (size_t r = 0; r < s->w->n_regions; r++) {
 		moved += n = sync_relay(s, r);
 		*more |= n == SYNC_BATCH;
@@ -406,7 +427,6 @@ size_t sync_round(struct sync *s, int64_t now_us, int *more)
 	*more |= n == SYNC_BATCH;
 	moved += n = sync_apply_documents(s, now_us);
 	*more |= n == SYNC_BATCH;
-	sync_settle(s, now_us);
 	return moved;
 }
 

@@ -13,12 +13,17 @@
  * applier marks the event APPLIED after its own commit.  An event that is
  * not APPLIED is published again after a restart (sync_restart_relay).
  *
- * A round (sync_round) moves one batch through each step and waits for the
- * broker once, at its end (sync_settle): the relay's publishes and the
- * central applier's forwards are confirmed together, and the broker stores
- * them while the appliers write to their databases.  Until then the relay
- * holds its batch's seqs (still NEW in the outbox) and the central applier
- * its deliveries (unacked); sync_pending counts them.
+ * A round (sync_round) first settles what the round before left in flight
+ * (sync_settle: one wait for the broker's confirms, for the relay and the
+ * central applier together), then moves one batch through each step and
+ * leaves its publishes in flight: the broker stores and confirms them while
+ * the appliers write to their databases and the engine places the next
+ * orders, so that neither side waits for the other.  Until settled, the
+ * relay holds its batch's seqs (still NEW in the outbox) and the central
+ * applier its deliveries (unacked); sync_pending counts them.  The
+ * transport must let a round's publishes wait for their confirms at once
+ * (the rabbitmq plugin's confirm_window) and deliver the next batch while
+ * one is held (its prefetch).
  */
 #ifndef DDBSIM_SYNC_H
 #define DDBSIM_SYNC_H
@@ -71,7 +76,8 @@ struct sync {
 	unsigned char *requeue_needed; /* per region: PUBLISHED back to NEW when it can be */
 	int relay_down, applier_down;  /* crashed components */
 	int relay_doomed, applier_doomed; /* crash in the middle of the next batch */
-	int recover_needed;            /* the applier restarted: its unacked deliveries back */
+	int recover_needed;            /* its unacked deliveries back: after a restart, or
+	                                * when an ack or a requeue could not be sent */
 	int64_t central_retry_at;      /* after a failed apply, wait until then */
 	int64_t documents_retry_at;
 };
@@ -79,10 +85,10 @@ struct sync {
 int sync_init(struct sync *s, struct world *w, struct metrics *m);
 void sync_free(struct sync *s);
 
-/* One round: a batch relayed from each region, a batch applied at the
- * center and forwarded, a batch applied to the documents store, then
- * sync_settle.  Returns how many messages moved; *more is set when a step
- * filled its batch (more may be waiting). */
+/* One round: sync_settle, then a batch relayed from each region, a batch
+ * applied at the center and forwarded, a batch applied to the documents
+ * store, their publishes left in flight.  Returns how many messages moved;
+ * *more is set when a step filled its batch (more may be waiting). */
 size_t sync_round(struct sync *s, int64_t now_us, int *more);
 
 /* The steps of a round, for tests that stop between them. */

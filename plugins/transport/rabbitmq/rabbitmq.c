@@ -95,8 +95,11 @@
  *                  credentials in the environment and write ${VAR} in the
  *                  config.  amqps:// is not supported.
  *   prefetch       unacked deliveries the broker may push per queue
- *                  (basic.qos), 1-65535, default 1000
- *   confirm_window publishes that may wait for their confirm, default 1000
+ *                  (basic.qos), 1-65535, default 4096: room for the next
+ *                  batch while the core holds one (a sync round of 2048)
+ *   confirm_window publishes that may wait for their confirm, default 8192:
+ *                  a sync round's publishes (2048 per region and 2048
+ *                  forwards) go out without waiting
  *   timeout_ms     how long to wait for the broker (connect, login, each
  *                  synchronous method, a confirm), default 10000
  *   queue_version  the x-queue-version of the classic queues it creates: 2
@@ -1179,7 +1182,7 @@ static enum ddb_status rmq_open(const struct ddb_open_args *args, void **handle,
 	}
 	*handle = NULL;
 	const char *url = args ? ddb_option_get(args, "url", DEFAULT_URL) : DEFAULT_URL;
-	uint64_t prefetch = 1000, window = 1000, timeout = 10000, version = 2;
+	uint64_t prefetch = 4096, window = 8192, timeout = 10000, version = 2;
 	enum ddb_status st = DDB_OK;
 	const char *v;
 	if (args && (v = ddb_option_get(args, "prefetch", NULL)))
