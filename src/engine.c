@@ -426,7 +426,7 @@ static int finish(struct engine *e, struct run_result *res, struct scenario *sc,
                   size_t errlen)
 {
 	if (e->sync_ready) /* what a run that gave up left in flight */
-		sync_settle(&e->sync, e->clock.now_us);
+		sync_settle(&e->sync);
 	for (size_t r = 0; r < e->w.n_regions && r < ARRAY_LEN(res->metrics->node_depth_end); r++)
 		res->metrics->node_depth_end[r] = node_queue_depth(e, r);
 	if (state_hash(&e->w, &res->state_hash, err, errlen) != 0)

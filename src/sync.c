@@ -23,14 +23,14 @@ int sync_init(struct sync *s, struct world *w, struct metrics *m)
 	s->held_seqs = calloc(regions * SYNC_BATCH, sizeof *s->held_seqs);
 	s->held_n = calloc(regions, sizeof *s->held_n);
 	s->held_tags = calloc(SYNC_BATCH, sizeof *s->held_tags);
-	s->held_placed_us = calloc(SYNC_BATCH, sizeof *s->held_placed_us);
+	s->held_lag_us = calloc(SYNC_BATCH, sizeof *s->held_lag_us);
 	s->held_after = calloc(regions, sizeof *s->held_after);
 	s->orders = calloc(SYNC_BATCH, sizeof *s->orders);
 	s->products = calloc(SYNC_BATCH, sizeof *s->products);
 	s->marks = calloc(regions, sizeof *s->marks);
 	s->requeue_needed = calloc(regions, 1);
 	if (!s->requeue_needed || !s->events || !s->deliveries || !s->held_seqs || !s->held_n ||
-	    !s->held_after || !s->held_tags || !s->held_placed_us || !s->orders ||
+	    !s->held_after || !s->held_tags || !s->held_lag_us || !s->orders ||
 	    !s->products || !s->marks) {
 		sync_free(s);
 		return -1;
@@ -49,7 +49,7 @@ void sync_free(struct sync *s)
 	free(s->held_seqs);
 	free(s->held_n);
 	free(s->held_tags);
-	free(s->held_placed_us);
+	free(s->held_lag_us);
 	free(s->held_after);
 	free(s->orders);
 	free(s->products);
@@ -253,7 +253,8 @@ static size_t apply_central(struct sync *s, int64_t now_us, int finish)
 	for (size_t i = 0; i < n; i++) {
 		const struct ddb_event *ev = &s->events[i];
 		s->held_tags[i] = s->deliveries[i].tag;
-		s->held_placed_us[i] = ev->kind == DDB_EVENT_ORDER ? ev->order.placed_at_us : -1;
+		/* From placement to the center's commit, counted once acked. */
+		s->held_lag_us[i] = ev->kind == DDB_EVENT_ORDER ? now_us - ev->order.placed_at_us : -1;
 	}
 	s->n_held_tags = n;
 	return got;
@@ -285,7 +286,7 @@ static void settle_relay(struct sync *s)
 
 /* The central applier's deliveries: acked once their forwards are
  * confirmed, else given back. */
-static void settle_central(struct sync *s, int64_t now_us)
+static void settle_central(struct sync *s)
 {
 	struct world *w = s->w;
 	struct bus *bus = &w->bus;
@@ -306,8 +307,8 @@ static void settle_central(struct sync *s, int64_t now_us)
 		/* A copy delivered again after it was applied counts twice: rare
 		 * (crashes, duplicates); skipping every redelivered message would
 		 * hide the orders that waited out an outage. */
-		if (s->held_placed_us[i] >= 0)
-			hist_add(&s->m->sync_lag_us, now_us - s->held_placed_us[i]);
+		if (s->held_lag_us[i] >= 0)
+			hist_add(&s->m->sync_lag_us, s->held_lag_us[i]);
 		enum ddb_status ack = bus_ack(bus, QUEUE_CENTRAL, s->held_tags[i], &ack_err);
 		if (ack != DDB_OK) {
 			/* Unacked: recovered later, applied again, ignored. */
@@ -320,10 +321,10 @@ static void settle_central(struct sync *s, int64_t now_us)
 	s->n_held_tags = 0;
 }
 
-void sync_settle(struct sync *s, int64_t now_us)
+void sync_settle(struct sync *s)
 {
 	settle_relay(s);
-	settle_central(s, now_us);
+	settle_central(s);
 }
 
 static int mark_push(struct mark_list *l, int64_t seq)
@@ -418,7 +419,7 @@ size_t sync_round(struct sync *s, int64_t now_us, int *more)
 {
 	size_t moved = 0, n;
 	*more = 0;
-	sync_settle(s, now_us); /* what the last round left in flight */
+	sync_settle(s); /* what the last round left in flight */
 	for (size_t r = 0; r < s->w->n_regions; r++) {
 		moved += n = sync_relay(s, r);
 		*more |= n == SYNC_BATCH;

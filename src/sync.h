@@ -60,12 +60,12 @@ struct sync {
 	 * held_seqs[r * SYNC_BATCH ...] (held_n[r] of them) to mark PUBLISHED
 	 * once the publishes after bus number held_after[r] are confirmed; the
 	 * central applier's deliveries to ack once its forwards (after
-	 * tags_after) are, with when each order was placed (-1: a product). */
+	 * tags_after) are, with each order's sync lag (-1: a product). */
 	int64_t *held_seqs;
 	size_t *held_n;
 	uint64_t *held_after;
 	uint64_t *held_tags;           /* SYNC_BATCH */
-	int64_t *held_placed_us;       /* SYNC_BATCH */
+	int64_t *held_lag_us;       /* SYNC_BATCH */
 	size_t n_held_tags;
 	uint64_t tags_after;
 	struct ddb_order *orders;      /* SYNC_BATCH */
@@ -106,7 +106,7 @@ size_t sync_apply_documents(struct sync *s, int64_t now_us);
  * have in flight: marks the relay's confirmed batches PUBLISHED and acks
  * the deliveries whose forwards were confirmed; what was not confirmed
  * stays NEW, or goes back to the queue. */
-void sync_settle(struct sync *s, int64_t now_us);
+void sync_settle(struct sync *s);
 /* Writes the APPLIED marks that waited for their region to come back. */
 void sync_flush_marks(struct sync *s);
 

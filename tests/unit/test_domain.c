@@ -388,7 +388,7 @@ static void lost_messages_are_published_again(void **state)
 	/* Published and confirmed (2 products and 1 order per region)... */
 	assert_int_equal(sync_relay(&f->sync, 0), 3);
 	assert_int_equal(sync_relay(&f->sync, 1), 3);
-	sync_settle(&f->sync, 500);
+	sync_settle(&f->sync);
 	assert_int_equal(f->m.events_relayed, 6);
 	/* ...then lost before the center saw them. */
 	lose_all_messages(f);
@@ -409,9 +409,9 @@ static void lost_messages_are_published_again(void **state)
 	struct ddb_order o3 = make_order("alpha", 2, "LAPTOP", 1);
 	place(f, 0, &o3, 1, &res, DDB_OK);
 	assert_int_equal(sync_relay(&f->sync, 0), 1);
-	sync_settle(&f->sync, 3000);
+	sync_settle(&f->sync);
 	assert_int_equal(sync_apply_central(&f->sync, 3000), 1);
-	sync_settle(&f->sync, 3000);
+	sync_settle(&f->sync);
 	lose_all_messages(f);
 	assert_int_equal(count_rows(&f->w.documents, DDB_DS_ORDER_LOGS), 2);
 	sync_restart_relay(&f->sync);
@@ -438,7 +438,7 @@ static void region_down_refuses_orders_and_keeps_marks(void **state)
 	enum ddb_status res;
 	place(f, 0, &o, 1, &res, DDB_OK);
 	assert_int_equal(sync_relay(&f->sync, 0), 3);
-	sync_settle(&f->sync, 500);
+	sync_settle(&f->sync);
 	node_set_state(f->w.regions[0].node, NODE_DOWN, 0);
 	struct ddb_order o2 = make_order("alpha", 2, "MOUSE", 1);
 	place(f, 0, &o2, 1, &res, DDB_UNAVAILABLE);
@@ -589,7 +589,7 @@ static void a_failed_confirm_loses_nothing(void **state)
 	assert_int_equal(sync_pending(&f->sync, &b), 1);
 	assert_true(b.in_flight >= 6);
 	next_confirm = DDB_UNAVAILABLE;
-	sync_settle(&f->sync, 1000);
+	sync_settle(&f->sync);
 	assert_int_equal(confirm_calls, 1); /* one wait for all of it */
 	assert_int_equal(f->m.events_relayed, 0);
 	assert_int_equal(f->m.events_applied_central, 0);
