@@ -423,8 +423,10 @@ static void note_converged(struct customers *cs, size_t r, int64_t now_us)
 		return;
 	struct customer_metrics *cm = &cs->m->customers;
 	size_t i = cs->conv_index[r];
-	if (i < cm->n_conv)
+	if (i < cm->n_conv) {
 		cm->conv[i].converged_at_us = now_us;
+		cm->conv[i].converged_wall_s = wall_now();
+	}
 	cs->back_since[r] = -1;
 }
 
@@ -501,6 +503,7 @@ void customers_node_changed(struct customers *cs, size_t r, int up, int64_t now_
 		struct convergence *c = &cm->conv[cm->n_conv++];
 		copy_str(c->node, sizeof c->node, cs->w->regions[r].node->name);
 		c->up_at_us = now_us;
+		c->up_wall_s = wall_now();
 		c->converged_at_us = CONVERGENCE_PENDING;
 		c->replayed = 0;
 	}

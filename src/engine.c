@@ -70,13 +70,6 @@ void engine_options_init(struct engine_options *o)
 	o->sync_every_us = 10000;
 }
 
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static const char *script_dir(void)
 {
 	const char *env = getenv("DDBSIM_SCRIPTDIR");

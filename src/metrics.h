@@ -42,6 +42,9 @@ struct convergence {
 #define CONVERGENCE_PENDING (-1)     /* not yet (at the end of the run: never) */
 #define CONVERGENCE_INTERRUPTED (-2) /* it went down again first */
 	uint64_t replayed;
+	/* The same on the wall clock: replays cost no virtual time, so this is
+	 * what they took. */
+	double up_wall_s, converged_wall_s;
 };
 
 #define METRICS_CONVERGENCES 128

@@ -138,11 +138,15 @@ cJSON *report_json(const struct run_result *res)
 		cJSON_AddStringToObject(c, "node", cm->conv[i].node);
 		cJSON_AddNumberToObject(c, "up_at", (double)cm->conv[i].up_at_us / 1e6);
 		cJSON_AddNumberToObject(c, "replayed", (double)cm->conv[i].replayed);
-		if (cm->conv[i].converged_at_us >= 0)
+		if (cm->conv[i].converged_at_us >= 0) {
 			cJSON_AddNumberToObject(c, "seconds_to_converge",
 			                        (double)(cm->conv[i].converged_at_us - cm->conv[i].up_at_us) / 1e6);
-		else
+			cJSON_AddNumberToObject(c, "wall_seconds_to_converge",
+			                        cm->conv[i].converged_wall_s - cm->conv[i].up_wall_s);
+		} else {
 			cJSON_AddNullToObject(c, "seconds_to_converge");
+			cJSON_AddNullToObject(c, "wall_seconds_to_converge");
+		}
 		cJSON_AddBoolToObject(c, "interrupted",
 		                      cm->conv[i].converged_at_us == CONVERGENCE_INTERRUPTED);
 		cJSON_AddItemToArray(conv, c);
@@ -249,9 +253,11 @@ void report_text(const struct run_result *res, FILE *out)
 		        cm->replayed, cm->replay_stale);
 		for (size_t i = 0; i < cm->n_conv; i++) {
 			if (cm->conv[i].converged_at_us >= 0)
-				fprintf(out, "      %s back at t=%.3f: %" PRIu64 " writes replayed, converged in %.3f s\n",
+				fprintf(out, "      %s back at t=%.3f: %" PRIu64 " writes replayed, converged in %.3f s "
+				        "(%.3f s of wall time)\n",
 				        cm->conv[i].node, (double)cm->conv[i].up_at_us / 1e6, cm->conv[i].replayed,
-				        (double)(cm->conv[i].converged_at_us - cm->conv[i].up_at_us) / 1e6);
+				        (double)(cm->conv[i].converged_at_us - cm->conv[i].up_at_us) / 1e6,
+				        cm->conv[i].converged_wall_s - cm->conv[i].up_wall_s);
 			else
 				fprintf(out, "      %s back at t=%.3f: %s\n", cm->conv[i].node,
 				        (double)cm->conv[i].up_at_us / 1e6,

@@ -1,6 +1,6 @@
 /*
- * util.h - small helpers shared by core files: bounded string copies and
- * error formatting.  Errors travel as values with a message; nothing here
+ * util.h - small helpers shared by core files: bounded string copies,
+ * error formatting and the wall clock.  Errors travel as values with a message; nothing here
  * prints or exits.
  */
 #ifndef DDBSIM_UTIL_H
@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* Copies src into dst[size]; returns 0, or -1 when src did not fit (dst then
  * holds a truncated copy). */
@@ -34,6 +35,15 @@ __attribute__((format(printf, 3, 4))) static inline int errorf(char *err, size_t
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+/* Seconds on the monotonic wall clock (for durations, not for the run's
+ * virtual time). */
+static inline double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

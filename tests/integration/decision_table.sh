@@ -21,6 +21,10 @@ got() { json "$R" "$1"; }
 [ "$(got '.queues.node_queues.west.max_depth')" -ge 1 ] || fail "node.west never held a write"
 [ "$(got '[.customers.recoveries[] | select(.seconds_to_converge == null and (.interrupted | not))] | length')" = 0 ] ||
 	fail "a recovery did not converge"
+[ "$(got '[.customers.recoveries[] | select(.seconds_to_converge != null) | select(.wall_seconds_to_converge >= 0 | not)] | length')" = 0 ] ||
+	fail "a converged recovery has no wall time"
+[ "$(got '.queues.node_queues.east.depth + .queues.node_queues.west.depth')" = 0 ] ||
+	fail "writes still queued at the end"
 for c in customers_converged no_lost_queued_write customers_no_duplicates nothing_pending; do
 	[ "$(got ".checks[] | select(.name == \"$c\") | .ok")" = true ] || fail "check $c"
 done
