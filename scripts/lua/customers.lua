@@ -9,13 +9,21 @@
 -- are replayed when it is back.
 --
 --   ddbsim run customers.lua --seed 42
+--   ddbsim run customers.lua --param outages=no --param duration=10
+--     the same workload without the failure schedule (for outages of your
+--     own: ddbsim node set west down), for 10 s
 local shop = require "shop"
 
 local regions = { "east", "middle", "west" }
+local duration = ddbsim.param("duration", 40)
+local outages = ddbsim.param("outages", "yes")
+if outages ~= "yes" and outages ~= "no" then
+  error("--param outages=" .. outages .. ": yes or no")
+end
 
 return shop.scenario {
   name = "customers",
-  duration = 40,
+  duration = duration,
   regions = regions,
 
   catalog = {
@@ -45,11 +53,11 @@ return shop.scenario {
     customer_replicas = shop.ring_replicas(regions, 1),
   },
 
-  failures = {
+  failures = outages == "yes" and {
     { at = 10, target = "east", action = "down", duration = 8 },   -- east and middle overlap:
     { at = 14, target = "middle", action = "down", duration = 6 }, -- middle's records have no copy up
     { at = 26, target = "west", action = "down", duration = 5 },
-  },
+  } or {},
 
   checks = {
     -- Zips outside every range never became records.

@@ -61,7 +61,7 @@ plugin_conf transport memory
 printf 'max_queu = 10\n' >> "$TMP/p.conf"
 ddbsim run -c "$TMP/p.conf" "$SCRIPTS/ecommerce.lua"
 expect_rc 2 "misspelt transport setting"
-expect_err "p.conf:6: [transport]: plugin 'memory' has no setting 'max_queu' (its settings: max_queue)" "misspelt transport setting"
+expect_err "p.conf:6: [transport]: plugin 'memory' has no setting 'max_queu' (its settings: max_queue, keep_queues)" "misspelt transport setting"
 pass "a setting the plugin does not read is refused, naming its line"
 
 # ---- scripts ---------------------------------------------------------------

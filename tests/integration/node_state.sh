@@ -45,3 +45,34 @@ ddbsim node set boston up -c "$CONF"
 ddbsim drain -c "$CONF"
 expect_rc 0 "drain once boston is up"
 pass "once boston is up, drain applies what waited: every check holds"
+
+# Customer writes queued for a node that is still down when ddbsim exits:
+# the memory transport keeps them in DATA_DIR/broker.queues, and the next
+# process replays them once the node is up.  Nothing is lost.
+D="$TMP/kept"
+ddbsim run -c "$CONF" -d "$D" "$SCRIPTS/customers.lua" --param outages=no --param duration=10 -q
+expect_rc 0 "customers without outages, all up"
+ddbsim node set west down -c "$CONF" -d "$D"
+ddbsim run -c "$CONF" -d "$D" "$SCRIPTS/customers.lua" --param outages=no --param duration=10 --report "$TMP/k.json"
+expect_rc 1 "customers with west held down"
+queued=$(json "$TMP/k.json" .queues.node_queues.west.depth)
+[ "$queued" -gt 0 ] || fail "nothing waited for west"
+[ -s "$D/broker.queues" ] || fail "the memory transport kept nothing in $D/broker.queues"
+ddbsim drain -c "$CONF" -d "$D" --report "$TMP/k.json"
+expect_rc 1 "drain while west is down"
+[ "$(json "$TMP/k.json" .queues.node_queues.west.depth)" = "$queued" ] ||
+	fail "a second process sees $(json "$TMP/k.json" .queues.node_queues.west.depth) writes for west, not $queued"
+ddbsim node set west up -c "$CONF" -d "$D"
+ddbsim drain -c "$CONF" -d "$D" --report "$TMP/k.json"
+expect_rc 0 "drain once west is up"
+[ "$(json "$TMP/k.json" .customers.replays.records)" -ge "$queued" ] || fail "drain replayed fewer than $queued"
+[ ! -e "$D/broker.queues" ] || fail "broker.queues is still there with empty queues"
+pass "$queued writes for west outlive two exits of ddbsim and are replayed once it is up"
+
+# A damaged file of kept queues: refused, named, and left as it is.
+printf 'ddbsim memory queues 1\nqueue 9 1\nnode.west\nmessage 99 0\nshort\n' > "$D/broker.queues"
+ddbsim drain -c "$CONF" -d "$D"
+expect_rc 2 "damaged broker.queues"
+expect_err "broker.queues: a message is cut short" "the damaged file is named"
+[ -s "$D/broker.queues" ] || fail "the damaged file was removed"
+pass "a damaged broker.queues is refused, not ignored"

@@ -8,15 +8,16 @@
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/data/rabbitmq/broker.sh"
 
-SCENARIO="$top_srcdir/tests/integration/data/rabbitmq/west_down.lua"
+# customers.lua without its own outages, for 10 s.
+SHORT="--param outages=no --param duration=10"
 
 # The outage: west is down for the whole of the second run, and stays down
 # after it.
-ddbsim run -c "$RMQ_CONF" "$SCENARIO" --seed 3 -q
+ddbsim run -c "$RMQ_CONF" "$SCRIPTS/customers.lua" $SHORT --seed 3 -q
 expect_rc 0 "a first run, all up"
 ddbsim node set west down -c "$RMQ_CONF"
 expect_rc 0 "node set west down"
-ddbsim run -c "$RMQ_CONF" "$SCENARIO" --seed 3 --report "$TMP/r.json"
+ddbsim run -c "$RMQ_CONF" "$SCRIPTS/customers.lua" $SHORT --seed 3 --report "$TMP/r.json"
 expect_rc 1 "run with west down (its writes are still pending)"
 R="$TMP/r.json"
 reported=$(json "$R" '.queues.node_queues.west.depth')

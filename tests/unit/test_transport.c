@@ -999,10 +999,17 @@ static int is_memory(void)
 	return strcmp(G.plugin->desc->name, "memory") == 0;
 }
 
+/* An instance with key=value and, unless key says otherwise, keep_queues =
+ * no: instances on the same data directory share nothing. */
 static void *open_with(const char *key, const char *value, enum ddb_status want)
 {
-	struct ddb_option opt = { key, value };
-	struct ddb_open_args args = { "broker", G.data_dir, 0, &opt, key ? 1 : 0 };
+	struct ddb_option opt[2] = { { key, value }, { "keep_queues", "no" } };
+	size_t n = 0;
+	if (key)
+		n++;
+	if (!key || strcmp(key, "keep_queues") != 0)
+		opt[n++] = (struct ddb_option){ "keep_queues", "no" };
+	struct ddb_open_args args = { "broker", G.data_dir, 0, opt, n };
 	void *h = (void *)&h;
 	struct ddb_err e = { "" };
 	enum ddb_status st = T->open(&args, &h, &e);
@@ -1093,6 +1100,67 @@ static void test_memory_instances(void **state)
 	T->close(h1);
 	T->close(h2);
 	T->close(NULL);
+}
+
+/* What the queues hold at close comes back at the next open of the same
+ * data directory, in publish order, delivered ones marked redelivered;
+ * reset forgets it; a damaged file is refused. */
+static void test_memory_keeps_queues(void **state)
+{
+	(void)state;
+	if (!is_memory())
+		skip();
+	assert_null(open_with("keep_queues", "maybe", DDB_INVALID));
+	void *h = open_with("keep_queues", "yes", DDB_OK);
+	struct ddb_delivery d[4];
+	size_t n = 0;
+	uint64_t r, u;
+	CHECK(T->reset(h, &e_));
+	CHECK(T->declare(h, "node.kept", &e_));
+	CHECK(T->declare(h, "empty", &e_));
+	CHECK(T->publish(h, "node.kept", "one", 3, &e_));
+	CHECK(T->publish(h, "node.kept", "", 0, &e_));
+	CHECK(T->publish(h, "node.kept", "th\nree", 6, &e_));
+	CHECK(T->receive(h, "node.kept", d, 1, &n, &e_)); /* "one", left unacked */
+	T->close(h);
+
+	h = open_with("keep_queues", "yes", DDB_OK);
+	CHECK(T->depth(h, "node.kept", &r, &u, &e_));
+	assert_int_equal(r, 3);
+	assert_int_equal(u, 0);
+	EXPECT_STATUS(DDB_NOT_FOUND, T->depth(h, "empty", &r, &u, &e_)); /* held nothing */
+	CHECK(T->receive(h, "node.kept", d, 4, &n, &e_));
+	assert_int_equal(n, 3);
+	assert_int_equal(d[0].len, 3);
+	assert_memory_equal(d[0].body, "one", 3);
+	assert_true(d[0].redelivered);
+	assert_int_equal(d[1].len, 0);
+	assert_false(d[1].redelivered);
+	assert_int_equal(d[2].len, 6);
+	assert_memory_equal(d[2].body, "th\nree", 6);
+	for (size_t i = 0; i < n; i++)
+		CHECK(T->ack(h, "node.kept", d[i].tag, &e_));
+	CHECK(T->publish(h, "node.kept", "gone", 4, &e_));
+	CHECK(T->reset(h, &e_)); /* forgets the queues and the file */
+	T->close(h);
+
+	h = open_with("keep_queues", "yes", DDB_OK);
+	EXPECT_STATUS(DDB_NOT_FOUND, T->depth(h, "node.kept", &r, &u, &e_));
+	T->close(h);
+
+	char path[512];
+	snprintf(path, sizeof path, "%s/broker.queues", G.data_dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("ddbsim memory queues 1\nqueue 4 1\nq\n", f);
+	fclose(f);
+	struct ddb_option opt = { "keep_queues", "yes" };
+	struct ddb_open_args args = { "broker", G.data_dir, 0, &opt, 1 };
+	struct ddb_err e = { "" };
+	h = NULL;
+	assert_int_equal(T->open(&args, &h, &e), DDB_INVALID);
+	assert_non_null(strstr(e.msg, "broker.queues"));
+	assert_int_equal(remove(path), 0);
 }
 
 /* ---- durable transports: several instances share the broker ---------------- */
@@ -1399,6 +1467,7 @@ int main(void)
 		TEST(test_memory_bad_options),
 		TEST(test_memory_max_queue),
 		TEST(test_memory_instances),
+		TEST(test_memory_keeps_queues),
 		TEST(test_durable_consumer_dies),
 		TEST(test_rabbitmq_descriptor),
 		TEST(test_rabbitmq_bad_options),

@@ -2,8 +2,14 @@
  * memory.c - the in-memory transport: a broker inside the ddbsim process.
  *
  * It is the default transport and needs no server.  It is not durable
- * (caps 0): everything it holds is gone when the process exits, so the core
- * requeues its published outbox events after a restart.
+ * (caps 0): what it holds lives in the process, so the core requeues its
+ * published outbox events after a restart.  What its queues still hold when
+ * it is closed (writes waiting for a node that is down, typically) is kept
+ * in DATA_DIR/NODE.queues and taken back by the next open of that data
+ * directory (keep_queues = no turns this off); reset() deletes the file.  A
+ * process that is killed keeps only what an earlier close wrote, so a copy
+ * may come back twice (the core's consumers are idempotent) or, written
+ * since, not at all: only a real broker survives that.
  *
  * Each open() is an independent broker instance holding named queues.  A
  * queue holds three sets of messages:
@@ -43,6 +49,8 @@
  *               integer; 0 or absent: no limit.  (RabbitMQ's x-max-length
  *               counts ready messages only; this one bounds the memory held,
  *               so it counts unacked ones too.)
+ *   keep_queues yes (default) or no: keep what the queues hold across a
+ *               close and the next open, as above
  * Other options are refused (the core checks them against option_keys[]).
  */
 #include <ddbsim/plugin.h>
@@ -324,6 +332,7 @@ struct instance {
 	uint64_t next_seq;   /* last publish sequence */
 	uint64_t max_queue;  /* 0: no limit */
 	struct queue *last;  /* the queue the last call used */
+	char *keep_path;     /* DATA_DIR/NODE.queues, or NULL: kept nowhere */
 };
 
 PRINTF_LIKE(2, 3)
@@ -427,6 +436,189 @@ static struct queue *find(void *handle, const char *queue, enum ddb_status *st,
 	return q;
 }
 
+/* ---- keeping the queues across a close and the next open ---------------
+ *
+ * The file, written to NODE.queues.tmp and renamed over NODE.queues:
+ *
+ *   ddbsim memory queues 1\n
+ *   queue NAME_LENGTH COUNT\n NAME \n      for each queue that holds messages
+ *   message LENGTH REDELIVERED\n BODY \n   COUNT times, in publish order
+ *   end\n
+ */
+
+#define KEEP_MAGIC "ddbsim memory queues 1"
+
+static int msg_by_seq(const void *a, const void *b)
+{
+	const struct msg *x = *(struct msg *const *)a, *y = *(struct msg *const *)b;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Every message of q (fresh, requeued or unacked) in publish order, in a
+ * new array of *n pointers; NULL with *n = 0 when there are none or memory
+ * ran out (*oom set).  Unacked ones are marked redelivered: they come back
+ * as a broker gives back what a consumer that went away had not acked. */
+static struct msg **queue_messages(const struct queue *q, size_t *n, int *oom)
+{
+	*n = q->fresh.count + q->requeued.count + q->unacked.count;
+	if (*n == 0)
+		return NULL;
+	struct msg **all = malloc(*n * sizeof *all);
+	if (!all) {
+		*oom = 1;
+		*n = 0;
+		return NULL;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < q->requeued.count; i++)
+		all[k++] = q->requeued.item[i];
+	for (size_t i = 0; i < q->unacked.cap; i++) {
+		if (q->unacked.slot[i].tag) {
+			q->unacked.slot[i].m->redelivered = 1;
+			all[k++] = q->unacked.slot[i].m;
+		}
+	}
+	for (size_t i = 0; i < q->fresh.count; i++)
+		all[k++] = q->fresh.slot[(q->fresh.head + i) & (q->fresh.cap - 1)];
+	qsort(all, k, sizeof *all, msg_by_seq);
+	return all;
+}
+
+/* Writes what the queues hold to in->keep_path (or removes the file when
+ * they hold nothing).  0, or -1 with errno's message in why. */
+static int keep_save(struct instance *in, char *why, size_t whylen)
+{
+	size_t held = 0;
+	for (size_t i = 0; i < in->cap; i++) {
+		const struct queue *q = in->table[i];
+		if (q)
+			held += q->fresh.count + q->requeued.count + q->unacked.count;
+	}
+	if (held == 0) {
+		if (remove(in->keep_path) != 0 && errno != ENOENT) {
+			snprintf(why, whylen, "cannot remove it: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	size_t len = strlen(in->keep_path) + 5;
+	char *tmp = malloc(len);
+	if (!tmp) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	snprintf(tmp, len, "%s.tmp", in->keep_path);
+	FILE *f = fopen(tmp, "wb");
+	int ok = f && fprintf(f, "%s\n", KEEP_MAGIC) > 0, oom = 0;
+	for (size_t i = 0; ok && i < in->cap; i++) {
+		const struct queue *q = in->table[i];
+		size_t n = 0;
+		struct msg **all = q ? queue_messages(q, &n, &oom) : NULL;
+		if (n > 0)
+			ok = fprintf(f, "queue %zu %zu\n%s\n", strlen(q->name), n, q->name) > 0;
+		for (size_t k = 0; ok && k < n; k++)
+			ok = fprintf(f, "message %zu %d\n", all[k]->len, all[k]->redelivered) > 0 &&
+			     fwrite(all[k]->body, 1, all[k]->len, f) == all[k]->len && fputc('\n', f) != EOF;
+		free(all);
+		ok = ok && !oom;
+	}
+	ok = ok && fprintf(f, "end\n") > 0 && fflush(f) == 0;
+	int saved = errno;
+	if (f && fclose(f) != 0 && ok) {
+		ok = 0;
+		saved = errno;
+	}
+	if (ok && rename(tmp, in->keep_path) != 0) {
+		ok = 0;
+		saved = errno;
+	}
+	if (!ok) {
+		snprintf(why, whylen, "%s", oom ? "out of memory" : strerror(saved));
+		remove(tmp);
+	}
+	free(tmp);
+	return ok ? 0 : -1;
+}
+
+static enum ddb_status mem_declare(void *handle, const char *queue, struct ddb_err *err);
+static enum ddb_status enqueue(struct instance *in, struct queue *q, const void *body, size_t len,
+                               int redelivered, struct ddb_err *err);
+
+/* Reads one "WORD A B\n" header line; 0 when it is there. */
+static int read_header(FILE *f, const char *word, unsigned long long *a, unsigned long long *b)
+{
+	char line[128];
+	if (!fgets(line, sizeof line, f))
+		return -1;
+	char w[16], extra;
+	int got = sscanf(line, "%15s %llu %llu%c", w, a, b, &extra);
+	return got == 4 && extra == '\n' && strcmp(w, word) == 0 ? 0 : -1;
+}
+
+/* Takes back what a close kept in in->keep_path, if anything. */
+static enum ddb_status keep_load(struct instance *in, struct ddb_err *err)
+{
+	FILE *f = fopen(in->keep_path, "rb");
+	if (!f) {
+		if (errno == ENOENT)
+			return DDB_OK;
+		set_err(err, "memory transport: %s: %s", in->keep_path, strerror(errno));
+		return DDB_UNAVAILABLE;
+	}
+	enum ddb_status st = DDB_OK;
+	char line[64], *buf = NULL;
+	const char *bad = NULL;
+	if (!fgets(line, sizeof line, f) || strcmp(line, KEEP_MAGIC "\n") != 0)
+		bad = "not a file of kept queues";
+	while (!bad && st == DDB_OK) {
+		long at = ftell(f);
+		if (fgets(line, sizeof line, f) && strcmp(line, "end\n") == 0)
+			break;
+		unsigned long long name_len, count;
+		if (fseek(f, at, SEEK_SET) != 0 || read_header(f, "queue", &name_len, &count) != 0 ||
+		    name_len == 0 || name_len > QUEUE_NAME_MAX) {
+			bad = "a queue's header is malformed";
+			break;
+		}
+		char name[QUEUE_NAME_MAX + 2];
+		if (fread(name, 1, (size_t)name_len + 1, f) != name_len + 1 || name[name_len] != '\n') {
+			bad = "a queue's name is cut short";
+			break;
+		}
+		name[name_len] = '\0';
+		if ((st = mem_declare(in, name, err)) != DDB_OK)
+			break;
+		struct queue *q = lookup(in, name);
+		for (unsigned long long k = 0; k < count && !bad && st == DDB_OK; k++) {
+			unsigned long long len, redelivered;
+			if (read_header(f, "message", &len, &redelivered) != 0 || redelivered > 1 ||
+			    len > ((size_t)1 << 30)) {
+				bad = "a message's header is malformed";
+				break;
+			}
+			char *grown = realloc(buf, (size_t)len + 1);
+			if (!grown) {
+				st = oom(err, "kept queues");
+				break;
+			}
+			buf = grown;
+			if (fread(buf, 1, (size_t)len + 1, f) != len + 1 || buf[len] != '\n') {
+				bad = "a message is cut short";
+				break;
+			}
+			st = enqueue(in, q, buf, (size_t)len, (int)redelivered, err);
+		}
+	}
+	free(buf);
+	fclose(f);
+	if (bad) {
+		set_err(err, "memory transport: %s: %s (remove it to start without what it kept)",
+		        in->keep_path, bad);
+		st = DDB_INVALID;
+	}
+	return st;
+}
+
 /* ---- operations ---------------------------------------------------------- */
 
 /* A whole number of messages, blanks around it allowed. */
@@ -465,6 +657,7 @@ static enum ddb_status mem_open(const struct ddb_open_args *args, void **handle,
 	}
 	*handle = NULL;
 	uint64_t max_queue = 0;
+	int keep = 1;
 	if (args) {
 		const char *v = ddb_option_get(args, "max_queue", NULL);
 		if (v) {
@@ -472,11 +665,33 @@ static enum ddb_status mem_open(const struct ddb_open_args *args, void **handle,
 			if (st != DDB_OK)
 				return st;
 		}
+		v = ddb_option_get(args, "keep_queues", "yes");
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
+			set_err(err, "memory transport: option keep_queues = '%s': yes or no", v);
+			return DDB_INVALID;
+		}
+		keep = strcmp(v, "yes") == 0;
 	}
 	struct instance *in = calloc(1, sizeof *in);
 	if (!in)
 		return oom(err, "instance");
 	in->max_queue = max_queue;
+	if (keep && args && args->data_dir && *args->data_dir) {
+		const char *node = args->node && *args->node ? args->node : "broker";
+		size_t len = strlen(args->data_dir) + strlen(node) + 10;
+		if (!(in->keep_path = malloc(len))) {
+			free(in);
+			return oom(err, "instance");
+		}
+		snprintf(in->keep_path, len, "%s/%s.queues", args->data_dir, node);
+		enum ddb_status st = keep_load(in, err);
+		if (st != DDB_OK) {
+			drop_queues(in);
+			free(in->keep_path);
+			free(in);
+			return st;
+		}
+	}
 	*handle = in;
 	return DDB_OK;
 }
@@ -486,7 +701,12 @@ static void mem_close(void *handle)
 	struct instance *in = handle;
 	if (!in)
 		return;
+	char why[256];
+	if (in->keep_path && keep_save(in, why, sizeof why) != 0)
+		fprintf(stderr, "ddbsim: memory transport: could not keep what the queues hold in %s: "
+		                "%s\n", in->keep_path, why);
 	drop_queues(in);
+	free(in->keep_path);
 	free(in);
 }
 
@@ -497,7 +717,13 @@ static enum ddb_status mem_reset(void *handle, struct ddb_err *err)
 		return DDB_INVALID;
 	}
 	/* Tags and sequence numbers go on: a tag is never reused. */
-	drop_queues(handle);
+	struct instance *in = handle;
+	drop_queues(in);
+	if (in->keep_path && remove(in->keep_path) != 0 && errno != ENOENT) {
+		set_err(err, "memory transport: reset: cannot remove %s: %s", in->keep_path,
+		        strerror(errno));
+		return DDB_UNAVAILABLE;
+	}
 	return DDB_OK;
 }
 
@@ -564,9 +790,17 @@ static enum ddb_status mem_publish(void *handle, const char *queue, const void *
 		        (unsigned long long)in->max_queue);
 		return DDB_UNAVAILABLE;
 	}
+	return enqueue(in, q, body, len, 0, err);
+}
+
+/* Appends a message to q's fresh ring. */
+static enum ddb_status enqueue(struct instance *in, struct queue *q, const void *body, size_t len,
+                               int redelivered, struct ddb_err *err)
+{
 	struct msg *m = msg_new(in->next_seq + 1, body, len);
 	if (!m)
 		return oom(err, "message");
+	m->redelivered = redelivered;
 	if (ring_push(&q->fresh, m) != 0) {
 		free(m);
 		return oom(err, "queue ring");
@@ -716,7 +950,7 @@ static const struct ddb_transport_ops memory_ops = {
 };
 
 /* The options open() reads (the core refuses others). */
-static const char *const option_keys[] = { "max_queue", NULL };
+static const char *const option_keys[] = { "max_queue", "keep_queues", NULL };
 
 static const struct ddb_plugin memory_plugin = {
 	.abi = DDB_PLUGIN_ABI,
