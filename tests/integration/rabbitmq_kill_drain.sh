@@ -11,10 +11,16 @@
 rounds=${KILL_ROUNDS:-3}
 scenario="$top_srcdir/tests/integration/data/kill.lua"
 
-start=$(date +%s%N)
-ddbsim run -c "$RMQ_CONF" "$scenario" -q
-expect_rc 0 "uninterrupted run over RabbitMQ"
-full_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+# How long a run takes: the shorter of two (the first one meets a cold
+# broker), so that the kills below land while a run is still going.
+full_ms=0
+for warm in 1 2; do
+	start=$(date +%s%N)
+	ddbsim run -c "$RMQ_CONF" "$scenario" -q
+	expect_rc 0 "uninterrupted run over RabbitMQ"
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	[ "$full_ms" -ne 0 ] && [ "$full_ms" -le "$ms" ] || full_ms=$ms
+done
 echo "a whole run takes ${full_ms} ms"
 
 i=1
@@ -22,7 +28,7 @@ mid_run=0
 left_in_queue=0
 while [ "$i" -le "$rounds" ]; do
 	r16=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-	delay_ms=$((200 + r16 * full_ms / 65536))
+	delay_ms=$((200 + r16 * (full_ms * 3 / 4) / 65536))
 	"$DDBSIM" run -c "$RMQ_CONF" "$scenario" --seed "$i" -q > "$TMP/run.out" 2>&1 &
 	pid=$!
 	sleep "$(awk -v ms="$delay_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
