@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "customers.h"
 #include "metrics.h"
@@ -20,7 +19,6 @@
 #include "util.h"
 
 #define EXAMPLES 3
-#define SCAN_RETRIES 100 /* of 100 ms each */
 
 /* ---- scan cursors -------------------------------------------------------- */
 
@@ -49,14 +47,7 @@ static int scan_begin(struct scan *sc, struct store *s, int dataset, const char 
 	memset(sc, 0, sizeof *sc);
 	sc->s = s;
 	struct ddb_err e = { "" };
-	enum ddb_status st;
-	/* A server that is restarting gets a few seconds to answer. */
-	for (int tries = 0; (st = s->ops->scan_open(s->h, dataset, region, &sc->cur, &e)) ==
-	                            DDB_UNAVAILABLE && tries < SCAN_RETRIES; tries++) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	if (st != DDB_OK) {
+	if (store_scan_observed(s, dataset, region, &sc->cur, &e) != DDB_OK) {
 		sc->error = 1;
 		snprintf(sc->msg, sizeof sc->msg, "%s: scan: %s", s->node->name, e.msg);
 		return -1;
@@ -265,7 +256,6 @@ static int match_orders(struct ctx *c, struct store *target, int dataset, const 
 	struct finding f;
 	if (begin(&f, c->out, name) != 0)
 		return errorf(c->err, c->errlen, "out of memory");
-	uint64_t matched_target = 0;
 	for (size_t r = 0; r < c->w->n_regions; r++) {
 		struct store *s = &c->w->regions[r];
 		struct scan a, b;
@@ -295,12 +285,10 @@ static int match_orders(struct ctx *c, struct store *target, int dataset, const 
 			} else if (cmp > 0) {
 				offend(&f, "%s %s was never accepted by %s", b.row.order.id, where,
 				       s->node->name);
-				matched_target++;
 				scan_advance(&b);
 			} else {
 				if (!same_order(&a.row.order, &b.row.order, with_price))
 					offend(&f, "%s differs %s from %s", a.row.order.id, where, s->node->name);
-				matched_target++;
 				scan_advance(&a);
 				scan_advance(&b);
 			}
@@ -330,7 +318,6 @@ static int match_orders(struct ctx *c, struct store *target, int dataset, const 
 	if (scan_failed(c, &all))
 		return -1;
 	scan_end(&all);
-	(void)matched_target;
 	char ok[160];
 	snprintf(ok, sizeof ok, "%" PRIu64 " rows %s, each matching one accepted order", total, where);
 	conclude(&f, ok);
@@ -582,15 +569,15 @@ static int check_node_queues(struct ctx *c, struct customers *cs)
 	uint64_t total = 0;
 	for (size_t r = 0; r < c->w->n_regions; r++) {
 		char q[DDB_ID_MAX];
-		uint64_t ready = 0, unacked = 0;
+		uint64_t depth;
 		struct ddb_err e = { "" };
 		world_node_queue(c->w->regions[r].node, q, sizeof q);
-		if (c->w->bus.ops->depth(c->w->bus.h, q, &ready, &unacked, &e) != DDB_OK)
+		if (world_node_queue_depth(c->w, r, &depth, &e) != DDB_OK)
 			offend(&f, "%s: cannot be asked: %s", q, e.msg);
-		else if (ready + unacked)
-			offend(&f, "%" PRIu64 " writes still wait in %s (%s is %s)", ready + unacked, q,
+		else if (depth)
+			offend(&f, "%" PRIu64 " writes still wait in %s (%s is %s)", depth, q,
 			       c->w->regions[r].node->name, node_state_name(c->w->regions[r].node->state));
-		total += ready + unacked;
+		total += depth;
 	}
 	if (cs && cs->n_held)
 		offend(&f, "%zu writes are held in memory: the broker could not take them", cs->n_held);

@@ -213,6 +213,9 @@ static int parse_args(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* The path of the config when there is no file. */
+#define BUILT_IN_CONFIG "(built-in defaults)"
+
 static struct config *load_config(const struct cli *c, char *err, size_t errlen)
 {
 	const char *path = c->config_path;
@@ -224,7 +227,7 @@ static struct config *load_config(const struct cli *c, char *err, size_t errlen)
 		if (access(DDBSIM_DEFAULT_CONFIG, F_OK) != 0) {
 			/* Not installed: built-in defaults (SQLite, memory). */
 			struct config *cfg = calloc(1, sizeof *cfg);
-			if (cfg && !(cfg->path = strdup("(built-in defaults)"))) {
+			if (cfg && !(cfg->path = strdup(BUILT_IN_CONFIG))) {
 				free(cfg);
 				cfg = NULL;
 			}
@@ -324,8 +327,10 @@ static void print_schedule(void *ctx, const struct scenario_info *si)
 
 static void print_reproduce(const struct cli *c, const struct engine_options *o, uint64_t seed)
 {
-	printf("  reproduce: ddbsim run %s --seed %" PRIu64 " -c %s -d %s", o->scenario_path, seed,
-	       o->cfg->path, o->data_dir);
+	printf("  reproduce: ddbsim run %s --seed %" PRIu64, o->scenario_path, seed);
+	if (strcmp(o->cfg->path, BUILT_IN_CONFIG) != 0)
+		printf(" -c %s", o->cfg->path);
+	printf(" -d %s", o->data_dir);
 	for (size_t i = 0; i < c->n_params; i++)
 		printf(" --param %s=%s", c->params[i].key, c->params[i].value);
 	printf("\n");
@@ -505,9 +510,8 @@ static void resolve_scenario(const char *name, char *out, size_t len)
 	copy_str(out, len, name);
 	if (strchr(name, '/') || access(name, F_OK) == 0)
 		return;
-	const char *dir = getenv("DDBSIM_SCRIPTDIR");
 	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : DDBSIM_SCRIPTDIR, name);
+	snprintf(path, sizeof path, "%s/%s", engine_script_dir(), name);
 	if (access(path, F_OK) == 0)
 		copy_str(out, len, path);
 }
@@ -555,9 +559,7 @@ int cli_main(int argc, char **argv)
 	else if (cfg->scenario)
 		copy_str(scenario, sizeof scenario, cfg->scenario);
 	else
-		snprintf(scenario, sizeof scenario, "%s/%s",
-		         getenv("DDBSIM_SCRIPTDIR") ? getenv("DDBSIM_SCRIPTDIR") : DDBSIM_SCRIPTDIR,
-		         DEFAULT_SCENARIO);
+		snprintf(scenario, sizeof scenario, "%s/%s", engine_script_dir(), DEFAULT_SCENARIO);
 
 	struct engine_options o;
 	engine_options_init(&o);

@@ -311,25 +311,15 @@ static void get(struct customers *cs, const char *id)
 }
 
 struct found {
-	struct ddb_customer *v;
-	size_t n, cap;
+	size_t n;
 	const char *home; /* only records whose home this is */
 };
 
-static void collect(void *ctx, const struct ddb_customer *c)
+static void count_found(void *ctx, const struct ddb_customer *c)
 {
 	struct found *f = ctx;
-	if (strcmp(c->home, f->home) != 0)
-		return;
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 64;
-		struct ddb_customer *grown = realloc(f->v, cap * sizeof *grown);
-		if (!grown)
-			return;
-		f->v = grown;
-		f->cap = cap;
-	}
-	f->v[f->n++] = *c;
+	if (strcmp(c->home, f->home) == 0)
+		f->n++;
 }
 
 /* Each region answers for the customers whose home it is; for a region that
@@ -344,18 +334,17 @@ static void find(struct customers *cs, const struct customer_request *req)
 	size_t total = 0;
 	int partial = 0;
 	for (size_t r = 0; r < cs->w->n_regions; r++) {
-		struct found got = { NULL, 0, 0, cs->w->regions[r].node->name };
+		struct found got = { 0, cs->w->regions[r].node->name };
 		struct ddb_err e = { "" };
-		if (store_find_customers(&cs->w->regions[r], &f, collect, &got, &e) != DDB_OK) {
+		if (store_find_customers(&cs->w->regions[r], &f, count_found, &got, &e) != DDB_OK) {
 			int answered = 0;
 			for (size_t k = 0; k < cs->w->n_regions; k++)
-				if (k != r && store_find_customers(&cs->w->regions[k], &f, collect, &got, &e) ==
-				                  DDB_OK)
+				if (k != r && store_find_customers(&cs->w->regions[k], &f, count_found, &got,
+				                                   &e) == DDB_OK)
 					answered = 1;
 			partial |= !answered;
 		}
 		total += got.n; /* replicas may repeat a record: an upper bound */
-		free(got.v);
 	}
 	if (req->filter.limit && total > req->filter.limit)
 		total = req->filter.limit;
@@ -390,23 +379,21 @@ void customers_operate(struct customers *cs, int64_t now_us)
 
 /* ---- replay ------------------------------------------------------------------ */
 
+/* Writes the broker could not take are offered to it again, in order, as
+ * the clients' customer service offered them first. */
 static void retry_held(struct customers *cs)
 {
-	size_t kept = 0, n = cs->n_held;
+	if (cs->n_held == 0 || cs->w->bus.node->state == NODE_DOWN)
+		return;
+	size_t n = cs->n_held;
 	struct held_write *v = cs->held;
 	cs->held = NULL;
 	cs->n_held = cs->cap_held = 0;
+	cs->w->faults.caller = NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (cs->w->bus.node->state == NODE_DOWN) {
-			v[kept++] = v[i];
-			continue;
-		}
-		cs->m->customers.writes_held--; /* enqueue counts it again if it must */
+		cs->m->customers.writes_held--; /* enqueue holds it again if it must */
 		enqueue(cs, v[i].region, &v[i].c);
 	}
-	/* What could not go back to the broker stays held, in order. */
-	for (size_t i = 0; i < kept; i++)
-		hold(cs, v[i].region, &v[i].c), cs->m->customers.writes_held--;
 	free(v);
 }
 
@@ -432,8 +419,7 @@ static void note_converged(struct customers *cs, size_t r, int64_t now_us)
 
 size_t customers_replay(struct customers *cs, size_t r, int64_t now_us)
 {
-	if (cs->n_held)
-		retry_held(cs);
+	retry_held(cs);
 	struct store *region = &cs->w->regions[r];
 	if (region->node->state == NODE_DOWN)
 		return 0;
@@ -515,15 +501,12 @@ int customers_pending(struct customers *cs, uint64_t *queued, uint64_t *held)
 	*held = cs->n_held;
 	int failed = 0;
 	for (size_t r = 0; r < cs->w->n_regions; r++) {
-		char q[DDB_ID_MAX];
-		world_node_queue(cs->w->regions[r].node, q, sizeof q);
-		uint64_t ready, unacked;
+		uint64_t depth;
 		struct ddb_err e = { "" };
 		/* Observed directly: the observer is never cut off. */
-		if (cs->w->bus.ops->depth(cs->w->bus.h, q, &ready, &unacked, &e) != DDB_OK)
+		if (world_node_queue_depth(cs->w, r, &depth, &e) != DDB_OK)
 			failed = 1;
-		else
-			*queued += ready + unacked;
+		*queued += depth;
 	}
 	return failed ? -1 : (*queued || *held);
 }

@@ -70,7 +70,7 @@ void engine_options_init(struct engine_options *o)
 	o->sync_every_us = 10000;
 }
 
-static const char *script_dir(void)
+const char *engine_script_dir(void)
 {
 	const char *env = getenv("DDBSIM_SCRIPTDIR");
 	return env && *env ? env : DDBSIM_SCRIPTDIR;
@@ -102,23 +102,26 @@ static void schedule(struct engine *e, int64_t at_us, int type, int arg)
 		e->out_of_memory = 1;
 }
 
+/* When the next event of a stream at `rate` per second comes (exponential
+ * gaps); with no rate, look again in a second. */
+static int64_t next_at(struct engine *e, double rate)
+{
+	int64_t now = e->clock.now_us;
+	if (rate <= 0)
+		return now + US_PER_S;
+	double gap = prng_exponential(&e->rng, 1e6 / rate);
+	return now + (gap < 1.0 ? 1 : gap > 1e15 ? (int64_t)1e15 : (int64_t)gap);
+}
+
 /* The next arrival in region r, or none when the workload is over. */
 static void schedule_arrival(struct engine *e, size_t r)
 {
-	int64_t now = e->clock.now_us;
 	char msg[512];
-	scenario_set_time(e->sc, now);
+	scenario_set_time(e->sc, e->clock.now_us);
 	double rate = scenario_rate(e->sc, r, msg, sizeof msg);
-	int64_t next;
-	if (msg[0] && rate <= 0) {
+	if (msg[0] && rate <= 0)
 		fprintf(stderr, "ddbsim: %s\n", msg);
-		next = now + US_PER_S;
-	} else if (rate <= 0) {
-		next = now + US_PER_S; /* nothing now: look again in a second */
-	} else {
-		double gap = prng_exponential(&e->rng, 1e6 / rate);
-		next = now + (gap < 1.0 ? 1 : gap > 1e15 ? (int64_t)1e15 : (int64_t)gap);
-	}
+	int64_t next = next_at(e, rate);
 	if (next < e->si->duration_us)
 		schedule(e, next, EV_ARRIVAL, (int)r);
 	else
@@ -151,17 +154,12 @@ static void on_arrival(struct engine *e, size_t r)
 
 static void schedule_customer(struct engine *e)
 {
-	int64_t now = e->clock.now_us;
 	char msg[512];
-	scenario_set_time(e->sc, now);
+	scenario_set_time(e->sc, e->clock.now_us);
 	double rate = scenario_customer_rate(e->sc, msg, sizeof msg);
 	if (msg[0])
 		fprintf(stderr, "ddbsim: %s\n", msg);
-	int64_t next = now + US_PER_S;
-	if (rate > 0) {
-		double gap = prng_exponential(&e->rng, 1e6 / rate);
-		next = now + (gap < 1.0 ? 1 : gap > 1e15 ? (int64_t)1e15 : (int64_t)gap);
-	}
+	int64_t next = next_at(e, rate);
 	if (next < e->si->duration_us)
 		schedule(e, next, EV_CUSTOMER, 0);
 	else
@@ -275,17 +273,12 @@ static void on_failure(struct engine *e, size_t i)
 		        f->target[0] ? f->target : "transport", what);
 }
 
-/* Messages in region r's node.NAME queue (ready + unacked), as the
- * transport counts them; an observation, past the fault layer. */
 static uint64_t node_queue_depth(struct engine *e, size_t r)
 {
-	char q[DDB_ID_MAX];
-	uint64_t ready = 0, unacked = 0;
+	uint64_t depth;
 	struct ddb_err err = { "" };
-	world_node_queue(e->w.regions[r].node, q, sizeof q);
-	if (e->w.bus.ops->depth(e->w.bus.h, q, &ready, &unacked, &err) != DDB_OK)
-		return 0;
-	return ready + unacked;
+	world_node_queue_depth(&e->w, r, &depth, &err);
+	return depth;
 }
 
 static void on_sample(struct engine *e)
@@ -332,12 +325,17 @@ static int finished(struct engine *e)
 		e->drain_started = wall_now();
 	else if (wall_now() - e->drain_started > DRAIN_LIMIT_WALL_S)
 		return 1;
-	if (e->w.faults.n_delayed > 0 && e->next_failure >= e->si->n_failures)
+	int no_more_steps = e->next_failure >= e->si->n_failures;
+	if (e->w.faults.n_delayed > 0 && no_more_steps)
 		faults_release(&e->w.faults, &e->w.bus, 1); /* nothing more will come */
 	if (e->w.faults.n_delayed > 0)
 		return 0;
+	/* A batch waits for its region; a region that stays down ends the
+	 * run (its batch in doubt is neither accepted nor rejected, and the
+	 * checks say so). */
 	for (size_t r = 0; r < e->w.n_regions; r++)
-		if (orders_waiting(&e->orders, r) > 0)
+		if (orders_waiting(&e->orders, r) > 0 &&
+		    !(no_more_steps && e->w.regions[r].node->state == NODE_DOWN))
 			return 0;
 	if (e->next_restock < e->si->n_restocks)
 		return 0;
@@ -346,9 +344,9 @@ static int finished(struct engine *e)
 	uint64_t queued = 0, held = 0;
 	if (e->customers_ready && customers_pending(&e->customers, &queued, &held) != 0)
 		pending = 1;
-	if (pending == 0 && e->next_failure >= e->si->n_failures)
+	if (pending == 0 && no_more_steps)
 		return 1;
-	if (e->next_failure >= e->si->n_failures && any_node_down(e))
+	if (no_more_steps && any_node_down(e))
 		return 1; /* stuck: the checks will say what is pending */
 	return 0;
 }
@@ -499,7 +497,7 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	res->has_seed = 1;
 	prng_seed(&e.rng, o->seed);
 	copy_str(res->scenario, sizeof res->scenario, o->scenario_path);
-	e.sc = scenario_load_with(o->scenario_path, script_dir(), &e.rng, o->params, o->n_params, err,
+	e.sc = scenario_load_with(o->scenario_path, engine_script_dir(), &e.rng, o->params, o->n_params, err,
 	                          errlen);
 	if (!e.sc)
 		goto out;

@@ -58,6 +58,9 @@ struct run_result {
 };
 
 void engine_options_init(struct engine_options *o);
+/* Where bundled scenarios and shop.lua are: $DDBSIM_SCRIPTDIR, else the
+ * installed directory. */
+const char *engine_script_dir(void);
 /* Each returns 0 when the run completed (checks may still have failed: see
  * res->failed_checks), or -1 for a config, script or store error (message
  * in err).  run_result_free() afterwards in either case. */

@@ -231,6 +231,24 @@ uint64_t bus_published(const struct bus *b)
 	return b->published;
 }
 
+/* Asks the plugin to confirm everything it took so far, if anything is
+ * unanswered, and remembers a failure for every publisher it concerns.
+ * Every plugin confirm goes through here. */
+static void confirm_published(struct bus *b, struct ddb_err *err)
+{
+	if (b->confirmed_through == b->published)
+		return;
+	uint64_t through = b->published;
+	enum ddb_status st = b->ops->confirm(b->h, err);
+	if (st == DDB_UNAVAILABLE && b->fl)
+		b->fl->store_unavailable++;
+	if (st != DDB_OK) {
+		b->failed_through = through;
+		snprintf(b->failure, sizeof b->failure, "%s", err->msg);
+	}
+	b->confirmed_through = through;
+}
+
 enum ddb_status bus_confirm(struct bus *b, uint64_t after, struct ddb_err *err)
 {
 	struct fault_layer *fl = b->fl;
@@ -238,18 +256,7 @@ enum ddb_status bus_confirm(struct bus *b, uint64_t after, struct ddb_err *err)
 	enum ddb_status st = admit(fl, b->node, &lost, err);
 	if (st != DDB_OK)
 		return st;
-	if (b->confirmed_through < b->published) {
-		/* The plugin answers for everything it took so far. */
-		uint64_t through = b->published;
-		st = b->ops->confirm(b->h, err);
-		if (st == DDB_UNAVAILABLE && fl)
-			fl->store_unavailable++;
-		if (st != DDB_OK) {
-			b->failed_through = through;
-			snprintf(b->failure, sizeof b->failure, "%s", err->msg);
-		}
-		b->confirmed_through = through;
-	}
+	confirm_published(b, err);
 	st = DDB_OK;
 	if (b->failed_through > after) {
 		snprintf(err->msg, sizeof err->msg, "%s", b->failure);
@@ -357,14 +364,16 @@ size_t faults_release(struct fault_layer *fl, struct bus *b, int everything)
 		if (due && b->node->state != NODE_DOWN &&
 		    b->ops->publish(b->h, d->queue, d->body, d->len, &e) == DDB_OK) {
 			free(d->body);
+			b->published++;
 			sent++;
 			continue;
 		}
 		fl->delayed[kept++] = *d;
 	}
 	fl->n_delayed = kept;
-	if (sent)
-		b->ops->confirm(b->h, &e);
+	/* Their publishers were told long ago; a failure still reaches the
+	 * publishers whose messages are in flight with them. */
+	confirm_published(b, &e);
 	return sent;
 }
 

@@ -22,7 +22,7 @@ static void count_reason(struct reason_count *v, size_t *n, const char *reason)
 			v[i].n++;
 			return;
 		}
-	if (*n == METRICS_REASONS - 1) {
+	if (*n >= METRICS_REASONS - 1) { /* the last slot is "other" */
 		reason = "other";
 		for (size_t i = 0; i < *n; i++)
 			if (strcmp(v[i].reason, reason) == 0) {

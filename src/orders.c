@@ -155,6 +155,10 @@ int orders_commit(struct orders *o, size_t r, int64_t now_us)
 			o->m->commits_in_doubt++;
 			return 1;
 		}
+		/* Refused before it reached the store: nothing new, but an
+		 * earlier attempt may still have committed the batch. */
+		if (b->in_doubt)
+			return 1;
 	}
 	if (st == DDB_OK) {
 		o->m->group_commits++;

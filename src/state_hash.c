@@ -7,7 +7,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "topology.h"
 #include "util.h"
@@ -110,13 +109,7 @@ static int hash_dataset(uint64_t *h, struct store *s, int dataset, char *err, si
 	mix_str(h, s->node->name);
 	mix_i64(h, dataset);
 	int rc = 0;
-	enum ddb_status st;
-	/* A server that is restarting gets a few seconds to answer. */
-	for (int tries = 0; (st = s->ops->scan_open(s->h, dataset, NULL, &cur, &e)) ==
-	                            DDB_UNAVAILABLE && tries < 100; tries++) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
+	enum ddb_status st = store_scan_observed(s, dataset, NULL, &cur, &e);
 	if (st != DDB_OK) {
 		rc = errorf(err, errlen, "%s: scan: %s", s->node->name, e.msg);
 	} else {

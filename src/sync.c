@@ -227,8 +227,10 @@ static size_t apply_central(struct sync *s, int64_t now_us, int finish)
 	st = store_apply_events(&s->w->central, s->events, n, now_us, &e);
 	if (st == DDB_INVALID) {
 		long kept = apply_singly(s, now_us, n);
-		if (kept < 0)
+		if (kept < 0) {
+			s->central_retry_at = now_us + SYNC_BACKOFF_US;
 			return 0;
+		}
 		n = (size_t)kept;
 	} else if (st != DDB_OK) {
 		warn(s, "central applier: apply", st, &e);

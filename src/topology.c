@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "config_file.h"
 #include "loader.h"
@@ -170,6 +171,29 @@ static int declare_queues(struct world *w, char *err, size_t errlen)
 void world_node_queue(const struct node *n, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s", QUEUE_NODE_PREFIX, n->name);
+}
+
+enum ddb_status store_scan_observed(struct store *s, int dataset, const char *region, void **cur,
+                                    struct ddb_err *err)
+{
+	enum ddb_status st;
+	for (int tries = 0; (st = s->ops->scan_open(s->h, dataset, region, cur, err)) ==
+	                            DDB_UNAVAILABLE && tries < 100; tries++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 }; /* 100 x 100 ms */
+		nanosleep(&ts, NULL);
+	}
+	return st;
+}
+
+enum ddb_status world_node_queue_depth(const struct world *w, size_t r, uint64_t *depth,
+                                       struct ddb_err *err)
+{
+	char q[DDB_ID_MAX];
+	uint64_t ready = 0, unacked = 0;
+	world_node_queue(w->regions[r].node, q, sizeof q);
+	enum ddb_status st = w->bus.ops->depth(w->bus.h, q, &ready, &unacked, err);
+	*depth = st == DDB_OK ? ready + unacked : 0;
+	return st;
 }
 
 static int open_bus(struct world *w, const struct config *cfg, struct node *node, char *err,

@@ -23,6 +23,7 @@
 #include "histogram.h"
 #include "metrics.h"
 #include "orders.h"
+#include "prng.h"
 #include "scenario.h"
 #include "state_hash.h"
 #include "sync.h"
@@ -190,6 +191,27 @@ static void histogram_percentiles(void **state)
 	assert_true(p99 >= 9900 && p99 <= 10000);
 	assert_int_equal(hist_percentile(&h, 1.0), 10000);
 	assert_int_equal(h.min, 1);
+}
+
+/* More distinct reasons than slots: the last slot counts the rest as
+ * "other", and the breakdown still adds up to the rejections. */
+static void reasons_beyond_the_table(void **state)
+{
+	(void)state;
+	static struct metrics m;
+	metrics_init(&m);
+	char reason[32];
+	for (int i = 0; i < METRICS_REASONS + 6; i++) {
+		snprintf(reason, sizeof reason, "rule:r%d", i);
+		metrics_reject(&m, reason);
+	}
+	assert_int_equal(m.n_reasons, METRICS_REASONS);
+	uint64_t sum = 0;
+	for (size_t i = 0; i < m.n_reasons; i++)
+		sum += m.reasons[i].n;
+	assert_int_equal(sum, m.orders_rejected);
+	assert_string_equal(m.reasons[METRICS_REASONS - 1].reason, "other");
+	assert_int_equal(m.reasons[METRICS_REASONS - 1].n, 7);
 }
 
 /* ---- flows on real plugins ------------------------------------------------ */
@@ -567,6 +589,32 @@ static void a_confirm_answers_every_publisher(void **state)
 	f->w.bus.ops = real_ops;
 }
 
+/* Releasing delayed messages confirms through the bus too: a failure of
+ * that confirm reaches the publisher whose messages were in flight with
+ * them, instead of being answered OK by a second, empty confirm. */
+static void a_release_does_not_swallow_a_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct ddb_err e = { "" };
+	struct prng rng;
+	prng_seed(&rng, 1);
+	count_confirms(f);
+	f->w.faults.rng = &rng;
+	uint64_t after = bus_published(&f->w.bus);
+	publish_one(f);
+	f->w.faults.p_delay = 1.0; /* the next publish is held back */
+	publish_one(f);
+	f->w.faults.p_delay = 0;
+	assert_int_equal(f->w.faults.n_delayed, 1);
+	next_confirm = DDB_UNAVAILABLE;
+	assert_int_equal(faults_release(&f->w.faults, &f->w.bus, 1), 1);
+	assert_int_equal(confirm_calls, 1);
+	assert_int_equal(bus_confirm(&f->w.bus, after, &e), DDB_UNAVAILABLE);
+	assert_int_equal(confirm_calls, 1);
+	f->w.faults.rng = NULL;
+	f->w.bus.ops = real_ops;
+}
+
 /* A round leaves its publishes in flight and the next one waits for the
  * broker once, for the relay and the central applier together; when that
  * confirm fails, the relay's events are not marked PUBLISHED and the
@@ -734,6 +782,7 @@ int main(void)
 		cmocka_unit_test(order_validation),
 		cmocka_unit_test(catalog_errors),
 		cmocka_unit_test(histogram_percentiles),
+		cmocka_unit_test(reasons_beyond_the_table),
 		cmocka_unit_test_setup_teardown(order_reaches_center_and_documents, setup, teardown),
 		cmocka_unit_test_setup_teardown(duplicate_delivery_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(lost_messages_are_published_again, setup, teardown),
@@ -743,6 +792,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(broker_down_keeps_events_in_outbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_confirm_answers_every_publisher, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_failed_confirm_loses_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_release_does_not_swallow_a_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(broker_down_with_publishes_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(replay_is_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(replay_waits_for_the_node, setup, teardown),
