@@ -572,7 +572,10 @@ static enum ddb_status insert_one(struct mg *h, mongoc_client_t *c, const char *
 		if (is_dup(&e)) {
 			*dup = 1;
 		} else {
-			if (unknown && e.domain == MONGOC_ERROR_STREAM)
+			/* Lost on the way, or written but not confirmed
+			 * durable: either way it may have happened. */
+			if (unknown && (e.domain == MONGOC_ERROR_STREAM ||
+			                e.domain == MONGOC_ERROR_WRITE_CONCERN))
 				*unknown = 1;
 			st = db_fail(h, op, &e, err);
 		}

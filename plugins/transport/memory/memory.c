@@ -66,6 +66,8 @@
 /* As AMQP's short strings, so that a name that works here works on a real
  * broker too. */
 #define QUEUE_NAME_MAX 255
+/* RabbitMQ's default max_message_size (128 MiB), for the same reason. */
+#define MESSAGE_MAX ((size_t)128 << 20)
 #define RING_MIN 16
 #define MAP_MIN 16
 /* Capacities a queue keeps while it drains and refills, so that a consumer
@@ -544,18 +546,15 @@ static enum ddb_status mem_declare(void *handle, const char *queue, struct ddb_e
 static enum ddb_status enqueue(struct instance *in, struct queue *q, const void *body, size_t len,
                                int redelivered, struct ddb_err *err);
 
-/* Reads one "WORD A B\n" header line; 0 when it is there. */
-static int read_header(FILE *f, const char *word, unsigned long long *a, unsigned long long *b)
+/* Parses a "WORD A B\n" header line; 0 when it is one. */
+static int parse_header(const char *line, const char *word, unsigned long long *a,
+                        unsigned long long *b)
 {
-	char line[128];
-	if (!fgets(line, sizeof line, f))
-		return -1;
 	char w[16], extra;
 	int got = sscanf(line, "%15s %llu %llu%c", w, a, b, &extra);
 	return got == 4 && extra == '\n' && strcmp(w, word) == 0 ? 0 : -1;
 }
 
-/* Takes back what a close kept in in->keep_path, if anything. */
 static enum ddb_status keep_load(struct instance *in, struct ddb_err *err)
 {
 	FILE *f = fopen(in->keep_path, "rb");
@@ -571,12 +570,15 @@ static enum ddb_status keep_load(struct instance *in, struct ddb_err *err)
 	if (!fgets(line, sizeof line, f) || strcmp(line, KEEP_MAGIC "\n") != 0)
 		bad = "not a file of kept queues";
 	while (!bad && st == DDB_OK) {
-		long at = ftell(f);
-		if (fgets(line, sizeof line, f) && strcmp(line, "end\n") == 0)
-			break;
 		unsigned long long name_len, count;
-		if (fseek(f, at, SEEK_SET) != 0 || read_header(f, "queue", &name_len, &count) != 0 ||
-		    name_len == 0 || name_len > QUEUE_NAME_MAX) {
+		if (!fgets(line, sizeof line, f)) {
+			bad = "it ends before its end line";
+			break;
+		}
+		if (strcmp(line, "end\n") == 0)
+			break;
+		if (parse_header(line, "queue", &name_len, &count) != 0 || name_len == 0 ||
+		    name_len > QUEUE_NAME_MAX) {
 			bad = "a queue's header is malformed";
 			break;
 		}
@@ -591,8 +593,9 @@ static enum ddb_status keep_load(struct instance *in, struct ddb_err *err)
 		struct queue *q = lookup(in, name);
 		for (unsigned long long k = 0; k < count && !bad && st == DDB_OK; k++) {
 			unsigned long long len, redelivered;
-			if (read_header(f, "message", &len, &redelivered) != 0 || redelivered > 1 ||
-			    len > ((size_t)1 << 30)) {
+			if (!fgets(line, sizeof line, f) ||
+			    parse_header(line, "message", &len, &redelivered) != 0 || redelivered > 1 ||
+			    len > MESSAGE_MAX) {
 				bad = "a message's header is malformed";
 				break;
 			}
@@ -610,6 +613,11 @@ static enum ddb_status keep_load(struct instance *in, struct ddb_err *err)
 		}
 	}
 	free(buf);
+	if (bad && ferror(f)) { /* not damaged: it could not be read */
+		set_err(err, "memory transport: %s: cannot read it: %s", in->keep_path, strerror(errno));
+		bad = NULL;
+		st = DDB_UNAVAILABLE;
+	}
 	fclose(f);
 	if (bad) {
 		set_err(err, "memory transport: %s: %s (remove it to start without what it kept)",
@@ -782,6 +790,11 @@ static enum ddb_status mem_publish(void *handle, const char *queue, const void *
 	struct instance *in = handle;
 	if (len && !body) {
 		set_err(err, "memory transport: publish to '%s': no body for %zu bytes", queue, len);
+		return DDB_INVALID;
+	}
+	if (len > MESSAGE_MAX) {
+		set_err(err, "memory transport: publish to '%s': %zu bytes is more than %zu", queue,
+		        len, MESSAGE_MAX);
 		return DDB_INVALID;
 	}
 	if (in->max_queue &&

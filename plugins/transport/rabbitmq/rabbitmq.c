@@ -81,12 +81,12 @@
  * returns an error was not sent (the caller knows); it does not fail the
  * next confirm by itself.
  *
- * reset() deletes, on the broker, every queue this instance declared and
- * the queues the core always uses (sync.central, sync.documents), and
- * forgets them.  AMQP cannot list a broker's queues, so queues of other
- * names that this instance never declared are left alone.  On a broker
- * shared with other ddbsim runs, reset() deletes their sync queues too:
- * give each run a vhost of its own.
+ * reset() deletes, on the broker, every queue this instance declared, and
+ * forgets them (the core declares its queues before it resets).  AMQP
+ * cannot list a broker's queues, so queues this instance never declared
+ * are left alone.  On a broker shared with other ddbsim runs, reset()
+ * deletes their queues of the same names too: give each run a vhost of
+ * its own.
  *
  * Options:
  *   url            amqp://user:password@host:port/vhost (default
@@ -147,9 +147,6 @@
 #else
 #define PRINTF_LIKE(f, a)
 #endif
-
-/* The queues the core uses; reset() deletes them even when not declared. */
-static const char *const core_queues[] = { "sync.central", "sync.documents" };
 
 /* ---- messages and the local buffer --------------------------------------- */
 
@@ -1289,10 +1286,8 @@ static enum ddb_status rmq_reset(void *handle, struct ddb_err *err)
 	}
 	if (pump_queued(r) < 0)
 		return unavailable(r, err, "reset");
-	for (size_t i = 0; i < r->nq + sizeof core_queues / sizeof core_queues[0]; i++) {
-		const char *name = i < r->nq ? r->queues[i]->name : core_queues[i - r->nq];
-		if (i >= r->nq && lookup(r, name))
-			continue; /* deleted already */
+	for (size_t i = 0; i < r->nq; i++) {
+		const char *name = r->queues[i]->name;
 		amqp_queue_delete(r->conn, CTL_CH, bytes_of(name), 0, 0);
 		char what[QUEUE_NAME_MAX + 32];
 		snprintf(what, sizeof what, "reset: delete queue '%s'", name);
