@@ -10,7 +10,11 @@ SCRIPTS="$top_srcdir/scripts/lua"
 export DDBSIM_SCRIPTDIR="$SCRIPTS"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ddbsim-test.XXXXXX")
-cleanup() { rm -rf "$TMP"; }
+# A test that starts `ddbsim run` in the background records its pid here,
+# so that a failure does not leave the run going after the test.
+RUN_PID=
+stop_run() { [ -z "$RUN_PID" ] || kill -9 "$RUN_PID" 2>/dev/null || true; }
+cleanup() { stop_run; rm -rf "$TMP"; }
 trap cleanup EXIT INT TERM
 
 # The embedded default, with the build tree's plugins.

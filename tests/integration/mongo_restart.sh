@@ -12,6 +12,8 @@
 
 PROXY_DIR="$TMP/proxy"
 PROXY_PID=
+stop_proxy() { [ -z "$PROXY_PID" ] || kill "$PROXY_PID" 2>/dev/null || true; }
+trap 'stop_proxy; mongo_cleanup' EXIT
 if [ "$MONGO_OWN" = 0 ]; then
 	mkdir -p "$PROXY_DIR"
 	hostport=$("$PY" -c 'import sys; from pymongo.uri_parser import parse_uri
@@ -33,9 +35,6 @@ print(u)' "$MONGO_URI" "$(cat "$PROXY_DIR/port")")
 else
 	RUN_URI=$MONGO_URI
 fi
-stop_proxy() { [ -z "$PROXY_PID" ] || kill "$PROXY_PID" 2>/dev/null || true; }
-trap 'stop_proxy; mongo_cleanup' EXIT
-
 cat > "$TMP/docs.conf" <<CONF
 [ddbsim]
 plugin_dir = \${DDBSIM_PLUGIN_DIR}
@@ -80,6 +79,7 @@ for how in term kill; do
 	"$DDBSIM" run -c "$TMP/docs.conf" "$MONGO_DATA/busy.lua" --seed "$round" \
 		--report "$TMP/run.json" > "$TMP/run.out" 2>&1 &
 	pid=$!
+	RUN_PID=$pid
 	sleep 1.5
 	kill -0 "$pid" 2>/dev/null || { cat "$TMP/run.out"; fail "round $round: the run ended before the outage"; }
 	outage "$how"

@@ -98,6 +98,7 @@ return {
 EOF
 ddbsim run -c "$TMP/nocreate.conf" "$TMP/nowhere.lua" -d "$TMP/bad" -q
 expect_rc 2 "create_database = no"
+expect_err 'database "nowhere_db" does not exist' "create_database = no: the missing database is named"
 [ "$(pg_sql postgres "SELECT count(*) FROM pg_database WHERE datname = 'nowhere_db'")" = 0 ] ||
 	fail "create_database = no created the database"
 pass "options checked; a missing server is UNAVAILABLE; create_database = no creates nothing"

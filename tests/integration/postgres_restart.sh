@@ -37,6 +37,7 @@ while [ "$i" -le "$rounds" ]; do
 	"$DDBSIM" run -c "$PG_CONF" "$scenario" --seed "$i" -q --report "$TMP/run.json" \
 		> "$TMP/run.out" 2> "$TMP/run.err" &
 	pid=$!
+	RUN_PID=$pid
 	# Stop once the run has placed a few hundred orders (of thousands).
 	r16=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
 	threshold=$((200 + r16 % 800))

@@ -24,6 +24,7 @@ while [ "$i" -le "$rounds" ]; do
 	"$DDBSIM" run -c "$RMQ_CONF" "$scenario" --seed "$i" --report "$TMP/r.json" \
 		> "$TMP/run.out" 2> "$TMP/run.err" &
 	pid=$!
+	RUN_PID=$pid
 	# Stop the broker once the center has some orders, i.e. mid-flow.
 	n=0
 	while [ "$(central_count)" -lt 200 ]; do
@@ -41,16 +42,17 @@ while [ "$i" -le "$rounds" ]; do
 		broker_kill
 	fi
 	stopped_at=$(date +%s)
+	kill -0 "$pid" 2>/dev/null || fail "round $i: the run ended before the broker was $how"
 	sleep 1
 	broker_start
 	echo "round $i: broker $how with $before orders at the center, back after $(( $(date +%s) - stopped_at )) s"
-	kill -0 "$pid" 2>/dev/null || echo "round $i: (the run had already finished)"
 	rc=0
 	wait "$pid" || rc=$?
 	[ "$rc" -eq 0 ] || { cat "$TMP/run.out" "$TMP/run.err" >&2; fail "round $i: run exit status $rc"; }
 	R="$TMP/r.json"
 	[ "$(json "$R" '[.checks[] | select(.ok | not)] | length')" = 0 ] || fail "round $i: a check failed"
 	unavailable=$(json "$R" '.faults.unavailable_calls // .sync.unavailable_calls // 0')
+	[ "$unavailable" -gt 0 ] || fail "round $i: the run never found the broker away"
 	accepted=$(json "$R" .orders.accepted)
 	regional=0
 	for r in seattle boston denver; do

@@ -45,14 +45,16 @@ EPMD=$(command -v epmd 2>/dev/null || true)
 
 available() { [ -n "$SERVER" ] && [ -n "$CTL" ]; }
 
-# A TCP port nothing listens on now, in 20000-59999, not in "$@".
+# A TCP port nothing listens on now, not in "$@", in 10000-32767: below
+# Linux's range of ports for outgoing connections (32768-60999), so that
+# none can take it while the broker is restarted on it.
 free_port() {
 	tries=0
 	while :; do
 		tries=$((tries + 1))
 		[ "$tries" -le 200 ] || die "no free port found"
 		r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-		p=$((20000 + r % 40000))
+		p=$((10000 + r % 22768))
 		case " $* " in *" $p "*) continue ;; esac
 		if command -v ss > /dev/null 2>&1; then
 			ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . && continue

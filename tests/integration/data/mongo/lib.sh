@@ -19,6 +19,7 @@ MONGO_OWN=0
 MONGO_PREFIX="t$$_"
 
 mongo_cleanup() {
+	stop_run
 	if [ "$MONGO_OWN" = 1 ]; then
 		sh "$MONGO_SH" stop "$MONGO_DIR" || true
 	fi
@@ -49,9 +50,9 @@ if [ -n "${DDBSIM_TEST_MONGO_URI:-}" ]; then
 else
 	sh "$MONGO_SH" available ||
 		skip "the MongoDB stand-in cannot run: install python3-pymongo and python3-mongomock"
+	MONGO_OWN=1 # from here on, stopped on exit (stop is harmless if it never started)
 	out=$(sh "$MONGO_SH" start "$MONGO_DIR") || fail "the MongoDB stand-in did not start"
 	eval "$out"
-	MONGO_OWN=1
 fi
 export MONGO_URI
 

@@ -23,6 +23,7 @@ sh "$PG_SERVER" available || pg_missing "the PostgreSQL server programs are not 
 	pg_missing "the postgres plugin was not built (configure found no libpq?)"
 
 pg_cleanup() {
+	stop_run
 	sh "$PG_SERVER" stop "$TMP" || echo "warning: could not stop the PostgreSQL server in $TMP" >&2
 	rm -rf "$TMP"
 }

@@ -25,6 +25,7 @@ sh "$RMQ_SERVER" available || skip_or_fail "rabbitmq-server is not installed"
 BROKER=$(mktemp -d "${TMPDIR:-/tmp}/ddbsim-rabbitmq.XXXXXX")
 chmod 0755 "$BROKER"
 rmq_cleanup() {
+	stop_run
 	sh "$RMQ_SERVER" stop "$BROKER/node" || true
 	rm -rf "$BROKER"
 	cleanup
