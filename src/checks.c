@@ -137,6 +137,7 @@ static void conclude(struct finding *f, const char *ok_detail)
 struct sums {
 	char key[DDB_SKU_MAX];
 	int64_t orders, units, revenue;
+	int overflow; /* the regions' rows add up past int64 (stores no run wrote) */
 };
 
 struct sum_table {
@@ -168,9 +169,14 @@ static void sum_add(struct sum_table *t, const char *key, const struct ddb_order
 	struct sums *s = sum_get(t, key);
 	if (!s)
 		return;
+	/* Validation bounds what a run sells (SCENARIO_UNITS_MAX): only rows
+	 * no run wrote can go past int64, and then the check says so. */
+	int64_t line;
 	s->orders++;
-	s->units += o->quantity;
-	s->revenue += o->quantity * o->unit_price_cents;
+	if (__builtin_add_overflow(s->units, o->quantity, &s->units) ||
+	    __builtin_mul_overflow(o->quantity, o->unit_price_cents, &line) ||
+	    __builtin_add_overflow(s->revenue, line, &s->revenue))
+		s->overflow = 1;
 }
 
 static cJSON *sums_json(const struct sums *s)
@@ -344,7 +350,9 @@ static void compare_sales(struct finding *f, const char *by, const struct sum_ta
 		for (size_t k = 0; k < central->n; k++)
 			if (strcmp(central->v[k].key, a->key) == 0)
 				b = &central->v[k];
-		if (!b)
+		if (a->overflow)
+			offend(f, "%s %s: the regions' sales do not fit in 64 bits", by, a->key);
+		else if (!b)
 			offend(f, "%s %s: no central sales", by, a->key);
 		else if (a->orders != b->orders || a->units != b->units || a->revenue != b->revenue)
 			offend(f,

@@ -33,7 +33,7 @@
  * double exactly). */
 #define TIME_MAX_S 1e9
 /* Stock, restock and component quantities: 0 or 1 <= q <= QTY_MAX. */
-#define QTY_MAX INT64_C(1000000000000000)
+#define QTY_MAX SCENARIO_UNITS_MAX
 
 #define DEFAULT_DURATION_S 60.0
 #define DEFAULT_CUSTOMER "guest"
@@ -91,6 +91,7 @@ struct scenario {
 	const struct ddb_option *params; /* --param NAME=VALUE, for ddbsim.param */
 	size_t n_params;
 	unsigned char *param_read;       /* which params the script asked for */
+	int64_t units_total;             /* stock in every region + restocks so far */
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -758,6 +759,20 @@ static int64_t count_at(lua_State *L, const struct scenario *sc, int idx, const 
 	return (int64_t)q;
 }
 
+/* Adds q units times `times` (regions) to what the run could sell; more
+ * than SCENARIO_UNITS_MAX in all is an error naming the field that went
+ * over. */
+static void add_units(lua_State *L, struct scenario *sc, const char *field, int64_t q,
+                      size_t times)
+{
+	int64_t left = SCENARIO_UNITS_MAX - sc->units_total;
+	if (q > 0 && (uint64_t)times > (uint64_t)(left / q))
+		fail(L, sc, "%s: the stock of every product in every region and the restocks add up "
+		            "to more than %lld units, the most a run may sell",
+		     field, (long long)SCENARIO_UNITS_MAX);
+	sc->units_total += q * (int64_t)times;
+}
+
 static int64_t price_at(lua_State *L, const struct scenario *sc, int idx, const char *field)
 {
 	int64_t cents;
@@ -932,6 +947,7 @@ static void parse_stock(lua_State *L, struct scenario *sc, int e, int regidx, si
 		/* none anywhere: the calloc'ed zeros */
 	} else if (ty == LUA_TNUMBER) {
 		int64_t q = count_at(L, sc, t, f, 0);
+		add_units(L, sc, f, q, sc->info.n_regions);
 		for (size_t r = 0; r < sc->info.n_regions; r++)
 			sc->info.stock[r * np + pi] = q;
 	} else if (ty == LUA_TTABLE) {
@@ -939,8 +955,10 @@ static void parse_stock(lua_State *L, struct scenario *sc, int e, int regidx, si
 		for (size_t r = 0; r < sc->info.n_regions; r++) {
 			char rf[256];
 			snprintf(rf, sizeof rf, "%s.%s", f, sc->info.regions[r]);
-			if (getf(L, t, sc->info.regions[r]) != LUA_TNIL)
+			if (getf(L, t, sc->info.regions[r]) != LUA_TNIL) {
 				sc->info.stock[r * np + pi] = count_at(L, sc, -1, rf, 0);
+				add_units(L, sc, rf, sc->info.stock[r * np + pi], 1);
+			}
 			lua_pop(L, 1);
 		}
 	} else {
@@ -1051,6 +1069,7 @@ static void parse_restocks(lua_State *L, struct scenario *sc, int T, int regidx,
 		join_field(f, sizeof f, w, "quantity");
 		getf(L, e, "quantity");
 		rs->quantity = count_at(L, sc, -1, f, 1);
+		add_units(L, sc, f, rs->quantity, 1);
 		sc->info.n_restocks = i + 1;
 		lua_settop(L, t);
 	}

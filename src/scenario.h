@@ -130,8 +130,17 @@ void scenario_run_checks(struct scenario *sc, const struct cJSON *facts,
 
 /* Added by the scenario module (beyond the original contract): */
 
-/* The largest price a script may give: 10^13 currency units. */
-#define SCENARIO_PRICE_MAX_CENTS INT64_C(1000000000000000)
+/* The largest price a script may give (catalog or rules.order): 10^6
+ * currency units. */
+#define SCENARIO_PRICE_MAX_CENTS INT64_C(100000000)
+/* The most units a run can sell: the stock of every product in every region
+ * plus every restock, at most 10^10 in all (each of them, and a component
+ * quantity, at most that too).  A region sells only what it has, so every
+ * sum of sales (units, and units x unit price in cents, at most 10^18) fits
+ * in an int64 with a margin of 9 in every store and in the checks. */
+#define SCENARIO_UNITS_MAX INT64_C(10000000000)
+_Static_assert(SCENARIO_UNITS_MAX <= INT64_MAX / SCENARIO_PRICE_MAX_CENTS / 9,
+               "the largest revenue of a run must fit in an int64 with a margin");
 /* A rejection reason from rules.order is at most SCENARIO_REASON_MAX - 1
  * bytes (and must fit reasonlen); longer is a RULE_ERROR. */
 #define SCENARIO_REASON_MAX 128

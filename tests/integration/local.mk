@@ -9,4 +9,5 @@ INTEGRATION_TESTS += \
 	tests/integration/decision_table.sh \
 	tests/integration/faults.sh \
 	tests/integration/node_state.sh \
+	tests/integration/sales_bounds.sh \
 	tests/integration/chaos.sh
