@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "config_file.h"
 #include "customers.h"
+#include "fault_steps.h"
 #include "node.h"
 #include "orders.h"
 #include "prng.h"
@@ -59,6 +60,8 @@ struct engine {
 	size_t arrivals_left; /* regions still receiving orders */
 	int customers_left;   /* the customer workload still runs */
 	size_t next_failure;  /* failure steps not yet applied start here */
+	struct fault_steps steps; /* the steps in force and the base they overlay */
+	int steps_ready;
 	size_t next_restock;
 };
 
@@ -80,6 +83,8 @@ static void engine_free(struct engine *e)
 {
 	if (e->customers_ready)
 		customers_free(&e->customers);
+	if (e->steps_ready)
+		fault_steps_free(&e->steps);
 	if (e->sync_ready)
 		sync_free(&e->sync);
 	if (e->orders.batches)
@@ -194,18 +199,6 @@ static void sync_tick(struct engine *e)
 	pace_if_unavailable(e, unavailable);
 }
 
-/* Node mask of a list of names. */
-static uint64_t mask_of(struct engine *e, char (*names)[DDB_NAME_MAX], size_t n)
-{
-	uint64_t m = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct node *nd = node_find(&e->w.nodes, names[i]);
-		if (nd)
-			m |= node_bit(&e->w.nodes, nd);
-	}
-	return m;
-}
-
 /* The customers learn when a region goes down or comes back. */
 static void region_changed(struct engine *e, struct node *n)
 {
@@ -214,58 +207,33 @@ static void region_changed(struct engine *e, struct node *n)
 		customers_node_changed(&e->customers, r, n->state != NODE_DOWN, e->clock.now_us);
 }
 
+/* Overlapping steps nest: the node states, links and message faults come
+ * from every step in force (fault_steps.h). */
 static void on_failure(struct engine *e, size_t i)
 {
 	const struct scenario_failure *f = &e->si->failures[i];
-	struct fault_layer *fl = &e->w.faults;
 	int64_t now = e->clock.now_us;
-	struct node *n = f->target[0] ? node_find(&e->w.nodes, f->target) : NULL;
 	char what[192];
-	snprintf(what, sizeof what, "%s", failure_action_name(f->action));
-	switch (f->action) {
-	case FAILURE_DOWN:
-	case FAILURE_UP:
-		if (n && node_set_state(n, f->action == FAILURE_DOWN ? NODE_DOWN : NODE_UP, now))
-			region_changed(e, n);
-		break;
-	case FAILURE_SLOW:
-		if (n)
-			node_set_slow(n, f->latency_us, f->jitter_us, now);
-		if (f->latency_us == 0)
-			snprintf(what, sizeof what, "fast");
-		else
-			snprintf(what, sizeof what, "slow %.3f s", (double)f->latency_us / 1e6);
-		break;
-	case FAILURE_PARTITION:
-	case FAILURE_HEAL:
-		node_cut(&e->w.nodes, mask_of(e, (char (*)[DDB_NAME_MAX])f->from, f->n_from),
-		         mask_of(e, (char (*)[DDB_NAME_MAX])f->to, f->n_to), f->oneway,
-		         f->action == FAILURE_PARTITION);
-		snprintf(what, sizeof what, "%s%s %s... / %s...", failure_action_name(f->action),
-		         f->oneway ? " one-way" : "", f->from[0], f->to[0]);
-		break;
-	case FAILURE_DROP: fl->p_drop = f->probability; break;
-	case FAILURE_DUPLICATE: fl->p_duplicate = f->probability; break;
-	case FAILURE_DELAY:
-		fl->p_delay = f->probability;
-		fl->delay_us = f->delay_us;
-		break;
-	case FAILURE_REORDER: fl->p_reorder = f->probability; break;
-	case FAILURE_CRASH:
-		if (strcmp(f->target, "relay") == 0)
+	uint64_t changed = 0;
+	if (fault_steps_apply(&e->steps, f, now, &changed, what, sizeof what) != 0) {
+		e->out_of_memory = 1;
+		return;
+	}
+	for (size_t k = 0; k < e->w.nodes.n; k++)
+		if (changed & (1ULL << k))
+			region_changed(e, &e->w.nodes.v[k]);
+	int relay = strcmp(f->target, "relay") == 0;
+	if (f->action == FAILURE_CRASH) {
+		if (relay)
 			sync_crash_relay(&e->sync);
 		else
 			sync_crash_applier(&e->sync);
-		break;
-	case FAILURE_RESTART:
-		if (strcmp(f->target, "relay") == 0)
+	} else if (f->action == FAILURE_RESTART && !fault_steps_crashed(&e->steps, f->target)) {
+		if (relay)
 			sync_restart_relay(&e->sync);
 		else
 			sync_restart_applier(&e->sync);
-		break;
 	}
-	if (f->action >= FAILURE_DROP && f->action <= FAILURE_REORDER)
-		snprintf(what, sizeof what, "%s p=%.3g", failure_action_name(f->action), f->probability);
 	metrics_step(e->m, now, f->target[0] ? f->target : "transport", what);
 	e->next_failure = i + 1;
 	if (e->opt->trace)
@@ -511,6 +479,11 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	e.world_open = 1;
 	apply_admin_states(&e.w, o->data_dir);
 	e.w.faults.rng = &e.rng;
+	if (fault_steps_init(&e.steps, &e.w.nodes, &e.w.faults) != 0) {
+		errorf(err, errlen, "out of memory");
+		goto out;
+	}
+	e.steps_ready = 1;
 	scenario_set_node_query(e.sc, node_state_of, &e);
 	/* Mark the wipe before it starts and clear the mark after: a crash in
 	 * between leaves a mark that tells drain to finish the wipe. */

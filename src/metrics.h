@@ -31,7 +31,7 @@ struct depth_sample {
 struct step_record {
 	int64_t at_us;
 	char target[64];
-	char action[16];
+	char action[64];
 };
 
 /* A node that came back, and how long its queued writes took to drain. */

@@ -8,6 +8,7 @@ INTEGRATION_TESTS += \
 	tests/integration/kill_drain.sh \
 	tests/integration/decision_table.sh \
 	tests/integration/faults.sh \
+	tests/integration/fault_overlap.sh \
 	tests/integration/node_state.sh \
 	tests/integration/sales_bounds.sh \
 	tests/integration/chaos.sh

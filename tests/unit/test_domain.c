@@ -20,6 +20,7 @@
 #include "checks.h"
 #include "config_file.h"
 #include "customers.h"
+#include "fault_steps.h"
 #include "histogram.h"
 #include "metrics.h"
 #include "orders.h"
@@ -770,6 +771,273 @@ static void replay_waits_for_the_node(void **state)
 	customers_free(&cs);
 }
 
+/* ---- overlapping failure steps ------------------------------------------ */
+
+/* A node table a, b, central, broker with a fault layer, and the steps of a
+ * schedule, applied in order by the test. */
+struct overlap {
+	struct node_table nodes;
+	struct fault_layer fl;
+	struct fault_steps fs;
+	struct scenario_failure steps[16];
+	size_t n;
+};
+
+static void overlap_init(struct overlap *o)
+{
+	memset(o, 0, sizeof *o);
+	static const char *const names[] = { "a", "b", "central", "broker" };
+	char err[128];
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(node_add(&o->nodes, names[i], i < 2 ? NODE_REGION : NODE_CENTRAL, err,
+		                          sizeof err), 0);
+	o->fl.nodes = &o->nodes;
+}
+
+/* A start at `at` seconds for `duration` (0: none), and its end. */
+static struct scenario_failure *overlap_step(struct overlap *o, int action, const char *target,
+                                             double at, double duration)
+{
+	struct scenario_failure *f = &o->steps[o->n++];
+	memset(f, 0, sizeof *f);
+	f->step = (int)o->n;
+	f->action = action;
+	f->at_us = (int64_t)(at * 1e6);
+	f->duration_us = (int64_t)(duration * 1e6);
+	if (target)
+		strcpy(f->target, target);
+	return f;
+}
+
+static struct scenario_failure overlap_end(const struct scenario_failure *start)
+{
+	struct scenario_failure end = *start;
+	end.ends = 1;
+	end.duration_us = 0;
+	end.at_us = start->at_us + start->duration_us;
+	return end;
+}
+
+static uint64_t overlap_apply(struct overlap *o, const struct scenario_failure *f, char *what)
+{
+	uint64_t changed = 0;
+	char buf[192];
+	assert_int_equal(fault_steps_apply(&o->fs, f, f->at_us, &changed, what ? what : buf,
+	                                   sizeof buf), 0);
+	return changed;
+}
+
+static void overlap_free(struct overlap *o)
+{
+	fault_steps_free(&o->fs);
+	node_table_free(&o->nodes);
+}
+
+/* down [10,30) and [20,40): down throughout, up at 40 only. */
+static void overlapping_down_steps_nest(void **state)
+{
+	(void)state;
+	struct overlap o;
+	overlap_init(&o);
+	assert_int_equal(fault_steps_init(&o.fs, &o.nodes, &o.fl), 0);
+	struct node *a = node_find(&o.nodes, "a");
+	struct scenario_failure *s1 = overlap_step(&o, FAILURE_DOWN, "a", 10, 20);
+	struct scenario_failure *s2 = overlap_step(&o, FAILURE_DOWN, "a", 20, 20);
+	struct scenario_failure e1 = overlap_end(s1), e2 = overlap_end(s2);
+	e1.action = e2.action = FAILURE_UP;
+	char what[192];
+	assert_int_equal(overlap_apply(&o, s1, NULL), 1); /* a went down */
+	assert_int_equal(a->state, NODE_DOWN);
+	assert_int_equal(overlap_apply(&o, s2, NULL), 0);
+	assert_int_equal(overlap_apply(&o, &e1, what), 0); /* still down */
+	assert_int_equal(a->state, NODE_DOWN);
+	assert_string_equal(what, "down ends, still down");
+	assert_int_equal(overlap_apply(&o, &e2, what), 1);
+	assert_int_equal(a->state, NODE_UP);
+	assert_string_equal(what, "up");
+	assert_int_equal(a->transitions, 2);
+	overlap_free(&o);
+}
+
+/* slow 50 ms [10,30) and 200 ms [20,40), and down [15,25) inside: down
+ * wins, then the largest latency of the slow steps in force. */
+static void overlapping_slow_steps_take_the_largest_latency(void **state)
+{
+	(void)state;
+	struct overlap o;
+	overlap_init(&o);
+	assert_int_equal(fault_steps_init(&o.fs, &o.nodes, &o.fl), 0);
+	struct node *a = node_find(&o.nodes, "a");
+	struct scenario_failure *s1 = overlap_step(&o, FAILURE_SLOW, "a", 10, 20);
+	s1->latency_us = 50000;
+	s1->jitter_us = 7000;
+	struct scenario_failure *d = overlap_step(&o, FAILURE_DOWN, "a", 15, 10);
+	struct scenario_failure *s2 = overlap_step(&o, FAILURE_SLOW, "a", 20, 20);
+	s2->latency_us = 200000;
+	struct scenario_failure e1 = overlap_end(s1), ed = overlap_end(d), e2 = overlap_end(s2);
+	e1.latency_us = e1.jitter_us = e2.latency_us = 0;
+	ed.action = FAILURE_UP;
+	overlap_apply(&o, s1, NULL);
+	assert_int_equal(a->state, NODE_SLOW);
+	assert_int_equal(a->latency_us, 50000);
+	assert_int_equal(overlap_apply(&o, d, NULL), 1);
+	assert_int_equal(a->state, NODE_DOWN);
+	overlap_apply(&o, s2, NULL);
+	assert_int_equal(a->state, NODE_DOWN);
+	assert_int_equal(overlap_apply(&o, &ed, NULL), 1); /* up from down: slow again */
+	assert_int_equal(a->state, NODE_SLOW);
+	assert_int_equal(a->latency_us, 200000);
+	assert_int_equal(a->jitter_us, 7000);
+	overlap_apply(&o, &e1, NULL);
+	assert_int_equal(a->state, NODE_SLOW);
+	assert_int_equal(a->latency_us, 200000);
+	assert_int_equal(a->jitter_us, 0);
+	overlap_apply(&o, &e2, NULL);
+	assert_int_equal(a->state, NODE_UP);
+	assert_int_equal(a->latency_us, 0);
+	overlap_free(&o);
+}
+
+/* partition a|central both ways [10,30) and a->central one way [20,40): the
+ * link a->central stays cut until 40; central->a heals at 30. */
+static void overlapping_partitions_keep_links_cut(void **state)
+{
+	(void)state;
+	struct overlap o;
+	overlap_init(&o);
+	assert_int_equal(fault_steps_init(&o.fs, &o.nodes, &o.fl), 0);
+	struct node *a = node_find(&o.nodes, "a"), *c = node_find(&o.nodes, "central");
+	struct scenario_failure *p1 = overlap_step(&o, FAILURE_PARTITION, NULL, 10, 20);
+	struct scenario_failure *p2 = overlap_step(&o, FAILURE_PARTITION, NULL, 20, 20);
+	for (size_t i = 0; i < 2; i++) {
+		struct scenario_failure *p = i ? p2 : p1;
+		p->n_from = p->n_to = 1;
+		strcpy(p->from[0], "a");
+		strcpy(p->to[0], "central");
+	}
+	p2->oneway = 1;
+	struct scenario_failure e1 = overlap_end(p1), e2 = overlap_end(p2);
+	e1.action = e2.action = FAILURE_HEAL;
+	char what[192];
+	overlap_apply(&o, p1, NULL);
+	overlap_apply(&o, p2, NULL);
+	assert_false(node_reaches(&o.nodes, a, c));
+	assert_false(node_reaches(&o.nodes, c, a));
+	overlap_apply(&o, &e1, what);
+	assert_false(node_reaches(&o.nodes, a, c));
+	assert_true(node_reaches(&o.nodes, c, a));
+	assert_non_null(strstr(what, "(still cut)"));
+	overlap_apply(&o, &e2, what);
+	assert_true(node_reaches(&o.nodes, a, c));
+	assert_null(strstr(what, "still"));
+	overlap_free(&o);
+}
+
+/* drop 0.3 [10,30) and 0.1 [20,40): 0.3 until 30, then 0.1 until 40; delay
+ * steps bring their own delay. */
+static void overlapping_message_faults_take_the_largest_probability(void **state)
+{
+	(void)state;
+	struct overlap o;
+	overlap_init(&o);
+	assert_int_equal(fault_steps_init(&o.fs, &o.nodes, &o.fl), 0);
+	struct scenario_failure *d1 = overlap_step(&o, FAILURE_DROP, NULL, 10, 20);
+	struct scenario_failure *d2 = overlap_step(&o, FAILURE_DROP, NULL, 20, 20);
+	struct scenario_failure *l1 = overlap_step(&o, FAILURE_DELAY, NULL, 10, 20);
+	struct scenario_failure *l2 = overlap_step(&o, FAILURE_DELAY, NULL, 20, 20);
+	d1->probability = 0.3;
+	d2->probability = 0.1;
+	l1->probability = 0.5;
+	l1->delay_us = 100000;
+	l2->probability = 0.2;
+	l2->delay_us = 900000;
+	struct scenario_failure e1 = overlap_end(d1), e2 = overlap_end(d2), el1 = overlap_end(l1);
+	e1.probability = e2.probability = el1.probability = 0;
+	char what[192];
+	overlap_apply(&o, d1, NULL);
+	overlap_apply(&o, l1, NULL);
+	overlap_apply(&o, d2, NULL);
+	overlap_apply(&o, l2, NULL);
+	assert_true(o.fl.p_drop == 0.3);
+	assert_true(o.fl.p_delay == 0.5);
+	assert_int_equal(o.fl.delay_us, 100000);
+	overlap_apply(&o, &e1, what);
+	assert_true(o.fl.p_drop == 0.1);
+	assert_string_equal(what, "drop ends, still p=0.1");
+	overlap_apply(&o, &el1, NULL);
+	assert_true(o.fl.p_delay == 0.2);
+	assert_int_equal(o.fl.delay_us, 900000);
+	overlap_apply(&o, &e2, what);
+	assert_true(o.fl.p_drop == 0);
+	assert_string_equal(what, "drop p=0");
+	overlap_free(&o);
+}
+
+/* The nodes file's state is the base: a step's end does not lift it; an
+ * explicit up does, and ends the down steps in force; a step without a
+ * duration changes the base for the rest of the run. */
+static void steps_overlay_the_base_state(void **state)
+{
+	(void)state;
+	struct overlap o;
+	overlap_init(&o);
+	struct node *a = node_find(&o.nodes, "a"), *b = node_find(&o.nodes, "b");
+	a->state = NODE_DOWN; /* as `ddbsim node set a down` left it */
+	assert_int_equal(fault_steps_init(&o.fs, &o.nodes, &o.fl), 0);
+	struct scenario_failure *s1 = overlap_step(&o, FAILURE_DOWN, "a", 10, 20);
+	struct scenario_failure e1 = overlap_end(s1);
+	e1.action = FAILURE_UP;
+	overlap_apply(&o, s1, NULL);
+	overlap_apply(&o, &e1, NULL);
+	assert_int_equal(a->state, NODE_DOWN);
+	assert_int_equal(a->transitions, 0);
+
+	struct scenario_failure *s2 = overlap_step(&o, FAILURE_DOWN, "a", 50, 20);
+	struct scenario_failure *up = overlap_step(&o, FAILURE_UP, "a", 60, 0);
+	struct scenario_failure e2 = overlap_end(s2);
+	e2.action = FAILURE_UP;
+	overlap_apply(&o, s2, NULL);
+	assert_int_equal(overlap_apply(&o, up, NULL), 1);
+	assert_int_equal(a->state, NODE_UP);
+	overlap_apply(&o, &e2, NULL);
+	assert_int_equal(a->state, NODE_UP);
+
+	/* b down with no duration, and down [10,20): still down after 20. */
+	struct scenario_failure *forever = overlap_step(&o, FAILURE_DOWN, "b", 5, 0);
+	struct scenario_failure *s3 = overlap_step(&o, FAILURE_DOWN, "b", 10, 10);
+	struct scenario_failure e3 = overlap_end(s3);
+	e3.action = FAILURE_UP;
+	overlap_apply(&o, forever, NULL);
+	overlap_apply(&o, s3, NULL);
+	overlap_apply(&o, &e3, NULL);
+	assert_int_equal(b->state, NODE_DOWN);
+	overlap_free(&o);
+}
+
+/* crash of the relay [10,11) and [10.5,11.5): crashed until 11.5. */
+static void overlapping_crashes_nest(void **state)
+{
+	(void)state;
+	struct overlap o;
+	overlap_init(&o);
+	assert_int_equal(fault_steps_init(&o.fs, &o.nodes, &o.fl), 0);
+	struct scenario_failure *c1 = overlap_step(&o, FAILURE_CRASH, "relay", 10, 1);
+	struct scenario_failure *c2 = overlap_step(&o, FAILURE_CRASH, "relay", 10.5, 1);
+	struct scenario_failure e1 = overlap_end(c1), e2 = overlap_end(c2);
+	e1.action = e2.action = FAILURE_RESTART;
+	char what[192];
+	overlap_apply(&o, c1, NULL);
+	overlap_apply(&o, c2, NULL);
+	overlap_apply(&o, &e1, what);
+	assert_true(fault_steps_crashed(&o.fs, "relay"));
+	assert_false(fault_steps_crashed(&o.fs, "applier"));
+	assert_string_equal(what, "crash ends, still crashed");
+	overlap_apply(&o, &e2, what);
+	assert_false(fault_steps_crashed(&o.fs, "relay"));
+	assert_string_equal(what, "restart");
+	overlap_free(&o);
+}
+
 int main(void)
 {
 	if (!getenv("DDBSIM_PLUGIN_DIR")) {
@@ -783,6 +1051,12 @@ int main(void)
 		cmocka_unit_test(catalog_errors),
 		cmocka_unit_test(histogram_percentiles),
 		cmocka_unit_test(reasons_beyond_the_table),
+		cmocka_unit_test(overlapping_down_steps_nest),
+		cmocka_unit_test(overlapping_slow_steps_take_the_largest_latency),
+		cmocka_unit_test(overlapping_partitions_keep_links_cut),
+		cmocka_unit_test(overlapping_message_faults_take_the_largest_probability),
+		cmocka_unit_test(steps_overlay_the_base_state),
+		cmocka_unit_test(overlapping_crashes_nest),
 		cmocka_unit_test_setup_teardown(order_reaches_center_and_documents, setup, teardown),
 		cmocka_unit_test_setup_teardown(duplicate_delivery_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(lost_messages_are_published_again, setup, teardown),
