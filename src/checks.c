@@ -13,6 +13,7 @@
 
 #include "customers.h"
 #include "metrics.h"
+#include "queued_writes.h"
 #include "scenario.h"
 #include "sync.h"
 #include "topology.h"
@@ -568,25 +569,87 @@ static int check_customers(struct ctx *c, struct customers *cs)
 	return 0;
 }
 
-/* Writes held for down nodes: every one delivered once its node was back. */
+/* The writes DATA_DIR/queued_writes says were queued for region r (v[0..n),
+ * its records, by id, highest version first) that its store does not hold
+ * at that version or a later one.  -1 on a scan error. */
+static int count_unapplied(struct ctx *c, size_t r, const struct queued_write *v, size_t n,
+                           uint64_t *missing, char *example, size_t exlen)
+{
+	*missing = 0;
+	if (n == 0)
+		return 0;
+	struct scan sc;
+	if (scan_begin(&sc, &c->w->regions[r], DDB_DS_CUSTOMERS, NULL) != 0) {
+		scan_failed(c, &sc);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && strcmp(v[i].id, v[i - 1].id) == 0)
+			continue; /* an older version of the same record */
+		while (sc.has && strcmp(sc.row.customer.id, v[i].id) < 0)
+			scan_advance(&sc);
+		if (sc.error)
+			break;
+		if (sc.has && strcmp(sc.row.customer.id, v[i].id) == 0 &&
+		    sc.row.customer.version >= v[i].version)
+			continue;
+		if ((*missing)++ == 0)
+			snprintf(example, exlen, "%s version %" PRId64, v[i].id, v[i].version);
+	}
+	if (scan_failed(c, &sc))
+		return -1;
+	scan_end(&sc);
+	return 0;
+}
+
+/* Writes held for down nodes: every one delivered once its node was back.
+ * What was queued (DATA_DIR/queued_writes) is compared with what the
+ * nodes hold: a write neither applied nor still waiting was lost. */
 static int check_node_queues(struct ctx *c, struct customers *cs)
 {
 	struct finding f;
 	if (begin(&f, c->out, "no_lost_queued_write") != 0)
 		return errorf(c->err, c->errlen, "out of memory");
+	struct queued_write *queued = NULL;
+	size_t n_queued = 0;
+	if (queued_writes_load(c->w->data_dir, &queued, &n_queued, c->err, c->errlen) != 0)
+		return -1;
 	uint64_t total = 0;
 	for (size_t r = 0; r < c->w->n_regions; r++) {
 		char q[DDB_ID_MAX];
 		uint64_t depth;
 		struct ddb_err e = { "" };
+		const char *name = c->w->regions[r].node->name;
 		world_node_queue(c->w->regions[r].node, q, sizeof q);
-		if (world_node_queue_depth(c->w, r, &depth, &e) != DDB_OK)
+		int asked = world_node_queue_depth(c->w, r, &depth, &e) == DDB_OK;
+		if (!asked)
 			offend(&f, "%s: cannot be asked: %s", q, e.msg);
 		else if (depth)
-			offend(&f, "%" PRIu64 " writes still wait in %s (%s is %s)", depth, q,
-			       c->w->regions[r].node->name, node_state_name(c->w->regions[r].node->state));
-		total += depth;
+			offend(&f, "%" PRIu64 " writes still wait in %s (%s is %s)", depth, q, name,
+			       node_state_name(c->w->regions[r].node->state));
+		total += asked ? depth : 0;
+		/* Its records: queued is sorted by node. */
+		size_t at = 0;
+		while (at < n_queued && strcmp(queued[at].node, name) != 0)
+			at++;
+		size_t end = at;
+		while (end < n_queued && strcmp(queued[end].node, name) == 0)
+			end++;
+		uint64_t missing = 0;
+		char example[DDB_NAME_MAX + 64] = "";
+		if (count_unapplied(c, r, queued + at, end - at, &missing, example, sizeof example) != 0) {
+			free(queued);
+			return -1;
+		}
+		/* What still waits (in the queue, or held back by a delay
+		 * fault) may be among those not applied yet; past that, they
+		 * are gone. */
+		uint64_t waiting = depth + c->w->faults.n_delayed;
+		if (asked && missing > waiting)
+			offend(&f, "%" PRIu64 " writes queued for %s were lost: neither applied nor waiting "
+			           "in %s (%s, ...)", missing - waiting, name, q, example);
 	}
+	free(queued);
 	if (cs && cs->n_held)
 		offend(&f, "%zu writes are held in memory: the broker could not take them", cs->n_held);
 	conclude(&f, "every write queued for a down node was replayed into it");

@@ -96,7 +96,7 @@ int customers_init(struct customers *cs, struct world *w, struct scenario *sc, s
 	cs->batch = calloc(REPLAY_BATCH, sizeof *cs->batch);
 	cs->results = calloc(REPLAY_BATCH, sizeof *cs->results);
 	if (!cs->back_since || !cs->conv_index || !cs->deliveries || !cs->batch || !cs->results ||
-	    grow(cs) != 0) {
+	    queued_writes_init(&cs->journal, w->data_dir) != 0 || grow(cs) != 0) {
 		customers_free(cs);
 		return -1;
 	}
@@ -116,6 +116,7 @@ void customers_free(struct customers *cs)
 	free(cs->deliveries);
 	free(cs->batch);
 	free(cs->results);
+	queued_writes_free(&cs->journal);
 	memset(cs, 0, sizeof *cs);
 }
 
@@ -150,6 +151,13 @@ static void enqueue(struct customers *cs, size_t r, const struct ddb_customer *c
 	if (len && bus_publish(bus, q, cs->wire, len, &e) == DDB_OK &&
 	    bus_confirm(bus, before, &e) == DDB_OK) {
 		cs->m->customers.writes_queued++;
+		char why[512];
+		if (queued_writes_add(&cs->journal, cs->w->regions[r].node->name, c->id, c->version, why,
+		                      sizeof why) != 0 && !cs->journal.failed) {
+			cs->journal.failed = 1;
+			fprintf(stderr, "ddbsim: cannot record a queued write (no_lost_queued_write "
+			                "will not see it): %s\n", why);
+		}
 		return;
 	}
 	if (hold(cs, r, c) != 0)

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ddbsim/plugin.h"
+#include "queued_writes.h"
 #include "wire.h"
 
 struct world;
@@ -56,6 +57,7 @@ struct customers {
 	struct ddb_customer *batch;
 	enum ddb_status *results;
 	unsigned char wire[WIRE_MAX];
+	struct queued_writes journal; /* which writes were queued, for later checks */
 };
 
 int customers_init(struct customers *cs, struct world *w, struct scenario *sc, struct metrics *m);

@@ -13,6 +13,7 @@
 
 #include "config_file.h"
 #include "loader.h"
+#include "queued_writes.h"
 #include "util.h"
 
 #define DEFAULT_STORAGE "sqlite"
@@ -303,6 +304,9 @@ int world_reset(struct world *w, char *err, size_t errlen)
 	if (w->bus.ops->reset(w->bus.h, &e) != DDB_OK)
 		return errorf(err, errlen, "transport: reset failed: %s", e.msg);
 	faults_free(&w->faults);
+	/* Nothing queued any more: forget what was (see queued_writes.h). */
+	if (queued_writes_clear(w->data_dir, err, errlen) != 0)
+		return -1;
 	return declare_queues(w, err, errlen);
 }
 

@@ -10,5 +10,6 @@ INTEGRATION_TESTS += \
 	tests/integration/faults.sh \
 	tests/integration/fault_overlap.sh \
 	tests/integration/node_state.sh \
+	tests/integration/lost_queued_write.sh \
 	tests/integration/sales_bounds.sh \
 	tests/integration/chaos.sh
