@@ -234,7 +234,7 @@ int fault_steps_apply(struct fault_steps *fs, const struct scenario_failure *f, 
 	size_t ni = n ? (size_t)(n - fs->nodes->v) : 0;
 	if (f->ends) {
 		remove_where(fs, f, NULL);
-	} else if (f->duration_us > 0) {
+	} else if (f->has_end) {
 		if (fs->n_active == fs->cap_active) {
 			size_t cap = fs->cap_active ? fs->cap_active * 2 : 16;
 			const struct scenario_failure **grown = realloc(fs->active, cap * sizeof *grown);

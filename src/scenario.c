@@ -1298,12 +1298,12 @@ static void parse_failures(lua_State *L, struct scenario *sc, int T, int regidx)
 			copy_field(st->target, sizeof st->target, targets[k], strlen(targets[k]));
 			if (duration < 0)
 				continue;
-			st->duration_us = duration;
+			st->has_end = 1;
 			struct scenario_failure *end = push_step(L, sc, &cap);
 			st = end - 1; /* push_step may have moved the list */
 			*end = *st;
 			end->ends = 1;
-			end->duration_us = 0;
+			end->has_end = 0;
 			end->at_us = st->at_us + duration;
 			end->probability = 0;
 			end->latency_us = end->jitter_us = 0;

@@ -49,8 +49,8 @@ struct scenario_failure {
 	double probability;                     /* message faults (0 on their end) */
 	int64_t delay_us;                       /* delay */
 	int step;                               /* 1-based index in the script's list */
-	int64_t duration_us; /* a start: its duration (0: none, it holds until changed) */
-	int ends;            /* 1: the end of the step with this step and target */
+	int has_end; /* 1: a start whose end follows (a step with a duration) */
+	int ends;    /* 1: the end of the start with this step and target */
 };
 
 const char *failure_action_name(int action);

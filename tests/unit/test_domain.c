@@ -780,6 +780,7 @@ struct overlap {
 	struct fault_layer fl;
 	struct fault_steps fs;
 	struct scenario_failure steps[16];
+	int64_t duration_us[16];
 	size_t n;
 };
 
@@ -803,18 +804,20 @@ static struct scenario_failure *overlap_step(struct overlap *o, int action, cons
 	f->step = (int)o->n;
 	f->action = action;
 	f->at_us = (int64_t)(at * 1e6);
-	f->duration_us = (int64_t)(duration * 1e6);
+	f->has_end = duration > 0;
+	o->duration_us[o->n - 1] = (int64_t)(duration * 1e6);
 	if (target)
 		strcpy(f->target, target);
 	return f;
 }
 
-static struct scenario_failure overlap_end(const struct scenario_failure *start)
+static struct scenario_failure overlap_end(const struct overlap *o,
+                                           const struct scenario_failure *start)
 {
 	struct scenario_failure end = *start;
 	end.ends = 1;
-	end.duration_us = 0;
-	end.at_us = start->at_us + start->duration_us;
+	end.has_end = 0;
+	end.at_us = start->at_us + o->duration_us[start - o->steps];
 	return end;
 }
 
@@ -843,7 +846,7 @@ static void overlapping_down_steps_nest(void **state)
 	struct node *a = node_find(&o.nodes, "a");
 	struct scenario_failure *s1 = overlap_step(&o, FAILURE_DOWN, "a", 10, 20);
 	struct scenario_failure *s2 = overlap_step(&o, FAILURE_DOWN, "a", 20, 20);
-	struct scenario_failure e1 = overlap_end(s1), e2 = overlap_end(s2);
+	struct scenario_failure e1 = overlap_end(&o, s1), e2 = overlap_end(&o, s2);
 	e1.action = e2.action = FAILURE_UP;
 	char what[192];
 	assert_int_equal(overlap_apply(&o, s1, NULL), 1); /* a went down */
@@ -874,7 +877,8 @@ static void overlapping_slow_steps_take_the_largest_latency(void **state)
 	struct scenario_failure *d = overlap_step(&o, FAILURE_DOWN, "a", 15, 10);
 	struct scenario_failure *s2 = overlap_step(&o, FAILURE_SLOW, "a", 20, 20);
 	s2->latency_us = 200000;
-	struct scenario_failure e1 = overlap_end(s1), ed = overlap_end(d), e2 = overlap_end(s2);
+	struct scenario_failure e1 = overlap_end(&o, s1), ed = overlap_end(&o, d);
+	struct scenario_failure e2 = overlap_end(&o, s2);
 	e1.latency_us = e1.jitter_us = e2.latency_us = 0;
 	ed.action = FAILURE_UP;
 	overlap_apply(&o, s1, NULL);
@@ -916,7 +920,7 @@ static void overlapping_partitions_keep_links_cut(void **state)
 		strcpy(p->to[0], "central");
 	}
 	p2->oneway = 1;
-	struct scenario_failure e1 = overlap_end(p1), e2 = overlap_end(p2);
+	struct scenario_failure e1 = overlap_end(&o, p1), e2 = overlap_end(&o, p2);
 	e1.action = e2.action = FAILURE_HEAL;
 	char what[192];
 	overlap_apply(&o, p1, NULL);
@@ -951,7 +955,8 @@ static void overlapping_message_faults_take_the_largest_probability(void **state
 	l1->delay_us = 100000;
 	l2->probability = 0.2;
 	l2->delay_us = 900000;
-	struct scenario_failure e1 = overlap_end(d1), e2 = overlap_end(d2), el1 = overlap_end(l1);
+	struct scenario_failure e1 = overlap_end(&o, d1), e2 = overlap_end(&o, d2);
+	struct scenario_failure el1 = overlap_end(&o, l1);
 	e1.probability = e2.probability = el1.probability = 0;
 	char what[192];
 	overlap_apply(&o, d1, NULL);
@@ -985,7 +990,7 @@ static void steps_overlay_the_base_state(void **state)
 	a->state = NODE_DOWN; /* as `ddbsim node set a down` left it */
 	assert_int_equal(fault_steps_init(&o.fs, &o.nodes, &o.fl), 0);
 	struct scenario_failure *s1 = overlap_step(&o, FAILURE_DOWN, "a", 10, 20);
-	struct scenario_failure e1 = overlap_end(s1);
+	struct scenario_failure e1 = overlap_end(&o, s1);
 	e1.action = FAILURE_UP;
 	overlap_apply(&o, s1, NULL);
 	overlap_apply(&o, &e1, NULL);
@@ -994,7 +999,7 @@ static void steps_overlay_the_base_state(void **state)
 
 	struct scenario_failure *s2 = overlap_step(&o, FAILURE_DOWN, "a", 50, 20);
 	struct scenario_failure *up = overlap_step(&o, FAILURE_UP, "a", 60, 0);
-	struct scenario_failure e2 = overlap_end(s2);
+	struct scenario_failure e2 = overlap_end(&o, s2);
 	e2.action = FAILURE_UP;
 	overlap_apply(&o, s2, NULL);
 	assert_int_equal(overlap_apply(&o, up, NULL), 1);
@@ -1005,7 +1010,7 @@ static void steps_overlay_the_base_state(void **state)
 	/* b down with no duration, and down [10,20): still down after 20. */
 	struct scenario_failure *forever = overlap_step(&o, FAILURE_DOWN, "b", 5, 0);
 	struct scenario_failure *s3 = overlap_step(&o, FAILURE_DOWN, "b", 10, 10);
-	struct scenario_failure e3 = overlap_end(s3);
+	struct scenario_failure e3 = overlap_end(&o, s3);
 	e3.action = FAILURE_UP;
 	overlap_apply(&o, forever, NULL);
 	overlap_apply(&o, s3, NULL);
@@ -1023,7 +1028,7 @@ static void overlapping_crashes_nest(void **state)
 	assert_int_equal(fault_steps_init(&o.fs, &o.nodes, &o.fl), 0);
 	struct scenario_failure *c1 = overlap_step(&o, FAILURE_CRASH, "relay", 10, 1);
 	struct scenario_failure *c2 = overlap_step(&o, FAILURE_CRASH, "relay", 10.5, 1);
-	struct scenario_failure e1 = overlap_end(c1), e2 = overlap_end(c2);
+	struct scenario_failure e1 = overlap_end(&o, c1), e2 = overlap_end(&o, c2);
 	e1.action = e2.action = FAILURE_RESTART;
 	char what[192];
 	overlap_apply(&o, c1, NULL);
