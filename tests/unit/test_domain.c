@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "orders.h"
 #include "prng.h"
+#include "queued_writes.h"
 #include "scenario.h"
 #include "state_hash.h"
 #include "sync.h"
@@ -771,6 +772,52 @@ static void replay_waits_for_the_node(void **state)
 	customers_free(&cs);
 }
 
+/* DATA_DIR/queued_writes: read back by node, then id, the highest version
+ * first, any bytes of an id intact; a last line cut short (a process killed
+ * while writing it) is ignored, a damaged line is an error naming it. */
+static void queued_writes_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct queued_writes q;
+	char err[512], path[600];
+	assert_int_equal(queued_writes_init(&q, f->dir), 0);
+	assert_int_equal(queued_writes_add(&q, "beta", "c1", 1, err, sizeof err), 0);
+	assert_int_equal(queued_writes_add(&q, "alpha", "c9", 3, err, sizeof err), 0);
+	assert_int_equal(queued_writes_add(&q, "beta", "c 2\nx", 2, err, sizeof err), 0);
+	assert_int_equal(queued_writes_add(&q, "beta", "c1", 4, err, sizeof err), 0);
+	queued_writes_free(&q);
+	snprintf(path, sizeof path, "%s/" QUEUED_WRITES_FILE, f->dir);
+	FILE *fp = fopen(path, "a");
+	assert_non_null(fp);
+	fputs("beta 5 6339", fp); /* cut short */
+	fclose(fp);
+
+	struct queued_write *v;
+	size_t n;
+	assert_int_equal(queued_writes_load(f->dir, &v, &n, err, sizeof err), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(v[0].node, "alpha");
+	assert_string_equal(v[0].id, "c9");
+	assert_string_equal(v[1].id, "c 2\nx");
+	assert_int_equal(v[1].version, 2);
+	assert_string_equal(v[2].id, "c1");
+	assert_int_equal(v[2].version, 4);
+	assert_int_equal(v[3].version, 1);
+	free(v);
+
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("alpha 1 6331\nalpha one 6331\n", fp);
+	fclose(fp);
+	assert_int_equal(queued_writes_load(f->dir, &v, &n, err, sizeof err), -1);
+	assert_non_null(strstr(err, "queued_writes:2: expected NODE VERSION ID"));
+
+	assert_int_equal(queued_writes_clear(f->dir, err, sizeof err), 0);
+	assert_int_equal(queued_writes_load(f->dir, &v, &n, err, sizeof err), 0);
+	assert_int_equal(n, 0);
+	free(v);
+}
+
 /* ---- overlapping failure steps ------------------------------------------ */
 
 /* A node table a, b, central, broker with a fault layer, and the steps of a
@@ -1075,6 +1122,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(broker_down_with_publishes_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(replay_is_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(replay_waits_for_the_node, setup, teardown),
+		cmocka_unit_test_setup_teardown(queued_writes_round_trip, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
