@@ -187,6 +187,8 @@ static void describe(struct fault_steps *fs, const struct scenario_failure *f, c
 			snprintf(what, whatlen, "%s", failure_action_name(a));
 		else if (n->state == NODE_UP)
 			snprintf(what, whatlen, "%s", a == FAILURE_SLOW ? "fast" : "up");
+		else if (a == FAILURE_UP && n->state == NODE_SLOW)
+			snprintf(what, whatlen, "up, %s", state); /* a slow step is in force */
 		else
 			snprintf(what, whatlen, "%s ends, still %s", a == FAILURE_SLOW ? "slow" : "down",
 			         state);

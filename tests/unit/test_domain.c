@@ -935,7 +935,9 @@ static void overlapping_slow_steps_take_the_largest_latency(void **state)
 	assert_int_equal(a->state, NODE_DOWN);
 	overlap_apply(&o, s2, NULL);
 	assert_int_equal(a->state, NODE_DOWN);
-	assert_int_equal(overlap_apply(&o, &ed, NULL), 1); /* up from down: slow again */
+	char what[192];
+	assert_int_equal(overlap_apply(&o, &ed, what), 1); /* up from down: slow again */
+	assert_string_equal(what, "up, slow 0.200 s");
 	assert_int_equal(a->state, NODE_SLOW);
 	assert_int_equal(a->latency_us, 200000);
 	assert_int_equal(a->jitter_us, 7000);
