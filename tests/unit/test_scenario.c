@@ -647,7 +647,7 @@ static void test_validation_errors(void **state)
 		  "workload.order: must be a function" },
 		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
 		  "workload = { rate = -1, order = print } }\n",
-		  "workload.rate: must be a number of orders per second >= 0" },
+		  "workload.rate: must be a number of orders per second from 0 to 1000000" },
 		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
 		  "workload = { rate = { a = 1, east = 2 }, order = print } }\n",
 		  "workload.rate.east: unknown region" },
@@ -1006,7 +1006,7 @@ static void test_rules(void **state)
 		{ "A", 26, RULE_ACCEPT, NULL, "A", 26, 150, "c1" },
 		{ "A", 27, RULE_ERROR, "returned false and a table: the reason must be a string", "A",
 		  27, 150, "c1" },
-		{ "A", 28, RULE_ACCEPT, NULL, "A", 28, 150, "c1" },
+		{ "A", 28, RULE_REJECT, "rejected", "A", 28, 150, "c1" }, /* nil: as false */
 		{ "A", 29, RULE_ERROR, "order.unit_price: must be a number, got a string", "A", 29,
 		  150, "c1" },
 		{ "A", 30, RULE_ACCEPT, NULL, "A", 30, 150, "c1" },
@@ -1378,9 +1378,11 @@ static void test_run_checks(void **state)
 	assert_false(res.ok[5]);
 	assert_string_equal(res.detail[5], "42");
 	assert_false(res.ok[6]);
-	assert_string_equal(res.detail[6], "returned false and a table");
+	snprintf(want, sizeof want, "%s:27: in check 'g table detail': returned false and a table: "
+	         "the detail must be a string or a number", path);
+	assert_string_equal(res.detail[6], want);
 	assert_false(res.ok[7]);
-	snprintf(want, sizeof want, "%s:28: in check 'h returns 1': returned number", path);
+	snprintf(want, sizeof want, "%s:28: in check 'h returns 1': returned a number", path);
 	assert_int_equal(strncmp(res.detail[7], want, strlen(want)), 0);
 	results_free(&res);
 
