@@ -9,4 +9,8 @@ INTEGRATION_TESTS += \
 	tests/integration/decision_table.sh \
 	tests/integration/faults.sh \
 	tests/integration/node_state.sh \
-	tests/integration/chaos.sh
+	tests/integration/chaos.sh \
+	tests/integration/script_bounds.sh \
+	tests/integration/workload_rates.sh \
+	tests/integration/rule_contract.sh \
+	tests/integration/strict_names.sh
