@@ -45,25 +45,31 @@ limits_conf() { # NAME KEY=VALUE...
 }
 
 # ---- instructions: at load, in a hook, in a check, behind pcall ------------
+# With the default limits (100000000 instructions, 5 s: on a loaded machine
+# the time may run out first).
 script load.lua 'local n = 0
 while true do n = n + 1 end'
 run run -c "$CONF" "$TMP/load.lua"
 expect_rc 2 "infinite loop at load"
-expect_err "load.lua:2: in the script's top level: instruction limit exceeded (100000000 instructions; lua_instruction_limit)" "infinite loop at load"
+expect_err "load.lua:2: in the script's top level: " "infinite loop at load"
+grep -Eq "(instruction limit exceeded \(100000000 instructions|time limit exceeded \(5000 ms)" "$TMP/err" ||
+	fail "infinite loop at load: $(cat "$TMP/err")"
 
+# The rest with a lower instruction limit, and time to spare.
+limits_conf loops.conf lua_instruction_limit=10000000 lua_time_limit_ms=600000
 script rule.lua '' 'rules = { order = function(o)
     while true do end
   end },'
-run run -c "$CONF" "$TMP/rule.lua"
+run run -c "$TMP/loops.conf" "$TMP/rule.lua"
 expect_rc 2 "infinite loop in rules.order"
-expect_err "rule.lua:8: in hook rules.order: instruction limit exceeded" "infinite loop in rules.order"
+expect_err "rule.lua:8: in hook rules.order: instruction limit exceeded (10000000 instructions; lua_instruction_limit)" "infinite loop in rules.order"
 expect_err "the run stopped" "infinite loop in rules.order stops the run"
 
 script check.lua '' 'checks = { ["spins"] = function(facts)
     local x = 0
     repeat x = x + 1 until false
   end },'
-run run -c "$CONF" "$TMP/check.lua"
+run run -c "$TMP/loops.conf" "$TMP/check.lua"
 expect_rc 2 "infinite loop in a check"
 expect_err "check.lua:9: in check 'spins': instruction limit exceeded" "infinite loop in a check"
 
@@ -73,7 +79,7 @@ script pcall.lua '' 'rules = { order = function(o)
       pcall(function() while true do end end)
     end
   end },'
-run run -c "$CONF" "$TMP/pcall.lua"
+run run -c "$TMP/loops.conf" "$TMP/pcall.lua"
 expect_rc 2 "pcall-wrapped infinite loop"
 expect_err "pcall.lua:9: in hook rules.order: instruction limit exceeded" "pcall-wrapped infinite loop"
 pass "an endless loop at load, in a rule, in a check or behind pcall stops the run (exit 2), naming script, line and hook"
@@ -102,16 +108,17 @@ pass "a hook past lua_time_limit_ms stops the run (exit 2)"
 
 # ---- memory ------------------------------------------------------------------
 # Each script stops by itself after about 300 MB, so that without a limit
-# the run ends (exit 0) instead of taking the machine's memory.
+# the run ends (exit 0) instead of taking the machine's memory.  A megabyte
+# is string.rep(kb, 1000): a 1-byte pattern would take a million copies.
 limits_conf mem.conf lua_memory_mb=32
-script grow.lua 'local t = {}
-for i = 1, 300 do t[i] = string.rep("x", 1000000) .. i end'
+script grow.lua 'local t, kb = {}, string.rep("x", 1000)
+for i = 1, 300 do t[i] = string.rep(kb, 1000) .. i end'
 run run -c "$TMP/mem.conf" "$TMP/grow.lua"
 expect_rc 2 "string.rep growth at load"
 expect_err "grow.lua:2: in the script's top level: memory limit exceeded (32 MiB; lua_memory_mb)" "string.rep growth at load"
 
-script growhook.lua 'local kept = {}' 'rules = { order = function(o)
-    for i = 1, 300 do kept[#kept + 1] = string.rep("y", 1000000) .. i end
+script growhook.lua 'local kept, kb = {}, string.rep("y", 1000)' 'rules = { order = function(o)
+    for i = 1, 300 do kept[#kept + 1] = string.rep(kb, 1000) .. i end
   end },'
 run run -c "$TMP/mem.conf" "$TMP/growhook.lua"
 expect_rc 2 "string.rep growth in rules.order"
@@ -129,8 +136,9 @@ expect_err "pmem.lua:9: in hook rules.order: memory limit exceeded" "memory erro
 
 # Garbage does not count: a script that churns through far more than the
 # limit but keeps little runs to the end.
-script churn.lua 'for i = 1, 300 do local s = string.rep("w", 1000000) .. i end' 'rules = { order = function(o)
-    for i = 1, 5 do local s = string.rep("v", 1000000) .. i end
+script churn.lua 'local kb = string.rep("w", 1000)
+for i = 1, 300 do local s = string.rep(kb, 1000) .. i end' 'rules = { order = function(o)
+    for i = 1, 5 do local s = string.rep(kb, 1000) .. i end
   end },'
 run run -c "$TMP/mem.conf" "$TMP/churn.lua"
 expect_rc 0 "garbage is collected, not counted"

@@ -1539,8 +1539,8 @@ static void test_limits_at_load(void **state)
 
 	/* memory: growth, and one allocation too large to make at all */
 	snprintf(path, sizeof path, "%s",
-	         write_script("grow.lua", "local t = {}\n"
-	                                  "for i = 1, 100 do t[i] = string.rep('x', 1000000) .. i end\n"));
+	         write_script("grow.lua", "local t, kb = {}, string.rep('x', 1000)\n"
+	                                  "for i = 1, 100 do t[i] = string.rep(kb, 1000) .. i end\n"));
 	assert_null(load_limited(path, &l, err));
 	assert_limit_error(err, path, 2, "the script's top level",
 	                   "memory limit exceeded (16 MiB; lua_memory_mb)");
@@ -1660,7 +1660,7 @@ static void test_limits_in_hooks(void **state)
 	                      "  catalog = { { sku = 'A', price = 1 } },\n"
 	                      "  workload = {\n"                                    /* 5 */
 	                      "    rate = function(r, t)\n"                         /* 6 */
-	                      "      kept[#kept + 1] = string.rep('k', 1000000) .. t\n"
+	                      "      kept[#kept + 1] = string.rep(('k'):rep(1000), 1000) .. t\n"
 	                      "      return 1\n"
 	                      "    end,\n"
 	                      "    order = print },\n"
