@@ -372,33 +372,60 @@ static uint64_t elapsed_ms(const struct scenario *sc)
 	return ms > 0 ? (uint64_t)ms : 0;
 }
 
+static struct scenario *scenario_of(lua_State *L)
+{
+	void *ud;
+	lua_getallocf(L, &ud);
+	return ud;
+}
+
+/* Whether the current call is past a limit, with why in why[] (after a
+ * full collection when it holds too much memory). */
+static int past_limit(struct scenario *sc, lua_State *L, char *why, size_t whylen)
+{
+	why[0] = '\0';
+	if (sc->mem_over && !sc->mem_refused) {
+		lua_gc(L, LUA_GCCOLLECT, 0);
+		if (sc->mem_used <= sc->limits.memory_bytes)
+			sc->mem_over = 0;
+	}
+	if (sc->mem_over || sc->mem_refused)
+		memory_exceeded(sc, why, whylen);
+	else if (sc->instructions > sc->limits.instructions)
+		set_msg(why, whylen, "instruction limit exceeded (%llu instructions; "
+		        "lua_instruction_limit)", (unsigned long long)sc->limits.instructions);
+	else if (elapsed_ms(sc) > sc->limits.time_ms)
+		set_msg(why, whylen, "time limit exceeded (%llu ms; lua_time_limit_ms)",
+		        (unsigned long long)sc->limits.time_ms);
+	return why[0] != '\0';
+}
+
+/* Raises the error of scenario_fatal() in L, and makes the count hook run
+ * at every instruction from now on: a pcall in the script catches the
+ * error, but the next instruction outside the pcall raises it again. */
+static _Noreturn void raise_fatal(struct scenario *sc, lua_State *L)
+{
+	if (lua_gethookcount(L) != 1)
+		lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+	sc->armed = 0; /* the message may need memory */
+	lua_pushstring(L, sc->fatal);
+	sc->armed = 1;
+	lua_error(L);
+	abort(); /* not reached: lua_error does not return */
+}
+
 /* Runs every HOOK_EVERY instructions of a bounded call (every instruction
  * once a limit is exceeded), in every coroutine (they inherit it). */
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
-	void *ud;
-	lua_getallocf(L, &ud);
-	struct scenario *sc = ud;
+	struct scenario *sc = scenario_of(L);
 	int every = lua_gethookcount(L);
 	if (!sc->armed)
 		return;
 	sc->instructions += (uint64_t)every;
+	char why[160];
 	if (!sc->has_fatal) {
-		char why[160] = "";
-		if (sc->mem_over && !sc->mem_refused) {
-			lua_gc(L, LUA_GCCOLLECT, 0);
-			if (sc->mem_used <= sc->limits.memory_bytes)
-				sc->mem_over = 0;
-		}
-		if (sc->mem_over || sc->mem_refused)
-			memory_exceeded(sc, why, sizeof why);
-		else if (sc->instructions > sc->limits.instructions)
-			set_msg(why, sizeof why, "instruction limit exceeded (%llu instructions; "
-			        "lua_instruction_limit)", (unsigned long long)sc->limits.instructions);
-		else if (elapsed_ms(sc) > sc->limits.time_ms)
-			set_msg(why, sizeof why, "time limit exceeded (%llu ms; lua_time_limit_ms)",
-			        (unsigned long long)sc->limits.time_ms);
-		if (why[0] == '\0') {
+		if (!past_limit(sc, L, why, sizeof why)) {
 			if (every != HOOK_EVERY)
 				lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
 			return;
@@ -411,14 +438,32 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 		}
 		set_fatal(sc, src, line, why);
 	}
-	/* From now on at every instruction: a pcall in the script catches this
-	 * error, but the next instruction outside the pcall raises it again. */
-	if (every != 1)
-		lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
-	sc->armed = 0; /* the message may need memory */
-	lua_pushstring(L, sc->fatal);
-	sc->armed = 1;
-	lua_error(L);
+	raise_fatal(sc, L);
+}
+
+/* Work done in C for the script (table.move): n units count as n
+ * instructions, and the limits are checked as the count hook does, with the
+ * position of the Lua code that called the C function. */
+static void charge(lua_State *L, uint64_t n)
+{
+	struct scenario *sc = scenario_of(L);
+	if (!sc->armed)
+		return;
+	sc->instructions += n;
+	char why[160];
+	if (!sc->has_fatal) {
+		if (!past_limit(sc, L, why, sizeof why))
+			return;
+		lua_Debug ar;
+		const char *src = NULL;
+		int line = 0;
+		if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar)) {
+			src = ar.source[0] == '@' ? ar.source + 1 : ar.short_src;
+			line = ar.currentline;
+		}
+		set_fatal(sc, src, line, why);
+	}
+	raise_fatal(sc, L);
 }
 
 /* lua_pcall (with the message handler at index 1) of the function below
@@ -656,6 +701,74 @@ static int l_setmetatable(lua_State *L)
 	return 1;
 }
 
+/* string.rep, but an empty result is made at once: Lua 5.4 copies the
+ * empty string n times (string.rep("", 1e15) runs for days in C, where no
+ * hook can stop it). */
+static int l_string_rep(lua_State *L)
+{
+	size_t l, lsep;
+	luaL_checklstring(L, 1, &l);
+	lua_Integer n = luaL_checkinteger(L, 2);
+	luaL_optlstring(L, 3, "", &lsep);
+	if (n <= 0 || l + lsep == 0) {
+		lua_pushliteral(L, "");
+		return 1;
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+/* Whether the value at arg can be read (or written) by index: a table, or
+ * a value whose metatable has __index (and __newindex). */
+static void check_indexable(lua_State *L, int arg, int write)
+{
+	if (lua_type(L, arg) == LUA_TTABLE)
+		return;
+	int ok = lua_getmetatable(L, arg);
+	if (ok) {
+		lua_pushliteral(L, "__index");
+		ok = lua_rawget(L, -2) != LUA_TNIL;
+		lua_pop(L, 1);
+		if (ok && write) {
+			lua_pushliteral(L, "__newindex");
+			ok = lua_rawget(L, -2) != LUA_TNIL;
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+	if (!ok)
+		luaL_checktype(L, arg, LUA_TTABLE); /* the usual error */
+}
+
+/* table.move as in Lua 5.4, but each element moved counts as an
+ * instruction: table.move({}, 1, 1e15, 2) would loop in C for days. */
+static int l_table_move(lua_State *L)
+{
+	lua_Integer f = luaL_checkinteger(L, 2);
+	lua_Integer e = luaL_checkinteger(L, 3);
+	lua_Integer t = luaL_checkinteger(L, 4);
+	int tt = !lua_isnoneornil(L, 5) ? 5 : 1; /* the destination */
+	check_indexable(L, 1, 0);
+	check_indexable(L, tt, 1);
+	if (e >= f) {
+		luaL_argcheck(L, f > 0 || e < LUA_MAXINTEGER + f, 3, "too many elements to move");
+		lua_Integer n = e - f + 1;
+		luaL_argcheck(L, t <= LUA_MAXINTEGER - n + 1, 4, "destination wrap around");
+		int forward = t > e || t <= f || (tt != 1 && !lua_compare(L, 1, tt, LUA_OPEQ));
+		for (lua_Integer k = 0; k < n; k++) {
+			lua_Integer i = forward ? k : n - 1 - k;
+			if (k % HOOK_EVERY == HOOK_EVERY - 1)
+				charge(L, HOOK_EVERY);
+			lua_geti(L, 1, f + i);
+			lua_seti(L, tt, t + i);
+		}
+	}
+	lua_pushvalue(L, tt);
+	return 1;
+}
+
 /* load, text chunks only. */
 static int l_load(lua_State *L)
 {
@@ -832,6 +945,14 @@ static int setup_sandbox(lua_State *L)
 	lua_getfield(L, g, "string");
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
+	lua_getfield(L, -1, "rep");
+	lua_pushcclosure(L, l_string_rep, 1);
+	lua_setfield(L, -2, "rep");
+	lua_pop(L, 1);
+
+	lua_getfield(L, g, "table");
+	lua_pushcfunction(L, l_table_move);
+	lua_setfield(L, -2, "move");
 	lua_pop(L, 1);
 
 	lua_getfield(L, g, "math");

@@ -84,6 +84,19 @@ expect_rc 2 "pcall-wrapped infinite loop"
 expect_err "pcall.lua:9: in hook rules.order: instruction limit exceeded" "pcall-wrapped infinite loop"
 pass "an endless loop at load, in a rule, in a check or behind pcall stops the run (exit 2), naming script, line and hook"
 
+# ---- library functions that would loop in C, where no hook runs -------------
+script emptyrep.lua 'local s = string.rep("", 1e15) .. string.rep("", 1e15, "")'
+run run -c "$TMP/loops.conf" "$TMP/emptyrep.lua"
+expect_rc 0 "string.rep of the empty string"
+
+script move.lua '' 'rules = { order = function(o)
+    table.move({}, 1, 1e15, 2)
+  end },'
+run run -c "$TMP/loops.conf" "$TMP/move.lua"
+expect_rc 2 "table.move of 10^15 elements"
+expect_err "move.lua:8: in hook rules.order: instruction limit exceeded" "table.move of 10^15 elements"
+pass "string.rep of the empty string returns at once; table.move counts each element"
+
 # ---- finalizers --------------------------------------------------------------
 script gc.lua 'local t = setmetatable({}, { __gc = function() while true do end end })
 t = nil

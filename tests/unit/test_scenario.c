@@ -1582,6 +1582,60 @@ static void test_limits_at_load(void **state)
 	scenario_free(sc);
 }
 
+/* string.rep and table.move, which could loop in C for days, keep Lua's
+ * behaviour otherwise. */
+static void test_limits_in_library(void **state)
+{
+	(void)state;
+	struct scenario_limits l;
+	small_limits(&l);
+	char err[ERRLEN], path[4200];
+	struct scenario *sc = load_limited(
+	        write_script("lib.lua",
+	                     "local function eq(a, b)\n"
+	                     "  for i = 1, math.max(#a, #b) do if a[i] ~= b[i] then return false end end\n"
+	                     "  return true\n"
+	                     "end\n"
+	                     "local t = { 1, 2, 3, 4, 5 }\n"
+	                     "assert(table.move(t, 1, 3, 3) == t and eq(t, { 1, 2, 1, 2, 3 }))\n"
+	                     "t = { 1, 2, 3, 4, 5 }\n"
+	                     "assert(eq(table.move(t, 3, 5, 1), { 3, 4, 5, 4, 5 }))\n"
+	                     "local d = {}\n"
+	                     "assert(table.move({ 1, 2, 3 }, 1, 3, 2, d) == d and d[2] == 1 and d[4] == 3)\n"
+	                     "assert(eq(table.move({ 1, 2 }, 2, 1, 1), { 1, 2 }))\n"
+	                     "local log = {}\n"
+	                     "local p = setmetatable({}, { __index = function(_, k) return k * 10 end,\n"
+	                     "  __newindex = function(_, k, v) log[#log + 1] = k .. '=' .. v end })\n"
+	                     "table.move(p, 1, 2, 5, p)\n"
+	                     "assert(log[1] == '5=10' and log[2] == '6=20')\n"
+	                     "assert(not pcall(table.move, 1, 1, 2, 3))\n"
+	                     "local ok, msg = pcall(table.move, {}, math.mininteger, 1, 1)\n"
+	                     "assert(not ok and msg:find('too many elements to move'))\n"
+	                     "ok, msg = pcall(table.move, {}, 1, 2, math.maxinteger)\n"
+	                     "assert(not ok and msg:find('destination wrap around'))\n"
+	                     "ok, msg = pcall(table.move, {}, 1, 2)\n"
+	                     "assert(not ok and msg:find(\"bad argument #4 to 'table.move'\"))\n"
+	                     "assert(string.rep('', 1e15) == '' and string.rep('', 1e15, '') == '')\n"
+	                     "assert(string.rep('ab', 3, ',') == 'ab,ab,ab' and ('y'):rep(2) == 'yy')\n"
+	                     "assert(string.rep('x', 0) == '' and string.rep('x', -1) == '')\n"
+	                     "ok, msg = pcall(string.rep)\n"
+	                     "assert(not ok and msg:find(\"bad argument #1 to 'string.rep'\"))\n"
+	                     "ok, msg = pcall(string.rep, 'x', 1e10)\n"
+	                     "assert(not ok and msg:find('resulting string too large'))\n"
+	                     MINI_HEAD "}\n"),
+	        &l, err);
+	if (sc == NULL)
+		fail_msg("%s", err);
+	scenario_free(sc);
+
+	snprintf(path, sizeof path, "%s",
+	         write_script("move.lua", "local t = {}\n"
+	                                  "table.move(t, 1, 1e15, 2)\n"));
+	assert_null(load_limited(path, &l, err));
+	assert_limit_error(err, path, 2, "the script's top level",
+	                   "instruction limit exceeded (1000000 instructions; lua_instruction_limit)");
+}
+
 static void test_limits_in_hooks(void **state)
 {
 	(void)state;
@@ -1952,6 +2006,7 @@ int main(void)
 		cmocka_unit_test(test_many_calls),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_limits_at_load),
+		cmocka_unit_test(test_limits_in_library),
 		cmocka_unit_test(test_limits_in_hooks),
 		cmocka_unit_test(test_rule_contract),
 		cmocka_unit_test(test_rates),
