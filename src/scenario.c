@@ -379,6 +379,21 @@ static struct scenario *scenario_of(lua_State *L)
 	return ud;
 }
 
+/* The position of the innermost Lua code that called the running C
+ * function (through pcall, say): *src NULL when there is none. */
+static void caller_position(lua_State *L, lua_Debug *ar, const char **src, int *line)
+{
+	*src = NULL;
+	*line = 0;
+	for (int level = 1; lua_getstack(L, level, ar); level++) {
+		if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
+			*src = ar->source[0] == '@' ? ar->source + 1 : ar->short_src;
+			*line = ar->currentline;
+			return;
+		}
+	}
+}
+
 /* Whether the current call is past a limit, with why in why[] (after a
  * full collection when it holds too much memory). */
 static int past_limit(struct scenario *sc, lua_State *L, char *why, size_t whylen)
@@ -455,12 +470,9 @@ static void charge(lua_State *L, uint64_t n)
 		if (!past_limit(sc, L, why, sizeof why))
 			return;
 		lua_Debug ar;
-		const char *src = NULL;
-		int line = 0;
-		if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar)) {
-			src = ar.source[0] == '@' ? ar.source + 1 : ar.short_src;
-			line = ar.currentline;
-		}
+		const char *src;
+		int line;
+		caller_position(L, &ar, &src, &line);
 		set_fatal(sc, src, line, why);
 	}
 	raise_fatal(sc, L);
@@ -679,7 +691,8 @@ static int l_randomseed(lua_State *L)
 
 /* setmetatable as in the base library, but a metatable with __gc is
  * refused: Lua runs a finalizer with hooks off, at a time the garbage
- * collector chooses (or at lua_close), where no limit could stop it. */
+ * collector chooses (or at lua_close), where no limit could stop it.  The
+ * attempt is treated as going past a limit: it stops the run. */
 static int l_setmetatable(lua_State *L)
 {
 	int t = lua_type(L, 2);
@@ -691,10 +704,22 @@ static int l_setmetatable(lua_State *L)
 		lua_pushliteral(L, "__gc");
 		int has_gc = lua_rawget(L, 2) != LUA_TNIL;
 		lua_pop(L, 1);
-		if (has_gc)
-			return luaL_error(L, "setmetatable: __gc is not available in a scenario: a "
-			                     "finalizer runs when the garbage collector chooses, where "
-			                     "no limit could stop it");
+		if (has_gc) {
+			static const char why[] = "setmetatable: __gc is not available in a scenario "
+			                          "(a finalizer runs when the garbage collector "
+			                          "chooses, where no limit could stop it)";
+			struct scenario *sc = scenario_of(L);
+			if (!sc->armed)
+				return luaL_error(L, "%s", why);
+			if (!sc->has_fatal) {
+				lua_Debug ar;
+				const char *src;
+				int line;
+				caller_position(L, &ar, &src, &line);
+				set_fatal(sc, src, line, why);
+			}
+			raise_fatal(sc, L);
+		}
 	}
 	lua_settop(L, 2);
 	lua_setmetatable(L, 1);

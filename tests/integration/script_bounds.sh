@@ -103,7 +103,16 @@ t = nil
 collectgarbage()'
 run run -c "$CONF" "$TMP/gc.lua"
 expect_rc 2 "__gc that loops"
-expect_err "gc.lua:1: setmetatable: __gc is not available in a scenario" "__gc that loops"
+expect_err "gc.lua:1: in the script's top level: setmetatable: __gc is not available in a scenario" "__gc that loops"
+
+# In a hook too, behind pcall: the run stops.
+script gchook.lua '' 'rules = { order = function(o)
+    pcall(setmetatable, {}, { __gc = function() while true do end end })
+    collectgarbage()
+  end },'
+run run -c "$CONF" "$TMP/gchook.lua"
+expect_rc 2 "__gc set in rules.order"
+expect_err "gchook.lua:8: in hook rules.order: setmetatable: __gc is not available in a scenario" "__gc set in rules.order"
 pass "a looping __gc is refused where it is set (exit 2), never run"
 
 # ---- time --------------------------------------------------------------------

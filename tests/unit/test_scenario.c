@@ -1564,7 +1564,8 @@ static void test_limits_at_load(void **state)
 	                                "setmetatable({}, mt)\n"));
 	assert_null(load_limited(path, NULL, err));
 	char want[4400];
-	snprintf(want, sizeof want, "%s:2: setmetatable: __gc is not available in a scenario", path);
+	snprintf(want, sizeof want, "%s:2: in the script's top level: setmetatable: __gc is not "
+	         "available in a scenario", path);
 	assert_int_equal(strncmp(err, want, strlen(want)), 0);
 	/* setmetatable otherwise works as in Lua */
 	struct scenario *sc = load_limited(
