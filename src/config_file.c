@@ -442,7 +442,18 @@ static int parse_seed(const char *s, unsigned long long *out)
 
 static int handle_ddbsim(struct parse *ps, const char *key, char *value)
 {
-	static const char *const keys[] = { "plugin_dir", "data_dir", "scenario", "seed" };
+	static const char *const keys[] = { "plugin_dir",    "data_dir",
+		                            "scenario",      "seed",
+		                            "lua_memory_mb", "lua_instruction_limit",
+		                            "lua_time_limit_ms" };
+	static const struct {
+		const char *key;
+		unsigned long long min, max;
+	} limits[] = {
+		{ "lua_memory_mb", CONFIG_LUA_MEMORY_MB_MIN, CONFIG_LUA_MEMORY_MB_MAX },
+		{ "lua_instruction_limit", CONFIG_LUA_INSTRUCTIONS_MIN, CONFIG_LUA_INSTRUCTIONS_MAX },
+		{ "lua_time_limit_ms", CONFIG_LUA_TIME_MS_MIN, CONFIG_LUA_TIME_MS_MAX },
+	};
 	const char *known = NULL;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strcmp(keys[i], key) == 0)
@@ -475,6 +486,23 @@ static int handle_ddbsim(struct parse *ps, const char *key, char *value)
 			return -1;
 		}
 		cfg->has_seed = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+		if (strcmp(known, limits[i].key) != 0)
+			continue;
+		if (!*value)
+			return 0; /* empty: as if absent */
+		unsigned long long v = 0;
+		if (parse_seed(value, &v) != 0 || v < limits[i].min || v > limits[i].max) {
+			parse_fail(ps, "%s must be a decimal integer from %llu to %llu (digits only), not "
+			           "'%s'", known, limits[i].min, limits[i].max, value);
+			return -1;
+		}
+		unsigned long long *field = i == 0 ? &cfg->lua_memory_mb
+		                            : i == 1 ? &cfg->lua_instruction_limit
+		                                     : &cfg->lua_time_limit_ms;
+		*field = v;
 		return 0;
 	}
 	char **field = strcmp(known, "plugin_dir") == 0 ? &cfg->plugin_dir

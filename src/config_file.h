@@ -3,7 +3,8 @@
  * ${VAR:-default} expanded from the environment.
  *
  * Layout of a config file (see doc/ddbsim.conf.5):
- *   [ddbsim]            plugin_dir, data_dir, scenario, seed
+ *   [ddbsim]            plugin_dir, data_dir, scenario, seed, lua_memory_mb,
+ *                       lua_instruction_limit, lua_time_limit_ms
  *   [transport]         plugin = NAME, then the plugin's own settings
  *   [regions]           plugin = NAME (default for every region), settings
  *   [region.NAME]       overrides for one region
@@ -29,6 +30,8 @@
  *     "data_dir = ${DDBSIM_DATA:-}" falls back on the default); an empty
  *     "plugin =" is an error;
  *   - seed is a non-negative decimal integer below 2^64 (digits only);
+ *   - lua_memory_mb, lua_instruction_limit and lua_time_limit_ms are decimal
+ *     integers (digits only) in the ranges below;
  *   - paths are kept as written: a relative path is relative to the working
  *     directory of ddbsim, not to the config file.
  * [region.NAME] replaces [regions] for that region: its options are its
@@ -43,6 +46,14 @@
 /* The longest line a config file may have (with a libinih that lets it be
  * set; else libinih's own limit, 199). */
 #define CONFIG_LINE_MAX 8192
+
+/* The ranges of the limits on a scenario script (doc/ddbsim.conf.5). */
+#define CONFIG_LUA_MEMORY_MB_MIN 1
+#define CONFIG_LUA_MEMORY_MB_MAX 1048576ULL /* 1 TiB */
+#define CONFIG_LUA_INSTRUCTIONS_MIN 1000
+#define CONFIG_LUA_INSTRUCTIONS_MAX 1000000000000000ULL
+#define CONFIG_LUA_TIME_MS_MIN 1
+#define CONFIG_LUA_TIME_MS_MAX 86400000ULL /* a day */
 
 struct config_section {
 	char *name;                 /* "transport", "regions", "region.boston", ... */
@@ -60,6 +71,10 @@ struct config {
 	char *scenario;
 	int has_seed;
 	unsigned long long seed;
+	/* Limits on the scenario script; 0: not given (the defaults apply). */
+	unsigned long long lua_memory_mb;
+	unsigned long long lua_instruction_limit;
+	unsigned long long lua_time_limit_ms;
 	struct config_section *sections;
 	size_t n_sections;
 };

@@ -226,8 +226,17 @@ static void create(struct customers *cs, const struct customer_request *req, int
 		reject(cs, "rule_error");
 		return;
 	}
-	if (scenario_customer_replicas(cs->sc, &req->c, home, replicas, CUSTOMER_REPLICAS_MAX, &n, msg,
-	                               sizeof msg) != 0) {
+	switch (scenario_customer_replicas(cs->sc, &req->c, home, replicas, CUSTOMER_REPLICAS_MAX, &n,
+	                                   msg, sizeof msg)) {
+	case RULE_ACCEPT:
+		break;
+	case RULE_REJECT: {
+		char r[5 + SCENARIO_REASON_MAX] = "rule:";
+		copy_str(r + 5, sizeof r - 5, msg);
+		reject(cs, r);
+		return;
+	}
+	case RULE_ERROR:
 		fprintf(stderr, "ddbsim: %s\n", msg);
 		reject(cs, "rule_error");
 		return;

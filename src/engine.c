@@ -28,7 +28,15 @@
 #include "util.h"
 
 enum event_type { EV_ARRIVAL = 1, EV_COMMIT, EV_SYNC, EV_RESTOCK, EV_FAILURE, EV_SAMPLE,
-	          EV_CUSTOMER };
+	          EV_CUSTOMER,
+	          EV_RATE_POLL,       /* ask a region's rate function again: no order */
+	          EV_CUSTOMER_POLL }; /* ask the customer rate function again: no operation */
+
+/* What the scenario module accepts must fit what the engine keeps. */
+_Static_assert(SCENARIO_REGIONS_MAX + 3 <= NODE_MAX, "regions, central, documents, broker");
+_Static_assert(SCENARIO_STEPS_MAX <= METRICS_STEPS, "every failure step is recorded");
+_Static_assert(SCENARIO_REPLICAS_MAX <= CUSTOMER_REPLICAS_MAX, "replicas of a customer");
+_Static_assert(SCENARIO_DETAIL_MAX <= CHECK_DETAIL_MAX, "a check's detail is never cut again");
 
 /* The most batches one sync tick moves per queue or region. */
 #define SYNC_BATCHES_PER_TICK 16
@@ -118,7 +126,9 @@ static int64_t next_at(struct engine *e, double rate)
 	return now + (gap < 1.0 ? 1 : gap > 1e15 ? (int64_t)1e15 : (int64_t)gap);
 }
 
-/* The next arrival in region r, or none when the workload is over. */
+/* The next arrival in region r, or none when the workload is over.  A rate
+ * of 0 places no order: a fixed rate ends the region's arrivals, a rate
+ * function (or one that failed) is asked again a second later. */
 static void schedule_arrival(struct engine *e, size_t r)
 {
 	char msg[512];
@@ -126,6 +136,14 @@ static void schedule_arrival(struct engine *e, size_t r)
 	double rate = scenario_rate(e->sc, r, msg, sizeof msg);
 	if (msg[0] && rate <= 0)
 		fprintf(stderr, "ddbsim: %s\n", msg);
+	if (rate <= 0) {
+		int64_t again = e->clock.now_us + US_PER_S;
+		if (scenario_rate_varies(e->sc) && again < e->si->duration_us)
+			schedule(e, again, EV_RATE_POLL, (int)r);
+		else
+			e->arrivals_left--;
+		return;
+	}
 	int64_t next = next_at(e, rate);
 	if (next < e->si->duration_us)
 		schedule(e, next, EV_ARRIVAL, (int)r);
@@ -164,6 +182,14 @@ static void schedule_customer(struct engine *e)
 	double rate = scenario_customer_rate(e->sc, msg, sizeof msg);
 	if (msg[0])
 		fprintf(stderr, "ddbsim: %s\n", msg);
+	if (rate <= 0) { /* as for orders (schedule_arrival) */
+		int64_t again = e->clock.now_us + US_PER_S;
+		if (scenario_customer_rate_varies(e->sc) && again < e->si->duration_us)
+			schedule(e, again, EV_CUSTOMER_POLL, 0);
+		else
+			e->customers_left = 0;
+		return;
+	}
 	int64_t next = next_at(e, rate);
 	if (next < e->si->duration_us)
 		schedule(e, next, EV_CUSTOMER, 0);
@@ -351,6 +377,12 @@ static int run_loop(struct engine *e)
 			faults_take_latency(&e->w.faults);
 			schedule_customer(e);
 			break;
+		case EV_RATE_POLL:
+			schedule_arrival(e, (size_t)ev.arg);
+			break;
+		case EV_CUSTOMER_POLL:
+			schedule_customer(e);
+			break;
 		case EV_SYNC:
 			sync_tick(e);
 			if (finished(e))
@@ -373,7 +405,8 @@ static int run_loop(struct engine *e)
 			schedule(e, e->clock.now_us + e->m->sample_every_us, EV_SAMPLE, 0);
 			break;
 		}
-		if (e->out_of_memory)
+		/* A script past its limits cannot be trusted: stop here. */
+		if (e->out_of_memory || (e->sc && scenario_fatal(e->sc)))
 			return -1;
 	}
 	return 0;
@@ -396,6 +429,8 @@ static int finish(struct engine *e, struct run_result *res, struct scenario *sc,
 	int failed = checks_run(&e->w, &e->sync, cs, sc, m, &res->checks, &res->facts, err, errlen);
 	if (failed < 0)
 		return -1;
+	if (sc && scenario_fatal(sc))
+		return errorf(err, errlen, "%s", scenario_fatal(sc));
 	res->failed_checks = failed;
 	res->virtual_us = e->clock.now_us;
 	res->n_regions = e->w.n_regions;
@@ -465,8 +500,16 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	res->has_seed = 1;
 	prng_seed(&e.rng, o->seed);
 	copy_str(res->scenario, sizeof res->scenario, o->scenario_path);
-	e.sc = scenario_load_with(o->scenario_path, engine_script_dir(), &e.rng, o->params, o->n_params, err,
-	                          errlen);
+	struct scenario_limits limits;
+	scenario_limits_init(&limits);
+	if (o->cfg && o->cfg->lua_memory_mb)
+		limits.memory_bytes = (size_t)o->cfg->lua_memory_mb << 20;
+	if (o->cfg && o->cfg->lua_instruction_limit)
+		limits.instructions = o->cfg->lua_instruction_limit;
+	if (o->cfg && o->cfg->lua_time_limit_ms)
+		limits.time_ms = o->cfg->lua_time_limit_ms;
+	e.sc = scenario_load_limited(o->scenario_path, engine_script_dir(), &e.rng, o->params,
+	                             o->n_params, &limits, err, errlen);
 	if (!e.sc)
 		goto out;
 	e.si = scenario_info(e.sc);
@@ -522,9 +565,13 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	schedule(&e, o->sync_every_us, EV_SYNC, 0);
 	double started = wall_now();
 	res->setup_seconds = started - t0;
-	if (e.out_of_memory || run_loop(&e) != 0) {
-		errorf(err, errlen, "out of memory for the next event: the run stopped; what was "
-		                    "committed is in the stores (ddbsim drain finishes the sync)");
+	if (e.out_of_memory || scenario_fatal(e.sc) || run_loop(&e) != 0) {
+		if (scenario_fatal(e.sc))
+			errorf(err, errlen, "%s; the run stopped: what was committed is in the stores "
+			       "(ddbsim drain finishes the sync)", scenario_fatal(e.sc));
+		else
+			errorf(err, errlen, "out of memory for the next event: the run stopped; what was "
+			       "committed is in the stores (ddbsim drain finishes the sync)");
 		goto out;
 	}
 	res->sync_seconds = wall_now() - started;

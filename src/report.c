@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "utf8.h"
 #include "util.h"
 
 static void add_percentiles(cJSON *parent, const char *name, const struct histogram *h)
@@ -297,6 +298,10 @@ int report_write(const struct run_result *res, const char *path, char *err, size
 	cJSON_Delete(root);
 	if (!text)
 		return errorf(err, errlen, "%s: out of memory", path);
+	/* Names are valid UTF-8 at input, but a detail cut to fit its buffer
+	 * may end inside a character, and a path may be any bytes: JSON text
+	 * must be UTF-8. */
+	utf8_scrub(text);
 	char tmp[4200];
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	FILE *f = fopen(tmp, "w");

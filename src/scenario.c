@@ -12,9 +12,16 @@
  * deterministic order: keys of maps are sorted, and an error names the
  * smallest offending key, so a script gives the same message on every run
  * even though Lua randomizes the order of pairs() per process.
+ *
+ * Every call into the script (its top level, each hook, each check) goes
+ * through bounded_call(): the state's allocator refuses to grow past the
+ * memory limit, and a count hook stops a call that runs too many
+ * instructions or too long.  Finalizers (__gc) are refused: Lua runs them
+ * with hooks off, where nothing could stop one.
  */
 #include "scenario.h"
 #include "prng.h"
+#include "utf8.h"
 
 #include <cJSON.h>
 #include <lauxlib.h>
@@ -28,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Times in a script: seconds, 0 <= t <= TIME_MAX_S (fits microseconds in a
  * double exactly). */
@@ -38,6 +46,9 @@
 #define DEFAULT_DURATION_S 60.0
 #define DEFAULT_CUSTOMER "guest"
 #define DEFAULT_REASON "rejected"
+
+/* The count hook runs every HOOK_EVERY instructions of a call. */
+#define HOOK_EVERY 1000
 
 /* A Lua function the engine calls, and where it was defined (for errors
  * about what it returned). */
@@ -92,6 +103,22 @@ struct scenario {
 	size_t n_params;
 	unsigned char *param_read;       /* which params the script asked for */
 	int64_t units_total;             /* stock in every region + restocks so far */
+
+	/* The limits (see bounded_call). */
+	struct scenario_limits limits;
+	size_t mem_used;              /* bytes the Lua state holds */
+	size_t mem_hard;              /* the memory limit and some slack: never more */
+	int armed;                    /* a bounded call runs: the memory limit applies */
+	int mem_over;                 /* past the memory limit: the count hook collects and checks */
+	int mem_refused;              /* an allocation refused and not retried with success */
+	const void *refused_block;    /* ... which one */
+	size_t refused_size;
+	uint64_t instructions;        /* run by the current call (HOOK_EVERY at a time) */
+	struct timespec started;      /* when the current call started */
+	const char *what;             /* the current call, e.g. "hook rules.order" */
+	const struct hook *what_hook; /* its hook (for a position), or NULL */
+	int has_fatal;                /* a call went past a limit: */
+	char fatal[1024];             /* "SCRIPT:LINE: in WHAT: ... limit exceeded (...)" */
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -166,6 +193,10 @@ static void unshorten(const struct scenario *sc, const char *msg, char *out, siz
 static void format_hook_error(const struct scenario *sc, const struct hook *h, const char *what,
                               const char *msg, char *out, size_t outlen)
 {
+	if (sc->has_fatal) { /* a limit exceeded: that is the error, with its own position */
+		set_msg(out, outlen, "%s", sc->fatal);
+		return;
+	}
 	char buf[1024];
 	unshorten(sc, msg, buf, sizeof buf);
 	size_t p = position_len(buf);
@@ -231,6 +262,266 @@ static int msgh(lua_State *L)
 	}
 	lua_pushstring(L, msg);
 	return 1;
+}
+
+/* ---- limits ---------------------------------------------------------------- */
+
+void scenario_limits_init(struct scenario_limits *l)
+{
+	l->memory_bytes = (size_t)SCENARIO_MEMORY_MB_DEFAULT << 20;
+	l->instructions = SCENARIO_INSTRUCTIONS_DEFAULT;
+	l->time_ms = SCENARIO_TIME_MS_DEFAULT;
+}
+
+const char *scenario_fatal(const struct scenario *sc)
+{
+	return sc->has_fatal ? sc->fatal : NULL;
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar);
+
+/* The Lua state's allocator.  It counts what the state holds and, while a
+ * bounded call runs, never lets it grow past mem_hard.  Past the memory
+ * limit itself (below mem_hard) it lets the allocation through and asks
+ * for the count hook at the next instruction, which collects garbage and
+ * stops the call if the state still holds too much: so that error names
+ * the line.  A refused allocation raises "not enough memory" in the script
+ * (which an emergency collection may still avoid: Lua then retries the same
+ * allocation). */
+static void *bounded_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct scenario *sc = ud;
+	if (ptr == NULL)
+		osize = 0; /* then osize is the kind of object, not a size */
+	if (nsize == 0) {
+		free(ptr);
+		sc->mem_used -= osize;
+		return NULL;
+	}
+	if (sc->armed && nsize > osize) {
+		size_t room = sc->mem_used < sc->mem_hard ? sc->mem_hard - sc->mem_used : 0;
+		if (nsize - osize > room) {
+			sc->mem_refused = 1;
+			sc->refused_block = ptr;
+			sc->refused_size = nsize;
+			/* If the script catches the error, the hook stops it at once. */
+			if (sc->L != NULL)
+				lua_sethook(sc->L, count_hook, LUA_MASKCOUNT, 1);
+			return NULL;
+		}
+	}
+	void *p = realloc(ptr, nsize);
+	if (p == NULL) {
+		if (sc->armed) { /* the machine's memory ran out first: the same end */
+			sc->mem_refused = 1;
+			sc->refused_block = ptr;
+			sc->refused_size = nsize;
+		}
+		return NULL;
+	}
+	sc->mem_used = sc->mem_used - osize + nsize;
+	if (sc->mem_refused && ptr == sc->refused_block && nsize == sc->refused_size)
+		sc->mem_refused = 0; /* the retry after an emergency collection worked */
+	if (sc->armed && !sc->mem_over && sc->mem_used > sc->limits.memory_bytes &&
+	    sc->L != NULL) {
+		sc->mem_over = 1;
+		/* lua_sethook is safe anywhere (even in a signal handler). */
+		lua_sethook(sc->L, count_hook, LUA_MASKCOUNT, 1);
+	}
+	return p;
+}
+
+static int l_panic(lua_State *L)
+{
+	const char *msg = lua_tostring(L, -1);
+	fprintf(stderr, "ddbsim: Lua error outside a protected call: %s\n",
+	        msg ? msg : "(not a string)");
+	return 0; /* Lua aborts */
+}
+
+static void memory_exceeded(const struct scenario *sc, char *out, size_t outlen)
+{
+	size_t b = sc->limits.memory_bytes;
+	if (b % ((size_t)1 << 20) == 0)
+		set_msg(out, outlen, "memory limit exceeded (%zu MiB; lua_memory_mb)", b >> 20);
+	else
+		set_msg(out, outlen, "memory limit exceeded (%zu bytes)", b);
+}
+
+/* Records that the current call went past a limit: "SRC:LINE: in WHAT: why",
+ * at the position given, else at the current hook's definition, else the
+ * script's path alone. */
+static void set_fatal(struct scenario *sc, const char *src, int line, const char *why)
+{
+	const struct hook *h = sc->what_hook;
+	const char *what = sc->what ? sc->what : "the script";
+	if (src != NULL && line > 0)
+		set_msg(sc->fatal, sizeof sc->fatal, "%s:%d: in %s: %s", src, line, what, why);
+	else if (h != NULL && h->src != NULL && h->line > 0)
+		set_msg(sc->fatal, sizeof sc->fatal, "%s:%d: in %s: %s", h->src, h->line, what, why);
+	else
+		set_msg(sc->fatal, sizeof sc->fatal, "%s: in %s: %s", sc->info.path, what, why);
+	sc->has_fatal = 1;
+}
+
+static uint64_t elapsed_ms(const struct scenario *sc)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t ms = (int64_t)(now.tv_sec - sc->started.tv_sec) * 1000 +
+	             (now.tv_nsec - sc->started.tv_nsec) / 1000000;
+	return ms > 0 ? (uint64_t)ms : 0;
+}
+
+static struct scenario *scenario_of(lua_State *L)
+{
+	void *ud;
+	lua_getallocf(L, &ud);
+	return ud;
+}
+
+/* The position of the innermost Lua code that called the running C
+ * function (through pcall, say): *src NULL when there is none. */
+static void caller_position(lua_State *L, lua_Debug *ar, const char **src, int *line)
+{
+	*src = NULL;
+	*line = 0;
+	for (int level = 1; lua_getstack(L, level, ar); level++) {
+		if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
+			*src = ar->source[0] == '@' ? ar->source + 1 : ar->short_src;
+			*line = ar->currentline;
+			return;
+		}
+	}
+}
+
+/* Whether the current call is past a limit, with why in why[] (after a
+ * full collection when it holds too much memory). */
+static int past_limit(struct scenario *sc, lua_State *L, char *why, size_t whylen)
+{
+	why[0] = '\0';
+	if (sc->mem_over && !sc->mem_refused) {
+		lua_gc(L, LUA_GCCOLLECT, 0);
+		if (sc->mem_used <= sc->limits.memory_bytes)
+			sc->mem_over = 0;
+	}
+	if (sc->mem_over || sc->mem_refused)
+		memory_exceeded(sc, why, whylen);
+	else if (sc->instructions > sc->limits.instructions)
+		set_msg(why, whylen, "instruction limit exceeded (%llu instructions; "
+		        "lua_instruction_limit)", (unsigned long long)sc->limits.instructions);
+	else if (elapsed_ms(sc) > sc->limits.time_ms)
+		set_msg(why, whylen, "time limit exceeded (%llu ms; lua_time_limit_ms)",
+		        (unsigned long long)sc->limits.time_ms);
+	return why[0] != '\0';
+}
+
+/* Raises the error of scenario_fatal() in L, and makes the count hook run
+ * at every instruction from now on: a pcall in the script catches the
+ * error, but the next instruction outside the pcall raises it again. */
+static _Noreturn void raise_fatal(struct scenario *sc, lua_State *L)
+{
+	if (lua_gethookcount(L) != 1)
+		lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+	sc->armed = 0; /* the message may need memory */
+	lua_pushstring(L, sc->fatal);
+	sc->armed = 1;
+	lua_error(L);
+	abort(); /* not reached: lua_error does not return */
+}
+
+/* Runs every HOOK_EVERY instructions of a bounded call (every instruction
+ * once a limit is exceeded), in every coroutine (they inherit it). */
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+	struct scenario *sc = scenario_of(L);
+	int every = lua_gethookcount(L);
+	if (!sc->armed)
+		return;
+	sc->instructions += (uint64_t)every;
+	char why[160];
+	if (!sc->has_fatal) {
+		if (!past_limit(sc, L, why, sizeof why)) {
+			if (every != HOOK_EVERY)
+				lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+			return;
+		}
+		const char *src = NULL;
+		int line = 0;
+		if (lua_getinfo(L, "Sl", ar)) {
+			src = ar->source[0] == '@' ? ar->source + 1 : ar->short_src;
+			line = ar->currentline;
+		}
+		set_fatal(sc, src, line, why);
+	}
+	raise_fatal(sc, L);
+}
+
+/* Work done in C for the script (table.move): n units count as n
+ * instructions, and the limits are checked as the count hook does, with the
+ * position of the Lua code that called the C function. */
+static void charge(lua_State *L, uint64_t n)
+{
+	struct scenario *sc = scenario_of(L);
+	if (!sc->armed)
+		return;
+	sc->instructions += n;
+	char why[160];
+	if (!sc->has_fatal) {
+		if (!past_limit(sc, L, why, sizeof why))
+			return;
+		lua_Debug ar;
+		const char *src;
+		int line;
+		caller_position(L, &ar, &src, &line);
+		set_fatal(sc, src, line, why);
+	}
+	raise_fatal(sc, L);
+}
+
+/* lua_pcall (with the message handler at index 1) of the function below
+ * its nargs arguments, within the limits: the memory limit applies and the
+ * count hook stops a call that runs too many instructions or too long.
+ * what (and h, for its position) name the call in a message.  When the call
+ * went past a limit, even if the script caught the error, it fails with
+ * the message of scenario_fatal() on the stack; so does every call after
+ * that, without running. */
+static int bounded_call(struct scenario *sc, int nargs, int nresults, const char *what,
+                        const struct hook *h)
+{
+	lua_State *L = sc->L;
+	int base = lua_gettop(L) - nargs - 1;
+	if (sc->has_fatal) {
+		lua_settop(L, base);
+		lua_pushstring(L, sc->fatal);
+		return LUA_ERRRUN;
+	}
+	sc->what = what;
+	sc->what_hook = h;
+	sc->instructions = 0;
+	sc->mem_over = sc->mem_refused = 0;
+	clock_gettime(CLOCK_MONOTONIC, &sc->started);
+	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	sc->armed = 1;
+	int status = lua_pcall(L, nargs, nresults, 1);
+	sc->armed = 0;
+	if (!sc->has_fatal && sc->mem_over && !sc->mem_refused) {
+		lua_gc(L, LUA_GCCOLLECT, 0); /* garbage, or too much kept? */
+		sc->mem_over = sc->mem_used > sc->limits.memory_bytes;
+	}
+	if (!sc->has_fatal && (status == LUA_ERRMEM || sc->mem_refused || sc->mem_over)) {
+		char why[160];
+		memory_exceeded(sc, why, sizeof why);
+		set_fatal(sc, NULL, 0, why);
+	}
+	sc->mem_over = sc->mem_refused = 0;
+	sc->what = NULL;
+	sc->what_hook = NULL;
+	if (!sc->has_fatal)
+		return status;
+	lua_settop(L, base);
+	lua_pushstring(L, sc->fatal);
+	return LUA_ERRRUN;
 }
 
 /* ---- prices and quantities ------------------------------------------------ */
@@ -325,6 +616,10 @@ static int field_string(lua_State *L, int idx, const char *field, size_t max, co
 		set_msg(msg, msglen, "%s: must not contain a NUL byte", field);
 		return -1;
 	}
+	if (!utf8_valid(*s, *len)) { /* it reaches the stores and the JSON report */
+		set_msg(msg, msglen, "%s: not valid UTF-8", field);
+		return -1;
+	}
 	return 0;
 }
 
@@ -393,6 +688,111 @@ static int l_randomseed(lua_State *L)
 {
 	return luaL_error(L, "math.randomseed is not available: the run's PRNG is seeded once "
 	                     "for everything (use --seed)");
+}
+
+/* setmetatable as in the base library, but a metatable with __gc is
+ * refused: Lua runs a finalizer with hooks off, at a time the garbage
+ * collector chooses (or at lua_close), where no limit could stop it.  The
+ * attempt is treated as going past a limit: it stops the run. */
+static int l_setmetatable(lua_State *L)
+{
+	int t = lua_type(L, 2);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+	if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+		return luaL_error(L, "cannot change a protected metatable");
+	if (t == LUA_TTABLE) {
+		lua_pushliteral(L, "__gc");
+		int has_gc = lua_rawget(L, 2) != LUA_TNIL;
+		lua_pop(L, 1);
+		if (has_gc) {
+			static const char why[] = "setmetatable: __gc is not available in a scenario "
+			                          "(a finalizer runs when the garbage collector "
+			                          "chooses, where no limit could stop it)";
+			struct scenario *sc = scenario_of(L);
+			if (!sc->armed)
+				return luaL_error(L, "%s", why);
+			if (!sc->has_fatal) {
+				lua_Debug ar;
+				const char *src;
+				int line;
+				caller_position(L, &ar, &src, &line);
+				set_fatal(sc, src, line, why);
+			}
+			raise_fatal(sc, L);
+		}
+	}
+	lua_settop(L, 2);
+	lua_setmetatable(L, 1);
+	return 1;
+}
+
+/* string.rep, but an empty result is made at once: Lua 5.4 copies the
+ * empty string n times (string.rep("", 1e15) runs for days in C, where no
+ * hook can stop it). */
+static int l_string_rep(lua_State *L)
+{
+	size_t l, lsep;
+	luaL_checklstring(L, 1, &l);
+	lua_Integer n = luaL_checkinteger(L, 2);
+	luaL_optlstring(L, 3, "", &lsep);
+	if (n <= 0 || l + lsep == 0) {
+		lua_pushliteral(L, "");
+		return 1;
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+/* Whether the value at arg can be read (or written) by index: a table, or
+ * a value whose metatable has __index (and __newindex). */
+static void check_indexable(lua_State *L, int arg, int write)
+{
+	if (lua_type(L, arg) == LUA_TTABLE)
+		return;
+	int ok = lua_getmetatable(L, arg);
+	if (ok) {
+		lua_pushliteral(L, "__index");
+		ok = lua_rawget(L, -2) != LUA_TNIL;
+		lua_pop(L, 1);
+		if (ok && write) {
+			lua_pushliteral(L, "__newindex");
+			ok = lua_rawget(L, -2) != LUA_TNIL;
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+	if (!ok)
+		luaL_checktype(L, arg, LUA_TTABLE); /* the usual error */
+}
+
+/* table.move as in Lua 5.4, but each element moved counts as an
+ * instruction: table.move({}, 1, 1e15, 2) would loop in C for days. */
+static int l_table_move(lua_State *L)
+{
+	lua_Integer f = luaL_checkinteger(L, 2);
+	lua_Integer e = luaL_checkinteger(L, 3);
+	lua_Integer t = luaL_checkinteger(L, 4);
+	int tt = !lua_isnoneornil(L, 5) ? 5 : 1; /* the destination */
+	check_indexable(L, 1, 0);
+	check_indexable(L, tt, 1);
+	if (e >= f) {
+		luaL_argcheck(L, f > 0 || e < LUA_MAXINTEGER + f, 3, "too many elements to move");
+		lua_Integer n = e - f + 1;
+		luaL_argcheck(L, t <= LUA_MAXINTEGER - n + 1, 4, "destination wrap around");
+		int forward = t > e || t <= f || (tt != 1 && !lua_compare(L, 1, tt, LUA_OPEQ));
+		for (lua_Integer k = 0; k < n; k++) {
+			lua_Integer i = forward ? k : n - 1 - k;
+			if (k % HOOK_EVERY == HOOK_EVERY - 1)
+				charge(L, HOOK_EVERY);
+			lua_geti(L, 1, f + i);
+			lua_seti(L, tt, t + i);
+		}
+	}
+	lua_pushvalue(L, tt);
+	return 1;
 }
 
 /* load, text chunks only. */
@@ -499,7 +899,8 @@ static int l_searcher(lua_State *L)
 	const char *name = luaL_checklstring(L, 1, &len);
 	if (!valid_module_name(name, len) || memchr(name, '\0', len) != NULL)
 		return raise_at_caller(L, "require: module name '%s' refused: a module name is "
-		                          "letters, digits and '_', in parts separated by dots", name);
+		                          "letters, digits and '_', in parts separated by dots, at "
+		                          "most 200 bytes", name);
 	const char *dirs[2] = { sc->dir, sc->pkg_dir };
 	int ndirs = (sc->pkg_dir != NULL && strcmp(sc->pkg_dir, sc->dir) != 0) ? 2 : 1;
 	for (int d = 0; d < ndirs; d++) {
@@ -564,10 +965,20 @@ static int setup_sandbox(lua_State *L)
 	lua_setfield(L, g, "load");
 	lua_pushcfunction(L, l_log);
 	lua_setfield(L, g, "print");
+	lua_pushcfunction(L, l_setmetatable);
+	lua_setfield(L, g, "setmetatable");
 
 	lua_getfield(L, g, "string");
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
+	lua_getfield(L, -1, "rep");
+	lua_pushcclosure(L, l_string_rep, 1);
+	lua_setfield(L, -2, "rep");
+	lua_pop(L, 1);
+
+	lua_getfield(L, g, "table");
+	lua_pushcfunction(L, l_table_move);
+	lua_setfield(L, -2, "move");
 	lua_pop(L, 1);
 
 	lua_getfield(L, g, "math");
@@ -850,6 +1261,9 @@ static void parse_regions(lua_State *L, struct scenario *sc, int T, int regidx)
 	size_t n = list_len(L, sc, t, "regions");
 	if (n == 0)
 		fail(L, sc, "regions: must name at least one region");
+	if (n > SCENARIO_REGIONS_MAX)
+		fail(L, sc, "regions: at most %d regions (%d nodes with central, documents and "
+		            "broker), got %zu", SCENARIO_REGIONS_MAX, SCENARIO_REGIONS_MAX + 3, n);
 	sc->info.regions = calloc(n, sizeof *sc->info.regions);
 	sc->region_refs = malloc(n * sizeof *sc->region_refs);
 	if (sc->info.regions == NULL || sc->region_refs == NULL)
@@ -1139,9 +1553,13 @@ static double probability_at(lua_State *L, struct scenario *sc, const char *f)
 	return p;
 }
 
-/* Appends a step, growing the list. */
-static struct scenario_failure *push_step(lua_State *L, struct scenario *sc, size_t *cap)
+/* Appends a step of the list entry w, growing the list. */
+static struct scenario_failure *push_step(lua_State *L, struct scenario *sc, size_t *cap,
+                                          const char *w)
 {
+	if (sc->info.n_failures == SCENARIO_STEPS_MAX)
+		fail(L, sc, "%s: more than %d failure steps in all (a step with a duration counts "
+		            "twice, and once for each of its targets)", w, SCENARIO_STEPS_MAX);
 	if (sc->info.n_failures == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
 		struct scenario_failure *grown = realloc(sc->info.failures, ncap * sizeof *grown);
@@ -1293,13 +1711,13 @@ static void parse_failures(lua_State *L, struct scenario *sc, int T, int regidx)
 		lua_pop(L, 1);
 
 		for (size_t k = 0; k < n_targets; k++) {
-			struct scenario_failure *st = push_step(L, sc, &cap);
+			struct scenario_failure *st = push_step(L, sc, &cap, w);
 			*st = base;
 			copy_field(st->target, sizeof st->target, targets[k], strlen(targets[k]));
 			if (duration < 0)
 				continue;
 			st->has_end = 1;
-			struct scenario_failure *end = push_step(L, sc, &cap);
+			struct scenario_failure *end = push_step(L, sc, &cap, w);
 			st = end - 1; /* push_step may have moved the list */
 			*end = *st;
 			end->ends = 1;
@@ -1339,11 +1757,12 @@ static void parse_customer_workload(lua_State *L, struct scenario *sc, int w)
 	ty = getf(L, c, "rate");
 	if (ty == LUA_TFUNCTION) {
 		set_hook(L, -1, &sc->customer_rate_fn);
-	} else if (ty == LUA_TNUMBER && isfinite(lua_tonumber(L, -1)) && lua_tonumber(L, -1) >= 0) {
+	} else if (ty == LUA_TNUMBER && isfinite(lua_tonumber(L, -1)) && lua_tonumber(L, -1) >= 0 &&
+	           lua_tonumber(L, -1) <= SCENARIO_RATE_MAX) {
 		sc->customer_rate = (double)lua_tonumber(L, -1);
 	} else {
 		fail(L, sc, "workload.customers.rate: must be a number of operations per second "
-		            ">= 0 or a function(t)");
+		            "from 0 to %.0f or a function(t)", SCENARIO_RATE_MAX);
 	}
 	lua_pop(L, 1);
 	if (getf(L, c, "operation") != LUA_TFUNCTION)
@@ -1353,6 +1772,9 @@ static void parse_customer_workload(lua_State *L, struct scenario *sc, int w)
 	lua_pop(L, 1);
 	if (getf(L, c, "replication") != LUA_TNIL) {
 		int64_t n = count_at(L, sc, -1, "workload.customers.replication", 0);
+		if (n > SCENARIO_REPLICAS_MAX)
+			fail(L, sc, "workload.customers.replication: at most %d replicas, got %lld",
+			     SCENARIO_REPLICAS_MAX, (long long)n);
 		if ((size_t)n >= sc->info.n_regions && n > 0)
 			fail(L, sc, "workload.customers.replication: %lld replicas need more than %zu "
 			            "regions", (long long)n, sc->info.n_regions);
@@ -1374,8 +1796,9 @@ static void parse_workload(lua_State *L, struct scenario *sc, int T, int regidx)
 	int ty = getf(L, w, "rate");
 	if (ty == LUA_TNUMBER) {
 		double x = (double)lua_tonumber(L, -1);
-		if (!isfinite(x) || x < 0)
-			fail(L, sc, "workload.rate: must be a number of orders per second >= 0");
+		if (!isfinite(x) || x < 0 || x > SCENARIO_RATE_MAX)
+			fail(L, sc, "workload.rate: must be a number of orders per second from 0 to %.0f, "
+			     "got %.14g", SCENARIO_RATE_MAX, x);
 		sc->rate_kind = RATE_NUMBER;
 		sc->rate = x;
 	} else if (ty == LUA_TTABLE) {
@@ -1388,9 +1811,10 @@ static void parse_workload(lua_State *L, struct scenario *sc, int T, int regidx)
 		for (size_t r = 0; r < sc->info.n_regions; r++) {
 			int vt = getf(L, t, sc->info.regions[r]);
 			double x = vt == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : 0;
-			if (vt != LUA_TNIL && (vt != LUA_TNUMBER || !isfinite(x) || x < 0))
-				fail(L, sc, "workload.rate.%s: must be a number of orders per second >= 0",
-				     sc->info.regions[r]);
+			if (vt != LUA_TNIL &&
+			    (vt != LUA_TNUMBER || !isfinite(x) || x < 0 || x > SCENARIO_RATE_MAX))
+				fail(L, sc, "workload.rate.%s: must be a number of orders per second from 0 "
+				     "to %.0f", sc->info.regions[r], SCENARIO_RATE_MAX);
 			sc->rates[r] = x;
 			lua_pop(L, 1);
 		}
@@ -1457,7 +1881,7 @@ static void parse_checks(lua_State *L, struct scenario *sc, int T)
 	if (ty != LUA_TTABLE)
 		fail(L, sc, "checks: must be a table { [\"name\"] = function(facts) ... end }");
 	size_t n = 0;
-	const char *bad = NULL;
+	const char *bad = NULL, *badname = NULL;
 	int unnamed = 0;
 	lua_pushnil(L);
 	while (lua_next(L, t) != 0) {
@@ -1467,13 +1891,27 @@ static void parse_checks(lua_State *L, struct scenario *sc, int T)
 		size_t len = k ? lua_rawlen(L, -1) : 0;
 		if (k == NULL || len == 0 || strlen(k) != len)
 			unnamed = 1;
+		else if ((len >= SCENARIO_CHECK_NAME_MAX || !utf8_valid(k, len)) &&
+		         (badname == NULL || strcmp(k, badname) < 0))
+			badname = k; /* anchored in the table */
 		else if (vt != LUA_TFUNCTION && (bad == NULL || strcmp(k, bad) < 0))
-			bad = k; /* anchored in the table */
+			bad = k;
 		n++;
 	}
 	if (unnamed)
 		fail(L, sc, "checks: every check needs a name (a non-empty string): "
 		            "{ [\"name\"] = function(facts) ... end }");
+	if (badname != NULL) {
+		char shown[64];
+		size_t len = strlen(badname);
+		snprintf(shown, sizeof shown, "%.*s", (int)(len < 40 ? len : 40), badname);
+		utf8_scrub(shown);
+		if (!utf8_valid(badname, len))
+			fail(L, sc, "checks[\"%s%s\"]: the name is not valid UTF-8", shown,
+			     len > 40 ? "..." : "");
+		fail(L, sc, "checks[\"%s...\"]: the name is too long (%zu bytes, at most %d)", shown,
+		     len, SCENARIO_CHECK_NAME_MAX - 1);
+	}
 	if (bad != NULL)
 		fail(L, sc, "checks[\"%.100s\"]: must be a function(facts)", bad);
 	if (n == 0) {
@@ -1509,6 +1947,7 @@ static void default_name(struct scenario *sc)
 			len--; /* do not cut a UTF-8 sequence */
 	}
 	copy_field(sc->info.name, sizeof sc->info.name, base, len);
+	utf8_scrub(sc->info.name); /* a file name may be any bytes */
 }
 
 /* validate(sc, scenario_table) */
@@ -1612,6 +2051,14 @@ struct scenario *scenario_load_with(const char *path, const char *pkg_dir, struc
                                     const struct ddb_option *params, size_t n_params, char *err,
                                     size_t errlen)
 {
+	return scenario_load_limited(path, pkg_dir, rng, params, n_params, NULL, err, errlen);
+}
+
+struct scenario *scenario_load_limited(const char *path, const char *pkg_dir, struct prng *rng,
+                                       const struct ddb_option *params, size_t n_params,
+                                       const struct scenario_limits *limits, char *err,
+                                       size_t errlen)
+{
 	clear_msg(err, errlen);
 	if (path == NULL || path[0] == '\0') {
 		set_msg(err, errlen, "scenario: no script given");
@@ -1638,6 +2085,15 @@ struct scenario *scenario_load_with(const char *path, const char *pkg_dir, struc
 		return NULL;
 	}
 	sc->rng = rng;
+	if (limits != NULL)
+		sc->limits = *limits;
+	else
+		scenario_limits_init(&sc->limits);
+	size_t slack = sc->limits.memory_bytes / 8;
+	if (slack < ((size_t)1 << 20))
+		slack = (size_t)1 << 20;
+	sc->mem_hard = sc->limits.memory_bytes > SIZE_MAX - slack ? SIZE_MAX
+	                                                           : sc->limits.memory_bytes + slack;
 	sc->params = params;
 	sc->n_params = n_params;
 	sc->param_read = calloc(n_params ? n_params : 1, 1);
@@ -1661,12 +2117,13 @@ struct scenario *scenario_load_with(const char *path, const char *pkg_dir, struc
 	if (pkg_dir != NULL && pkg_dir[0] != '\0')
 		sc->pkg_dir = strdup(pkg_dir);
 	if (sc->dir == NULL || (pkg_dir != NULL && pkg_dir[0] != '\0' && sc->pkg_dir == NULL) ||
-	    (sc->L = luaL_newstate()) == NULL) {
+	    (sc->L = lua_newstate(bounded_alloc, sc)) == NULL) {
 		set_msg(err, errlen, "%s: not enough memory", path);
 		scenario_free(sc);
 		return NULL;
 	}
 	lua_State *L = sc->L;
+	lua_atpanic(L, l_panic);
 	lua_pushcfunction(L, msgh); /* stays at index 1 */
 
 	lua_pushcfunction(L, setup_sandbox);
@@ -1674,7 +2131,16 @@ struct scenario *scenario_load_with(const char *path, const char *pkg_dir, struc
 	if (lua_pcall(L, 1, 0, 1) != LUA_OK)
 		goto lua_fail;
 
+	sc->armed = 1; /* the parser's memory counts */
 	int status = luaL_loadfilex(L, path, "t");
+	sc->armed = 0;
+	if (status == LUA_ERRMEM || sc->mem_refused) {
+		char why[160];
+		memory_exceeded(sc, why, sizeof why);
+		sc->what = "the script's top level";
+		set_fatal(sc, NULL, 0, why);
+		goto lua_fail;
+	}
 	if (status == LUA_ERRFILE) {
 		/* "cannot read PATH: Is a directory" -> "PATH: cannot read the script: ..." */
 		const char *m = error_text(L), *why = strrchr(m, ':');
@@ -1684,7 +2150,7 @@ struct scenario *scenario_load_with(const char *path, const char *pkg_dir, struc
 	}
 	if (status != LUA_OK)
 		goto lua_fail; /* "PATH:LINE: message" */
-	if (lua_pcall(L, 0, 1, 1) != LUA_OK)
+	if (bounded_call(sc, 0, 1, "the script's top level", NULL) != LUA_OK)
 		goto lua_fail;
 	if (!lua_istable(L, -1)) {
 		set_msg(err, errlen, "%s: the script returned %s: a scenario script must return a "
@@ -1696,7 +2162,7 @@ struct scenario *scenario_load_with(const char *path, const char *pkg_dir, struc
 	lua_pushcfunction(L, validate);
 	lua_pushlightuserdata(L, sc);
 	lua_pushvalue(L, -3);
-	if (lua_pcall(L, 2, 0, 1) != LUA_OK)
+	if (bounded_call(sc, 2, 0, "the scenario table", NULL) != LUA_OK)
 		goto lua_fail;
 	lua_settop(L, 1);
 	for (size_t i = 0; i < n_params; i++) {
@@ -1719,7 +2185,9 @@ struct scenario *scenario_load_with(const char *path, const char *pkg_dir, struc
 	return sc;
 
 lua_fail:
-	if (err != NULL && errlen > 0)
+	if (sc->has_fatal)
+		set_msg(err, errlen, "%s", sc->fatal);
+	else if (err != NULL && errlen > 0)
 		unshorten(sc, error_text(L), err, errlen);
 	scenario_free(sc);
 	return NULL;
@@ -1775,24 +2243,30 @@ double scenario_rate(struct scenario *sc, size_t r, char *err, size_t errlen)
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->rate_fn.ref);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->region_refs[r]);
 	lua_pushnumber(L, (lua_Number)now_s(sc));
-	if (lua_pcall(L, 2, 1, 1) != LUA_OK) {
+	if (bounded_call(sc, 2, 1, "hook workload.rate", &sc->rate_fn) != LUA_OK) {
 		hook_error(sc, &sc->rate_fn, "hook workload.rate", err, errlen);
 		lua_settop(L, 1);
 		return 0;
 	}
 	double x = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : -1;
-	if (!isfinite(x) || x < 0) {
+	if (!isfinite(x) || x < 0 || x > SCENARIO_RATE_MAX) {
 		if (lua_type(L, -1) == LUA_TNUMBER)
 			hook_fail(sc, &sc->rate_fn, "hook workload.rate", err, errlen,
-			          "returned %.14g: a rate is a number of orders per second >= 0", x);
+			          "returned %.14g: a rate is a number of orders per second from 0 to %.0f",
+			          x, SCENARIO_RATE_MAX);
 		else
 			hook_fail(sc, &sc->rate_fn, "hook workload.rate", err, errlen,
-			          "returned a %s: a rate is a number of orders per second >= 0",
-			          luaL_typename(L, -1));
+			          "returned a %s: a rate is a number of orders per second from 0 to %.0f",
+			          luaL_typename(L, -1), SCENARIO_RATE_MAX);
 		x = 0;
 	}
 	lua_settop(L, 1);
 	return x;
+}
+
+int scenario_rate_varies(const struct scenario *sc)
+{
+	return sc->rate_kind == RATE_FUNCTION;
 }
 
 /* t[key] = the value at the top (popped); t is an absolute index. */
@@ -1823,7 +2297,7 @@ int scenario_next_order(struct scenario *sc, size_t r, struct ddb_order *o, char
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->order_fn.ref);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->region_refs[r]);
 	lua_pushnumber(L, (lua_Number)now_s(sc));
-	if (lua_pcall(L, 2, 1, 1) != LUA_OK) {
+	if (bounded_call(sc, 2, 1, what, &sc->order_fn) != LUA_OK) {
 		hook_error(sc, &sc->order_fn, what, err, errlen);
 		lua_settop(L, 1);
 		return -1;
@@ -2020,10 +2494,95 @@ out:
 	return rc;
 }
 
+/* ---- the rule contract ---------------------------------------------------- */
+
+/* How read_verdict() reads what a hook returned. */
+struct contract {
+	int answer_type;            /* the type of the hook's own answer; LUA_TNONE: none */
+	const char *expected;       /* what the hook returns, for an error message */
+	int nothing_accepts;        /* else returning nothing is an error (a check) */
+	const char *reason_word;    /* "reason", "detail" */
+	size_t reason_max;          /* bytes, with the NUL */
+	int cut_long;               /* a longer reason is cut on a character boundary, else an error */
+	const char *default_reason; /* NULL: "returned false" or "returned nil" */
+};
+
+/* Reads the results of a hook, from base to the top of the stack, under the
+ * rule contract (scenario.h):
+ *   nothing, true            RULE_ACCEPT (*answer = 0)
+ *   false or nil [, reason]  RULE_REJECT, the reason (a string or a number)
+ *                            or the default reason in out
+ *   the answer type          RULE_ACCEPT, *answer = base
+ *   anything else            RULE_ERROR, the message in out
+ * The one place where every rules.* hook and every check is read. */
+static enum rule_verdict read_verdict(const struct scenario *sc, const struct hook *h,
+                                      const char *what, int base, const struct contract *c,
+                                      int *answer, char *out, size_t outlen)
+{
+	lua_State *L = sc->L;
+	int n = lua_gettop(L) - base + 1;
+	*answer = 0;
+	clear_msg(out, outlen);
+	int t = n > 0 ? lua_type(L, base) : LUA_TNONE;
+	if ((t == LUA_TNONE && c->nothing_accepts) || (t == LUA_TBOOLEAN && lua_toboolean(L, base)))
+		return RULE_ACCEPT;
+	if (t != LUA_TNONE && t == c->answer_type) {
+		*answer = base;
+		return RULE_ACCEPT;
+	}
+	if (t != LUA_TNIL && t != LUA_TBOOLEAN) {
+		hook_fail(sc, h, what, out, outlen, "returned %s%s: %s",
+		          t == LUA_TNONE ? "nothing" : "a ", t == LUA_TNONE ? "" : lua_typename(L, t),
+		          c->expected);
+		return RULE_ERROR;
+	}
+	/* false or nil: rejected */
+	const char *word = c->reason_word;
+	int rt = n > 1 ? lua_type(L, base + 1) : LUA_TNIL;
+	const char *s = c->default_reason ? c->default_reason
+	                : t == LUA_TNIL ? "returned nil" : "returned false";
+	size_t len = strlen(s);
+	if (rt == LUA_TSTRING || rt == LUA_TNUMBER) {
+		size_t l;
+		const char *r = lua_tolstring(L, base + 1, &l);
+		if (l > 0) {
+			s = r;
+			len = l;
+		}
+	} else if (rt != LUA_TNIL) {
+		hook_fail(sc, h, what, out, outlen, "returned %s and a %s: the %s must be a string or "
+		          "a number", t == LUA_TNIL ? "nil" : "false", lua_typename(L, rt), word);
+		return RULE_ERROR;
+	}
+	if (memchr(s, '\0', len) != NULL || !utf8_valid(s, len)) {
+		hook_fail(sc, h, what, out, outlen, "the %s must be valid UTF-8 without NUL bytes", word);
+		return RULE_ERROR;
+	}
+	size_t max = c->reason_max < outlen ? c->reason_max : outlen;
+	if (max == 0)
+		return RULE_REJECT;
+	if (len >= max) {
+		if (!c->cut_long) {
+			hook_fail(sc, h, what, out, outlen, "the %s must be a string of at most %zu bytes "
+			          "without NUL", word, max - 1);
+			return RULE_ERROR;
+		}
+		len = utf8_cut(s, len, max - 1);
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return RULE_REJECT;
+}
+
 enum rule_verdict scenario_order_rule(struct scenario *sc, struct ddb_order *o, char *reason,
                                       size_t reasonlen)
 {
 	static const char what[] = "hook rules.order";
+	static const struct contract contract = {
+		LUA_TTABLE, "return true (or nothing) to accept, false (or nil) and a reason to "
+		            "reject, or a table of changes",
+		1, "reason", SCENARIO_REASON_MAX, 0, DEFAULT_REASON
+	};
 	clear_msg(reason, reasonlen);
 	if (sc->rule_fn.ref == LUA_NOREF)
 		return RULE_ACCEPT;
@@ -2031,56 +2590,27 @@ enum rule_verdict scenario_order_rule(struct scenario *sc, struct ddb_order *o, 
 	push_order(sc, o); /* 2: the order, kept to read in-place changes */
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->rule_fn.ref);
 	lua_pushvalue(L, 2);
-	if (lua_pcall(L, 1, 2, 1) != LUA_OK) {
+	if (bounded_call(sc, 1, LUA_MULTRET, what, &sc->rule_fn) != LUA_OK) {
 		hook_error(sc, &sc->rule_fn, what, reason, reasonlen);
 		lua_settop(L, 1);
 		return RULE_ERROR;
 	}
-	/* 3, 4: the results */
-	enum rule_verdict v = RULE_ERROR;
-	char msg[384];
-	int ty = lua_type(L, 3);
-	if (ty == LUA_TBOOLEAN && !lua_toboolean(L, 3)) {
-		int rt = lua_type(L, 4);
-		size_t len = strlen(DEFAULT_REASON);
-		const char *s = DEFAULT_REASON;
-		if (rt == LUA_TSTRING && lua_rawlen(L, 4) > 0)
-			s = lua_tolstring(L, 4, &len);
-		else if (rt != LUA_TNIL && rt != LUA_TSTRING) {
-			hook_fail(sc, &sc->rule_fn, what, reason, reasonlen,
-			          "returned false and a %s: the reason must be a string",
-			          luaL_typename(L, 4));
-			goto out;
+	/* 3...: the results */
+	int changes;
+	enum rule_verdict v = read_verdict(sc, &sc->rule_fn, what, 3, &contract, &changes, reason,
+	                                   reasonlen);
+	if (v == RULE_ACCEPT) {
+		char msg[384];
+		struct ddb_order n = *o;
+		if (apply_changes(sc, 2, o, &n, 0, msg, sizeof msg) != 0 ||
+		    (changes && !lua_rawequal(L, 2, changes) &&
+		     apply_changes(sc, changes, o, &n, 1, msg, sizeof msg) != 0)) {
+			hook_fail(sc, &sc->rule_fn, what, reason, reasonlen, "%s", msg);
+			v = RULE_ERROR;
+		} else {
+			*o = n;
 		}
-		if (len >= SCENARIO_REASON_MAX || len >= reasonlen || memchr(s, '\0', len) != NULL) {
-			hook_fail(sc, &sc->rule_fn, what, reason, reasonlen,
-			          "the reason must be a string of at most %d bytes without NUL",
-			          SCENARIO_REASON_MAX - 1);
-			goto out;
-		}
-		if (reason != NULL) {
-			memcpy(reason, s, len);
-			reason[len] = '\0';
-		}
-		v = RULE_REJECT;
-		goto out;
 	}
-	if (ty != LUA_TNIL && ty != LUA_TTABLE && !(ty == LUA_TBOOLEAN && lua_toboolean(L, 3))) {
-		hook_fail(sc, &sc->rule_fn, what, reason, reasonlen,
-		          "returned a %s: return true (or nothing) to accept, false and a reason to "
-		          "reject, or a table of changes", luaL_typename(L, 3));
-		goto out;
-	}
-	struct ddb_order n = *o;
-	if (apply_changes(sc, 2, o, &n, 0, msg, sizeof msg) != 0 ||
-	    (ty == LUA_TTABLE && !lua_rawequal(L, 2, 3) &&
-	     apply_changes(sc, 3, o, &n, 1, msg, sizeof msg) != 0)) {
-		hook_fail(sc, &sc->rule_fn, what, reason, reasonlen, "%s", msg);
-		goto out;
-	}
-	*o = n;
-	v = RULE_ACCEPT;
-out:
 	lua_settop(L, 1);
 	return v;
 }
@@ -2135,46 +2665,33 @@ void scenario_run_checks(struct scenario *sc, const struct cJSON *facts,
                          void (*result)(void *ctx, const char *name, int ok, const char *detail),
                          void *ctx)
 {
+	static const struct contract contract = {
+		LUA_TNONE, "a check returns true, or false (or nil) and a detail", 0, "detail",
+		SCENARIO_DETAIL_MAX, 1, NULL
+	};
 	lua_State *L = sc->L;
 	for (size_t i = 0; i < sc->n_checks; i++) {
 		const struct check *c = &sc->checks[i];
-		char what[160], detail[1024];
+		char what[160], detail[SCENARIO_DETAIL_MAX];
 		snprintf(what, sizeof what, "check '%.100s'", c->name);
 		lua_settop(L, 1);
 		/* fresh facts for each check: one cannot change what the next sees */
+		lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn.ref);
 		lua_pushcfunction(L, push_facts);
 		lua_pushlightuserdata(L, (void *)facts);
-		if (lua_pcall(L, 1, 1, 1) != LUA_OK) {
+		int ok = 0;
+		if (bounded_call(sc, 1, 1, what, &c->fn) != LUA_OK) {
 			format_hook_error(sc, NULL, what, error_text(L), detail, sizeof detail);
-			result(ctx, c->name, 0, detail);
-			continue;
-		}
-		lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn.ref);
-		lua_pushvalue(L, 2);
-		if (lua_pcall(L, 1, 2, 1) != LUA_OK) {
+		} else if (bounded_call(sc, 1, LUA_MULTRET, what, &c->fn) != LUA_OK) {
 			hook_error(sc, &c->fn, what, detail, sizeof detail);
-			result(ctx, c->name, 0, detail);
-			continue;
-		}
-		int ty = lua_type(L, 3);
-		if (ty == LUA_TBOOLEAN && lua_toboolean(L, 3)) {
-			result(ctx, c->name, 1, "");
-		} else if (ty == LUA_TBOOLEAN) {
-			int dt = lua_type(L, 4);
-			if (dt == LUA_TSTRING || dt == LUA_TNUMBER)
-				result(ctx, c->name, 0, lua_tostring(L, 4));
-			else if (dt == LUA_TNIL)
-				result(ctx, c->name, 0, "returned false");
-			else {
-				snprintf(detail, sizeof detail, "returned false and a %s", luaL_typename(L, 4));
-				result(ctx, c->name, 0, detail);
-			}
 		} else {
-			hook_fail(sc, &c->fn, what, detail, sizeof detail,
-			          "returned %s: a check returns true, or false and a detail",
-			          ty == LUA_TNIL ? "nothing" : luaL_typename(L, 3));
-			result(ctx, c->name, 0, detail);
+			int unused;
+			ok = read_verdict(sc, &c->fn, what, 2, &contract, &unused, detail, sizeof detail) ==
+			     RULE_ACCEPT;
 		}
+		/* An error message may quote any bytes; the report is UTF-8. */
+		utf8_scrub(detail);
+		result(ctx, c->name, ok, detail);
 	}
 	lua_settop(L, 1);
 }
@@ -2203,18 +2720,24 @@ double scenario_customer_rate(struct scenario *sc, char *err, size_t errlen)
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->customer_rate_fn.ref);
 	lua_pushnumber(L, (lua_Number)now_s(sc));
 	double x = 0;
-	if (lua_pcall(L, 1, 1, 1) != LUA_OK) {
+	if (bounded_call(sc, 1, 1, what, &sc->customer_rate_fn) != LUA_OK) {
 		hook_error(sc, &sc->customer_rate_fn, what, err, errlen);
 	} else {
 		x = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : -1;
-		if (!isfinite(x) || x < 0) {
+		if (!isfinite(x) || x < 0 || x > SCENARIO_RATE_MAX) {
 			hook_fail(sc, &sc->customer_rate_fn, what, err, errlen,
-			          "must return a number of operations per second >= 0");
+			          "must return a number of operations per second from 0 to %.0f",
+			          SCENARIO_RATE_MAX);
 			x = 0;
 		}
 	}
 	lua_settop(L, 1);
 	return x;
+}
+
+int scenario_customer_rate_varies(const struct scenario *sc)
+{
+	return sc->customer_rate_fn.ref != LUA_NOREF;
 }
 
 /* Pushes a customer as a Lua table. */
@@ -2390,7 +2913,7 @@ int scenario_next_customer(struct scenario *sc, struct customer_request *req, ch
 	lua_pushnumber(L, (lua_Number)now_s(sc));
 	int rc = -1;
 	char msg[512];
-	if (lua_pcall(L, 1, 1, 1) != LUA_OK) {
+	if (bounded_call(sc, 1, 1, what, &sc->customer_op_fn) != LUA_OK) {
 		hook_error(sc, &sc->customer_op_fn, what, err, errlen);
 	} else if (lua_type(L, -1) != LUA_TTABLE) {
 		hook_fail(sc, &sc->customer_op_fn, what, err, errlen,
@@ -2417,6 +2940,11 @@ enum rule_verdict scenario_customer_home(struct scenario *sc, const struct ddb_c
                                          size_t *home, char *msg, size_t msglen)
 {
 	static const char what[] = "hook rules.customer_home";
+	static const struct contract contract = {
+		LUA_TSTRING, "return the name of the home region, true (or nothing) for the first "
+		             "region, or false (or nil) and a reason to reject",
+		1, "reason", SCENARIO_REASON_MAX, 0, DEFAULT_REASON
+	};
 	clear_msg(msg, msglen);
 	*home = 0;
 	if (sc->home_fn.ref == LUA_NOREF)
@@ -2425,64 +2953,77 @@ enum rule_verdict scenario_customer_home(struct scenario *sc, const struct ddb_c
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->home_fn.ref);
 	push_customer(L, c);
 	enum rule_verdict v = RULE_ERROR;
-	if (lua_pcall(L, 1, 2, 1) != LUA_OK) {
+	int region;
+	if (bounded_call(sc, 1, LUA_MULTRET, what, &sc->home_fn) != LUA_OK) {
 		hook_error(sc, &sc->home_fn, what, msg, msglen);
-	} else if (lua_isnil(L, -2)) {
-		const char *why = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : DEFAULT_REASON;
-		set_msg(msg, msglen, "%.127s", why);
-		v = RULE_REJECT;
-	} else if (lua_type(L, -2) != LUA_TSTRING || region_index(sc, lua_tostring(L, -2)) < 0) {
-		hook_fail(sc, &sc->home_fn, what, msg, msglen,
-		          "must return a region of the scenario, or nil and a reason");
-	} else {
-		*home = (size_t)region_index(sc, lua_tostring(L, -2));
-		v = RULE_ACCEPT;
+	} else if ((v = read_verdict(sc, &sc->home_fn, what, 2, &contract, &region, msg, msglen)) ==
+	                   RULE_ACCEPT && region) {
+		size_t len;
+		const char *name = lua_tolstring(L, region, &len);
+		long r = strlen(name) == len ? region_index(sc, name) : -1;
+		if (r < 0) {
+			hook_fail(sc, &sc->home_fn, what, msg, msglen,
+			          "returned \"%.64s\": not a region of the scenario", name);
+			v = RULE_ERROR;
+		} else {
+			*home = (size_t)r;
+		}
 	}
 	lua_settop(L, 1);
 	return v;
 }
 
-int scenario_customer_replicas(struct scenario *sc, const struct ddb_customer *c, size_t home,
-                               size_t *out, size_t max, size_t *n, char *err, size_t errlen)
+enum rule_verdict scenario_customer_replicas(struct scenario *sc, const struct ddb_customer *c,
+                                             size_t home, size_t *out, size_t max, size_t *n,
+                                             char *msg, size_t msglen)
 {
 	static const char what[] = "hook rules.customer_replicas";
-	clear_msg(err, errlen);
+	static const struct contract contract = {
+		LUA_TTABLE, "return a list of regions, true (or nothing) for the default replicas, or "
+		            "false (or nil) and a reason to reject",
+		1, "reason", SCENARIO_REASON_MAX, 0, DEFAULT_REASON
+	};
+	clear_msg(msg, msglen);
 	*n = 0;
 	size_t nr = sc->info.n_regions;
-	if (sc->replicas_fn.ref == LUA_NOREF) {
+	int list = 0;
+	enum rule_verdict v = RULE_ACCEPT;
+	lua_State *L = sc->L;
+	if (sc->replicas_fn.ref != LUA_NOREF) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, sc->replicas_fn.ref);
+		push_customer(L, c);
+		lua_pushstring(L, sc->info.regions[home]);
+		if (bounded_call(sc, 2, LUA_MULTRET, what, &sc->replicas_fn) != LUA_OK) {
+			hook_error(sc, &sc->replicas_fn, what, msg, msglen);
+			v = RULE_ERROR;
+		} else {
+			v = read_verdict(sc, &sc->replicas_fn, what, 2, &contract, &list, msg, msglen);
+		}
+	}
+	if (v == RULE_ACCEPT && !list) { /* the default: the next regions, in a ring */
 		for (size_t k = 1; k <= sc->replication && k < nr && *n < max; k++)
 			out[(*n)++] = (home + k) % nr;
-		return 0;
 	}
-	lua_State *L = sc->L;
-	lua_rawgeti(L, LUA_REGISTRYINDEX, sc->replicas_fn.ref);
-	push_customer(L, c);
-	lua_pushstring(L, sc->info.regions[home]);
-	int rc = -1;
-	if (lua_pcall(L, 2, 1, 1) != LUA_OK) {
-		hook_error(sc, &sc->replicas_fn, what, err, errlen);
-	} else if (lua_type(L, -1) != LUA_TTABLE) {
-		hook_fail(sc, &sc->replicas_fn, what, err, errlen, "must return a list of regions");
-	} else {
-		rc = 0;
-		lua_Integer len = (lua_Integer)lua_rawlen(L, -1);
-		for (lua_Integer i = 1; i <= len && rc == 0; i++) {
-			lua_rawgeti(L, -1, i);
+	if (v == RULE_ACCEPT && list) {
+		lua_Integer len = (lua_Integer)lua_rawlen(L, list);
+		for (lua_Integer i = 1; i <= len; i++) {
+			lua_rawgeti(L, list, i);
 			long r = lua_type(L, -1) == LUA_TSTRING ? region_index(sc, lua_tostring(L, -1)) : -1;
 			lua_pop(L, 1);
 			int repeat = r == (long)home;
 			for (size_t k = 0; k < *n; k++)
 				repeat |= out[k] == (size_t)r;
 			if (r < 0 || repeat || *n == max) {
-				hook_fail(sc, &sc->replicas_fn, what, err, errlen,
+				hook_fail(sc, &sc->replicas_fn, what, msg, msglen,
 				          "returned a bad list: regions of the scenario, not the home, no "
 				          "repeats, at most %zu", max);
-				rc = -1;
-			} else {
-				out[(*n)++] = (size_t)r;
+				*n = 0;
+				v = RULE_ERROR;
+				break;
 			}
+			out[(*n)++] = (size_t)r;
 		}
 	}
 	lua_settop(L, 1);
-	return rc;
+	return v;
 }

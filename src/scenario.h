@@ -6,7 +6,9 @@
  * Scripts run in a sandbox: no os.execute, io.popen, loadlib or C modules,
  * no file access outside the script's directory, and math.random draws from
  * the run's PRNG.  A script error names the script, the line and the hook;
- * an error in a hook fails that one operation, never the run.
+ * an error in a hook fails that one operation, never the run, except a
+ * script that goes past its limits (memory, instructions, time: see
+ * scenario_fatal), which stops the run.
  */
 #ifndef DDBSIM_SCENARIO_H
 #define DDBSIM_SCENARIO_H
@@ -99,11 +101,14 @@ const struct scenario_info *scenario_info(const struct scenario *sc);
 void scenario_set_time(struct scenario *sc, int64_t now_us);
 
 /* Orders per second arriving in region r at time now (workload.rate: a
- * number, a table by region, or a function(region, t)).  Returns 0 with a
- * message in err when the hook fails (the engine then pauses that region
- * for a second).  err is set to "" on success, so a failure is err[0] != 0
- * (a rate of 0 is valid). */
+ * number, a table by region, or a function(region, t)), from 0 to
+ * SCENARIO_RATE_MAX.  Returns 0 with a message in err when the hook fails
+ * (the engine then pauses that region for a second).  err is set to "" on
+ * success, so a failure is err[0] != 0 (a rate of 0 is valid: no orders). */
 double scenario_rate(struct scenario *sc, size_t r, char *err, size_t errlen);
+/* Whether workload.rate is a function (its rate may change with time); a
+ * number or a table is the same for the whole run. */
+int scenario_rate_varies(const struct scenario *sc);
 
 /* Fills o->sku, o->quantity and o->customer for the next order in region r
  * (workload.order(region, t) -> {sku=, quantity=, customer=}).  Returns 0 on
@@ -114,9 +119,19 @@ int scenario_next_order(struct scenario *sc, size_t r, struct ddb_order *o, char
 
 enum rule_verdict { RULE_ACCEPT = 0, RULE_REJECT = 1, RULE_ERROR = 2 };
 
-/* rules.order(order) -> true | nil (accept), false, "reason" (reject), or a
- * table (accept with the changes it makes to sku, quantity, unit_price
- * (number, in currency units) or customer).  With no rule: RULE_ACCEPT.
+/* The rule contract, the same for every rules.* hook (ddbsim-lua(7), THE
+ * RULE CONTRACT):
+ *   nothing, true               accept (as without the rule)
+ *   false or nil [, reason]     reject with reason (a string or a number of
+ *                               at most SCENARIO_REASON_MAX - 1 bytes, valid
+ *                               UTF-8), or "rejected" without one
+ *   the hook's own answer       a table of changes (rules.order), a region
+ *                               (customer_home), a list (customer_replicas)
+ *   anything else               an error of the hook (RULE_ERROR) */
+
+/* rules.order(order) under the rule contract; its answer is a table (accept
+ * with the changes it makes to sku, quantity, unit_price (number, in
+ * currency units), customer or region).  With no rule: RULE_ACCEPT.
  * RULE_REJECT writes the reason to reason; RULE_ERROR writes the error
  * ("SCRIPT:LINE: in hook rules.order: ...") to reason. */
 enum rule_verdict scenario_order_rule(struct scenario *sc, struct ddb_order *o, char *reason,
@@ -124,13 +139,69 @@ enum rule_verdict scenario_order_rule(struct scenario *sc, struct ddb_order *o, 
 
 /* Runs each extra check of the scenario (checks = { name = function(facts)
  * ... end }) on facts (converted to a Lua table).  A check returns true, or
- * false and a detail string; an error in it counts as a failed check with the
- * error as detail.  result() is called once per check, in name order. */
+ * false (or nil) and a detail (a string or a number; valid UTF-8, cut to
+ * SCENARIO_DETAIL_MAX - 1 bytes); returning nothing, another value or an
+ * error counts as a failed check with the message as detail.  result() is
+ * called once per check, in name order. */
 void scenario_run_checks(struct scenario *sc, const struct cJSON *facts,
                          void (*result)(void *ctx, const char *name, int ok, const char *detail),
                          void *ctx);
 
 /* Added by the scenario module (beyond the original contract): */
+
+/* ---- limits on a script ---------------------------------------------------- */
+
+/* How far a script may go: the memory of its Lua state, and the Lua
+ * instructions and wall time of each call (loading the script, each hook,
+ * each check).  Set in [ddbsim] as lua_memory_mb, lua_instruction_limit and
+ * lua_time_limit_ms (doc/ddbsim.conf.5). */
+struct scenario_limits {
+	size_t memory_bytes;   /* the most the Lua state may hold */
+	uint64_t instructions; /* per call */
+	uint64_t time_ms;      /* per call, wall time */
+};
+
+#define SCENARIO_MEMORY_MB_DEFAULT 256
+#define SCENARIO_INSTRUCTIONS_DEFAULT UINT64_C(100000000)
+#define SCENARIO_TIME_MS_DEFAULT 5000
+
+void scenario_limits_init(struct scenario_limits *l);
+
+/* scenario_load_with() within limits (NULL: the defaults).  Going past a
+ * limit while loading is an error "SCRIPT:LINE: in the script's top level:
+ * ...". */
+struct scenario *scenario_load_limited(const char *path, const char *pkg_dir, struct prng *rng,
+                                       const struct ddb_option *params, size_t n_params,
+                                       const struct scenario_limits *limits, char *err,
+                                       size_t errlen);
+
+/* NULL while the script has kept within its limits.  Once a call goes past
+ * one (memory, instructions, time), "SCRIPT:LINE: in WHAT: ... limit
+ * exceeded (...)": the script's state can no longer be trusted, every
+ * later call into the script fails with this message (a hook's RULE_ERROR,
+ * a failed check), and the caller must stop the run with this error.  A
+ * pcall in the script cannot catch it. */
+const char *scenario_fatal(const struct scenario *sc);
+
+/* ---- limits on what a script gives ------------------------------------------ */
+
+/* Regions: with central, documents and broker, at most NODE_MAX (64) nodes. */
+#define SCENARIO_REGIONS_MAX 61
+/* Failure steps once each duration is expanded into a start and an end
+ * (each is recorded in the report: METRICS_STEPS). */
+#define SCENARIO_STEPS_MAX 256
+/* workload.customers.replication and the list of rules.customer_replicas
+ * (CUSTOMER_REPLICAS_MAX). */
+#define SCENARIO_REPLICAS_MAX 8
+/* A check's name, with the NUL: "lua:" and the name fill a check result's
+ * 96 bytes. */
+#define SCENARIO_CHECK_NAME_MAX 92
+/* A check's detail, with the NUL (CHECK_DETAIL_MAX): a longer one is cut on
+ * a character boundary. */
+#define SCENARIO_DETAIL_MAX 1024
+/* Orders per second in a region (and customer operations per second): one
+ * a microsecond, the engine clock's resolution. */
+#define SCENARIO_RATE_MAX 1e6
 
 /* The largest price a script may give (catalog or rules.order): 10^6
  * currency units. */
@@ -175,24 +246,30 @@ struct customer_request {
 
 /* Whether the scenario has a customer workload (workload.customers). */
 int scenario_has_customers(const struct scenario *sc);
-/* Customer operations per second at the current time; 0 with err set when
- * the hook fails. */
+/* Customer operations per second at the current time, from 0 to
+ * SCENARIO_RATE_MAX; 0 with err set when the hook fails. */
 double scenario_customer_rate(struct scenario *sc, char *err, size_t errlen);
+/* Whether workload.customers.rate is a function. */
+int scenario_customer_rate_varies(const struct scenario *sc);
 /* The next customer operation (workload.customers.operation(t)); -1 with err
  * on a hook error or an unusable value. */
 int scenario_next_customer(struct scenario *sc, struct customer_request *req, char *err,
                            size_t errlen);
-/* rules.customer_home(customer) -> region name | nil, reason.  Writes the
- * home region's index to *home.  RULE_REJECT: reason in msg; RULE_ERROR:
- * the error in msg.  Without the rule, the first region is home. */
+/* rules.customer_home(customer) under the rule contract; its answer is a
+ * region name.  Writes the home region's index to *home (accepting without
+ * an answer, or without the rule: the first region).  RULE_REJECT: reason
+ * in msg; RULE_ERROR: the error in msg. */
 enum rule_verdict scenario_customer_home(struct scenario *sc, const struct ddb_customer *c,
                                          size_t *home, char *msg, size_t msglen);
-/* rules.customer_replicas(customer, home) -> { region, ... }: the indexes of
- * the replica regions (never the home, no repeats), at most max.  Without
- * the rule: the next `replication` regions after the home, in a ring
- * (workload.customers.replication, default 1). */
-int scenario_customer_replicas(struct scenario *sc, const struct ddb_customer *c, size_t home,
-                               size_t *out, size_t max, size_t *n, char *err, size_t errlen);
+/* rules.customer_replicas(customer, home) under the rule contract; its
+ * answer is a list { region, ... }: the indexes of the replica regions
+ * (never the home, no repeats), at most max.  Accepting without an answer,
+ * or without the rule: the next `replication` regions after the home, in a
+ * ring (workload.customers.replication, default 1).  RULE_REJECT: reason
+ * in msg; RULE_ERROR: the error in msg. */
+enum rule_verdict scenario_customer_replicas(struct scenario *sc, const struct ddb_customer *c,
+                                             size_t home, size_t *out, size_t max, size_t *n,
+                                             char *msg, size_t msglen);
 
 /* What ddbsim.node_state(name) answers in hooks: "up", "down", "slow"... */
 void scenario_set_node_query(struct scenario *sc,

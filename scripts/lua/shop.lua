@@ -320,6 +320,9 @@ function shop.ring_replicas(regions, n)
   if n >= #regions then
     fail(2, "shop.ring_replicas: %d replicas need more than %d regions", n, #regions)
   end
+  if n > 8 then
+    fail(2, "shop.ring_replicas: at most 8 replicas, not %d", n)
+  end
   local index = {}
   for i, r in ipairs(regions) do
     index[r] = i

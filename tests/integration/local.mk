@@ -12,4 +12,8 @@ INTEGRATION_TESTS += \
 	tests/integration/node_state.sh \
 	tests/integration/lost_queued_write.sh \
 	tests/integration/sales_bounds.sh \
-	tests/integration/chaos.sh
+	tests/integration/chaos.sh \
+	tests/integration/script_bounds.sh \
+	tests/integration/workload_rates.sh \
+	tests/integration/rule_contract.sh \
+	tests/integration/strict_names.sh

@@ -517,6 +517,61 @@ static void test_duplicates(void **state)
 	             "section [region.a] given twice (first on line 1)");
 }
 
+/* lua_memory_mb, lua_instruction_limit, lua_time_limit_ms: digits only,
+ * in range; absent or empty: 0 (the defaults apply). */
+static void test_lua_limits(void **state)
+{
+	struct config *cfg = load_ok(*state, "[ddbsim]\nlua_memory_mb = 64\n"
+	                                     "lua_instruction_limit = 1000\n"
+	                                     "lua_time_limit_ms = 86400000\n");
+	assert_true(cfg->lua_memory_mb == 64);
+	assert_true(cfg->lua_instruction_limit == 1000);
+	assert_true(cfg->lua_time_limit_ms == 86400000);
+	config_free(cfg);
+	cfg = load_ok(*state, "[ddbsim]\nlua_memory_mb =\n");
+	assert_true(cfg->lua_memory_mb == 0 && cfg->lua_instruction_limit == 0 &&
+	            cfg->lua_time_limit_ms == 0);
+	config_free(cfg);
+	cfg = load_ok(*state, "[ddbsim]\nlua_memory_mb = 1048576\n"
+	                      "lua_instruction_limit = 1000000000000000\nlua_time_limit_ms = 1\n");
+	assert_true(cfg->lua_memory_mb == 1048576);
+	assert_true(cfg->lua_instruction_limit == 1000000000000000ULL);
+	assert_true(cfg->lua_time_limit_ms == 1);
+	config_free(cfg);
+
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{ "lua_memory_mb = 0", "lua_memory_mb must be a decimal integer from 1 to 1048576 "
+		                       "(digits only), not '0'" },
+		{ "lua_memory_mb = 1048577", "lua_memory_mb must be a decimal integer from 1 to" },
+		{ "lua_memory_mb = -1", "lua_memory_mb must be a decimal integer from 1 to" },
+		{ "lua_memory_mb = +1", "lua_memory_mb must be a decimal integer from 1 to" },
+		{ "lua_memory_mb = 1e3", "lua_memory_mb must be a decimal integer from 1 to" },
+		{ "lua_memory_mb = 99999999999999999999999", "lua_memory_mb must be a decimal" },
+		{ "lua_instruction_limit = 999", "lua_instruction_limit must be a decimal integer "
+		                                 "from 1000 to 1000000000000000 (digits only), not '999'" },
+		{ "lua_instruction_limit = 1000000000000001", "lua_instruction_limit must be" },
+		{ "lua_instruction_limit = 10M", "lua_instruction_limit must be" },
+		{ "lua_time_limit_ms = 0", "lua_time_limit_ms must be a decimal integer from 1 to "
+		                           "86400000 (digits only), not '0'" },
+		{ "lua_time_limit_ms = 86400001", "lua_time_limit_ms must be" },
+		{ "lua_time_limit_ms = 1.5", "lua_time_limit_ms must be" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char text[128];
+		snprintf(text, sizeof text, "[ddbsim]\n%s\n", bad[i].text);
+		expect_error_prefix(*state, text, 2, bad[i].msg);
+	}
+	setenv("DDBSIM_T_LIMIT", " 5", 1);
+	expect_error(*state, "[ddbsim]\nlua_memory_mb = ${DDBSIM_T_LIMIT}\n", 2,
+	             "lua_memory_mb must be a decimal integer from 1 to 1048576 (digits only), "
+	             "not ' 5'");
+	unsetenv("DDBSIM_T_LIMIT");
+	expect_error(*state, "[ddbsim]\nlua_memory_mb = 5\nlua_memory_mb = 6\n", 3,
+	             "key 'lua_memory_mb' given twice in [ddbsim] (first on line 2)");
+}
+
 static void test_bad_seed(void **state)
 {
 	expect_error(*state, "[ddbsim]\nseed = -1\n", 2,
@@ -595,6 +650,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unset_variable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_section_and_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lua_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_seed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),

@@ -23,6 +23,7 @@
 
 #include "prng.h"
 #include "scenario.h"
+#include "utf8.h"
 
 #define ERRLEN 1024
 
@@ -664,7 +665,7 @@ static void test_validation_errors(void **state)
 		  "workload.order: must be a function" },
 		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
 		  "workload = { rate = -1, order = print } }\n",
-		  "workload.rate: must be a number of orders per second >= 0" },
+		  "workload.rate: must be a number of orders per second from 0 to 1000000" },
 		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
 		  "workload = { rate = { a = 1, east = 2 }, order = print } }\n",
 		  "workload.rate.east: unknown region" },
@@ -682,6 +683,48 @@ static void test_validation_errors(void **state)
 		  "checks: every check needs a name" },
 		{ "return 42\n", "the script returned number" },
 		{ "local x = 1\n", "the script returned nothing" },
+		/* names are valid UTF-8 */
+		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 }, "
+		  "{ sku = 'B', name = 'caf\\xe9', price = 1 } } }\n",
+		  "catalog[2].name: not valid UTF-8" },
+		{ "return { regions = { 'a' }, catalog = { { sku = '\\xc3\\x28', price = 1 } } }\n",
+		  "catalog[1].sku: not valid UTF-8" },
+		{ "return { name = '\\xed\\xa0\\x80', regions = { 'a' }, "
+		  "catalog = { { sku = 'A', price = 1 } } }\n",
+		  "name: not valid UTF-8" },
+		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
+		  "workload = { rate = 1, order = print }, "
+		  "checks = { ['ok'] = print, ['\\xf8\\x88\\x80\\x80\\x80'] = print } }\n",
+		  "checks[\"?????\"]: the name is not valid UTF-8" },
+		/* limits */
+		{ "local r = {}\nfor i = 1, 62 do r[i] = 'r' .. i end\n"
+		  "return { regions = r, catalog = { { sku = 'A', price = 1 } } }\n",
+		  "regions: at most 61 regions (64 nodes with central, documents and broker), got 62" },
+		{ "local f = {}\nfor i = 1, 32 do\n"
+		  "  f[i] = { at = i, action = 'down', target = { 'a', 'b', 'c', 'd' }, duration = 1 }\n"
+		  "end\n"
+		  "f[33] = { at = 1, action = 'drop', probability = 0.5 }\n"
+		  "return { regions = { 'a', 'b', 'c', 'd' }, catalog = { { sku = 'A', price = 1 } }, "
+		  "failures = f }\n",
+		  "failures[33]: more than 256 failure steps in all" },
+		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
+		  "workload = { rate = 1, order = print }, "
+		  "checks = { [string.rep('c', 92)] = print } }\n",
+		  "the name is too long (92 bytes, at most 91)" },
+		{ "local r = {}\nfor i = 1, 12 do r[i] = 'r' .. i end\n"
+		  "return { regions = r, catalog = { { sku = 'A', price = 1 } }, "
+		  "workload = { rate = 1, order = print, customers = { rate = 1, operation = print, "
+		  "replication = 9 } } }\n",
+		  "workload.customers.replication: at most 8 replicas, got 9" },
+		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
+		  "workload = { rate = 1000001, order = print } }\n",
+		  "workload.rate: must be a number of orders per second from 0 to 1000000, got 1000001" },
+		{ "return { regions = { 'a', 'b' }, catalog = { { sku = 'A', price = 1 } }, "
+		  "workload = { rate = { a = 1, b = 1e300 }, order = print } }\n",
+		  "workload.rate.b: must be a number of orders per second from 0 to 1000000" },
+		{ "return { regions = { 'a' }, catalog = { { sku = 'A', price = 1 } }, "
+		  "workload = { rate = 1, order = print, customers = { rate = 2e6, operation = print } } }\n",
+		  "workload.customers.rate: must be a number of operations per second from 0 to 1000000" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char name[32];
@@ -1023,7 +1066,7 @@ static void test_rules(void **state)
 		{ "A", 26, RULE_ACCEPT, NULL, "A", 26, 150, "c1" },
 		{ "A", 27, RULE_ERROR, "returned false and a table: the reason must be a string", "A",
 		  27, 150, "c1" },
-		{ "A", 28, RULE_ACCEPT, NULL, "A", 28, 150, "c1" },
+		{ "A", 28, RULE_REJECT, "rejected", "A", 28, 150, "c1" }, /* nil: as false */
 		{ "A", 29, RULE_ERROR, "order.unit_price: must be a number, got a string", "A", 29,
 		  150, "c1" },
 		{ "A", 30, RULE_ACCEPT, NULL, "A", 30, 150, "c1" },
@@ -1396,9 +1439,11 @@ static void test_run_checks(void **state)
 	assert_false(res.ok[5]);
 	assert_string_equal(res.detail[5], "42");
 	assert_false(res.ok[6]);
-	assert_string_equal(res.detail[6], "returned false and a table");
+	snprintf(want, sizeof want, "%s:27: in check 'g table detail': returned false and a table: "
+	         "the detail must be a string or a number", path);
+	assert_string_equal(res.detail[6], want);
 	assert_false(res.ok[7]);
-	snprintf(want, sizeof want, "%s:28: in check 'h returns 1': returned number", path);
+	snprintf(want, sizeof want, "%s:28: in check 'h returns 1': returned a number", path);
 	assert_int_equal(strncmp(res.detail[7], want, strlen(want)), 0);
 	results_free(&res);
 
@@ -1453,6 +1498,495 @@ static void test_many_calls(void **state)
 	scenario_free(sc);
 }
 
+/* ---- limits on a script ---------------------------------------------------- */
+
+static struct scenario *load_limited(const char *path, const struct scenario_limits *l,
+                                     char *err)
+{
+	prng_seed(&rng, 42);
+	return scenario_load_limited(path, NULL, &rng, NULL, 0, l, err, ERRLEN);
+}
+
+static void small_limits(struct scenario_limits *l)
+{
+	scenario_limits_init(l);
+	l->memory_bytes = (size_t)16 << 20;
+	l->instructions = 1000000;
+	l->time_ms = 60000;
+}
+
+/* err must be "PATH:LINE: in WHAT: WHY..." */
+static void assert_limit_error(const char *err, const char *path, int line, const char *what,
+                               const char *why)
+{
+	char want[4600];
+	snprintf(want, sizeof want, "%s:%d: in %s: %s", path, line, what, why);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("error \"%s\"\n  expected to start with \"%s\"", err, want);
+}
+
+static void test_limits_at_load(void **state)
+{
+	(void)state;
+	struct scenario_limits l;
+	small_limits(&l);
+	char err[ERRLEN], path[4200];
+
+	snprintf(path, sizeof path, "%s", write_script("loop.lua", "local x = 0\n"
+	                                                             "while true do x = x + 1 end\n"));
+	assert_null(load_limited(path, &l, err));
+	assert_limit_error(err, path, 2, "the script's top level",
+	                   "instruction limit exceeded (1000000 instructions; lua_instruction_limit)");
+
+	/* a pcall in the script cannot keep it going */
+	snprintf(path, sizeof path, "%s",
+	         write_script("ploop.lua", "for i = 1, math.maxinteger do\n"
+	                                   "  pcall(function() while true do end end)\n"
+	                                   "end\n"));
+	assert_null(load_limited(path, &l, err));
+	assert_limit_error(err, path, 2, "the script's top level", "instruction limit exceeded");
+
+	/* nor a coroutine */
+	snprintf(path, sizeof path, "%s",
+	         write_script("co.lua", "local co = coroutine.wrap(function()\n"
+	                                "  while true do end\n"
+	                                "end)\n"
+	                                "while true do pcall(co) end\n"));
+	assert_null(load_limited(path, &l, err));
+	assert_limit_error(err, path, 2, "the script's top level", "instruction limit exceeded");
+
+	/* memory: growth, and one allocation too large to make at all */
+	snprintf(path, sizeof path, "%s",
+	         write_script("grow.lua", "local t, kb = {}, string.rep('x', 1000)\n"
+	                                  "for i = 1, 100 do t[i] = string.rep(kb, 1000) .. i end\n"));
+	assert_null(load_limited(path, &l, err));
+	assert_limit_error(err, path, 2, "the script's top level",
+	                   "memory limit exceeded (16 MiB; lua_memory_mb)");
+	snprintf(path, sizeof path, "%s",
+	         write_script("huge.lua", "local ok = pcall(string.rep, 'x', 100000000)\n"
+	                                  "return ok\n"));
+	assert_null(load_limited(path, &l, err));
+	assert_limit_error(err, path, 2, "the script's top level", "memory limit exceeded");
+
+	/* time */
+	l.instructions = UINT64_C(1000000000000000);
+	l.time_ms = 100;
+	snprintf(path, sizeof path, "%s", write_script("slow.lua", "while true do end\n"));
+	assert_null(load_limited(path, &l, err));
+	assert_limit_error(err, path, 1, "the script's top level",
+	                   "time limit exceeded (100 ms; lua_time_limit_ms)");
+
+	/* __gc is refused where it is set */
+	snprintf(path, sizeof path, "%s",
+	         write_script("gc.lua", "local mt = { __gc = function() while true do end end }\n"
+	                                "setmetatable({}, mt)\n"));
+	assert_null(load_limited(path, NULL, err));
+	char want[4400];
+	snprintf(want, sizeof want, "%s:2: in the script's top level: setmetatable: __gc is not "
+	         "available in a scenario", path);
+	assert_int_equal(strncmp(err, want, strlen(want)), 0);
+	/* setmetatable otherwise works as in Lua */
+	struct scenario *sc = load_limited(
+	        write_script("mt.lua", "local t = setmetatable({}, { __index = function() return 7 end })\n"
+	                               "assert(t.x == 7 and getmetatable(t).__index)\n"
+	                               "assert(setmetatable(t, nil) == t and getmetatable(t) == nil)\n"
+	                               "setmetatable(t, { __metatable = 'locked' })\n"
+	                               "assert(not pcall(setmetatable, t, {}))\n"
+	                               "assert(not pcall(setmetatable, 1, {}))\n"
+	                               MINI_HEAD "}\n"),
+	        NULL, err);
+	if (sc == NULL)
+		fail_msg("%s", err);
+	assert_null(scenario_fatal(sc));
+	scenario_free(sc);
+}
+
+/* string.rep and table.move, which could loop in C for days, keep Lua's
+ * behaviour otherwise. */
+static void test_limits_in_library(void **state)
+{
+	(void)state;
+	struct scenario_limits l;
+	small_limits(&l);
+	char err[ERRLEN], path[4200];
+	struct scenario *sc = load_limited(
+	        write_script("lib.lua",
+	                     "local function eq(a, b)\n"
+	                     "  for i = 1, math.max(#a, #b) do if a[i] ~= b[i] then return false end end\n"
+	                     "  return true\n"
+	                     "end\n"
+	                     "local t = { 1, 2, 3, 4, 5 }\n"
+	                     "assert(table.move(t, 1, 3, 3) == t and eq(t, { 1, 2, 1, 2, 3 }))\n"
+	                     "t = { 1, 2, 3, 4, 5 }\n"
+	                     "assert(eq(table.move(t, 3, 5, 1), { 3, 4, 5, 4, 5 }))\n"
+	                     "local d = {}\n"
+	                     "assert(table.move({ 1, 2, 3 }, 1, 3, 2, d) == d and d[2] == 1 and d[4] == 3)\n"
+	                     "assert(eq(table.move({ 1, 2 }, 2, 1, 1), { 1, 2 }))\n"
+	                     "local log = {}\n"
+	                     "local p = setmetatable({}, { __index = function(_, k) return k * 10 end,\n"
+	                     "  __newindex = function(_, k, v) log[#log + 1] = k .. '=' .. v end })\n"
+	                     "table.move(p, 1, 2, 5, p)\n"
+	                     "assert(log[1] == '5=10' and log[2] == '6=20')\n"
+	                     "assert(not pcall(table.move, 1, 1, 2, 3))\n"
+	                     "local ok, msg = pcall(table.move, {}, math.mininteger, 1, 1)\n"
+	                     "assert(not ok and msg:find('too many elements to move'))\n"
+	                     "ok, msg = pcall(table.move, {}, 1, 2, math.maxinteger)\n"
+	                     "assert(not ok and msg:find('destination wrap around'))\n"
+	                     "ok, msg = pcall(table.move, {}, 1, 2)\n"
+	                     "assert(not ok and msg:find(\"bad argument #4 to 'table.move'\"))\n"
+	                     "assert(string.rep('', 1e15) == '' and string.rep('', 1e15, '') == '')\n"
+	                     "assert(string.rep('ab', 3, ',') == 'ab,ab,ab' and ('y'):rep(2) == 'yy')\n"
+	                     "assert(string.rep('x', 0) == '' and string.rep('x', -1) == '')\n"
+	                     "ok, msg = pcall(string.rep)\n"
+	                     "assert(not ok and msg:find(\"bad argument #1 to 'string.rep'\"))\n"
+	                     "ok, msg = pcall(string.rep, 'x', 1e10)\n"
+	                     "assert(not ok and msg:find('resulting string too large'))\n"
+	                     MINI_HEAD "}\n"),
+	        &l, err);
+	if (sc == NULL)
+		fail_msg("%s", err);
+	scenario_free(sc);
+
+	snprintf(path, sizeof path, "%s",
+	         write_script("move.lua", "local t = {}\n"
+	                                  "table.move(t, 1, 1e15, 2)\n"));
+	assert_null(load_limited(path, &l, err));
+	assert_limit_error(err, path, 2, "the script's top level",
+	                   "instruction limit exceeded (1000000 instructions; lua_instruction_limit)");
+}
+
+static void test_limits_in_hooks(void **state)
+{
+	(void)state;
+	struct scenario_limits l;
+	small_limits(&l);
+	char err[ERRLEN], path[4200], reason[DDB_ERR_MAX];
+	snprintf(path, sizeof path, "%s",
+	         write_script("hookloop.lua",
+	                      MINI_HEAD                                                      /* 1-5 */
+	                      "  rules = { order = function(o)\n"                            /* 6 */
+	                      "    if o.quantity == 1 then return true end\n"                /* 7 */
+	                      "    while true do pcall(function() while true do end end) end\n" /* 8 */
+	                      "  end },\n"
+	                      "  checks = { ['c'] = function(f) return true end },\n"
+	                      "}\n"));
+	struct scenario *sc = load_limited(path, &l, err);
+	if (sc == NULL)
+		fail_msg("%s", err);
+	struct ddb_order o = make_order("A", 1, 150);
+	for (int i = 0; i < 100; i++) /* many calls within the limit: it is per call */
+		assert_int_equal(scenario_order_rule(sc, &o, reason, sizeof reason), RULE_ACCEPT);
+	assert_null(scenario_fatal(sc));
+	o.quantity = 2;
+	assert_int_equal(scenario_order_rule(sc, &o, reason, sizeof reason), RULE_ERROR);
+	assert_limit_error(reason, path, 8, "hook rules.order", "instruction limit exceeded");
+	assert_non_null(scenario_fatal(sc));
+	assert_string_equal(scenario_fatal(sc), reason);
+	/* from now on every call fails with that error, without running */
+	o.quantity = 1;
+	assert_int_equal(scenario_order_rule(sc, &o, reason, sizeof reason), RULE_ERROR);
+	assert_string_equal(reason, scenario_fatal(sc));
+	assert_int_equal(scenario_next_order(sc, 0, &o, err, sizeof err), -1);
+	assert_string_equal(err, scenario_fatal(sc));
+	struct results res = { 0 };
+	scenario_run_checks(sc, NULL, collect, &res);
+	assert_int_equal(res.n, 1);
+	assert_false(res.ok[0]);
+	assert_string_equal(res.detail[0], scenario_fatal(sc));
+	results_free(&res);
+	scenario_free(sc);
+
+	/* a check */
+	snprintf(path, sizeof path, "%s",
+	         write_script("checkloop.lua",
+	                      MINI_HEAD                                           /* 1-5 */
+	                      "  checks = {\n"                                    /* 6 */
+	                      "    ['a'] = function(f) return true end,\n"        /* 7 */
+	                      "    ['b'] = function(f)\n"                         /* 8 */
+	                      "      local kept = {}\n"                           /* 9 */
+	                      "      for i = 1, 1e9 do kept[i] = {} end\n"        /* 10 */
+	                      "    end,\n"
+	                      "    ['c'] = function(f) return true end,\n"
+	                      "  },\n"
+	                      "}\n"));
+	sc = load_limited(path, &l, err);
+	if (sc == NULL)
+		fail_msg("%s", err);
+	scenario_run_checks(sc, NULL, collect, &res);
+	assert_int_equal(res.n, 3);
+	assert_true(res.ok[0]);
+	assert_false(res.ok[1]);
+	assert_limit_error(res.detail[1], path, 10, "check 'b'", "");
+	assert_non_null(strstr(res.detail[1], "limit exceeded"));
+	assert_false(res.ok[2]); /* not run: the state cannot be trusted */
+	assert_string_equal(res.detail[2], res.detail[1]);
+	assert_string_equal(scenario_fatal(sc), res.detail[1]);
+	results_free(&res);
+	scenario_free(sc);
+
+	/* memory kept by a hook across calls */
+	snprintf(path, sizeof path, "%s",
+	         write_script("keep.lua",
+	                      "local kept = {}\n"                                   /* 1 */
+	                      "return {\n"
+	                      "  regions = { 'north' },\n"
+	                      "  catalog = { { sku = 'A', price = 1 } },\n"
+	                      "  workload = {\n"                                    /* 5 */
+	                      "    rate = function(r, t)\n"                         /* 6 */
+	                      "      kept[#kept + 1] = string.rep(('k'):rep(1000), 1000) .. t\n"
+	                      "      return 1\n"
+	                      "    end,\n"
+	                      "    order = print },\n"
+	                      "}\n"));
+	sc = load_limited(path, &l, err);
+	if (sc == NULL)
+		fail_msg("%s", err);
+	int i;
+	for (i = 0; i < 100 && scenario_fatal(sc) == NULL; i++) {
+		scenario_set_time(sc, i);
+		scenario_rate(sc, 0, err, sizeof err);
+	}
+	assert_true(i > 10 && i < 30);
+	assert_string_equal(err, scenario_fatal(sc));
+	assert_limit_error(err, path, 7, "hook workload.rate", "memory limit exceeded (16 MiB");
+	scenario_free(sc);
+}
+
+/* ---- the rule contract, in every hook ------------------------------------- */
+
+static void test_rule_contract(void **state)
+{
+	(void)state;
+	const char *p = write_script(
+	        "contract.lua",
+	        "return {\n"
+	        "  regions = { 'north', 'south', 'east' },\n"
+	        "  catalog = { { sku = 'A', price = 1 } },\n"
+	        "  workload = { rate = 1, order = print,\n"
+	        "    customers = { rate = 1, operation = print } },\n"
+	        "  rules = {\n"
+	        "    customer_home = function(c)\n"                                  /* 7 */
+	        "      local z = c.zip\n"
+	        "      if z == 1 then return end\n"
+	        "      if z == 2 then return true end\n"
+	        "      if z == 3 then return false end\n"
+	        "      if z == 4 then return nil end\n"
+	        "      if z == 5 then return false, 'five' end\n"
+	        "      if z == 6 then return nil, 'six' end\n"
+	        "      if z == 7 then return 'south' end\n"
+	        "      if z == 8 then return 'nowhere' end\n"
+	        "      if z == 9 then return {} end\n"
+	        "      if z == 10 then return nil, 10 end\n"
+	        "      if z == 11 then return nil, {} end\n"
+	        "      if z == 12 then return nil, 'caf\\xe9' end\n"
+	        "      if z == 13 then return nil, string.rep('r', 128) end\n"
+	        "      if z == 14 then return nil, '' end\n"
+	        "      error('z ' .. z)\n"
+	        "    end,\n"
+	        "    customer_replicas = function(c, home)\n"                        /* 25 */
+	        "      local z = c.zip\n"
+	        "      if z == 1 then return end\n"
+	        "      if z == 2 then return true end\n"
+	        "      if z == 3 then return false end\n"
+	        "      if z == 4 then return nil end\n"
+	        "      if z == 5 then return false, 'five' end\n"
+	        "      if z == 6 then return nil, 'six' end\n"
+	        "      if z == 7 then return { 'east' } end\n"
+	        "      if z == 8 then return { 'north' } end\n"
+	        "      if z == 9 then return 'east' end\n"
+	        "      error('z ' .. z)\n"
+	        "    end,\n"
+	        "  },\n"
+	        "}\n");
+	char path[4200], want[4600], msg[DDB_ERR_MAX];
+	snprintf(path, sizeof path, "%s", p);
+	struct scenario *sc = load_ok(path, NULL);
+	static const struct {
+		int zip;
+		int verdict;
+		size_t home;
+		const char *text; /* reject: the reason; error: after "in hook ...: " */
+	} homes[] = {
+		{ 1, RULE_ACCEPT, 0, NULL },
+		{ 2, RULE_ACCEPT, 0, NULL },
+		{ 3, RULE_REJECT, 0, "rejected" },
+		{ 4, RULE_REJECT, 0, "rejected" },
+		{ 5, RULE_REJECT, 0, "five" },
+		{ 6, RULE_REJECT, 0, "six" },
+		{ 7, RULE_ACCEPT, 1, NULL },
+		{ 8, RULE_ERROR, 0, "returned \"nowhere\": not a region of the scenario" },
+		{ 9, RULE_ERROR, 0, "returned a table: return the name of the home region" },
+		{ 10, RULE_REJECT, 0, "10" },
+		{ 11, RULE_ERROR, 0, "returned nil and a table: the reason must be a string or a number" },
+		{ 12, RULE_ERROR, 0, "the reason must be valid UTF-8" },
+		{ 13, RULE_ERROR, 0, "the reason must be a string of at most 127 bytes" },
+		{ 14, RULE_REJECT, 0, "rejected" },
+	};
+	for (size_t i = 0; i < sizeof homes / sizeof *homes; i++) {
+		struct ddb_customer c;
+		memset(&c, 0, sizeof c);
+		snprintf(c.id, sizeof c.id, "c%d", homes[i].zip);
+		c.zip_prefix = homes[i].zip;
+		size_t home = 99;
+		int v = (int)scenario_customer_home(sc, &c, &home, msg, sizeof msg);
+		if (v != homes[i].verdict)
+			fail_msg("customer_home zip %d: verdict %d (%s)", homes[i].zip, v, msg);
+		if (v == RULE_ACCEPT) {
+			assert_int_equal(home, homes[i].home);
+			assert_string_equal(msg, "");
+		} else if (v == RULE_REJECT) {
+			assert_string_equal(msg, homes[i].text);
+		} else {
+			snprintf(want, sizeof want, "%s:7: in hook rules.customer_home: %s", path,
+			         homes[i].text);
+			if (strncmp(msg, want, strlen(want)) != 0)
+				fail_msg("zip %d: \"%s\"\n  expected \"%s...\"", homes[i].zip, msg, want);
+		}
+	}
+	static const struct {
+		int zip;
+		int verdict;
+		size_t n, first; /* the replicas of a customer at home north (0) */
+		const char *text;
+	} replicas[] = {
+		{ 1, RULE_ACCEPT, 1, 1, NULL }, /* the default: the next region */
+		{ 2, RULE_ACCEPT, 1, 1, NULL },
+		{ 3, RULE_REJECT, 0, 0, "rejected" },
+		{ 4, RULE_REJECT, 0, 0, "rejected" },
+		{ 5, RULE_REJECT, 0, 0, "five" },
+		{ 6, RULE_REJECT, 0, 0, "six" },
+		{ 7, RULE_ACCEPT, 1, 2, NULL },
+		{ 8, RULE_ERROR, 0, 0, "returned a bad list" },
+		{ 9, RULE_ERROR, 0, 0, "returned a string: return a list of regions" },
+		{ 10, RULE_ERROR, 0, 0, "z 10" },
+	};
+	for (size_t i = 0; i < sizeof replicas / sizeof *replicas; i++) {
+		struct ddb_customer c;
+		memset(&c, 0, sizeof c);
+		snprintf(c.id, sizeof c.id, "c%d", replicas[i].zip);
+		c.zip_prefix = replicas[i].zip;
+		size_t out[8], n = 99;
+		int v = (int)scenario_customer_replicas(sc, &c, 0, out, 8, &n, msg, sizeof msg);
+		if (v != replicas[i].verdict)
+			fail_msg("customer_replicas zip %d: verdict %d (%s)", replicas[i].zip, v, msg);
+		assert_int_equal(n, replicas[i].n);
+		if (n > 0)
+			assert_int_equal(out[0], replicas[i].first);
+		if (v == RULE_REJECT) {
+			assert_string_equal(msg, replicas[i].text);
+		} else if (v == RULE_ERROR) {
+			assert_non_null(strstr(msg, "in hook rules.customer_replicas: "));
+			assert_non_null(strstr(msg, replicas[i].text));
+		}
+	}
+	scenario_free(sc);
+}
+
+/* ---- rates ----------------------------------------------------------------- */
+
+static void test_rates(void **state)
+{
+	(void)state;
+	char err[ERRLEN], path[4200], want[4600];
+	struct scenario *sc = load_ok(write_script("fixed.lua", MINI_HEAD "}\n"), NULL);
+	assert_false(scenario_rate_varies(sc));
+	assert_false(scenario_has_customers(sc));
+	scenario_free(sc);
+	snprintf(path, sizeof path, "%s",
+	         write_script("ratefn.lua",
+	                      "return {\n"
+	                      "  regions = { 'north' },\n"
+	                      "  catalog = { { sku = 'A', price = 1 } },\n"
+	                      "  workload = { order = print,\n"
+	                      "    rate = function(r, t) return t == 1 and 1e6 or t == 2 and 1e6 + 1 or 0 end,\n"
+	                      "    customers = { operation = print,\n"
+	                      "      rate = function(t) return t == 1 and 1e6 or 2e6 end } },\n"
+	                      "}\n"));
+	sc = load_ok(path, NULL);
+	assert_true(scenario_rate_varies(sc));
+	assert_true(scenario_customer_rate_varies(sc));
+	scenario_set_time(sc, 0);
+	assert_true(scenario_rate(sc, 0, err, sizeof err) == 0);
+	assert_string_equal(err, "");
+	scenario_set_time(sc, 1000000);
+	assert_true(scenario_rate(sc, 0, err, sizeof err) == 1e6);
+	assert_string_equal(err, "");
+	assert_true(scenario_customer_rate(sc, err, sizeof err) == 1e6);
+	assert_string_equal(err, "");
+	scenario_set_time(sc, 2000000);
+	assert_true(scenario_rate(sc, 0, err, sizeof err) == 0);
+	snprintf(want, sizeof want, "%s:5: in hook workload.rate: returned 1000001: a rate is a number "
+	         "of orders per second from 0 to 1000000", path);
+	assert_string_equal(err, want);
+	assert_true(scenario_customer_rate(sc, err, sizeof err) == 0);
+	assert_non_null(strstr(err, "in hook workload.customers.rate: must return a number of "
+	                            "operations per second from 0 to 1000000"));
+	scenario_free(sc);
+}
+
+/* ---- UTF-8 ------------------------------------------------------------------ */
+
+static void test_utf8(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		int valid;
+	} cases[] = {
+		{ "", 1 },
+		{ "plain ascii", 1 },
+		{ "caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x98\x80", 1 },
+		{ "\xf4\x8f\xbf\xbf", 1 },         /* U+10FFFF */
+		{ "\xef\xbb\xbf", 1 },              /* the byte order mark */
+		{ "caf\xe9", 0 },                    /* Latin-1 */
+		{ "\xc3", 0 },                       /* truncated */
+		{ "\xe6\x9d", 0 },                   /* truncated */
+		{ "\x80", 0 },                       /* a stray continuation byte */
+		{ "\xc0\xaf", 0 },                   /* overlong */
+		{ "\xe0\x80\xaf", 0 },               /* overlong */
+		{ "\xf0\x80\x80\xaf", 0 },           /* overlong */
+		{ "\xed\xa0\x80", 0 },               /* a surrogate */
+		{ "\xf4\x90\x80\x80", 0 },           /* above U+10FFFF */
+		{ "\xf8\x88\x80\x80\x80", 0 },       /* five bytes */
+		{ "\xff", 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		if (utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].valid)
+			fail_msg("case %zu: utf8_valid is %d", i, !cases[i].valid);
+		char buf[32];
+		snprintf(buf, sizeof buf, "%s", cases[i].s);
+		size_t replaced = utf8_scrub(buf);
+		assert_int_equal(replaced == 0, cases[i].valid);
+		assert_int_equal(strlen(buf), strlen(cases[i].s));
+		assert_true(utf8_valid(buf, strlen(buf)));
+	}
+	/* cut on a character boundary */
+	const char *t = "ab\xc3\xa9\xe6\x9d\xb1";
+	assert_int_equal(utf8_cut(t, 7, 10), 7);
+	assert_int_equal(utf8_cut(t, 7, 7), 7);
+	assert_int_equal(utf8_cut(t, 7, 6), 4);
+	assert_int_equal(utf8_cut(t, 7, 5), 4);
+	assert_int_equal(utf8_cut(t, 7, 4), 4);
+	assert_int_equal(utf8_cut(t, 7, 3), 2);
+	assert_int_equal(utf8_cut(t, 7, 0), 0);
+
+	/* a check's long detail is cut on a character boundary */
+	const char *p = write_script("longdetail.lua",
+	                             MINI_HEAD "  checks = { ['d'] = function(f)\n"
+	                                       "    return false, 'x' .. string.rep('\xc3\xa9', 600)\n"
+	                                       "  end },\n"
+	                                       "}\n");
+	struct scenario *sc = load_ok(p, NULL);
+	struct results res = { 0 };
+	scenario_run_checks(sc, NULL, collect, &res);
+	assert_int_equal(res.n, 1);
+	assert_false(res.ok[0]);
+	assert_int_equal(strlen(res.detail[0]), 1023); /* 'x' and 511 characters of 2 bytes */
+	assert_true(utf8_valid(res.detail[0], strlen(res.detail[0])));
+	results_free(&res);
+	scenario_free(sc);
+}
+
 static void test_bad_arguments(void **state)
 {
 	(void)state;
@@ -1490,6 +2024,12 @@ int main(void)
 		cmocka_unit_test(test_run_checks),
 		cmocka_unit_test(test_many_calls),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_limits_at_load),
+		cmocka_unit_test(test_limits_in_library),
+		cmocka_unit_test(test_limits_in_hooks),
+		cmocka_unit_test(test_rule_contract),
+		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_utf8),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
