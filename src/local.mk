@@ -10,6 +10,7 @@ src_libddbsim_la_SOURCES = \
 	src/prng.c src/prng.h \
 	src/clock.c src/clock.h \
 	src/scenario.c src/scenario.h \
+	src/script_watchdog.c src/script_watchdog.h \
 	src/node.c src/node.h \
 	src/faults.c src/faults.h \
 	src/fault_steps.c src/fault_steps.h \

@@ -17,10 +17,13 @@
  * through bounded_call(): the state's allocator refuses to grow past the
  * memory limit, and a count hook stops a call that runs too many
  * instructions or too long.  Finalizers (__gc) are refused: Lua runs them
- * with hooks off, where nothing could stop one.
+ * with hooks off, where nothing could stop one.  A library function that
+ * loops in C (a pattern that backtracks for ever) is out of a hook's reach:
+ * script_watchdog.c ends the process when a call is stuck past its limit.
  */
 #include "scenario.h"
 #include "prng.h"
+#include "script_watchdog.h"
 #include "utf8.h"
 
 #include <cJSON.h>
@@ -479,6 +482,19 @@ static void charge(lua_State *L, uint64_t n)
 	raise_fatal(sc, L);
 }
 
+/* What the watchdog names when a call is stuck in C: the hook's definition,
+ * else the script. */
+static void describe_call(void *ctx, char *buf, size_t len)
+{
+	const struct scenario *sc = ctx;
+	const struct hook *h = sc->what_hook;
+	const char *what = sc->what ? sc->what : "the script";
+	if (h != NULL && h->src != NULL && h->line > 0)
+		snprintf(buf, len, "%s:%d: in %s", h->src, h->line, what);
+	else
+		snprintf(buf, len, "%s: in %s", sc->info.path, what);
+}
+
 /* lua_pcall (with the message handler at index 1) of the function below
  * its nargs arguments, within the limits: the memory limit applies and the
  * count hook stops a call that runs too many instructions or too long.
@@ -503,7 +519,9 @@ static int bounded_call(struct scenario *sc, int nargs, int nresults, const char
 	clock_gettime(CLOCK_MONOTONIC, &sc->started);
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
 	sc->armed = 1;
+	watchdog_arm(sc->limits.time_ms, describe_call, sc);
 	int status = lua_pcall(L, nargs, nresults, 1);
+	watchdog_disarm();
 	sc->armed = 0;
 	if (!sc->has_fatal && sc->mem_over && !sc->mem_refused) {
 		lua_gc(L, LUA_GCCOLLECT, 0); /* garbage, or too much kept? */

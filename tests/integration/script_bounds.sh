@@ -166,6 +166,22 @@ run run -c "$TMP/mem.conf" "$TMP/churn.lua"
 expect_rc 0 "garbage is collected, not counted"
 pass "memory past lua_memory_mb stops the run (exit 2), even behind pcall; garbage does not count"
 
+# ---- a library function that loops in C, out of the count hook's reach ------
+# A pattern that backtracks without end never returns to the interpreter;
+# the watchdog ends the process a second after the time limit, naming the
+# hook.  (Before the watchdog this ran for hours: timeout's 124.)
+limits_conf c.conf lua_time_limit_ms=300
+script cloop.lua '' 'rules = { order = function(o)
+    string.find(string.rep("a", 5000), ".-.-.-.-.-b")
+  end },'
+start=$(date +%s)
+run run -c "$TMP/c.conf" "$TMP/cloop.lua"
+took=$(( $(date +%s) - start ))
+expect_rc 2 "a pattern that backtracks in C"
+expect_err "cloop.lua:8: in hook rules.order: time limit exceeded (300 ms; lua_time_limit_ms) in a library function" "a pattern that backtracks in C"
+[ "$took" -lt 30 ] || fail "the stuck call was stopped only after $took s"
+pass "a call stuck in C is stopped by the watchdog ($took s), exit 2, naming the hook"
+
 # ---- the settings are read strictly -----------------------------------------
 for bad in "lua_memory_mb= 0" "lua_memory_mb=-5" "lua_memory_mb=+5" "lua_memory_mb=1048577" \
            "lua_instruction_limit=999" "lua_instruction_limit=1e9" "lua_time_limit_ms=0" \
