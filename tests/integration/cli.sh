@@ -10,7 +10,7 @@ ddbsim run --help
 expect_rc 0 "run --help"
 ddbsim --version
 expect_rc 0 "--version"
-expect_out "plugin ABI 2" "--version"
+expect_out "plugin ABI 3" "--version"
 
 ddbsim
 expect_rc 2 "no command"
@@ -38,11 +38,11 @@ pass "usage errors exit 2 with a message"
 
 ddbsim plugins -c "$CONF"
 expect_rc 0 "plugins"
-grep -E '^sqlite +[^ ]+ +2 +storage +regional,central,documents ' "$TMP/out" >/dev/null ||
+grep -E '^sqlite +[^ ]+ +3 +storage +regional,central,documents ' "$TMP/out" >/dev/null ||
 	{ cat "$TMP/out"; fail "plugins: sqlite line"; }
 grep -A1 -E '^sqlite ' "$TMP/out" | grep -qx '  settings: path, synchronous, busy_timeout_ms' ||
 	{ cat "$TMP/out"; fail "plugins: sqlite's settings"; }
-grep -E '^memory +[^ ]+ +2 +transport ' "$TMP/out" >/dev/null || { cat "$TMP/out"; fail "plugins: memory line"; }
+grep -E '^memory +[^ ]+ +3 +transport ' "$TMP/out" >/dev/null || { cat "$TMP/out"; fail "plugins: memory line"; }
 pass "plugins lists sqlite and memory with version, ABI, kind and roles"
 
 # check on a data directory no run has used: a clear error.
