@@ -377,7 +377,9 @@ static int finish_report(const struct cli *c, struct run_result *res, struct rep
 {
 	char err[1024];
 	if (c->quiet && res->interrupted) {
-		printf("INTERRUPTED (%s): the checks were not run\n", report_signal_name(res->interrupted));
+		printf("INTERRUPTED (%s) during %s: the checks were not run\n",
+		       report_signal_name(res->interrupted),
+		       res->interrupted_in ? res->interrupted_in : "the run");
 	} else if (c->quiet) {
 		for (size_t i = 0; i < res->checks.n; i++)
 			if (!res->checks.v[i].ok)

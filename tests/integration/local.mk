@@ -9,4 +9,7 @@ INTEGRATION_TESTS += \
 	tests/integration/decision_table.sh \
 	tests/integration/faults.sh \
 	tests/integration/node_state.sh \
+	tests/integration/datadir_lock.sh \
+	tests/integration/interrupt.sh \
+	tests/integration/check_readonly.sh \
 	tests/integration/chaos.sh
