@@ -20,12 +20,12 @@ until grep -q '^resetting no' "$D/nodes" 2>/dev/null; do
 	[ "$i" -le 1200 ] || fail "the run did not finish its setup within 120 s"
 	sleep 0.1
 done
-[ "$(cat "$D/lock")" = "$RUN_PID" ] || fail "$D/lock does not hold the run's pid ($RUN_PID)"
 
 busy="data directory $D is in use by ddbsim process $RUN_PID"
 ddbsim check -c "$CONF"
 expect_rc 2 "check during the run"
 expect_err "$busy" "check during the run"
+[ "$(cat "$D/lock")" = "$RUN_PID" ] || fail "$D/lock does not hold the run's pid ($RUN_PID)"
 ddbsim drain -c "$CONF"
 expect_rc 2 "drain during the run"
 expect_err "$busy" "drain during the run"
