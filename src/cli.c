@@ -122,7 +122,7 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 		if (*p < '0' || *p > '9')
 			return -1;
 		unsigned d = (unsigned)(*p - '0');
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10)
 			return -1;
 		v = v * 10 + d;
 	}
@@ -390,13 +390,13 @@ static int finish_report(const struct cli *c, struct run_result *res, struct rep
 		report_text(res, stdout);
 	}
 	fflush(stdout);
+	int rc = res->interrupted ? report_interrupted(res, o)
+	         : res->failed_checks ? EXIT_CHECK_FAILED : EXIT_CHECKS_HOLD;
 	if (rf->f && report_file_commit(rf, res, err, sizeof err) != 0) {
 		fprintf(stderr, "ddbsim: cannot write the report: %s\n", err);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
 	}
-	if (res->interrupted)
-		return report_interrupted(res, o);
-	return res->failed_checks ? EXIT_CHECK_FAILED : EXIT_CHECKS_HOLD;
+	return rc;
 }
 
 /* The failure schedule on one line, as the run will apply it (derived
@@ -723,6 +723,13 @@ int cli_main(int argc, char **argv)
 		return rc;
 	}
 
+	/* A scenario that is not there fails before the data directory is
+	 * created to hold the lock. */
+	if (is_run && access(scenario, R_OK) != 0) {
+		fprintf(stderr, "ddbsim: %s: cannot open the script: %s\n", scenario, strerror(errno));
+		config_free(cfg);
+		return EXIT_USAGE;
+	}
 	/* Before anything runs: a report that cannot be written fails now. */
 	struct report_file rf = { 0 };
 	if (c.report_path && report_file_open(&rf, c.report_path, err, sizeof err) != 0) {

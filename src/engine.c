@@ -591,7 +591,7 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	int installed = catalog_install_until(&e.w, e.si, 0, o->stop, err, errlen);
 	if (installed < 0)
 		goto out;
-	if (installed > 0 || stopped(&e)) {
+	if (installed > 0) {
 		interrupted(&e, res, "setup");
 		rc = 0;
 		goto out;

@@ -237,8 +237,13 @@ void report_text(const struct run_result *res, FILE *out)
 		        m->orders_accepted, m->orders_rejected, m->orders_generated);
 		for (size_t i = 0; i < m->n_reasons; i++)
 			fprintf(out, "    %-26s %" PRIu64 "\n", m->reasons[i].reason, m->reasons[i].n);
-		fprintf(out, "  throughput     %.0f orders/s accepted and synced (%.2f s wall, %.1f s simulated)\n",
-		        throughput(res), res->sync_seconds, (double)res->virtual_us / 1e6);
+		if (res->interrupted)
+			fprintf(out, "  throughput     - (interrupted before the sync finished; %.2f s wall, "
+			             "%.1f s simulated)\n", res->sync_seconds, (double)res->virtual_us / 1e6);
+		else
+			fprintf(out, "  throughput     %.0f orders/s accepted and synced (%.2f s wall, %.1f s "
+			             "simulated)\n", throughput(res), res->sync_seconds,
+			        (double)res->virtual_us / 1e6);
 		print_latency(out, "order latency", &m->order_latency_us);
 		print_latency(out, "sync lag", &m->sync_lag_us);
 		fprintf(out, "  queues         max depth sync.central %" PRIu64 ", sync.documents %" PRIu64,
@@ -330,7 +335,7 @@ int report_file_open(struct report_file *rf, const char *path, char *err, size_t
 {
 	memset(rf, 0, sizeof *rf);
 	if (!*path)
-		return errorf(err, errlen, "--report needs a file name");
+		return errorf(err, errlen, "'': not a file name");
 	if (copy_str(rf->path, sizeof rf->path, path) != 0)
 		return errorf(err, errlen, "%s: path too long", path);
 	struct stat st;
@@ -381,20 +386,14 @@ int report_file_commit(struct report_file *rf, const struct run_result *res, cha
 	}
 	rf->f = NULL;
 	if (ok && rf->tmp[0]) {
-		if (rename(rf->tmp, rf->path) == 0)
+		if (rename(rf->tmp, rf->path) == 0) {
 			rf->tmp[0] = '\0';
-		else
-			ok = 0, e = errno;
+		} else {
+			ok = 0;
+			e = errno;
+		}
 	}
 	int rc = ok ? 0 : errorf(err, errlen, "%s: %s", rf->path, strerror(e));
 	report_file_discard(rf); /* removes the temp file if the rename did not happen */
 	return rc;
-}
-
-int report_write(const struct run_result *res, const char *path, char *err, size_t errlen)
-{
-	struct report_file rf;
-	if (report_file_open(&rf, path, err, errlen) != 0)
-		return -1;
-	return report_file_commit(&rf, res, err, errlen);
 }

@@ -15,9 +15,6 @@ struct cJSON *report_json(const struct run_result *res);
 /* "SIGINT", "SIGTERM", ...: for the report of an interrupted run. */
 const char *report_signal_name(int sig);
 void report_text(const struct run_result *res, FILE *out);
-/* Writes the JSON report to path (atomically: a temp file, then rename). */
-int report_write(const struct run_result *res, const char *path, char *err, size_t errlen);
-
 /* A JSON report on its way to a file, in two steps: report_file_open, before
  * the run, creates PATH.tmp, so that a path that cannot be written fails
  * before anything runs; report_file_commit writes the report there and

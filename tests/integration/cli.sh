@@ -115,8 +115,10 @@ for bad in "$TMP/no/such/dir/r.json" "$TMP"; do
 	! grep -q "ddbsim run report" "$TMP/out" || fail "--report $bad: the run started anyway"
 done
 echo old > "$TMP/r.json"
-ddbsim run "$TMP/no-such.lua" -c "$CONF" -d "$TMP/rdata" --report "$TMP/r.json"
+echo 'return {' > "$TMP/broken.lua"
+ddbsim run "$TMP/broken.lua" -c "$CONF" -d "$TMP/rdata" --report "$TMP/r.json"
 expect_rc 2 "a run that fails, with --report"
+expect_err "broken.lua" "a run that fails, with --report"
 [ "$(cat "$TMP/r.json")" = old ] || fail "a failed run replaced the existing report"
 [ ! -e "$TMP/r.json.tmp" ] || fail "a failed run left $TMP/r.json.tmp"
 ddbsim run "$TMP/tiny.lua" -c "$CONF" -d "$TMP/rdata" --report "$TMP/r.json" -q
