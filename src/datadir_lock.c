@@ -18,6 +18,8 @@
 int datadir_create(const char *dir, char *err, size_t errlen)
 {
 	char buf[4096];
+	if (!*dir)
+		return errorf(err, errlen, "the data directory's name is empty");
 	if (copy_str(buf, sizeof buf, dir) != 0)
 		return errorf(err, errlen, "%s: path too long", dir);
 	for (char *p = buf + 1;; p++) {
@@ -65,6 +67,8 @@ int datadir_lock(struct datadir_lock *l, const char *dir, enum datadir_lock_mode
 {
 	l->fd = -1;
 	l->wrote_pid = 0;
+	if (!*dir)
+		return errorf(err, errlen, "the data directory's name is empty");
 	char path[4096];
 	if (mode == DATADIR_CREATE && datadir_create(dir, err, errlen) != 0)
 		return -1;

@@ -847,12 +847,14 @@ static char *readonly_uri(const char *path, int immutable)
 static enum ddb_status open_readonly(struct sq *h, struct ddb_err *err)
 {
 	struct stat st;
-	if (strcmp(h->path, ":memory:") == 0 || strncmp(h->path, "file:", 5) == 0)
-		return fail(h, DDB_INVALID, err, "open read-only: not a file to read");
-	if (stat(h->path, &st) != 0)
-		return fail(h, errno == ENOENT ? DDB_NOT_FOUND : DDB_UNAVAILABLE, err,
-		            "open read-only: %s%s", strerror(errno),
-		            errno == ENOENT ? " (no store here: a read-only open creates none)" : "");
+	if (strcmp(h->path, ":memory:") == 0)
+		return fail(h, DDB_INVALID, err, "open read-only: a database in memory holds nothing");
+	if (stat(h->path, &st) != 0) {
+		int e = errno;
+		return fail(h, e == ENOENT ? DDB_NOT_FOUND : DDB_UNAVAILABLE, err,
+		            "open read-only: %s%s", strerror(e),
+		            e == ENOENT ? " (no store here: a read-only open creates none)" : "");
+	}
 	if (!S_ISREG(st.st_mode))
 		return fail(h, DDB_INVALID, err, "open read-only: not a regular file");
 	size_t len = strlen(h->path) + sizeof "-wal";
