@@ -72,12 +72,20 @@ const struct ddb_product *catalog_find(const struct catalog *c, const char *sku)
 int catalog_install(struct world *w, const struct scenario_info *si,
                     int64_t now_us, char *err, size_t errlen)
 {
+	return catalog_install_until(w, si, now_us, NULL, err, errlen);
+}
+
+int catalog_install_until(struct world *w, const struct scenario_info *si, int64_t now_us,
+                          const volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
 	for (size_t r = 0; r < w->n_regions; r++) {
 		struct store *s = &w->regions[r];
 		/* In the scenario's order, so the outbox order follows the script.
 		 * The starting state is written straight to the plugin: a region
 		 * that starts down (ddbsim node set) still has its catalog. */
 		for (size_t i = 0; i < si->n_products; i++) {
+			if (stop && *stop)
+				return 1;
 			struct ddb_err e = { "" };
 			enum ddb_status st = s->ops->upsert_product(s->h, &si->products[i], now_us, &e);
 			if (st != DDB_OK && st != DDB_DUPLICATE)

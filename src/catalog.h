@@ -6,6 +6,7 @@
 #ifndef DDBSIM_CATALOG_H
 #define DDBSIM_CATALOG_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "ddbsim/plugin.h"
@@ -29,6 +30,10 @@ const struct ddb_product *catalog_find(const struct catalog *c, const char *sku)
 /* Writes every product and its initial stock to every region store. */
 int catalog_install(struct world *w, const struct scenario_info *si,
                     int64_t now_us, char *err, size_t errlen);
+/* The same, stopping between two products once *stop is set (stop may be
+ * NULL): returns 1 then, with the catalog half installed. */
+int catalog_install_until(struct world *w, const struct scenario_info *si, int64_t now_us,
+                          const volatile sig_atomic_t *stop, char *err, size_t errlen);
 
 /* Restocks sku in a region; a refusal (region down, unknown sku) is counted
  * and reported, not fatal. */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "config_file.h"
+#include "datadir_lock.h"
 #include "engine.h"
 #include "loader.h"
 #include "node.h"
@@ -59,7 +61,7 @@ static const char usage_text[] =
     "                       with the command that reproduces it (run)\n"
     "  -D, --check-determinism\n"
     "                       run twice and compare the event traces and final states\n"
-    "  -L, --latency S      node set NAME slow: added latency, seconds\n"
+    "  -L, --latency S      node set NAME slow: added latency, seconds (0-3600)\n"
     "  -J, --jitter S       node set NAME slow: up to this much more, seconds\n"
     "  -t, --trace          print failure steps as they happen (run)\n"
     "  -q, --quiet          print only the checks that failed and the verdict\n"
@@ -67,7 +69,8 @@ static const char usage_text[] =
     "  -V, --version        version and plugin ABI\n"
     "\n"
     "Exit status: 0 every check holds, 1 a check failed, 2 usage, config, script\n"
-    "or store error.\n"
+    "or store error, or the data directory is in use by another process; 130 or\n"
+    "143: run or drain interrupted by SIGINT or SIGTERM (no check was run).\n"
     "\n"
     "Examples:\n"
     "  ddbsim run                             the default scenario, embedded stores\n"
@@ -93,7 +96,7 @@ struct cli {
 	size_t n_args;
 	unsigned long runs;
 	int check_determinism;
-	const char *latency, *jitter;
+	int64_t latency_us, jitter_us; /* -1: not given */
 	int trace;
 	int quiet;
 };
@@ -109,17 +112,48 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 	return EXIT_USAGE;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
+/* A whole number written with decimal digits only: no blank, no sign, no
+ * other character.  0 when it is one and at most max; -1 otherwise. */
+static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
-	if (!*s || *s == '-' || *s == '+')
+	if (!*s)
 		return -1;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -1;
+	uint64_t v = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		unsigned d = (unsigned)(*p - '0');
+		if (d > max || v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
 	*out = v;
 	return 0;
+}
+
+/* The most seconds --latency and --jitter take. */
+#define SECONDS_MAX 3600
+
+/* Seconds as a plain decimal, digits with at most one '.' (no blank, sign,
+ * exponent, hex, inf or nan), from 0 to SECONDS_MAX; to microseconds,
+ * rounded.  -1 when it is not one. */
+static int64_t parse_seconds(const char *s)
+{
+	size_t digits = 0, dots = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p >= '0' && *p <= '9')
+			digits++;
+		else if (*p == '.' && dots == 0)
+			dots++;
+		else
+			return -1;
+	}
+	if (digits == 0)
+		return -1;
+	double x = strtod(s, NULL);
+	if (!(x >= 0) || x > SECONDS_MAX)
+		return -1;
+	return (int64_t)(x * 1e6 + 0.5);
 }
 
 static int parse_args(struct cli *c, int argc, char **argv)
@@ -152,15 +186,16 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		case 't': c->trace = 1; break;
 		case 'q': c->quiet = 1; break;
 		case 's':
-			if (parse_u64(optarg, &c->seed) != 0)
-				return usage_error("--seed needs a whole number from 0 to 2^64-1, not '%s'",
-				                   optarg);
+			if (parse_uint(optarg, UINT64_MAX, &c->seed) != 0)
+				return usage_error("--seed needs a whole number from 0 to 2^64-1 (digits "
+				                   "only), not '%s'", optarg);
 			c->has_seed = 1;
 			break;
 		case 'b': {
 			uint64_t v;
-			if (parse_u64(optarg, &v) != 0 || v < 1 || v > 256)
-				return usage_error("--batch needs a number from 1 to 256, not '%s'", optarg);
+			if (parse_uint(optarg, 256, &v) != 0 || v < 1)
+				return usage_error("--batch needs a whole number from 1 to 256 (digits only), "
+				                   "not '%s'", optarg);
 			c->batch = (long)v;
 			break;
 		}
@@ -180,14 +215,23 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		}
 		case 'n': {
 			uint64_t v;
-			if (parse_u64(optarg, &v) != 0 || v < 1 || v > 1000000)
-				return usage_error("--runs needs a number from 1 to 1000000, not '%s'", optarg);
+			if (parse_uint(optarg, 1000000, &v) != 0 || v < 1)
+				return usage_error("--runs needs a whole number from 1 to 1000000 (digits "
+				                   "only), not '%s'", optarg);
 			c->runs = (unsigned long)v;
 			break;
 		}
 		case 'D': c->check_determinism = 1; break;
-		case 'L': c->latency = optarg; break;
-		case 'J': c->jitter = optarg; break;
+		case 'L':
+		case 'J': {
+			int64_t us = parse_seconds(optarg);
+			if (us < 0)
+				return usage_error("%s needs seconds from 0 to %d (a decimal such as 0.25), "
+				                   "not '%s'", ch == 'L' ? "--latency" : "--jitter",
+				                   SECONDS_MAX, optarg);
+			*(ch == 'L' ? &c->latency_us : &c->jitter_us) = us;
+			break;
+		}
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_CHECKS_HOLD);
@@ -272,10 +316,72 @@ static int cmd_plugins(const struct config *cfg)
 	return EXIT_CHECKS_HOLD;
 }
 
-static int finish_report(const struct cli *c, struct run_result *res)
+/* Set by SIGINT and SIGTERM (to the signal's number) during run and drain:
+ * the engine stops at the next safe point.  The handler does nothing else. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* SIGINT and SIGTERM stop a run or drain cleanly instead of killing it.  A
+ * signal the process was started with ignored (a background job of a
+ * script, nohup) stays ignored. */
+static void catch_stop_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM };
+	for (size_t i = 0; i < ARRAY_LEN(sigs); i++) {
+		struct sigaction old, sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_stop_signal;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+/* The command that finishes what an interrupted run left, for the message. */
+static void print_drain_hint(const struct engine_options *o)
+{
+	fprintf(stderr, "ddbsim: 'ddbsim drain -d %s", o->data_dir);
+	if (strcmp(o->cfg->path, BUILT_IN_CONFIG) != 0)
+		fprintf(stderr, " -c %s", o->cfg->path);
+	fprintf(stderr, "' finishes the sync and runs the checks\n");
+}
+
+/* What an interrupted run or drain says on stderr; its exit status. */
+static int report_interrupted(const struct run_result *res, const struct engine_options *o)
+{
+	const char *sig = report_signal_name(res->interrupted);
+	const char *in = res->interrupted_in ? res->interrupted_in : "";
+	if (strcmp(in, "start") == 0) {
+		fprintf(stderr, "ddbsim: interrupted (%s) before the stores were touched\n", sig);
+	} else if (strcmp(in, "setup") == 0) {
+		fprintf(stderr, "ddbsim: interrupted (%s) while setting up the stores of %s: they stay "
+		                "incomplete until a new run (drain and check refuse them)\n", sig,
+		        o->data_dir);
+	} else if (strcmp(in, "drain") == 0) {
+		fprintf(stderr, "ddbsim: drain interrupted (%s): the checks were not run; drain again "
+		                "to finish\n", sig);
+	} else {
+		fprintf(stderr, "ddbsim: run interrupted (%s) at t=%.3f s: the checks were not run\n",
+		        sig, (double)res->virtual_us / 1e6);
+		print_drain_hint(o);
+	}
+	return 128 + res->interrupted;
+}
+
+static int finish_report(const struct cli *c, struct run_result *res, struct report_file *rf,
+                         const struct engine_options *o)
 {
 	char err[1024];
-	if (c->quiet) {
+	if (c->quiet && res->interrupted) {
+		printf("INTERRUPTED (%s) during %s: the checks were not run\n",
+		       report_signal_name(res->interrupted),
+		       res->interrupted_in ? res->interrupted_in : "the run");
+	} else if (c->quiet) {
 		for (size_t i = 0; i < res->checks.n; i++)
 			if (!res->checks.v[i].ok)
 				printf("FAIL %s: %s\n", res->checks.v[i].name, res->checks.v[i].detail);
@@ -285,11 +391,13 @@ static int finish_report(const struct cli *c, struct run_result *res)
 		report_text(res, stdout);
 	}
 	fflush(stdout);
-	if (c->report_path && report_write(res, c->report_path, err, sizeof err) != 0) {
+	int rc = res->interrupted ? report_interrupted(res, o)
+	         : res->failed_checks ? EXIT_CHECK_FAILED : EXIT_CHECKS_HOLD;
+	if (rf->f && report_file_commit(rf, res, err, sizeof err) != 0) {
 		fprintf(stderr, "ddbsim: cannot write the report: %s\n", err);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
 	}
-	return res->failed_checks ? EXIT_CHECK_FAILED : EXIT_CHECKS_HOLD;
+	return rc;
 }
 
 /* The failure schedule on one line, as the run will apply it (derived
@@ -351,6 +459,14 @@ static int cmd_runs(const struct cli *c, struct engine_options *o)
 			run_result_free(&res);
 			return EXIT_USAGE;
 		}
+		if (res.interrupted) {
+			printf("%lu runs from seed %" PRIu64 ": %lu passed, %lu failed, then seed %" PRIu64
+			       " was interrupted\n", i, first, i - failed, failed, o->seed);
+			fflush(stdout);
+			int rc = report_interrupted(&res, o);
+			run_result_free(&res);
+			return rc;
+		}
 		if (res.failed_checks) {
 			failed++;
 			printf("FAIL seed %" PRIu64 ":", o->seed);
@@ -382,12 +498,23 @@ static int cmd_determinism(const struct cli *c, struct engine_options *o)
 		run_result_free(&a);
 		return EXIT_USAGE;
 	}
+	if (a.interrupted) {
+		int rc = report_interrupted(&a, o);
+		run_result_free(&a);
+		return rc;
+	}
 	o->on_loaded = NULL;
 	if (engine_run(o, &b, err, sizeof err) != 0) {
 		fprintf(stderr, "ddbsim: %s\n", err);
 		run_result_free(&a);
 		run_result_free(&b);
 		return EXIT_USAGE;
+	}
+	if (b.interrupted) {
+		int rc = report_interrupted(&b, o);
+		run_result_free(&a);
+		run_result_free(&b);
+		return rc;
 	}
 	int same = a.trace_hash == b.trace_hash && a.state_hash == b.state_hash;
 	printf("first run:  trace %016" PRIx64 "  state %016" PRIx64 "\n", a.trace_hash, a.state_hash);
@@ -401,17 +528,6 @@ static int cmd_determinism(const struct cli *c, struct engine_options *o)
 	run_result_free(&a);
 	run_result_free(&b);
 	return rc;
-}
-
-/* Seconds (a decimal) to microseconds; -1 if not a number >= 0. */
-static int64_t parse_seconds(const char *s)
-{
-	char *end;
-	errno = 0;
-	double x = strtod(s, &end);
-	if (errno || *end || !(x >= 0) || x > 3600)
-		return -1;
-	return (int64_t)(x * 1e6 + 0.5);
 }
 
 /* ddbsim node list | node set NAME STATE: the states in DATA_DIR/nodes,
@@ -464,13 +580,11 @@ static int cmd_node(const struct cli *c, const char *data_dir)
 			}
 		} else {
 			int s = node_state_parse(state);
-			int64_t latency = c->latency ? parse_seconds(c->latency) : 0;
-			int64_t jitter = c->jitter ? parse_seconds(c->jitter) : 0;
+			int64_t latency = c->latency_us > 0 ? c->latency_us : 0;
+			int64_t jitter = c->jitter_us > 0 ? c->jitter_us : 0;
 			if (s < 0)
 				rc = usage_error("unknown state '%s': up, down, slow, partitioned or connected",
 				                 state);
-			else if (latency < 0 || jitter < 0)
-				rc = usage_error("--latency and --jitter take seconds from 0 to 3600");
 			else if (s == NODE_SLOW && latency == 0)
 				rc = usage_error("node set %s slow needs --latency SECONDS", n->name);
 			else if (s == NODE_SLOW)
@@ -516,9 +630,22 @@ static void resolve_scenario(const char *name, char *out, size_t len)
 		copy_str(out, len, path);
 }
 
+/* Takes the data directory's lock for a command; 0, or EXIT_USAGE after
+ * saying why not. */
+static int lock_data_dir(struct datadir_lock *lock, const char *data_dir,
+                         enum datadir_lock_mode mode)
+{
+	char err[4600];
+	if (datadir_lock(lock, data_dir, mode, err, sizeof err) == 0)
+		return 0;
+	fprintf(stderr, "ddbsim: %s\n", err);
+	return EXIT_USAGE;
+}
+
 int cli_main(int argc, char **argv)
 {
 	struct cli c = { 0 };
+	c.latency_us = c.jitter_us = -1;
 	int rc = parse_args(&c, argc, argv);
 	if (rc != 0)
 		return rc;
@@ -534,6 +661,13 @@ int cli_main(int argc, char **argv)
 		return usage_error("--runs and --check-determinism go with run");
 	if (c.runs && c.check_determinism)
 		return usage_error("--runs and --check-determinism do not go together");
+	if ((c.latency_us >= 0 || c.jitter_us >= 0) &&
+	    !(is_node && c.n_args >= 3 && strcmp(c.args[0], "set") == 0 &&
+	      strcmp(c.args[2], "slow") == 0))
+		return usage_error("--latency and --jitter go with node set NAME slow");
+	if (c.report_path && (is_plugins || is_node || c.runs || c.check_determinism))
+		return usage_error("--report goes with a single run, drain or check (not with --runs, "
+		                   "--check-determinism, plugins or node)");
 
 	char err[2048] = "";
 	struct config *cfg = load_config(&c, err, sizeof err);
@@ -547,8 +681,15 @@ int cli_main(int argc, char **argv)
 		return rc;
 	}
 	const char *data_dir = c.data_dir ? c.data_dir : cfg->data_dir ? cfg->data_dir : DEFAULT_DATA_DIR;
+	struct datadir_lock lock = { -1, 0 };
 	if (is_node) {
-		rc = cmd_node(&c, data_dir);
+		/* node list reads the nodes file, which is replaced whole by a
+		 * rename: no lock needed to read it. */
+		int is_set = c.n_args >= 1 && strcmp(c.args[0], "set") == 0;
+		rc = is_set ? lock_data_dir(&lock, data_dir, DATADIR_EXISTING) : 0;
+		if (rc == 0)
+			rc = cmd_node(&c, data_dir);
+		datadir_unlock(&lock);
 		config_free(cfg);
 		return rc;
 	}
@@ -574,6 +715,39 @@ int cli_main(int argc, char **argv)
 	o.n_params = c.n_params;
 	if (!c.quiet)
 		o.on_loaded = print_schedule;
+	if (c.runs > 1 && o.seed > UINT64_MAX - (c.runs - 1)) {
+		rc = usage_error("--runs %lu from %s %" PRIu64 " would go past the last seed, 2^64-1 "
+		                 "(at most --runs %" PRIu64 " from that seed)", c.runs,
+		                 c.has_seed ? "--seed" : "the config's seed", o.seed,
+		                 UINT64_MAX - o.seed + 1);
+		config_free(cfg);
+		return rc;
+	}
+
+	/* A scenario that is not there fails before the data directory is
+	 * created to hold the lock. */
+	if (is_run && access(scenario, R_OK) != 0) {
+		fprintf(stderr, "ddbsim: %s: cannot open the script: %s\n", scenario, strerror(errno));
+		config_free(cfg);
+		return EXIT_USAGE;
+	}
+	/* Before anything runs: a report that cannot be written fails now. */
+	struct report_file rf = { 0 };
+	if (c.report_path && report_file_open(&rf, c.report_path, err, sizeof err) != 0) {
+		fprintf(stderr, "ddbsim: --report %s\n", err);
+		config_free(cfg);
+		return EXIT_USAGE;
+	}
+	/* One process per data directory. */
+	rc = lock_data_dir(&lock, data_dir,
+	                   is_run ? DATADIR_CREATE : is_drain ? DATADIR_EXISTING : DATADIR_OBSERVE);
+	if (rc != 0)
+		goto done;
+	/* A check only reads: interrupted, it may die at once. */
+	if (is_run || is_drain) {
+		catch_stop_signals();
+		o.stop = &stop_signal;
+	}
 
 	if (!c.quiet) {
 		if (is_run)
@@ -586,13 +760,11 @@ int cli_main(int argc, char **argv)
 	}
 	if (c.runs) {
 		rc = cmd_runs(&c, &o);
-		config_free(cfg);
-		return rc;
+		goto done;
 	}
 	if (c.check_determinism) {
 		rc = cmd_determinism(&c, &o);
-		config_free(cfg);
-		return rc;
+		goto done;
 	}
 	struct run_result res;
 	int r = is_run ? engine_run(&o, &res, err, sizeof err)
@@ -602,9 +774,12 @@ int cli_main(int argc, char **argv)
 		fprintf(stderr, "ddbsim: %s\n", err);
 		rc = EXIT_USAGE;
 	} else {
-		rc = finish_report(&c, &res);
+		rc = finish_report(&c, &res, &rf, &o);
 	}
 	run_result_free(&res);
+done:
+	report_file_discard(&rf);
+	datadir_unlock(&lock);
 	config_free(cfg);
 	return rc;
 }

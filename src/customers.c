@@ -414,6 +414,11 @@ static void retry_held(struct customers *cs)
 	free(v);
 }
 
+void customers_retry_held(struct customers *cs)
+{
+	retry_held(cs);
+}
+
 static void requeue(struct customers *cs, const char *q, size_t n)
 {
 	struct ddb_err e = { "" };

@@ -71,6 +71,10 @@ void customers_apply(struct customers *cs, const struct customer_request *req, i
 /* Replays up to a batch of node.NAME into region r if it is up; writes the
  * held writes that can now be queued.  Returns how many were replayed. */
 size_t customers_replay(struct customers *cs, size_t r, int64_t now_us);
+/* Offers the broker again the writes it could not take (held in memory, as
+ * clients would); those it still refuses stay held.  An interrupted run
+ * calls it last, so that drain finds them in the node queues. */
+void customers_retry_held(struct customers *cs);
 /* The engine saw region r change state. */
 void customers_node_changed(struct customers *cs, size_t r, int up, int64_t now_us);
 /* Writes waiting: in node queues (sum of depths) and held in memory. */

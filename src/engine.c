@@ -8,6 +8,7 @@
 #include "engine.h"
 
 #include <cJSON.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,10 +360,22 @@ static void trace_event(struct engine *e, const struct clock_event *ev)
 		}
 }
 
+/* Whether a signal asked the run (or drain) to stop. */
+static int stopped(const struct engine *e)
+{
+	return e->opt->stop && *e->opt->stop;
+}
+
+/* 0 when the run is over, 1 when a signal stopped it between two events,
+ * -1 when an event could not be scheduled. */
 static int run_loop(struct engine *e)
 {
 	struct clock_event ev;
-	while (clock_next(&e->clock, &ev)) {
+	for (;;) {
+		if (stopped(e))
+			return 1;
+		if (!clock_next(&e->clock, &ev))
+			return 0;
 		e->w.faults.now_us = e->clock.now_us;
 		trace_event(e, &ev);
 		switch (ev.type) {
@@ -409,18 +422,29 @@ static int run_loop(struct engine *e)
 		if (e->out_of_memory || (e->sc && scenario_fatal(e->sc)))
 			return -1;
 	}
-	return 0;
 }
 
 /* ---- results ------------------------------------------------------------- */
+
+/* What the report shows besides the checks. */
+static void fill_result(struct engine *e, struct run_result *res)
+{
+	for (size_t r = 0; r < e->w.n_regions && r < ARRAY_LEN(res->metrics->node_depth_end); r++)
+		res->metrics->node_depth_end[r] = node_queue_depth(e, r);
+	res->virtual_us = e->clock.now_us;
+	res->n_regions = e->w.n_regions;
+	res->faults = e->w.faults;
+	res->faults.delayed = NULL;
+	res->faults.nodes = NULL;
+	for (size_t i = 0; i < e->w.nodes.n && i < ARRAY_LEN(res->nodes); i++)
+		res->nodes[res->n_nodes++] = e->w.nodes.v[i];
+}
 
 static int finish(struct engine *e, struct run_result *res, struct scenario *sc, char *err,
                   size_t errlen)
 {
 	if (e->sync_ready) /* what a run that gave up left in flight */
 		sync_settle(&e->sync);
-	for (size_t r = 0; r < e->w.n_regions && r < ARRAY_LEN(res->metrics->node_depth_end); r++)
-		res->metrics->node_depth_end[r] = node_queue_depth(e, r);
 	if (state_hash(&e->w, &res->state_hash, err, errlen) != 0)
 		return -1;
 	/* Only a run knows how many orders it accepted. */
@@ -432,14 +456,19 @@ static int finish(struct engine *e, struct run_result *res, struct scenario *sc,
 	if (sc && scenario_fatal(sc))
 		return errorf(err, errlen, "%s", scenario_fatal(sc));
 	res->failed_checks = failed;
-	res->virtual_us = e->clock.now_us;
-	res->n_regions = e->w.n_regions;
-	res->faults = e->w.faults;
-	res->faults.delayed = NULL;
-	res->faults.nodes = NULL;
-	for (size_t i = 0; i < e->w.nodes.n && i < ARRAY_LEN(res->nodes); i++)
-		res->nodes[res->n_nodes++] = e->w.nodes.v[i];
+	fill_result(e, res);
 	return 0;
+}
+
+/* A run or drain that a signal stopped: no checks (the sync did not get to
+ * finish: they would fail for that alone, or hold by chance), no state
+ * hash; what happened until then. */
+static void interrupted(struct engine *e, struct run_result *res, const char *where)
+{
+	res->interrupted = *e->opt->stop;
+	res->interrupted_in = where;
+	if (e->world_open)
+		fill_result(e, res);
 }
 
 static int start(struct engine *e, const struct engine_options *o, struct run_result *res,
@@ -480,6 +509,40 @@ static void apply_admin_states(struct world *w, const char *data_dir)
 		}
 	}
 	node_table_free(&saved);
+}
+
+/* An interrupted run ends its failure schedule where it stands, as drain
+ * will start: every node back to its state in DATA_DIR/nodes (ddbsim node
+ * set), no more message faults.  Then what the emulation still holds in
+ * memory goes where drain finds it: customer writes the broker refused, to
+ * their node queues; delayed messages, to the broker; publishes in flight,
+ * confirmed and marked.  (The memory transport keeps its queues in
+ * DATA_DIR/broker.queues when it closes.) */
+static void end_emulation(struct engine *e)
+{
+	for (size_t i = 0; i < e->w.nodes.n; i++) {
+		struct node *n = &e->w.nodes.v[i];
+		n->state = NODE_UP;
+		n->latency_us = n->jitter_us = 0;
+		n->cut_to = 0;
+	}
+	apply_admin_states(&e->w, e->opt->data_dir);
+	struct fault_layer *fl = &e->w.faults;
+	fl->p_drop = fl->p_duplicate = fl->p_delay = fl->p_reorder = 0;
+	fl->caller = NULL;
+	if (e->customers_ready)
+		customers_retry_held(&e->customers);
+	faults_release(fl, &e->w.bus, 1);
+	if (e->sync_ready)
+		sync_settle(&e->sync);
+	uint64_t queued = 0, held = 0;
+	if (e->customers_ready && customers_pending(&e->customers, &queued, &held) >= 0 && held)
+		fprintf(stderr, "ddbsim: %" PRIu64 " customer writes the broker would not take are "
+		                "lost with this process\n", held);
+	if (fl->n_delayed)
+		fprintf(stderr, "ddbsim: %zu delayed messages the broker would not take are lost with "
+		                "this process (drain publishes the outbox events among them again)\n",
+		        fl->n_delayed);
 }
 
 static const char *node_state_of(void *ctx, const char *name)
@@ -528,15 +591,29 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	}
 	e.steps_ready = 1;
 	scenario_set_node_query(e.sc, node_state_of, &e);
-	/* Mark the wipe before it starts and clear the mark after: a crash in
-	 * between leaves a mark that tells drain to finish the wipe. */
+	if (stopped(&e)) { /* nothing written yet */
+		interrupted(&e, res, "start");
+		rc = 0;
+		goto out;
+	}
+	/* Mark the setup (the wipe, the catalog and its stock) before it
+	 * starts, durably, and clear the mark once it is complete: a run that
+	 * dies or is interrupted in between leaves the mark, and drain and
+	 * check refuse the half-set-up stores until a new run. */
 	e.w.nodes.resetting = 1;
 	if (node_table_save(&e.w.nodes, o->data_dir, err, errlen) != 0 ||
 	    world_reset(&e.w, err, errlen) != 0)
 		goto out;
+	int installed = catalog_install_until(&e.w, e.si, 0, o->stop, err, errlen);
+	if (installed < 0)
+		goto out;
+	if (installed > 0) {
+		interrupted(&e, res, "setup");
+		rc = 0;
+		goto out;
+	}
 	e.w.nodes.resetting = 0;
-	if (node_table_save(&e.w.nodes, o->data_dir, err, errlen) != 0 ||
-	    catalog_install(&e.w, e.si, 0, err, errlen) != 0)
+	if (node_table_save(&e.w.nodes, o->data_dir, err, errlen) != 0)
 		goto out;
 	if (orders_init(&e.orders, &e.w, e.sc, &e.cat, e.m, o->batch_max) != 0 ||
 	    sync_init(&e.sync, &e.w, e.m) != 0) {
@@ -565,7 +642,8 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	schedule(&e, o->sync_every_us, EV_SYNC, 0);
 	double started = wall_now();
 	res->setup_seconds = started - t0;
-	if (e.out_of_memory || scenario_fatal(e.sc) || run_loop(&e) != 0) {
+	int looped = e.out_of_memory || scenario_fatal(e.sc) ? -1 : run_loop(&e);
+	if (looped < 0) {
 		if (scenario_fatal(e.sc))
 			errorf(err, errlen, "%s; the run stopped: what was committed is in the stores "
 			       "(ddbsim drain finishes the sync)", scenario_fatal(e.sc));
@@ -576,15 +654,64 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	}
 	res->sync_seconds = wall_now() - started;
 	res->trace_hash = e.trace;
-	rc = finish(&e, res, e.sc, err, errlen);
+	if (looped > 0) {
+		end_emulation(&e);
+		interrupted(&e, res, e.clock.now_us < e.si->duration_us ? "workload" : "sync");
+		rc = 0;
+	} else {
+		rc = finish(&e, res, e.sc, err, errlen);
+	}
 out:
 	res->wall_seconds = wall_now() - t0;
 	engine_free(&e);
 	return rc;
 }
 
-/* Opens the stores the last run in data_dir used. */
-static int open_existing(struct engine *e, const struct engine_options *o, int *resetting,
+/* Drain and check trust DATA_DIR/nodes to say which stores there are.  A
+ * file that does not match them (copied, edited, left by another setup)
+ * would make checks fail for a wrong reason, or hold for one: refuse it.  A
+ * run installs a catalog in every region, so each region's store holds
+ * products; and the center holds orders of those regions only. */
+static int stores_match_nodes(struct engine *e, const char *data_dir, char *err, size_t errlen)
+{
+	struct ddb_row row;
+	struct ddb_err de = { "" };
+	void *cur = NULL;
+	enum ddb_status st;
+	for (size_t r = 0; r < e->w.n_regions; r++) {
+		struct store *s = &e->w.regions[r];
+		if ((st = store_scan_observed(s, DDB_DS_PRODUCTS, NULL, &cur, &de)) == DDB_OK) {
+			st = s->ops->scan_next(cur, &row, &de);
+			s->ops->scan_close(cur);
+		}
+		if (st == DDB_NOT_FOUND)
+			return errorf(err, errlen, "%s/nodes names region %s, but its store holds no "
+			              "catalog (a run installs one in every region): the nodes file does "
+			              "not match the stores", data_dir, s->node->name);
+		if (st != DDB_OK)
+			return errorf(err, errlen, "region %s: cannot read its products: %s (%s)",
+			              s->node->name, de.msg, ddb_status_name(st));
+	}
+	struct store *c = &e->w.central;
+	if ((st = store_scan_observed(c, DDB_DS_CENTRAL_ORDERS, NULL, &cur, &de)) != DDB_OK)
+		return errorf(err, errlen, "central: cannot read its orders: %s (%s)", de.msg,
+		              ddb_status_name(st));
+	while ((st = c->ops->scan_next(cur, &row, &de)) == DDB_OK &&
+	       world_region(&e->w, row.order.region))
+		;
+	c->ops->scan_close(cur);
+	if (st == DDB_OK)
+		return errorf(err, errlen, "the central store holds orders of region '%s' (%s, ...), "
+		              "which %s/nodes does not name: the nodes file does not match the stores",
+		              row.order.region, row.order.id, data_dir);
+	if (st != DDB_NOT_FOUND)
+		return errorf(err, errlen, "central: cannot read its orders: %s (%s)", de.msg,
+		              ddb_status_name(st));
+	return 0;
+}
+
+/* Opens the stores the last run in data_dir used (read-only for check). */
+static int open_existing(struct engine *e, const struct engine_options *o, unsigned open_flags,
                          char *err, size_t errlen)
 {
 	struct node_table t = { 0 };
@@ -592,7 +719,11 @@ static int open_existing(struct engine *e, const struct engine_options *o, int *
 		node_table_free(&t);
 		return -1;
 	}
-	*resetting = t.resetting;
+	if (t.resetting) {
+		node_table_free(&t);
+		return errorf(err, errlen, "setup of %s did not finish (interrupted run): its stores are "
+		              "incomplete; run again", o->data_dir);
+	}
 	size_t n = 0;
 	char (*regions)[DDB_NAME_MAX] = calloc(t.n ? t.n : 1, sizeof *regions);
 	if (!regions) {
@@ -603,11 +734,13 @@ static int open_existing(struct engine *e, const struct engine_options *o, int *
 		if (t.v[i].kind == NODE_REGION)
 			copy_str(regions[n++], DDB_NAME_MAX, t.v[i].name);
 	node_table_free(&t);
-	int rc = world_open(&e->w, o->cfg, o->data_dir, regions, n, err, errlen);
+	int rc = world_open_flags(&e->w, o->cfg, o->data_dir, regions, n, open_flags, err, errlen);
 	free(regions);
 	if (rc != 0)
 		return -1;
 	e->world_open = 1;
+	if (stores_match_nodes(e, o->data_dir, err, errlen) != 0)
+		return -1;
 	apply_admin_states(&e->w, o->data_dir);
 	if (sync_init(&e->sync, &e->w, e->m) != 0)
 		return errorf(err, errlen, "out of memory");
@@ -625,16 +758,9 @@ int engine_drain(const struct engine_options *o, struct run_result *res, char *e
 	if (start(&e, o, res, "drain") != 0)
 		return errorf(err, errlen, "out of memory");
 	double t0 = wall_now();
-	int rc = -1, resetting = 0;
-	if (open_existing(&e, o, &resetting, err, errlen) != 0)
+	int rc = -1, stop = 0;
+	if (open_existing(&e, o, 0, err, errlen) != 0)
 		goto out;
-	if (resetting) {
-		/* A run died while wiping the stores: finish the wipe. */
-		if (world_reset(&e.w, err, errlen) != 0 ||
-		    node_table_save(&e.w.nodes, o->data_dir, err, errlen) != 0)
-			goto out;
-		fprintf(stderr, "ddbsim: the last run stopped while wiping the stores; the wipe is now complete\n");
-	}
 	/* Whatever was published before a crash may be gone (a non-durable
 	 * transport) or may have been applied without its mark: publish every
 	 * unapplied event again; the center and the documents store ignore
@@ -649,6 +775,8 @@ int engine_drain(const struct engine_options *o, struct run_result *res, char *e
 	uint64_t last = 0;
 	double still_since = wall_now();
 	for (;;) {
+		if ((stop = stopped(&e)) != 0)
+			break; /* between two ticks: everything so far is settled */
 		e.clock.now_us += o->sync_every_us;
 		e.w.faults.now_us = e.clock.now_us;
 		uint64_t unavailable = e.w.faults.store_unavailable;
@@ -673,7 +801,13 @@ int engine_drain(const struct engine_options *o, struct run_result *res, char *e
 		if (wall_now() - still_since > patience)
 			break;
 	}
-	rc = finish(&e, res, NULL, err, errlen);
+	if (stop) {
+		sync_settle(&e.sync);
+		interrupted(&e, res, "drain");
+		rc = 0;
+	} else {
+		rc = finish(&e, res, NULL, err, errlen);
+	}
 out:
 	res->wall_seconds = wall_now() - t0;
 	engine_free(&e);
@@ -686,14 +820,11 @@ int engine_check(const struct engine_options *o, struct run_result *res, char *e
 	if (start(&e, o, res, "check") != 0)
 		return errorf(err, errlen, "out of memory");
 	double t0 = wall_now();
-	int rc = -1, resetting = 0;
-	if (open_existing(&e, o, &resetting, err, errlen) == 0) {
-		if (resetting)
-			errorf(err, errlen, "%s: the last run stopped while wiping the stores: "
-			       "run 'ddbsim drain' to finish", o->data_dir);
-		else
-			rc = finish(&e, res, NULL, err, errlen);
-	}
+	int rc = -1;
+	/* Observes only: read-only stores, nothing created, nothing settled
+	 * (finish's sync_settle has nothing in flight to settle). */
+	if (open_existing(&e, o, DDB_OPEN_READONLY, err, errlen) == 0)
+		rc = finish(&e, res, NULL, err, errlen);
 	res->wall_seconds = wall_now() - t0;
 	engine_free(&e);
 	return rc;

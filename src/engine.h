@@ -6,6 +6,7 @@
 #ifndef DDBSIM_ENGINE_H
 #define DDBSIM_ENGINE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,10 @@ struct engine_options {
 	 * failure schedule. */
 	void (*on_loaded)(void *ctx, const struct scenario_info *si);
 	void *on_loaded_ctx;
+	/* Set (to the signal's number) by a signal handler: run and drain stop
+	 * at the next safe point, between two events (a commit in progress
+	 * finishes), and report that they were interrupted.  NULL: never. */
+	const volatile sig_atomic_t *stop;
 };
 
 struct run_result {
@@ -55,6 +60,13 @@ struct run_result {
 	struct check_list checks;
 	struct cJSON *facts;
 	int failed_checks;
+	/* Stopped early by *opt->stop: the signal, and where it stopped:
+	 * "start" (nothing written yet), "setup" (the stores are half set up:
+	 * drain and check refuse them until a new run), "workload", "sync"
+	 * (after the workload, waiting for sync) or "drain".  The checks were
+	 * not run: checks is empty and state_hash 0. */
+	int interrupted;
+	const char *interrupted_in;
 };
 
 void engine_options_init(struct engine_options *o);
@@ -62,8 +74,12 @@ void engine_options_init(struct engine_options *o);
  * installed directory. */
 const char *engine_script_dir(void);
 /* Each returns 0 when the run completed (checks may still have failed: see
- * res->failed_checks), or -1 for a config, script or store error (message
- * in err).  run_result_free() afterwards in either case. */
+ * res->failed_checks) or was interrupted (res->interrupted), or -1 for a
+ * config, script or store error (message in err).  run_result_free()
+ * afterwards in either case.  Drain and check open the stores of the nodes
+ * in DATA_DIR/nodes, and refuse stores that do not match that file, or
+ * whose setup did not finish; check opens them read-only (it changes
+ * nothing, creates nothing). */
 int engine_run(const struct engine_options *o, struct run_result *res, char *err, size_t errlen);
 int engine_drain(const struct engine_options *o, struct run_result *res, char *err, size_t errlen);
 int engine_check(const struct engine_options *o, struct run_result *res, char *err, size_t errlen);

@@ -6,6 +6,7 @@ src_libddbsim_la_SOURCES = \
 	src/util.h \
 	src/cli.c src/cli.h \
 	src/config_file.c src/config_file.h \
+	src/datadir_lock.c src/datadir_lock.h \
 	src/loader.c src/loader.h \
 	src/prng.c src/prng.h \
 	src/clock.c src/clock.h \

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,14 @@ int node_table_save(const struct node_table *t, const char *data_dir, char *err,
 	}
 	if (fclose(f) != 0 || rename(tmp, path) != 0)
 		return errorf(err, errlen, "%s: %s", path, strerror(errno));
+	/* And the rename itself to disk: the setup mark must survive a crash. */
+	int dfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errorf(err, errlen, "%s: %s", data_dir, strerror(errno));
+	int rc = fsync(dfd) != 0 && errno != EINVAL ? errno : 0;
+	close(dfd);
+	if (rc)
+		return errorf(err, errlen, "%s: %s", data_dir, strerror(rc));
 	return 0;
 }
 

@@ -36,9 +36,10 @@ struct node {
 struct node_table {
 	struct node *v;
 	size_t n;
-	/* Set while a run wipes the stores: if ddbsim dies then, the stores
-	 * are half old, half new, and only finishing the wipe makes them
-	 * consistent again (ddbsim drain does). */
+	/* Set while a run sets its stores up (the wipe, then the catalog and
+	 * its stock): if ddbsim dies or is interrupted then, the stores are
+	 * half old, half new, and only a new run makes them whole again;
+	 * drain and check refuse them.  Saved as "resetting yes". */
 	int resetting;
 };
 
@@ -65,7 +66,8 @@ int node_state_parse(const char *s); /* -1 if unknown */
 
 /* DATA_DIR/nodes: "resetting yes|no", then one line per node, "NAME KIND
  * STATE LATENCY_US JITTER_US CUT_TO" (CUT_TO: the names it cannot reach,
- * comma-separated, or -).  Saved atomically (temp file, fsync, rename). */
+ * comma-separated, or -).  Saved atomically and durably (temp file, fsync,
+ * rename, fsync of the directory). */
 int node_table_save(const struct node_table *t, const char *data_dir, char *err, size_t errlen);
 int node_table_load(struct node_table *t, const char *data_dir, char *err, size_t errlen);
 

@@ -6,7 +6,9 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine.h"
 #include "utf8.h"
@@ -28,6 +30,16 @@ static double throughput(const struct run_result *res)
 	return res->sync_seconds > 0 ? (double)res->metrics->orders_accepted / res->sync_seconds : 0;
 }
 
+const char *report_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT: return "SIGINT";
+	case SIGTERM: return "SIGTERM";
+	case SIGHUP: return "SIGHUP";
+	default: return "a signal";
+	}
+}
+
 cJSON *report_json(const struct run_result *res)
 {
 	const struct metrics *m = res->metrics;
@@ -40,7 +52,16 @@ cJSON *report_json(const struct run_result *res)
 		cJSON_AddStringToObject(root, "scenario", res->scenario);
 	if (res->has_seed)
 		cJSON_AddNumberToObject(root, "seed", (double)res->seed);
-	cJSON_AddStringToObject(root, "state_hash", hash);
+	if (res->interrupted) {
+		/* Stopped early: no state hash, no checks (see engine.h). */
+		cJSON_AddNullToObject(root, "state_hash");
+		cJSON *in = cJSON_AddObjectToObject(root, "interrupted");
+		cJSON_AddStringToObject(in, "signal", report_signal_name(res->interrupted));
+		cJSON_AddStringToObject(in, "during", res->interrupted_in ? res->interrupted_in : "");
+		cJSON_AddNumberToObject(in, "at", (double)res->virtual_us / 1e6);
+	} else {
+		cJSON_AddStringToObject(root, "state_hash", hash);
+	}
 	if (strcmp(res->mode, "run") == 0) {
 		snprintf(hash, sizeof hash, "%016" PRIx64, res->trace_hash);
 		cJSON_AddStringToObject(root, "trace_hash", hash);
@@ -182,7 +203,8 @@ cJSON *report_json(const struct run_result *res)
 		cJSON_AddStringToObject(o, "detail", c->detail);
 		cJSON_AddItemToArray(checks, o);
 	}
-	cJSON_AddBoolToObject(root, "all_checks_hold", res->failed_checks == 0);
+	cJSON_AddBoolToObject(root, "checks_run", !res->interrupted);
+	cJSON_AddBoolToObject(root, "all_checks_hold", !res->interrupted && res->failed_checks == 0);
 	if (res->facts)
 		cJSON_AddItemReferenceToObject(root, "facts", res->facts);
 	return root;
@@ -207,14 +229,22 @@ void report_text(const struct run_result *res, FILE *out)
 		fprintf(out, "  scenario       %s\n", res->scenario);
 	if (res->has_seed)
 		fprintf(out, "  seed           %" PRIu64 "\n", res->seed);
-	fprintf(out, "  state_hash     %016" PRIx64 "\n", res->state_hash);
+	if (res->interrupted)
+		fprintf(out, "  state_hash     - (interrupted)\n");
+	else
+		fprintf(out, "  state_hash     %016" PRIx64 "\n", res->state_hash);
 	if (strcmp(res->mode, "run") == 0) {
 		fprintf(out, "  orders         %" PRIu64 " accepted, %" PRIu64 " rejected of %" PRIu64 "\n",
 		        m->orders_accepted, m->orders_rejected, m->orders_generated);
 		for (size_t i = 0; i < m->n_reasons; i++)
 			fprintf(out, "    %-26s %" PRIu64 "\n", m->reasons[i].reason, m->reasons[i].n);
-		fprintf(out, "  throughput     %.0f orders/s accepted and synced (%.2f s wall, %.1f s simulated)\n",
-		        throughput(res), res->sync_seconds, (double)res->virtual_us / 1e6);
+		if (res->interrupted)
+			fprintf(out, "  throughput     - (interrupted before the sync finished; %.2f s wall, "
+			             "%.1f s simulated)\n", res->sync_seconds, (double)res->virtual_us / 1e6);
+		else
+			fprintf(out, "  throughput     %.0f orders/s accepted and synced (%.2f s wall, %.1f s "
+			             "simulated)\n", throughput(res), res->sync_seconds,
+			        (double)res->virtual_us / 1e6);
 		print_latency(out, "order latency", &m->order_latency_us);
 		print_latency(out, "sync lag", &m->sync_lag_us);
 		fprintf(out, "  queues         max depth sync.central %" PRIu64 ", sync.documents %" PRIu64,
@@ -283,6 +313,17 @@ void report_text(const struct run_result *res, FILE *out)
 			fprintf(out, "      t=%-8.3f %s %s\n", (double)m->steps[i].at_us / 1e6,
 			        m->steps[i].target, m->steps[i].action);
 	}
+	if (res->interrupted) {
+		const char *in = res->interrupted_in ? res->interrupted_in : "";
+		fprintf(out, "  INTERRUPTED by %s ", report_signal_name(res->interrupted));
+		if (strcmp(in, "setup") == 0 || strcmp(in, "start") == 0)
+			fprintf(out, "%s: no order was placed\n",
+			        in[1] == 'e' ? "while setting up the stores" : "before the setup");
+		else
+			fprintf(out, "at t=%.3f s (%s): the checks were not run\n",
+			        (double)res->virtual_us / 1e6, in);
+		return;
+	}
 	fprintf(out, "  checks\n");
 	for (size_t i = 0; i < res->checks.n; i++) {
 		const struct check_result *c = &res->checks.v[i];
@@ -291,29 +332,73 @@ void report_text(const struct run_result *res, FILE *out)
 	fprintf(out, "  %s\n", res->failed_checks == 0 ? "all checks hold" : "SOME CHECKS FAILED");
 }
 
-int report_write(const struct run_result *res, const char *path, char *err, size_t errlen)
+int report_file_open(struct report_file *rf, const char *path, char *err, size_t errlen)
+{
+	memset(rf, 0, sizeof *rf);
+	if (!*path)
+		return errorf(err, errlen, "'': not a file name");
+	if (copy_str(rf->path, sizeof rf->path, path) != 0)
+		return errorf(err, errlen, "%s: path too long", path);
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return errorf(err, errlen, "%s: is a directory", path);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* A device or a pipe (/dev/stdout, say): written in place. */
+		rf->f = fopen(path, "w");
+		if (!rf->f)
+			return errorf(err, errlen, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	snprintf(rf->tmp, sizeof rf->tmp, "%s.tmp", path);
+	rf->f = fopen(rf->tmp, "w");
+	if (!rf->f) {
+		int e = errno;
+		rf->tmp[0] = '\0';
+		return errorf(err, errlen, "%s: cannot write the report there: %s", path, strerror(e));
+	}
+	return 0;
+}
+
+void report_file_discard(struct report_file *rf)
+{
+	if (rf->f)
+		fclose(rf->f);
+	if (rf->tmp[0])
+		remove(rf->tmp);
+	memset(rf, 0, sizeof *rf);
+}
+
+int report_file_commit(struct report_file *rf, const struct run_result *res, char *err,
+                       size_t errlen)
 {
 	cJSON *root = report_json(res);
 	char *text = root ? cJSON_Print(root) : NULL;
 	cJSON_Delete(root);
-	if (!text)
-		return errorf(err, errlen, "%s: out of memory", path);
+	if (!text) {
+		report_file_discard(rf);
+		return errorf(err, errlen, "%s: out of memory", rf->path);
+	}
 	/* Names are valid UTF-8 at input, but a detail cut to fit its buffer
 	 * may end inside a character, and a path may be any bytes: JSON text
 	 * must be UTF-8. */
 	utf8_scrub(text);
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	int rc = 0;
-	if (!f) {
-		rc = errorf(err, errlen, "%s: %s", tmp, strerror(errno));
-	} else {
-		fputs(text, f);
-		fputc('\n', f);
-		if (fclose(f) != 0 || rename(tmp, path) != 0)
-			rc = errorf(err, errlen, "%s: %s", path, strerror(errno));
-	}
+	int ok = fputs(text, rf->f) >= 0 && fputc('\n', rf->f) != EOF && fflush(rf->f) == 0;
+	int e = errno;
 	cJSON_free(text);
+	if (fclose(rf->f) != 0 && ok) {
+		ok = 0;
+		e = errno;
+	}
+	rf->f = NULL;
+	if (ok && rf->tmp[0]) {
+		if (rename(rf->tmp, rf->path) == 0) {
+			rf->tmp[0] = '\0';
+		} else {
+			ok = 0;
+			e = errno;
+		}
+	}
+	int rc = ok ? 0 : errorf(err, errlen, "%s: %s", rf->path, strerror(e));
+	report_file_discard(rf); /* removes the temp file if the rename did not happen */
 	return rc;
 }

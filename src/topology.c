@@ -8,10 +8,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "config_file.h"
+#include "datadir_lock.h"
 #include "loader.h"
 #include "queued_writes.h"
 #include "util.h"
@@ -27,30 +27,10 @@ const char *world_plugin_path(const struct config *cfg)
 	return env && *env ? env : DDBSIM_PKGLIBDIR;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path, char *err, size_t errlen)
-{
-	char buf[4096];
-	if (copy_str(buf, sizeof buf, path) != 0)
-		return errorf(err, errlen, "%s: path too long", path);
-	for (char *p = buf + 1;; p++) {
-		if (*p == '/' || *p == '\0') {
-			char saved = *p;
-			*p = '\0';
-			if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-				return errorf(err, errlen, "cannot create data directory %s: %s", buf,
-				              strerror(errno));
-			*p = saved;
-			if (saved == '\0')
-				break;
-		}
-	}
-	return 0;
-}
-
 static void fill_open_args(struct ddb_open_args *a, const char *node, const char *data_dir,
-                           unsigned roles, const struct config_section *sec)
+                           unsigned roles, const struct config_section *sec, unsigned flags)
 {
+	a->flags = flags;
 	a->node = node;
 	a->data_dir = data_dir;
 	a->roles = roles;
@@ -126,7 +106,7 @@ static int open_store(struct world *w, const struct config *cfg, struct store *s
 		return -1;
 	}
 	struct ddb_open_args args;
-	fill_open_args(&args, node->name, w->data_dir, role, sec);
+	fill_open_args(&args, node->name, w->data_dir, role, sec, w->open_flags);
 	struct ddb_err e = { "" };
 	enum ddb_status st = p->desc->storage->open(&args, &s->h, &e);
 	if (st != DDB_OK) {
@@ -212,7 +192,7 @@ static int open_bus(struct world *w, const struct config *cfg, struct node *node
 		return -1;
 	}
 	struct ddb_open_args args;
-	fill_open_args(&args, node->name, w->data_dir, 0, sec);
+	fill_open_args(&args, node->name, w->data_dir, 0, sec, w->open_flags);
 	struct ddb_err e = { "" };
 	enum ddb_status st = p->desc->transport->open(&args, &w->bus.h, &e);
 	if (st != DDB_OK) {
@@ -232,7 +212,15 @@ static int open_bus(struct world *w, const struct config *cfg, struct node *node
 int world_open(struct world *w, const struct config *cfg, const char *data_dir,
                char (*regions)[DDB_NAME_MAX], size_t n_regions, char *err, size_t errlen)
 {
+	return world_open_flags(w, cfg, data_dir, regions, n_regions, 0, err, errlen);
+}
+
+int world_open_flags(struct world *w, const struct config *cfg, const char *data_dir,
+                     char (*regions)[DDB_NAME_MAX], size_t n_regions, unsigned open_flags,
+                     char *err, size_t errlen)
+{
 	memset(w, 0, sizeof *w);
+	w->open_flags = open_flags;
 	w->plugin_path = strdup(world_plugin_path(cfg));
 	w->data_dir = strdup(data_dir);
 	w->regions = calloc(n_regions ? n_regions : 1, sizeof *w->regions);
@@ -240,7 +228,8 @@ int world_open(struct world *w, const struct config *cfg, const char *data_dir,
 		world_close(w);
 		return errorf(err, errlen, "out of memory");
 	}
-	if (make_dirs(data_dir, err, errlen) != 0)
+	/* An observer creates nothing, not even the directory. */
+	if (!(open_flags & DDB_OPEN_READONLY) && datadir_create(data_dir, err, errlen) != 0)
 		goto fail;
 	for (size_t i = 0; i < n_regions; i++)
 		if (node_add(&w->nodes, regions[i], NODE_REGION, err, errlen) != 0)

@@ -25,6 +25,7 @@ struct world {
 	struct store documents;
 	struct bus bus;
 	struct fault_layer faults; /* every store and the bus call through it */
+	unsigned open_flags;       /* DDB_OPEN_* every plugin instance was opened with */
 };
 
 /* The plugin search path: the config's plugin_dir, else $DDBSIM_PLUGIN_DIR,
@@ -35,6 +36,12 @@ const char *world_plugin_path(const struct config *cfg);
  * opened so far is closed and err says what failed (file, section, plugin). */
 int world_open(struct world *w, const struct config *cfg, const char *data_dir,
                char (*regions)[DDB_NAME_MAX], size_t n_regions, char *err, size_t errlen);
+/* The same, opening every plugin instance with open_flags (DDB_OPEN_*):
+ * with DDB_OPEN_READONLY (ddbsim check) nothing is created, the data
+ * directory neither, and a missing store is an error. */
+int world_open_flags(struct world *w, const struct config *cfg, const char *data_dir,
+                     char (*regions)[DDB_NAME_MAX], size_t n_regions, unsigned open_flags,
+                     char *err, size_t errlen);
 void world_close(struct world *w);
 /* Deletes all data in every store and queue: a fresh run starts empty. */
 int world_reset(struct world *w, char *err, size_t errlen);

@@ -52,6 +52,11 @@ tests_unit_test_domain_SOURCES = tests/unit/test_domain.c
 tests_unit_test_domain_CFLAGS = $(UNIT_CFLAGS) $(CJSON_CFLAGS)
 tests_unit_test_domain_LDADD = src/libddbsim.la $(UNIT_LIBS)
 
+check_PROGRAMS += tests/unit/test_engine
+tests_unit_test_engine_SOURCES = tests/unit/test_engine.c tests/unit/plugin_fixture.c tests/unit/plugin_fixture.h
+tests_unit_test_engine_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_engine_LDADD = src/libddbsim.la $(UNIT_LIBS)
+
 TESTS += $(check_PROGRAMS)
 
 # --- test plugins: built from the public header alone --------------------

@@ -26,8 +26,9 @@
 extern "C" {
 #endif
 
-/* ABI 2: the descriptor lists the settings a plugin reads (settings). */
-#define DDB_PLUGIN_ABI 2
+/* ABI 2: the descriptor lists the settings a plugin reads (settings).
+ * ABI 3: open() gets flags (DDB_OPEN_READONLY). */
+#define DDB_PLUGIN_ABI 3
 #define DDB_PLUGIN_ENTRY_SYMBOL "ddbsim_plugin_entry"
 
 /* ---- statuses and errors ------------------------------------------------ */
@@ -180,12 +181,27 @@ struct ddb_option {
 	const char *value;
 };
 
+/* How to open (ddb_open_args.flags).
+ *
+ * DDB_OPEN_READONLY: the instance only observes (`ddbsim check`).  open()
+ * creates nothing and changes nothing: no file, directory, database, table,
+ * index, function or queue; no schema migration; nothing written at
+ * close().  A store that does not exist, or lacks the tables (collections)
+ * of a role it serves, is refused with DDB_NOT_FOUND and a message naming
+ * it.  The core then calls only scan_open/scan_next/scan_close,
+ * sales_report, outbox_read, get_customer and find_customers on a store,
+ * and only declare and depth on a transport; declare creates nothing
+ * either: a queue that does not exist reads as empty (depth 0 and 0).  Any
+ * other operation may fail with DDB_INVALID. */
+enum ddb_open_flags { DDB_OPEN_READONLY = 1u << 0 };
+
 struct ddb_open_args {
 	const char *node;     /* node name: a region, "central", "documents", "broker" */
 	const char *data_dir; /* where an embedded backend keeps its files */
 	unsigned roles;       /* storage: the DDB_ROLE_* this instance serves */
 	const struct ddb_option *options; /* settings from the config section */
 	size_t n_options;
+	unsigned flags;       /* DDB_OPEN_*; 0: read and write, create what is missing */
 };
 
 /* ---- storage ------------------------------------------------------------ */

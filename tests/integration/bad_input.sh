@@ -40,7 +40,7 @@ expect_err "memory.so: plugin 'memory' is a transport plugin, a storage plugin i
 plugin_conf documents "$DDBSIM_TEST_PLUGINS/badabi.so"
 ddbsim run -c "$TMP/p.conf" "$SCRIPTS/ecommerce.lua"
 expect_rc 2 "other ABI"
-expect_err "badabi.so: plugin ABI version 43, but this ddbsim has ABI version 2" "other ABI"
+expect_err "badabi.so: plugin ABI version 44, but this ddbsim has ABI version 3" "other ABI"
 
 plugin_conf documents "$DDBSIM_TEST_PLUGINS/nosym.so"
 ddbsim run -c "$TMP/p.conf" "$SCRIPTS/ecommerce.lua"

@@ -12,6 +12,9 @@ INTEGRATION_TESTS += \
 	tests/integration/node_state.sh \
 	tests/integration/lost_queued_write.sh \
 	tests/integration/sales_bounds.sh \
+	tests/integration/datadir_lock.sh \
+	tests/integration/interrupt.sh \
+	tests/integration/check_readonly.sh \
 	tests/integration/chaos.sh \
 	tests/integration/script_bounds.sh \
 	tests/integration/workload_rates.sh \

@@ -178,7 +178,7 @@ start=$(date +%s)
 run run -c "$TMP/c.conf" "$TMP/cloop.lua"
 took=$(( $(date +%s) - start ))
 expect_rc 2 "a pattern that backtracks in C"
-expect_err "cloop.lua:8: in hook rules.order: time limit exceeded (300 ms; lua_time_limit_ms) in a library function" "a pattern that backtracks in C"
+expect_err "cloop.lua:7: in hook rules.order: time limit exceeded (300 ms; lua_time_limit_ms) in a library function" "a pattern that backtracks in C"
 [ "$took" -lt 30 ] || fail "the stuck call was stopped only after $took s"
 pass "a call stuck in C is stopped by the watchdog ($took s), exit 2, naming the hook"
 

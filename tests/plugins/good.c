@@ -12,8 +12,12 @@ static int instance;
 static enum ddb_status good_open(const struct ddb_open_args *args, void **handle,
                                  struct ddb_err *err)
 {
-	(void)args;
-	(void)err;
+	/* A flag it does not know is refused, not ignored.  Read-only
+	 * (DDB_OPEN_READONLY) changes nothing here: it stores nothing. */
+	if (args->flags & ~(unsigned)DDB_OPEN_READONLY) {
+		snprintf(err->msg, sizeof err->msg, "unknown open flags %#x", args->flags);
+		return DDB_INVALID;
+	}
 	*handle = &instance;
 	return DDB_OK;
 }

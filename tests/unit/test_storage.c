@@ -151,6 +151,21 @@ static enum ddb_status open_with(const char *node, unsigned roles, const struct 
 	return S->open(&args, h, e);
 }
 
+/* Opens node read-only (DDB_OPEN_READONLY), with the suite's options. */
+static enum ddb_status open_readonly(const char *node, unsigned roles, void **h,
+                                     struct ddb_err *e)
+{
+	struct ddb_open_args args = {
+		.node = node,
+		.data_dir = G.data_dir,
+		.roles = roles,
+		.options = G.options,
+		.n_options = G.n_options,
+		.flags = DDB_OPEN_READONLY,
+	};
+	return S->open(&args, h, e);
+}
+
 static void *open_node(const char *node, unsigned roles)
 {
 	void *h = NULL;
@@ -2840,6 +2855,59 @@ static void test_sqlite_options(void **state)
 	assert_int_equal(access(own, F_OK), 0);
 }
 
+/* Opened read-only (ddbsim check), a store observes and changes nothing:
+ * it reads what an instance wrote, refuses a reset, creates no store that
+ * is not there (a second read-only open finds none either), and refuses
+ * one without the tables of a role it is asked to serve. */
+static void test_readonly_open(void **state)
+{
+	(void)state;
+	unsigned role = has(REG) ? REG : has(CEN) ? CEN : DOC;
+	const char *node = role == REG ? REGION : role == CEN ? "central" : "documents";
+	void *rw = role == REG ? G.region : role == CEN ? G.central : G.docs;
+	int dataset = role == REG ? DDB_DS_PRODUCTS : role == CEN ? DDB_DS_CENTRAL_PRODUCTS
+	                                                            : DDB_DS_COMPONENTS;
+	struct ddb_product p = product("sku-ro", "Read only", 100, 1, NULL);
+	if (role == REG) {
+		add_product(rw, "sku-ro", 5);
+	} else if (role == CEN) {
+		struct ddb_event ev = product_event(&p, 1);
+		CHECK(S->apply_events(rw, &ev, 1, 1, &e_));
+	} else {
+		CHECK(S->put_components(rw, &p, 1, &e_));
+	}
+
+	void *ro = NULL;
+	CHECK(open_readonly(node, role, &ro, &e_));
+	assert_non_null(ro);
+	assert_int_equal(count_rows(ro, dataset, NULL), 1);
+	struct ddb_err e = { "" };
+	assert_true(S->reset(ro, &e) != DDB_OK);
+	assert_true(e.msg[0] != '\0');
+	assert_int_equal(count_rows(ro, dataset, NULL), 1);
+	S->close(ro);
+	assert_int_equal(count_rows(rw, dataset, NULL), 1);
+
+	for (int i = 0; i < 2; i++) {
+		ro = NULL;
+		e.msg[0] = '\0';
+		assert_status(DDB_NOT_FOUND, open_readonly("ro_never_set_up", role, &ro, &e));
+		assert_null(ro);
+		assert_non_null(strstr(e.msg, "ro_never_set_up"));
+	}
+	if (is_sqlite()) {
+		char path[600];
+		snprintf(path, sizeof path, "%s/ro_never_set_up.db", G.data_dir);
+		assert_int_equal(access(path, F_OK), -1);
+	}
+	if (has(REG) && has(CEN)) {
+		/* The region's store has no central tables. */
+		ro = NULL;
+		assert_status(DDB_NOT_FOUND, open_readonly(REGION, CEN, &ro, &e));
+		assert_null(ro);
+	}
+}
+
 static void test_sqlite_unavailable(void **state)
 {
 	(void)state;
@@ -2910,6 +2978,7 @@ int main(void)
 		TEST(test_customers_reset, CUST),
 		TEST(test_customers_durable, CUST),
 		TEST(test_customers_idempotent_replay, CUST),
+		TEST(test_readonly_open, 0),
 		TEST(test_sqlite_options, 0),
 		TEST(test_sqlite_unavailable, 0),
 #undef TEST

@@ -1009,7 +1009,7 @@ static void *open_with(const char *key, const char *value, enum ddb_status want)
 		n++;
 	if (!key || strcmp(key, "keep_queues") != 0)
 		opt[n++] = (struct ddb_option){ "keep_queues", "no" };
-	struct ddb_open_args args = { "broker", G.data_dir, 0, opt, n };
+	struct ddb_open_args args = { "broker", G.data_dir, 0, opt, n, 0 };
 	void *h = (void *)&h;
 	struct ddb_err e = { "" };
 	enum ddb_status st = T->open(&args, &h, &e);
@@ -1155,7 +1155,7 @@ static void test_memory_keeps_queues(void **state)
 	fputs("ddbsim memory queues 1\nqueue 4 1\nq\n", f);
 	fclose(f);
 	struct ddb_option opt = { "keep_queues", "yes" };
-	struct ddb_open_args args = { "broker", G.data_dir, 0, &opt, 1 };
+	struct ddb_open_args args = { "broker", G.data_dir, 0, &opt, 1, 0 };
 	struct ddb_err e = { "" };
 	h = NULL;
 	assert_int_equal(T->open(&args, &h, &e), DDB_INVALID);
@@ -1182,7 +1182,7 @@ static void *open_extra(const char *key, const char *value, enum ddb_status want
 		opts[n++] = (struct ddb_option){ key, value };
 	for (size_t i = 0; i < G.n_options; i++)
 		opts[n++] = G.options[i];
-	struct ddb_open_args args = { "broker", G.data_dir, 0, opts, n };
+	struct ddb_open_args args = { "broker", G.data_dir, 0, opts, n, 0 };
 	void *h = (void *)&h;
 	enum ddb_status st = T->open(&args, &h, e);
 	free(opts);
@@ -1192,6 +1192,117 @@ static void *open_extra(const char *key, const char *value, enum ddb_status want
 	if (st != DDB_OK)
 		return NULL;
 	return h;
+}
+
+/* An instance with the run's options and flags; the memory transport's
+ * with keep_queues = yes, so that instances share what closes kept. */
+static void *open_flagged(unsigned flags)
+{
+	struct ddb_option *opts = calloc(G.n_options + 1, sizeof *opts);
+	assert_non_null(opts);
+	size_t n = 0;
+	if (is_memory())
+		opts[n++] = (struct ddb_option){ "keep_queues", "yes" };
+	for (size_t i = 0; i < G.n_options; i++)
+		opts[n++] = G.options[i];
+	struct ddb_open_args args = { "broker", G.data_dir, 0, opts, n, flags };
+	void *h = NULL;
+	struct ddb_err e = { "" };
+	enum ddb_status st = T->open(&args, &h, &e);
+	free(opts);
+	if (st != DDB_OK)
+		fail_msg("open(flags %#x) -> %s (%s)", flags, ddb_status_name(st), e.msg);
+	return h;
+}
+
+/* A file's bytes, for comparing before and after; NULL when it is not there. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t cap = 0;
+	*len = 0;
+	for (;;) {
+		if (*len == cap) {
+			cap = cap ? cap * 2 : 4096;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+		size_t got = fread(buf + *len, 1, cap - *len, f);
+		*len += got;
+		if (got == 0)
+			break;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Opened read-only (ddbsim check), an instance observes and changes
+ * nothing: it sees what another instance left (in the broker; the memory
+ * transport, in DATA_DIR/broker.queues, which it never rewrites), a queue
+ * that does not exist reads as empty, a reset is refused, and afterwards
+ * everything is as it was (no message delivered, none marked redelivered). */
+static void test_readonly_observes(void **state)
+{
+	(void)state;
+	if (!is_memory() && !is_durable())
+		skip();
+	uint64_t r = 9, u = 9;
+	size_t n = 0;
+	struct ddb_delivery d[4];
+	void *w = open_flagged(0);
+	CHECK(T->declare(w, "ro.kept", &e_));
+	CHECK(T->publish(w, "ro.kept", "one", 3, &e_));
+	CHECK(T->publish(w, "ro.kept", "two", 3, &e_));
+	CHECK(T->confirm(w, &e_));
+	T->close(w);
+
+	char path[600];
+	snprintf(path, sizeof path, "%s/broker.queues", G.data_dir);
+	size_t len_before = 0, len_after = 0;
+	char *before = is_memory() ? slurp(path, &len_before) : NULL;
+	if (is_memory())
+		assert_non_null(before);
+
+	void *ro = open_flagged(DDB_OPEN_READONLY);
+	CHECK(T->declare(ro, "ro.kept", &e_));
+	CHECK(T->depth(ro, "ro.kept", &r, &u, &e_));
+	assert_int_equal(r, 2);
+	assert_int_equal(u, 0);
+	CHECK(T->declare(ro, "ro.never", &e_));
+	r = u = 9;
+	CHECK(T->depth(ro, "ro.never", &r, &u, &e_));
+	assert_int_equal(r, 0);
+	assert_int_equal(u, 0);
+	struct ddb_err e = { "" };
+	assert_true(T->reset(ro, &e) != DDB_OK);
+	assert_true(e.msg[0] != '\0');
+	T->close(ro);
+
+	if (is_memory()) {
+		char *after = slurp(path, &len_after);
+		assert_non_null(after);
+		assert_int_equal(len_after, len_before);
+		assert_memory_equal(after, before, len_before);
+		free(after);
+	}
+	free(before);
+
+	w = open_flagged(0);
+	CHECK(T->declare(w, "ro.kept", &e_));
+	CHECK(T->depth(w, "ro.kept", &r, &u, &e_));
+	assert_int_equal(r, 2);
+	CHECK(T->receive(w, "ro.kept", d, 4, &n, &e_));
+	assert_int_equal(n, 2);
+	assert_int_equal(d[0].redelivered, 0);
+	assert_int_equal(d[1].redelivered, 0);
+	assert_memory_equal(d[0].body, "one", 3);
+	for (size_t i = 0; i < n; i++)
+		CHECK(T->ack(w, "ro.kept", d[i].tag, &e_));
+	CHECK(T->reset(w, &e_));
+	T->close(w);
 }
 
 /* What one instance published and confirmed, another one receives: the
@@ -1469,6 +1580,7 @@ int main(void)
 		TEST(test_memory_instances),
 		TEST(test_memory_keeps_queues),
 		TEST(test_durable_consumer_dies),
+		TEST(test_readonly_observes),
 		TEST(test_rabbitmq_descriptor),
 		TEST(test_rabbitmq_bad_options),
 		TEST(test_rabbitmq_prefetch_one),

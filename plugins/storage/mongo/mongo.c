@@ -38,6 +38,11 @@
  * them), database (default: database_prefix + node), database_prefix
  * (default "ddbsim_"), journal (yes/no, default yes: commit points and the
  * last write of an operation wait for the server's journal, j: true).
+ *
+ * Read-only (DDB_OPEN_READONLY, ddbsim check): open creates no index or
+ * collection and runs no recovery; the database must hold the collections a
+ * read-write open creates for every role served (else DDB_NOT_FOUND), and
+ * reset is refused.  What a crash left for recovery is seen as it is.
  */
 #include <ddbsim/plugin.h>
 #include <ddbsim/validate.h>
@@ -120,6 +125,7 @@ struct mg {
 	 * alignment, which calloc does not give. */
 	bson_t *wc_sure;
 	int recover;    /* regional: an intent or an orphan may wait for recovery */
+	int readonly;   /* DDB_OPEN_READONLY */
 };
 
 struct mg_cursor {
@@ -916,6 +922,33 @@ static enum ddb_status ensure_indexes(struct mg *h, mongoc_client_t *c, const ch
 	return DDB_OK;
 }
 
+/* Read-only: the collections a read-write open creates for every role
+ * served (those with indexes) are there, so a run has set the database up. */
+static enum ddb_status verify_collections(struct mg *h, mongoc_client_t *c, const char *op,
+                                          struct ddb_err *err)
+{
+	mongoc_database_t *db = mongoc_client_get_database(c, h->db);
+	bson_error_t e;
+	char **names = mongoc_database_get_collection_names_with_opts(db, NULL, &e);
+	mongoc_database_destroy(db);
+	if (!names)
+		return db_fail(h, op, &e, err);
+	enum ddb_status st = DDB_OK;
+	for (size_t i = 0; st == DDB_OK && i < sizeof indexes / sizeof indexes[0]; i++) {
+		if (!(h->roles & indexes[i].role))
+			continue;
+		int found = 0;
+		for (char **n = names; *n && !found; n++)
+			found = strcmp(*n, indexes[i].coll) == 0;
+		if (!found)
+			st = fail(h, DDB_NOT_FOUND, err, "%s: database %s has no collection %s: not a "
+			          "store set up by a run (a read-only open creates none)", op, h->db,
+			          indexes[i].coll);
+	}
+	bson_strfreev(names);
+	return st;
+}
+
 static enum ddb_status recover(struct mg *h, mongoc_client_t *c, struct ddb_err *err);
 
 static void mg_close(void *handle)
@@ -970,6 +1003,7 @@ static enum ddb_status mg_open(const struct ddb_open_args *args, void **handle,
 	h->wc_sure = bson_new();
 	memcpy(h->node, args->node, strlen(args->node) + 1);
 	h->roles = args->roles;
+	h->readonly = (args->flags & DDB_OPEN_READONLY) != 0;
 	int n = database ? snprintf(h->db, sizeof h->db, "%s", database)
 	                 : snprintf(h->db, sizeof h->db, "%s%s", prefix, args->node);
 	if (n < 0 || (size_t)n >= sizeof h->db || !valid_db_name(h->db)) {
@@ -1021,9 +1055,11 @@ static enum ddb_status mg_open(const struct ddb_open_args *args, void **handle,
 		st = fail(h, status_of(&e), err, "%s: cannot reach the server of %s: %s", op,
 		          mongoc_uri_get_string(h->uri), e.message);
 	bson_destroy(&ping);
-	if (st == DDB_OK)
+	if (st == DDB_OK && h->readonly)
+		st = verify_collections(h, c, op, err);
+	else if (st == DDB_OK)
 		st = ensure_indexes(h, c, op, err);
-	if (st == DDB_OK && (h->roles & DDB_ROLE_REGIONAL))
+	if (st == DDB_OK && !h->readonly && (h->roles & DDB_ROLE_REGIONAL))
 		st = recover(h, c, err);
 	mongoc_client_pool_push(h->pool, c);
 	if (st != DDB_OK) {
@@ -1040,6 +1076,8 @@ static enum ddb_status mg_reset(void *handle, struct ddb_err *err)
 	struct mg *h = handle;
 	if (!h)
 		return fail(NULL, DDB_INVALID, err, "%s: no handle", op);
+	if (h->readonly)
+		return fail(h, DDB_INVALID, err, "%s: opened read-only", op);
 	mongoc_client_t *c = mongoc_client_pool_pop(h->pool);
 	enum ddb_status st = DDB_OK;
 	for (size_t i = 0; st == DDB_OK && i < sizeof collections / sizeof collections[0]; i++) {

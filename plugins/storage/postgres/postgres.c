@@ -21,6 +21,12 @@
  * Without a dbname (in neither conninfo nor dbname) the database is the node
  * name; the rest comes from libpq's defaults (PGHOST, PGPORT, PGUSER, ...).
  *
+ * Read-only (DDB_OPEN_READONLY, ddbsim check): no database, table or
+ * function is created and no schema migrated; a missing database, or one
+ * without the schema of a role served (at this plugin's version), is
+ * DDB_NOT_FOUND; the session runs with default_transaction_read_only on, so
+ * the server itself refuses any write.
+ *
  * Schema.  Created at open, IF NOT EXISTS, in one transaction under an
  * advisory lock, so that instances opening at once do not trip over each
  * other; ddbsim_schema records which role's schema is in place.  Keys are
@@ -699,6 +705,7 @@ struct pg {
 	PGconn *conn;
 	char node[DDB_NAME_MAX];
 	unsigned roles;
+	int readonly; /* DDB_OPEN_READONLY */
 	struct settings set;
 	char *conninfo; /* owned copies of option values */
 	char *host, *port, *dbname, *user, *password;
@@ -1284,6 +1291,42 @@ static enum ddb_status ensure_schema(struct pg *h, const char *op, int wipe, str
 	return st;
 }
 
+/* Read-only: the schema of every role served is there, at this plugin's
+ * version (nothing is created or migrated). */
+static enum ddb_status verify_schema(struct pg *h, const char *op, struct ddb_err *err)
+{
+	PGresult *res = PQexec(h->conn, "SELECT to_regclass('ddbsim_schema') IS NOT NULL");
+	enum ddb_status st = DDB_OK;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		st = db_fail(h, res, op, err);
+	else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+		st = fail(h, DDB_NOT_FOUND, err, "%s: %s: no ddbsim schema: not a store set up by a "
+		          "run (a read-only open creates none)", op, h->where);
+	PQclear(res);
+	if (st != DDB_OK)
+		return st;
+	res = PQexec(h->conn, "SELECT role, version FROM ddbsim_schema");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		st = db_fail(h, res, op, err);
+	for (size_t i = 0; st == DDB_OK && i < N_ROLE_TABLES; i++) {
+		if (!(h->roles & role_tables[i].role))
+			continue;
+		int version = -1;
+		for (int r = 0; r < PQntuples(res); r++)
+			if (!strcmp(PQgetvalue(res, r, 0), role_tables[i].name))
+				version = atoi(PQgetvalue(res, r, 1));
+		if (version < 0)
+			st = fail(h, DDB_NOT_FOUND, err, "%s: %s: no %s schema: not a store of this role "
+			          "set up by a run", op, h->where, role_tables[i].name);
+		else if (version != SCHEMA_VERSION)
+			st = fail(h, DDB_INVALID, err, "%s: %s: the %s schema is version %d, this plugin "
+			          "reads version %d: a run migrates it, a read-only open does not", op,
+			          h->where, role_tables[i].name, version, SCHEMA_VERSION);
+	}
+	PQclear(res);
+	return st;
+}
+
 static enum ddb_status undo_doubt(struct pg *h, struct ddb_err *err);
 
 /* Connects now: session settings, schema.  On failure the reason is in err
@@ -1309,17 +1352,18 @@ static enum ddb_status connect_now(struct pg *h, const char *op, struct ddb_err 
 		drop_connection(h, NULL);
 		return st;
 	}
-	const char *values[1] = { h->set.sync_commit };
+	const char *values[2] = { h->set.sync_commit, h->readonly ? "on" : "off" };
 	PGresult *res = PQexecParams(c,
 	                             "SELECT set_config('synchronous_commit', $1, false),"
-	                             " set_config('client_min_messages', 'warning', false)",
-	                             1, NULL, values, NULL, NULL, 0);
+	                             " set_config('client_min_messages', 'warning', false),"
+	                             " set_config('default_transaction_read_only', $2, false)",
+	                             2, NULL, values, NULL, NULL, 0);
 	enum ddb_status st = DDB_OK;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		st = db_fail(h, res, op, err);
 	PQclear(res);
 	if (st == DDB_OK)
-		st = ensure_schema(h, op, 0, err);
+		st = h->readonly ? verify_schema(h, op, err) : ensure_schema(h, op, 0, err);
 	if (st == DDB_OK && h->doubt)
 		st = undo_doubt(h, err);
 	if (st != DDB_OK && h->conn) {
@@ -1723,19 +1767,21 @@ static enum ddb_status read_options(struct pg *h, const struct ddb_open_args *ar
 	return DDB_OK;
 }
 
-/* At open, when the first connection failed: if the server answers on its
- * maintenance database and the node's database is not there, creates it. */
-static int create_database(struct pg *h)
+/* At open, when the first connection failed: asks the server, on its
+ * maintenance database, whether the node's database is there, and with
+ * create, creates it if not.  1: it is there (now); 0: it is not; -1: no
+ * answer. */
+static int database_there(struct pg *h, int create)
 {
 	/* The database libpq would have used. */
 	PGconn *probe = PQconnectStartParams(h->set.kw, h->set.val, h->set.expand_dbname);
 	if (!probe)
-		return 0;
+		return -1;
 	char db[256];
 	snprintf(db, sizeof db, "%s", PQdb(probe) ? PQdb(probe) : "");
 	PQfinish(probe);
 	if (!db[0] || !strcmp(db, "postgres"))
-		return 0;
+		return -1;
 
 	const char *kw[20], *val[20];
 	int n = 0;
@@ -1744,7 +1790,7 @@ static int create_database(struct pg *h)
 	kw[n] = "dbname", val[n++] = "postgres";
 	kw[n] = NULL, val[n] = NULL;
 	PGconn *c = PQconnectdbParams(kw, val, h->set.expand_dbname);
-	int exists = 0;
+	int exists = -1;
 	char *ident = NULL;
 	if (c && PQstatus(c) == CONNECTION_OK) {
 		PQsetNoticeProcessor(c, quiet_notices, NULL);
@@ -1756,10 +1802,10 @@ static int create_database(struct pg *h)
 		const char *values[1] = { db };
 		PGresult *res = PQexecParams(c, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL,
 		                             values, NULL, NULL, 0);
-		exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
 		int failed = PQresultStatus(res) != PGRES_TUPLES_OK;
+		exists = failed ? -1 : PQntuples(res) > 0;
 		PQclear(res);
-		if (exists || failed)
+		if (exists != 0 || !create)
 			break;
 		/* An identifier cannot be a parameter: quoted by libpq. */
 		char sql[600];
@@ -1771,8 +1817,10 @@ static int create_database(struct pg *h)
 		                      !strcmp(state, "55006"));  /* the template is busy */
 		int refused = PQresultStatus(res) != PGRES_COMMAND_OK && !raced;
 		PQclear(res);
-		if (refused)
-			break; /* no CREATEDB privilege, say: the open reports why it failed */
+		if (refused) {
+			exists = -1; /* no CREATEDB privilege, say: the open reports why it failed */
+			break;
+		}
 		if (raced)
 			sleep_ms(50 + 50 * tries);
 	}
@@ -1803,6 +1851,7 @@ static enum ddb_status pg_open(const struct ddb_open_args *args, void **handle,
 		return fail(NULL, DDB_INTERNAL, err, "%s: open: out of memory", args->node);
 	snprintf(h->node, sizeof h->node, "%s", args->node);
 	h->roles = args->roles;
+	h->readonly = (args->flags & DDB_OPEN_READONLY) != 0;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(h->writer, sizeof h->writer, "%ld-%lld.%09ld-%u", (long)getpid(),
@@ -1810,7 +1859,11 @@ static enum ddb_status pg_open(const struct ddb_open_args *args, void **handle,
 	enum ddb_status st = read_options(h, args, err);
 	if (st == DDB_OK) {
 		st = connect_now(h, "open", err);
-		if (st == DDB_UNAVAILABLE && h->set.create_database && create_database(h))
+		if (st == DDB_UNAVAILABLE && h->readonly && database_there(h, 0) == 0)
+			st = fail(h, DDB_NOT_FOUND, err, "open read-only: its database does not exist "
+			          "(a read-only open creates none): %s", h->last_error);
+		else if (st == DDB_UNAVAILABLE && !h->readonly && h->set.create_database &&
+		         database_there(h, 1) == 1)
 			st = connect_now(h, "open", err);
 	}
 	if (st != DDB_OK) {
@@ -1825,6 +1878,8 @@ static enum ddb_status pg_open(const struct ddb_open_args *args, void **handle,
 static enum ddb_status pg_reset(void *handle, struct ddb_err *err)
 {
 	struct pg *h = handle;
+	if (h && h->readonly)
+		return fail(h, DDB_INVALID, err, "reset: opened read-only");
 	drop_if_closed(h);
 	enum ddb_status st = ensure_conn(h, "reset", err);
 	if (st == DDB_OK)

@@ -24,6 +24,13 @@
  *
  * Options: path (default DATA_DIR/NODE.db), synchronous (OFF, NORMAL, FULL or
  * EXTRA; default NORMAL), busy_timeout_ms (default 5000).
+ *
+ * Read-only (DDB_OPEN_READONLY, ddbsim check): the file must exist and hold
+ * the tables of every role served; nothing is created or changed.  Without
+ * a write-ahead log beside it (NODE.db-wal, left by a process that died),
+ * the file is opened immutable, which creates no -wal or -shm file; with
+ * one, read-only, so that what the log holds is read too (SQLite may then
+ * rebuild its index of the log, the -shm file).
  */
 #include <ddbsim/plugin.h>
 #include <ddbsim/validate.h>
@@ -36,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define PLUGIN_VERSION "0.1.0"
 #define ALL_ROLES (DDB_ROLE_REGIONAL | DDB_ROLE_CENTRAL | DDB_ROLE_DOCUMENTS)
@@ -173,6 +181,18 @@ static const struct {
 	{ DDB_ROLE_REGIONAL, schema_regional, reset_regional },
 	{ DDB_ROLE_CENTRAL, schema_central, reset_central },
 	{ DDB_ROLE_DOCUMENTS, schema_documents, reset_documents },
+};
+
+/* The tables of each role: a store opened read-only must have them all. */
+static const struct {
+	unsigned role;
+	const char *table;
+} role_table_names[] = {
+	{ DDB_ROLE_REGIONAL, "products" },     { DDB_ROLE_REGIONAL, "product_components" },
+	{ DDB_ROLE_REGIONAL, "inventory" },    { DDB_ROLE_REGIONAL, "orders" },
+	{ DDB_ROLE_REGIONAL, "outbox" },       { DDB_ROLE_REGIONAL, "customers" },
+	{ DDB_ROLE_CENTRAL, "central_products" }, { DDB_ROLE_CENTRAL, "central_orders" },
+	{ DDB_ROLE_DOCUMENTS, "order_product" }, { DDB_ROLE_DOCUMENTS, "product_component" },
 };
 
 /* ---- statements --------------------------------------------------------- */
@@ -401,6 +421,7 @@ static const struct {
 struct sq {
 	sqlite3 *db;
 	char *path;
+	int readonly; /* DDB_OPEN_READONLY */
 	char node[DDB_NAME_MAX];
 	int node_len;
 	unsigned roles;
@@ -776,6 +797,8 @@ static enum ddb_status configure(struct sq *h, const struct settings *set, struc
 {
 	sqlite3_extended_result_codes(h->db, 1);
 	sqlite3_busy_timeout(h->db, set->busy_timeout_ms);
+	if (h->readonly)
+		return DDB_OK; /* the journal mode is the file's already; nothing is written */
 
 	char mode[16] = "";
 	char *msg = NULL;
@@ -792,6 +815,93 @@ static enum ddb_status configure(struct sq *h, const struct settings *set, struc
 		return fail(h, DDB_INTERNAL, err, "open: cannot switch to WAL mode (mode is '%s')",
 		            mode);
 	return exec_script(h, "open: synchronous", set->synchronous_sql, err);
+}
+
+/* "file:PATH?mode=ro[&immutable=1]", PATH percent-encoded: the read-only
+ * open of h->path (see the top of the file); NULL on ENOMEM. */
+static char *readonly_uri(const char *path, int immutable)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(path);
+	char *uri = malloc(sizeof "file:" + 3 * len + sizeof "?mode=ro&immutable=1");
+	if (!uri)
+		return NULL;
+	char *o = uri + sprintf(uri, "file:");
+	while (path[0] == '/' && path[1] == '/')
+		path++; /* "file://" would start an authority */
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '/' || *p == '.' || *p == '_' || *p == '-' || *p == '~') {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	strcpy(o, immutable ? "?mode=ro&immutable=1" : "?mode=ro");
+	return uri;
+}
+
+/* Read-only: opens the existing file, creating nothing. */
+static enum ddb_status open_readonly(struct sq *h, struct ddb_err *err)
+{
+	struct stat st;
+	if (strcmp(h->path, ":memory:") == 0)
+		return fail(h, DDB_INVALID, err, "open read-only: a database in memory holds nothing");
+	if (stat(h->path, &st) != 0) {
+		int e = errno;
+		return fail(h, e == ENOENT ? DDB_NOT_FOUND : DDB_UNAVAILABLE, err,
+		            "open read-only: %s%s", strerror(e),
+		            e == ENOENT ? " (no store here: a read-only open creates none)" : "");
+	}
+	if (!S_ISREG(st.st_mode))
+		return fail(h, DDB_INVALID, err, "open read-only: not a regular file");
+	size_t len = strlen(h->path) + sizeof "-wal";
+	char *wal = malloc(len);
+	if (!wal)
+		return fail(h, DDB_INTERNAL, err, "open: out of memory");
+	snprintf(wal, len, "%s-wal", h->path);
+	int has_log = stat(wal, &st) == 0 && st.st_size > 0;
+	free(wal);
+	char *uri = readonly_uri(h->path, !has_log);
+	if (!uri)
+		return fail(h, DDB_INTERNAL, err, "open: out of memory");
+	int rc = sqlite3_open_v2(uri, &h->db,
+	                         SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	free(uri);
+	if (rc != SQLITE_OK)
+		return h->db ? db_fail(h, "open read-only", rc, err)
+		             : fail(h, DDB_INTERNAL, err, "open: out of memory");
+	return DDB_OK;
+}
+
+/* Read-only: every table of every role served must be there. */
+static enum ddb_status check_tables(struct sq *h, struct ddb_err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = sqlite3_prepare_v2(h->db,
+	                            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+	                            "name = ?1", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(h, "open read-only: reading the schema", rc, err);
+	enum ddb_status st = DDB_OK;
+	for (size_t i = 0; st == DDB_OK && i < sizeof role_table_names / sizeof role_table_names[0];
+	     i++) {
+		if (!(h->roles & role_table_names[i].role))
+			continue;
+		sqlite3_reset(q);
+		sqlite3_bind_text(q, 1, role_table_names[i].table, -1, SQLITE_STATIC);
+		rc = sqlite3_step(q);
+		if (rc != SQLITE_ROW)
+			st = db_fail(h, "open read-only: reading the schema", rc, err);
+		else if (sqlite3_column_int(q, 0) == 0)
+			st = fail(h, DDB_NOT_FOUND, err,
+			          "open read-only: no table %s: not a store of this node (empty, or "
+			          "never set up by a run)", role_table_names[i].table);
+	}
+	sqlite3_finalize(q);
+	return st;
 }
 
 static enum ddb_status sq_open(const struct ddb_open_args *args, void **handle,
@@ -824,20 +934,26 @@ static enum ddb_status sq_open(const struct ddb_open_args *args, void **handle,
 	h->node_len = (int)strlen(args->node);
 	memcpy(h->node, args->node, (size_t)h->node_len + 1);
 	h->roles = args->roles;
+	h->readonly = (args->flags & DDB_OPEN_READONLY) != 0;
 	if ((st = make_path(args, &h->path, err)) != DDB_OK) {
 		free(h);
 		return st;
 	}
 
-	int rc = sqlite3_open_v2(h->path, &h->db,
-	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-	                         NULL);
-	if (rc != SQLITE_OK)
-		st = h->db ? db_fail(h, "open", rc, err) : fail(h, DDB_INTERNAL, err, "open: out of memory");
+	if (h->readonly) {
+		st = open_readonly(h, err);
+	} else {
+		int rc = sqlite3_open_v2(h->path, &h->db,
+		                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+		                         NULL);
+		if (rc != SQLITE_OK)
+			st = h->db ? db_fail(h, "open", rc, err)
+			           : fail(h, DDB_INTERNAL, err, "open: out of memory");
+	}
 	if (st == DDB_OK)
 		st = configure(h, &set, err);
 	if (st == DDB_OK)
-		st = ensure_schema(h, "open: creating tables", 0, err);
+		st = h->readonly ? check_tables(h, err) : ensure_schema(h, "open: creating tables", 0, err);
 	if (st == DDB_OK)
 		st = prepare_all(h, err);
 	if (st != DDB_OK) {
@@ -850,6 +966,9 @@ static enum ddb_status sq_open(const struct ddb_open_args *args, void **handle,
 
 static enum ddb_status sq_reset(void *handle, struct ddb_err *err)
 {
+	struct sq *h = handle;
+	if (h && h->readonly)
+		return fail(h, DDB_INVALID, err, "reset: opened read-only");
 	return ensure_schema(handle, "reset", 1, err);
 }
 

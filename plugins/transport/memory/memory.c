@@ -6,7 +6,9 @@
  * published outbox events after a restart.  What its queues still hold when
  * it is closed (writes waiting for a node that is down, typically) is kept
  * in DATA_DIR/NODE.queues and taken back by the next open of that data
- * directory (keep_queues = no turns this off); reset() deletes the file.  A
+ * directory (keep_queues = no turns this off); reset() deletes the file.
+ * Opened read-only (DDB_OPEN_READONLY, ddbsim check), it reads the file and
+ * never writes or deletes it: close() keeps nothing and reset() is refused.  A
  * process that is killed keeps only what an earlier close wrote, so a copy
  * may come back twice (the core's consumers are idempotent) or, written
  * since, not at all: only a real broker survives that.
@@ -335,6 +337,7 @@ struct instance {
 	uint64_t max_queue;  /* 0: no limit */
 	struct queue *last;  /* the queue the last call used */
 	char *keep_path;     /* DATA_DIR/NODE.queues, or NULL: kept nowhere */
+	int readonly;        /* DDB_OPEN_READONLY: keep_path is read, never written */
 };
 
 PRINTF_LIKE(2, 3)
@@ -684,6 +687,7 @@ static enum ddb_status mem_open(const struct ddb_open_args *args, void **handle,
 	if (!in)
 		return oom(err, "instance");
 	in->max_queue = max_queue;
+	in->readonly = args && (args->flags & DDB_OPEN_READONLY);
 	if (keep && args && args->data_dir && *args->data_dir) {
 		const char *node = args->node && *args->node ? args->node : "broker";
 		size_t len = strlen(args->data_dir) + strlen(node) + 10;
@@ -710,7 +714,7 @@ static void mem_close(void *handle)
 	if (!in)
 		return;
 	char why[256];
-	if (in->keep_path && keep_save(in, why, sizeof why) != 0)
+	if (in->keep_path && !in->readonly && keep_save(in, why, sizeof why) != 0)
 		fprintf(stderr, "ddbsim: memory transport: could not keep what the queues hold in %s: "
 		                "%s\n", in->keep_path, why);
 	drop_queues(in);
@@ -726,6 +730,10 @@ static enum ddb_status mem_reset(void *handle, struct ddb_err *err)
 	}
 	/* Tags and sequence numbers go on: a tag is never reused. */
 	struct instance *in = handle;
+	if (in->readonly) {
+		set_err(err, "memory transport: reset: opened read-only");
+		return DDB_INVALID;
+	}
 	drop_queues(in);
 	if (in->keep_path && remove(in->keep_path) != 0 && errno != ENOENT) {
 		set_err(err, "memory transport: reset: cannot remove %s: %s", in->keep_path,

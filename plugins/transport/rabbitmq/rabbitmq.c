@@ -81,6 +81,12 @@
  * returns an error was not sent (the caller knows); it does not fail the
  * next confirm by itself.
  *
+ * Read-only (DDB_OPEN_READONLY, ddbsim check): declare and depth ask the
+ * broker passively (queue.declare with passive set), which creates nothing;
+ * a queue that does not exist reads as empty.  Everything else (publish,
+ * receive, settling, recover, reset) is refused with DDB_INVALID: a receive
+ * alone would mark what it got redelivered.
+ *
  * reset() deletes, on the broker, every queue this instance declared, and
  * forgets them (the core declares its queues before it resets).  AMQP
  * cannot list a broker's queues, so queues this instance never declared
@@ -342,6 +348,7 @@ struct rmq {
 	uint64_t window;
 	long timeout_ms;
 	unsigned queue_version;           /* x-queue-version of new queues; 0: none */
+	int readonly;                     /* DDB_OPEN_READONLY: observe, never change */
 
 	amqp_connection_state_t conn;     /* NULL: not connected */
 	int channel_max;
@@ -479,6 +486,15 @@ static enum ddb_status unavailable(struct rmq *r, struct ddb_err *err, const cha
 	set_err(err, "rabbitmq transport: %s: broker %s unavailable: %s", what, r->where,
 	        r->down_why);
 	return DDB_UNAVAILABLE;
+}
+
+/* What a read-only instance answers to an operation that would change
+ * something. */
+static enum ddb_status refuse_readonly(const struct rmq *r, const char *what, struct ddb_err *err)
+{
+	(void)r;
+	set_err(err, "rabbitmq transport: %s: opened read-only", what);
+	return DDB_INVALID;
 }
 
 /* The status an AMQP reply code stands for. */
@@ -910,10 +926,36 @@ static enum ddb_status reopen_control(struct rmq *r, struct ddb_err *err)
 	return check_rpc(r, "reopen the control channel", err);
 }
 
+/* Read-only: how many ready messages a queue holds, asked passively
+ * (nothing is created); 0 for a queue that does not exist. */
+static enum ddb_status passive_count(struct rmq *r, const char *name, uint64_t *count,
+                                     struct ddb_err *err)
+{
+	char what[QUEUE_NAME_MAX + 32];
+	snprintf(what, sizeof what, "count of queue '%s'", name);
+	*count = 0;
+	amqp_queue_declare_ok_t *ok =
+	    amqp_queue_declare(r->conn, CTL_CH, bytes_of(name), 1, 0, 0, 0, amqp_empty_table);
+	amqp_rpc_reply_t rep = amqp_get_rpc_reply(r->conn);
+	if (rep.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+	    rep.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+	    ((const amqp_channel_close_t *)rep.reply.decoded)->reply_code == AMQP_NOT_FOUND)
+		return reopen_control(r, err); /* no such queue: nothing in it */
+	enum ddb_status st = check_reply(r, rep, what, err);
+	if (st == DDB_OK)
+		*count = ok->message_count;
+	return st;
+}
+
 /* A durable queue, of the configured x-queue-version when it is new; one
- * that exists with another version is taken as it is. */
+ * that exists with another version is taken as it is.  Read-only: only
+ * asked after, passively. */
 static enum ddb_status declare_on_broker(struct rmq *r, const char *name, struct ddb_err *err)
 {
+	if (r->readonly) {
+		uint64_t count;
+		return passive_count(r, name, &count, err);
+	}
 	char what[QUEUE_NAME_MAX + 32];
 	snprintf(what, sizeof what, "declare queue '%s'", name);
 	amqp_table_entry_t version;
@@ -1200,6 +1242,7 @@ static enum ddb_status rmq_open(const struct ddb_open_args *args, void **handle,
 	r->window = window;
 	r->timeout_ms = (long)timeout;
 	r->queue_version = (unsigned)version;
+	r->readonly = args && (args->flags & DDB_OPEN_READONLY);
 	r->backoff_ms = BACKOFF_MIN_MS;
 	r->low = 1;
 	uint64_t ring = 1;
@@ -1263,6 +1306,8 @@ static enum ddb_status rmq_reset(void *handle, struct ddb_err *err)
 		set_err(err, "rabbitmq transport: no instance");
 		return DDB_INVALID;
 	}
+	if (r->readonly)
+		return refuse_readonly(r, "reset", err);
 	enum ddb_status st = ensure(r, "reset", err);
 	if (st != DDB_OK)
 		return st;
@@ -1350,6 +1395,8 @@ static enum ddb_status rmq_publish(void *handle, const char *queue, const void *
 	struct queue *q = find(r, queue, &st, err);
 	if (!q)
 		return st;
+	if (r->readonly)
+		return refuse_readonly(r, "publish", err);
 	if (len && !body) {
 		set_err(err, "rabbitmq transport: publish to '%s': no body for %zu bytes", queue, len);
 		return DDB_INVALID;
@@ -1461,6 +1508,8 @@ static enum ddb_status rmq_receive(void *handle, const char *queue, struct ddb_d
 	struct queue *q = find(r, queue, &st, err);
 	if (!q)
 		return st;
+	if (r->readonly)
+		return refuse_readonly(r, "receive", err);
 	if (!n_out || (max && !out)) {
 		set_err(err, "rabbitmq transport: receive from '%s': no room for deliveries", queue);
 		return DDB_INVALID;
@@ -1595,6 +1644,8 @@ static enum ddb_status rmq_recover(void *handle, const char *queue, struct ddb_e
 	struct queue *q = find(r, queue, &st, err);
 	if (!q)
 		return st;
+	if (r->readonly)
+		return refuse_readonly(r, "recover", err);
 	if (!q->unacked)
 		return flush_acks(r, q, err);
 	if (fifo_reserve(&q->ready, q->unacked) != 0)
@@ -1622,6 +1673,18 @@ static enum ddb_status rmq_depth(void *handle, const char *queue, uint64_t *read
 		return st;
 	char what[QUEUE_NAME_MAX + 32];
 	snprintf(what, sizeof what, "depth of '%s'", queue);
+	if (r->readonly) {
+		uint64_t n = 0;
+		if ((st = ensure(r, what, err)) != DDB_OK ||
+		    (st = passive_count(r, q->name, &n, err)) != DDB_OK)
+			return st;
+		release(r);
+		if (ready)
+			*ready = n;
+		if (unacked)
+			*unacked = 0;
+		return DDB_OK;
+	}
 	if ((st = ensure(r, what, err)) != DDB_OK || (st = flush_acks(r, q, err)) != DDB_OK)
 		return st;
 	if (r->olen && send_pending(r) < 0)
