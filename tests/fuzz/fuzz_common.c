@@ -97,5 +97,6 @@ void fuzz_fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, "\n");
 	va_end(ap);
+	remove_scratch(); /* abort() skips atexit */
 	abort();
 }

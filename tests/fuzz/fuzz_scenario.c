@@ -417,7 +417,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(path, sizeof path, "%s/fuzzed.lua", fuzz_scratch_dir());
 	char *script = script_of(data, size);
 	fuzz_write_file(path, script, strlen(script));
-	if (getenv("DDBSIM_FUZZ_SHOW"))
+	int show = getenv("DDBSIM_FUZZ_SHOW") != NULL;
+	if (show)
 		fprintf(stderr, "%s", script);
 	free(script);
 
@@ -425,6 +426,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	prng_seed(&rng, 1);
 	char err[2048] = "";
 	struct scenario *sc = scenario_load(path, NULL, &rng, err, sizeof err);
+	if (show)
+		fprintf(stderr, "-> %s%s\n", sc ? "accepted" : "refused: ", sc ? "" : err);
 	if (!sc) {
 		if (strncmp(err, path, strlen(path)) != 0)
 			fuzz_fail("scenario_load refused the script without naming it: '%s'", err);

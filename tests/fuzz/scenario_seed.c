@@ -7,7 +7,8 @@
  *
  * The script runs in a plain Lua state whose require finds LUA_DIR/?.lua
  * (shop.lua) and the script's own directory; ddbsim.param(name, default)
- * gives the default, ddbsim.log does nothing.  Lists are written as lists,
+ * gives the default, ddbsim.log does nothing, ddbsim.node_state says "up",
+ * and math.random is seeded with 1.  Lists are written as lists,
  * other keys in sorted order, functions as fn.  This is a developer's tool:
  * it trusts the script.
  */
@@ -190,6 +191,8 @@ int main(int argc, char **argv)
 	}
 	lua_State *L = luaL_newstate();
 	luaL_openlibs(L);
+	/* The same seed every time, for scripts that draw at their top level. */
+	luaL_dostring(L, "math.randomseed(1)");
 	const char *slash = strrchr(argv[1], '/');
 	lua_getglobal(L, "package");
 	const char *dir = lua_pushlstring(L, slash ? argv[1] : ".", slash ? (size_t)(slash - argv[1]) : 1);

@@ -9,4 +9,5 @@ INTEGRATION_TESTS += \
 	tests/integration/decision_table.sh \
 	tests/integration/faults.sh \
 	tests/integration/node_state.sh \
-	tests/integration/chaos.sh
+	tests/integration/chaos.sh \
+	tests/integration/fuzz_findings.sh
