@@ -221,6 +221,14 @@ int node_table_load(struct node_table *t, const char *data_dir, char *err, size_
 			rc = errorf(err, errlen, "%s:%d: unknown kind or state", path, lineno);
 			break;
 		}
+		/* A negative latency would schedule calls in the past (a run
+		 * never ends); a huge one would overflow the clock. */
+		if (latency < 0 || latency > NODE_LATENCY_MAX_US || jitter < 0 ||
+		    jitter > NODE_LATENCY_MAX_US) {
+			rc = errorf(err, errlen, "%s:%d: latency and jitter must be from 0 to %lld us",
+			            path, lineno, (long long)NODE_LATENCY_MAX_US);
+			break;
+		}
 		char msg[256];
 		if (node_add(t, name, k, msg, sizeof msg) != 0) {
 			rc = errorf(err, errlen, "%s:%d: %s", path, lineno, msg);

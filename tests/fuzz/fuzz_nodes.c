@@ -5,7 +5,8 @@
  * writes node_table_load reads back as the same table (names, kinds,
  * states, latencies, links and the resetting flag):
  *   1. the input is written as a nodes file and loaded; a refusal must
- *      name the file; what loads is saved and loaded again;
+ *      name the file; what loads must have latencies and jitters in range
+ *      (0 to NODE_LATENCY_MAX_US), and is saved and loaded again;
  *   2. a table is built from the input, each word of it that is a valid
  *      node name becoming a node, with a kind, a state, a latency and links
  *      drawn from the bytes; it is saved and loaded.
@@ -72,6 +73,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!strstr(err, path))
 			fuzz_fail("node_table_load refused %s without naming it: '%s'", path, err);
 	} else {
+		for (size_t i = 0; i < t.n; i++)
+			if (t.v[i].latency_us < 0 || t.v[i].latency_us > NODE_LATENCY_MAX_US ||
+			    t.v[i].jitter_us < 0 || t.v[i].jitter_us > NODE_LATENCY_MAX_US)
+				fuzz_fail("node %s loaded with latency %lld us and jitter %lld us",
+				          t.v[i].name, (long long)t.v[i].latency_us,
+				          (long long)t.v[i].jitter_us);
 		round_trip(&t, dir, "a nodes file");
 	}
 	node_table_free(&t);

@@ -49,3 +49,19 @@ ddbsim drain -c "$CONF"
 expect_rc 2 "a queue name with a NUL byte in broker.queues"
 expect_err "broker.queues: a queue's name holds a NUL byte" "the file and the damage are named"
 pass "a queue name with a NUL byte in broker.queues is refused, naming the file"
+
+# 3. A negative latency in DATA_DIR/nodes was taken as it was: the next run
+#    scheduled its calls to the slow node in the past and never ended.
+rm -f "$TMP/data/broker.queues"
+sed 's/^west region up 0 0 -$/west region slow -5000000 0 -/' "$TMP/nodes.saved" > "$TMP/data/nodes"
+grep -q '^west region slow -5000000 0 -$' "$TMP/data/nodes" || fail "the test did not set a negative latency"
+ddbsim node list -c "$CONF"
+expect_rc 2 "a negative latency in the nodes file"
+expect_err "data/nodes:4: latency and jitter must be from 0 to 1000000000000000 us" "the file and line are named"
+# run takes the node states of a nodes file that loads, and starts with
+# every node up otherwise: the run ends (it hung before).
+rc=0
+timeout 120 "$DDBSIM" run -c "$CONF" "$TMP/resetting.lua" -q > "$TMP/out" 2> "$TMP/err" || rc=$?
+[ "$rc" -ne 124 ] || fail "a run on a nodes file with a negative latency did not end in 120 s"
+expect_rc 0 "a run on a data directory whose nodes file has a negative latency"
+pass "a negative latency in the nodes file is refused, naming the file and line; a run ends"
