@@ -56,13 +56,19 @@ executable() {
 refresh_copy() {
 	list=$check/source.files    # what the copy holds, one path a line
 	stage=$check/source.stage   # this run's files, before they replace the copy's
-	git -C "$top" -c core.quotepath=off ls-files --cached --others --exclude-standard |
-	sort -u | while IFS= read -r f; do
+	if ! git -C "$top" -c core.quotepath=off ls-files --cached --others --exclude-standard \
+	     >"$list.git"; then
+		echo "tools/test.sh: git cannot list the files of $top"
+		echo "0 passed, 1 failed, 0 skipped"
+		exit 1
+	fi
+	sort -u "$list.git" | while IFS= read -r f; do
 		# A tracked file deleted in the clone is not copied.
 		if [ -f "$top/$f" ] || [ -L "$top/$f" ]; then
 			printf '%s\n' "$f"
 		fi
 	done >"$list.new"
+	rm -f "$list.git"
 	rm -rf "$stage"
 	mkdir -p "$stage" "$srcdir"
 	tar -C "$top" -cf - --no-recursion --verbatim-files-from -T "$list.new" |
