@@ -201,15 +201,21 @@ int node_table_load(struct node_table *t, const char *data_dir, char *err, size_
 		lineno++;
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
-		char flag[8];
-		if (sscanf(line, "resetting %7s", flag) == 1) {
-			t->resetting = strcmp(flag, "yes") == 0;
-			continue;
-		}
 		char name[DDB_NAME_MAX + 1], kind[32], state[32], cuts[4096] = "-";
 		long long latency = 0, jitter = 0;
 		int got = sscanf(line, "%64s %31s %31s %lld %lld %4095s", name, kind, state, &latency,
 		                 &jitter, cuts);
+		/* "resetting yes|no" has two words, a node's line three or six:
+		 * a node may be called "resetting" too (a region of that name). */
+		if (got == 2 && strcmp(name, "resetting") == 0) {
+			if (strcmp(kind, "yes") != 0 && strcmp(kind, "no") != 0) {
+				rc = errorf(err, errlen, "%s:%d: expected resetting yes or resetting no",
+				            path, lineno);
+				break;
+			}
+			t->resetting = strcmp(kind, "yes") == 0;
+			continue;
+		}
 		if (got != 3 && got != 6) {
 			rc = errorf(err, errlen, "%s:%d: expected NAME KIND STATE LATENCY_US JITTER_US CUT_TO",
 			            path, lineno);
@@ -222,6 +228,14 @@ int node_table_load(struct node_table *t, const char *data_dir, char *err, size_
 		int k = kind_parse(kind), s = node_state_parse(state);
 		if (k < 0 || s < 0) {
 			rc = errorf(err, errlen, "%s:%d: unknown kind or state", path, lineno);
+			break;
+		}
+		/* A negative latency would schedule calls in the past (a run
+		 * never ends); a huge one would overflow the clock. */
+		if (latency < 0 || latency > NODE_LATENCY_MAX_US || jitter < 0 ||
+		    jitter > NODE_LATENCY_MAX_US) {
+			rc = errorf(err, errlen, "%s:%d: latency and jitter must be from 0 to %lld us",
+			            path, lineno, (long long)NODE_LATENCY_MAX_US);
 			break;
 		}
 		char msg[256];

@@ -17,6 +17,9 @@ enum node_state { NODE_UP = 0, NODE_DOWN = 1, NODE_SLOW = 2 };
 
 /* A node table holds at most this many nodes (links are bitmasks). */
 #define NODE_MAX 64
+/* The largest latency or jitter of a slow node: 10^9 s, the longest time a
+ * scenario may give. */
+#define NODE_LATENCY_MAX_US INT64_C(1000000000000000)
 
 #define NODE_CENTRAL_NAME "central"
 #define NODE_DOCUMENTS_NAME "documents"

@@ -84,5 +84,8 @@ include tests/integration/local.mk
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/data
 
+# --- fuzzing: make fuzz, and the seed corpora as tests ---------------------
+include tests/fuzz/local.mk
+
 # --- benchmarks (not tests) -----------------------------------------------
 include tests/bench/local.mk

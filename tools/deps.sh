@@ -3,7 +3,10 @@
 # missing; uses sudo when not run as root.
 #   tools/deps.sh           to build and run (embedded backends)
 #   tools/deps.sh --test    also the servers and clients the test suite
-#                           starts: PostgreSQL, RabbitMQ, the MongoDB stand-in
+#                           starts: PostgreSQL, RabbitMQ, the MongoDB stand-in;
+#                           and what `make fuzz` needs (as --fuzz)
+#   tools/deps.sh --fuzz    to build and run, and clang 14 with libFuzzer and
+#                           its sanitizer runtimes, for `make fuzz`
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
@@ -11,9 +14,16 @@ liblua5.4-dev libinih-dev libcjson-dev libcmocka-dev libsqlite3-dev
 libpq-dev librabbitmq-dev libmongoc-dev libbson-dev"
 TEST_PACKAGES="sqlite3 jq python3 postgresql postgresql-contrib rabbitmq-server
 python3-pymongo python3-bson-ext python3-mongomock"
+# libclang-rt-14-dev (the sanitizer and libFuzzer runtimes) is only a
+# recommendation of clang-14, and recommendations are not installed here.
+FUZZ_PACKAGES="clang-14 libclang-rt-14-dev libfuzzer-14-dev"
 
-want=$PACKAGES
-[ "${1:-}" = --test ] && want="$PACKAGES $TEST_PACKAGES"
+case "${1:-}" in
+"") want=$PACKAGES ;;
+--test) want="$PACKAGES $TEST_PACKAGES $FUZZ_PACKAGES" ;;
+--fuzz) want="$PACKAGES $FUZZ_PACKAGES" ;;
+*) echo "usage: tools/deps.sh [--test | --fuzz]" >&2; exit 2 ;;
+esac
 
 missing=
 for p in $want; do

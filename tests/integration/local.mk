@@ -19,4 +19,5 @@ INTEGRATION_TESTS += \
 	tests/integration/script_bounds.sh \
 	tests/integration/workload_rates.sh \
 	tests/integration/rule_contract.sh \
-	tests/integration/strict_names.sh
+	tests/integration/strict_names.sh \
+	tests/integration/fuzz_findings.sh

@@ -591,6 +591,10 @@ static enum ddb_status keep_load(struct instance *in, struct ddb_err *err)
 			break;
 		}
 		name[name_len] = '\0';
+		if (memchr(name, '\0', (size_t)name_len)) {
+			bad = "a queue's name holds a NUL byte";
+			break;
+		}
 		if ((st = mem_declare(in, name, err)) != DDB_OK)
 			break;
 		struct queue *q = lookup(in, name);
