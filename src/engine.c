@@ -8,10 +8,12 @@
 #include "engine.h"
 
 #include <cJSON.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "catalog.h"
@@ -488,12 +490,22 @@ static int start(struct engine *e, const struct engine_options *o, struct run_re
 }
 
 /* The states set with `ddbsim node set` (kept in DATA_DIR/nodes) hold at
- * the start of a run; the failure schedule changes them only for the run. */
-static void apply_admin_states(struct world *w, const char *data_dir)
+ * the start of a run; the failure schedule changes them only for the run.
+ * A nodes file that cannot be read is an error naming it, not a run with
+ * every node up.  -1 with err set. */
+static int apply_admin_states(struct world *w, const char *data_dir, char *err, size_t errlen)
 {
+	char path[4200];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/nodes", data_dir);
+	if (stat(path, &st) != 0 && errno == ENOENT)
+		return 0; /* no node set yet: every node up */
 	struct node_table saved = { 0 };
-	char err[512];
-	if (node_table_load(&saved, data_dir, err, sizeof err) == 0) {
+	if (node_table_load(&saved, data_dir, err, errlen) != 0) {
+		node_table_free(&saved);
+		return -1;
+	}
+	{
 		for (size_t i = 0; i < saved.n; i++) {
 			struct node *n = node_find(&w->nodes, saved.v[i].name);
 			if (!n)
@@ -509,6 +521,7 @@ static void apply_admin_states(struct world *w, const char *data_dir)
 		}
 	}
 	node_table_free(&saved);
+	return 0;
 }
 
 /* An interrupted run ends its failure schedule where it stands, as drain
@@ -526,7 +539,8 @@ static void end_emulation(struct engine *e)
 		n->latency_us = n->jitter_us = 0;
 		n->cut_to = 0;
 	}
-	apply_admin_states(&e->w, e->opt->data_dir);
+	char ignored[512]; /* read at the start of the run: it was readable */
+	apply_admin_states(&e->w, e->opt->data_dir, ignored, sizeof ignored);
 	struct fault_layer *fl = &e->w.faults;
 	fl->p_drop = fl->p_duplicate = fl->p_delay = fl->p_reorder = 0;
 	fl->caller = NULL;
@@ -583,7 +597,8 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 	if (world_open(&e.w, o->cfg, o->data_dir, e.si->regions, e.si->n_regions, err, errlen) != 0)
 		goto out;
 	e.world_open = 1;
-	apply_admin_states(&e.w, o->data_dir);
+	if (apply_admin_states(&e.w, o->data_dir, err, errlen) != 0)
+		goto out;
 	e.w.faults.rng = &e.rng;
 	if (fault_steps_init(&e.steps, &e.w.nodes, &e.w.faults) != 0) {
 		errorf(err, errlen, "out of memory");
@@ -741,7 +756,8 @@ static int open_existing(struct engine *e, const struct engine_options *o, unsig
 	e->world_open = 1;
 	if (stores_match_nodes(e, o->data_dir, err, errlen) != 0)
 		return -1;
-	apply_admin_states(&e->w, o->data_dir);
+	if (apply_admin_states(&e->w, o->data_dir, err, errlen) != 0)
+		return -1;
 	if (sync_init(&e->sync, &e->w, e->m) != 0)
 		return errorf(err, errlen, "out of memory");
 	e->sync_ready = 1;

@@ -58,10 +58,11 @@ grep -q '^west region slow -5000000 0 -$' "$TMP/data/nodes" || fail "the test di
 ddbsim node list -c "$CONF"
 expect_rc 2 "a negative latency in the nodes file"
 expect_err "data/nodes:4: latency and jitter must be from 0 to 1000000000000000 us" "the file and line are named"
-# run takes the node states of a nodes file that loads, and starts with
-# every node up otherwise: the run ends (it hung before).
+# run refuses it too, naming the file and line, rather than hang (as it
+# did) or start with every node up as if nothing had been set.
 rc=0
 timeout 120 "$DDBSIM" run -c "$CONF" "$TMP/resetting.lua" -q > "$TMP/out" 2> "$TMP/err" || rc=$?
 [ "$rc" -ne 124 ] || fail "a run on a nodes file with a negative latency did not end in 120 s"
-expect_rc 0 "a run on a data directory whose nodes file has a negative latency"
-pass "a negative latency in the nodes file is refused, naming the file and line; a run ends"
+expect_rc 2 "a run on a data directory whose nodes file has a negative latency"
+expect_err "data/nodes:4: latency and jitter must be from 0 to 1000000000000000 us" "run names the file and line"
+pass "a negative latency in the nodes file is refused by node list and run, naming the file and line"
