@@ -204,6 +204,27 @@ static void reject(struct customers *cs, const char *reason)
 	metrics_customer_reject(cs->m, reason);
 }
 
+/* Whether a customer rule's verdict lets the write go on; a rejection is
+ * counted as rule:REASON, an error of the hook as rule_error. */
+static int rule_accepts(struct customers *cs, enum rule_verdict v, const char *msg)
+{
+	switch (v) {
+	case RULE_ACCEPT:
+		return 1;
+	case RULE_REJECT: {
+		char r[5 + SCENARIO_REASON_MAX] = "rule:";
+		copy_str(r + 5, sizeof r - 5, msg);
+		reject(cs, r);
+		return 0;
+	}
+	case RULE_ERROR:
+		fprintf(stderr, "ddbsim: %s\n", msg);
+		reject(cs, "rule_error");
+		return 0;
+	}
+	return 0;
+}
+
 static void create(struct customers *cs, const struct customer_request *req, int64_t now_us)
 {
 	if (customers_find(cs, req->c.id)) {
@@ -212,35 +233,11 @@ static void create(struct customers *cs, const struct customer_request *req, int
 	}
 	char msg[512];
 	size_t home, replicas[CUSTOMER_REPLICAS_MAX], n = 0;
-	switch (scenario_customer_home(cs->sc, &req->c, &home, msg, sizeof msg)) {
-	case RULE_ACCEPT:
-		break;
-	case RULE_REJECT: {
-		char r[5 + SCENARIO_REASON_MAX] = "rule:";
-		copy_str(r + 5, sizeof r - 5, msg);
-		reject(cs, r);
+	if (!rule_accepts(cs, scenario_customer_home(cs->sc, &req->c, &home, msg, sizeof msg), msg) ||
+	    !rule_accepts(cs, scenario_customer_replicas(cs->sc, &req->c, home, replicas,
+	                                                 CUSTOMER_REPLICAS_MAX, &n, msg, sizeof msg),
+	                  msg))
 		return;
-	}
-	case RULE_ERROR:
-		fprintf(stderr, "ddbsim: %s\n", msg);
-		reject(cs, "rule_error");
-		return;
-	}
-	switch (scenario_customer_replicas(cs->sc, &req->c, home, replicas, CUSTOMER_REPLICAS_MAX, &n,
-	                                   msg, sizeof msg)) {
-	case RULE_ACCEPT:
-		break;
-	case RULE_REJECT: {
-		char r[5 + SCENARIO_REASON_MAX] = "rule:";
-		copy_str(r + 5, sizeof r - 5, msg);
-		reject(cs, r);
-		return;
-	}
-	case RULE_ERROR:
-		fprintf(stderr, "ddbsim: %s\n", msg);
-		reject(cs, "rule_error");
-		return;
-	}
 	struct customer_entry *e = insert(cs, req->c.id);
 	if (!e) {
 		reject(cs, "out_of_memory");
