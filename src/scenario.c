@@ -247,31 +247,37 @@ struct scenario *scenario_load_with(const char *path, const char *pkg_dir, struc
 	return scenario_load_limited(path, pkg_dir, rng, params, n_params, NULL, err, errlen);
 }
 
-struct scenario *scenario_load_limited(const char *path, const char *pkg_dir, struct prng *rng,
-                                       const struct ddb_option *params, size_t n_params,
-                                       const struct scenario_limits *limits, char *err,
-                                       size_t errlen)
+/* The checks of scenario_load_limited() before anything is allocated. */
+static int check_script_path(const char *path, const struct prng *rng, char *err, size_t errlen)
 {
-	clear_msg(err, errlen);
 	if (path == NULL || path[0] == '\0') {
 		set_msg(err, errlen, "scenario: no script given");
-		return NULL;
+		return -1;
 	}
 	if (strlen(path) >= sizeof(((struct scenario_info *)0)->path)) {
 		set_msg(err, errlen, "%.200s...: path too long", path);
-		return NULL;
+		return -1;
 	}
 	if (rng == NULL) {
 		set_msg(err, errlen, "%s: no PRNG given", path);
-		return NULL;
+		return -1;
 	}
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
 		set_msg(err, errlen, "%s: cannot open the script: %s", path, strerror(errno));
-		return NULL;
+		return -1;
 	}
 	fclose(f);
+	return 0;
+}
 
+/* A struct scenario with its limits, its directories and an empty Lua
+ * state (with no libraries yet), or NULL with the message in err. */
+static struct scenario *scenario_new(const char *path, const char *pkg_dir, struct prng *rng,
+                                     const struct ddb_option *params, size_t n_params,
+                                     const struct scenario_limits *limits, char *err,
+                                     size_t errlen)
+{
 	struct scenario *sc = calloc(1, sizeof *sc);
 	if (sc == NULL) {
 		set_msg(err, errlen, "%s: not enough memory", path);
@@ -315,6 +321,20 @@ struct scenario *scenario_load_limited(const char *path, const char *pkg_dir, st
 		scenario_free(sc);
 		return NULL;
 	}
+	return sc;
+}
+
+struct scenario *scenario_load_limited(const char *path, const char *pkg_dir, struct prng *rng,
+                                       const struct ddb_option *params, size_t n_params,
+                                       const struct scenario_limits *limits, char *err,
+                                       size_t errlen)
+{
+	clear_msg(err, errlen);
+	if (check_script_path(path, rng, err, errlen) != 0)
+		return NULL;
+	struct scenario *sc = scenario_new(path, pkg_dir, rng, params, n_params, limits, err, errlen);
+	if (sc == NULL)
+		return NULL;
 	lua_State *L = sc->L;
 	lua_atpanic(L, scn_panic);
 	lua_pushcfunction(L, msgh); /* stays at index 1 */
