@@ -549,8 +549,173 @@ static struct scenario_failure *push_step(lua_State *L, struct scenario *sc, siz
 	return f;
 }
 
+/* The fields of a failure step besides at, action and duration, in the
+ * order they are checked and read. */
+enum step_field {
+	SF_TARGET, SF_LATENCY, SF_JITTER, SF_FROM, SF_TO, SF_ONEWAY, SF_PROBABILITY, SF_DELAY, SF_N
+};
+static const char *const step_field_names[SF_N] = { "target", "latency", "jitter",
+	                                            "from",   "to",      "oneway",
+	                                            "probability", "delay" };
+#define SF(f) (1u << (f))
+
+/* What each action takes: the fields it allows and those it requires (a
+ * step without one fails with "... needs ..."; a target is read even when
+ * absent, so that its reader names what it got); how a step with a
+ * duration ends; whether a step may have a duration, and how long it is
+ * when not given (0: no end). */
+static const struct step_rule {
+	unsigned allows;
+	unsigned requires;
+	int ends_with;               /* the action of the end step; 0: the same */
+	int no_duration;             /* a duration is an error */
+	int64_t default_duration_us; /* 0: none */
+} step_rules[FAILURE_RESTART + 1] = {
+	[FAILURE_DOWN] = { SF(SF_TARGET), 0, FAILURE_UP, 0, 0 },
+	[FAILURE_UP] = { SF(SF_TARGET), 0, 0, 1, 0 },
+	[FAILURE_SLOW] = { SF(SF_TARGET) | SF(SF_LATENCY) | SF(SF_JITTER), SF(SF_LATENCY), 0, 0, 0 },
+	[FAILURE_PARTITION] = { SF(SF_FROM) | SF(SF_TO) | SF(SF_ONEWAY), SF(SF_FROM) | SF(SF_TO),
+	                        FAILURE_HEAL, 0, 0 },
+	[FAILURE_DROP] = { SF(SF_PROBABILITY), SF(SF_PROBABILITY), 0, 0, 0 },
+	[FAILURE_DUPLICATE] = { SF(SF_PROBABILITY), SF(SF_PROBABILITY), 0, 0, 0 },
+	[FAILURE_DELAY] = { SF(SF_PROBABILITY) | SF(SF_DELAY), SF(SF_PROBABILITY) | SF(SF_DELAY), 0,
+	                    0, 0 },
+	[FAILURE_REORDER] = { SF(SF_PROBABILITY), SF(SF_PROBABILITY), 0, 0, 0 },
+	/* a crashed component restarts after a second */
+	[FAILURE_CRASH] = { SF(SF_TARGET), 0, FAILURE_RESTART, 0, 1000000 },
+};
+
+/* Fails on a required field that a step of action a lacks. */
+static _Noreturn void step_needs(lua_State *L, struct scenario *sc, const char *f,
+                                 enum step_field k, int a)
+{
+	switch (k) {
+	case SF_LATENCY: fail(L, sc, "%s: a \"slow\" step needs a latency (seconds)", f);
+	case SF_FROM:
+	case SF_TO: fail(L, sc, "%s: a partition needs from = { nodes } and to = { nodes }", f);
+	case SF_PROBABILITY: fail(L, sc, "%s: a \"%s\" step needs a probability", f, action_names[a]);
+	case SF_DELAY: fail(L, sc, "%s: a \"delay\" step needs a delay (seconds)", f);
+	default: fail(L, sc, "%s: a \"%s\" step needs it", f, action_names[a]);
+	}
+}
+
+/* The targets of a step: node names (down, up, slow), a component (crash),
+ * or one empty name (every other action). */
+struct step_targets {
+	char names[FAILURE_SET_MAX][DDB_NAME_MAX];
+	size_t n;
+};
+
+/* Reads the field k of the step at e, if its action allows it, into base
+ * or tg. */
+static void read_step_field(lua_State *L, struct scenario *sc, int regidx, int e, const char *w,
+                            enum step_field k, struct scenario_failure *base,
+                            struct step_targets *tg)
+{
+	const struct step_rule *rule = &step_rules[base->action];
+	if (!(rule->allows & SF(k)))
+		return;
+	char f[64];
+	join_field(f, sizeof f, w, step_field_names[k]);
+	if (getf(L, e, step_field_names[k]) == LUA_TNIL) {
+		if (rule->requires & SF(k))
+			step_needs(L, sc, f, k, base->action);
+		if (k != SF_TARGET) {
+			lua_pop(L, 1);
+			return;
+		}
+	}
+	switch (k) {
+	case SF_TARGET:
+		if (base->action != FAILURE_CRASH) {
+			tg->n = node_set_at(L, sc, regidx, f, tg->names);
+			break;
+		}
+		string_at(L, sc, -1, f, DDB_NAME_MAX, tg->names[0]);
+		if (strcmp(tg->names[0], "relay") != 0 && strcmp(tg->names[0], "applier") != 0)
+			fail(L, sc, "%s: a crash targets \"relay\" or \"applier\", not \"%s\"", f,
+			     tg->names[0]);
+		break;
+	case SF_LATENCY: base->latency_us = time_at(L, sc, -1, f, 1); break;
+	case SF_JITTER: base->jitter_us = time_at(L, sc, -1, f, 0); break;
+	case SF_FROM: base->n_from = node_set_at(L, sc, regidx, f, base->from); break;
+	case SF_TO: base->n_to = node_set_at(L, sc, regidx, f, base->to); break;
+	case SF_ONEWAY:
+		if (lua_type(L, -1) != LUA_TBOOLEAN)
+			fail(L, sc, "%s: must be true or false", f);
+		base->oneway = lua_toboolean(L, -1);
+		break;
+	case SF_PROBABILITY: base->probability = probability_at(L, sc, f); break;
+	case SF_DELAY: base->delay_us = time_at(L, sc, -1, f, 1); break;
+	default: break;
+	}
+	lua_pop(L, 1);
+}
+
+/* The action of the step at e: one of the names a script may use. */
+static int step_action(lua_State *L, struct scenario *sc, int e, const char *w)
+{
+	char f[64];
+	join_field(f, sizeof f, w, "action");
+	getf(L, e, "action");
+	const char *action = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+	int found = 0;
+	for (int a = FAILURE_DOWN; action && a <= FAILURE_CRASH; a++)
+		if (a != FAILURE_HEAL && strcmp(action, action_names[a]) == 0)
+			found = a;
+	if (found == 0)
+		fail(L, sc, "%s: must be one of \"down\", \"up\", \"slow\", \"partition\", "
+		            "\"drop\", \"duplicate\", \"delay\", \"reorder\", \"crash\"%s%.32s%s",
+		     f, action ? ", not \"" : "", action ? action : "", action ? "\"" : "");
+	lua_pop(L, 1);
+	return found;
+}
+
+/* The duration of the step at e in microseconds; -1: the step has no end. */
+static int64_t step_duration(lua_State *L, struct scenario *sc, int e, const char *w, int a)
+{
+	char f[64];
+	int64_t duration = -1;
+	join_field(f, sizeof f, w, "duration");
+	if (getf(L, e, "duration") != LUA_TNIL) {
+		if (step_rules[a].no_duration)
+			fail(L, sc, "%s: an \"up\" step has no duration", f);
+		duration = time_at(L, sc, -1, f, 1);
+	} else if (step_rules[a].default_duration_us > 0) {
+		duration = step_rules[a].default_duration_us;
+	}
+	lua_pop(L, 1);
+	return duration;
+}
+
+/* Appends the steps of base, one for each target, each followed by its end
+ * when it has a duration (duration >= 0). */
+static void push_steps(lua_State *L, struct scenario *sc, size_t *cap, const char *w,
+                       const struct scenario_failure *base, const struct step_targets *tg,
+                       int64_t duration)
+{
+	for (size_t k = 0; k < tg->n; k++) {
+		struct scenario_failure *st = push_step(L, sc, cap, w);
+		*st = *base;
+		copy_field(st->target, sizeof st->target, tg->names[k], strlen(tg->names[k]));
+		if (duration < 0)
+			continue;
+		st->has_end = 1;
+		struct scenario_failure *end = push_step(L, sc, cap, w);
+		st = end - 1; /* push_step may have moved the list */
+		*end = *st;
+		end->ends = 1;
+		end->has_end = 0;
+		end->at_us = st->at_us + duration;
+		end->probability = 0; /* message faults end with probability 0 */
+		end->latency_us = end->jitter_us = 0; /* slow ends as slow with no latency */
+		if (step_rules[base->action].ends_with != 0)
+			end->action = step_rules[base->action].ends_with;
+	}
+}
+
 /* failures = { { at = T, action = A, duration = D, ... }, ... }: see
- * ddbsim-lua(7) for the fields each action takes. */
+ * ddbsim-lua(7) for the fields each action takes (step_rules). */
 static void parse_failures(lua_State *L, struct scenario *sc, int T, int regidx)
 {
 	static const char *const keys[] = { "at",   "target", "action",      "duration", "latency",
@@ -579,136 +744,20 @@ static void parse_failures(lua_State *L, struct scenario *sc, int T, int regidx)
 		getf(L, e, "at");
 		base.at_us = time_at(L, sc, -1, f, 0);
 		lua_pop(L, 1);
-
-		join_field(f, sizeof f, w, "action");
-		getf(L, e, "action");
-		const char *action = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-		for (int a = FAILURE_DOWN; action && a <= FAILURE_CRASH; a++)
-			if (a != FAILURE_HEAL && strcmp(action, action_names[a]) == 0)
-				base.action = a;
-		if (base.action == 0)
-			fail(L, sc, "%s: must be one of \"down\", \"up\", \"slow\", \"partition\", "
-			            "\"drop\", \"duplicate\", \"delay\", \"reorder\", \"crash\"%s%.32s%s",
-			     f, action ? ", not \"" : "", action ? action : "", action ? "\"" : "");
-		lua_pop(L, 1);
-		int a = base.action;
-		int node_action = a == FAILURE_DOWN || a == FAILURE_UP || a == FAILURE_SLOW;
-		int message_fault = a >= FAILURE_DROP && a <= FAILURE_REORDER;
-
-		/* Which fields go with which action. */
-		static const struct {
-			const char *key;
-			int ok;
-		} *p, fields[] = { { "target", 0 }, { "latency", 0 }, { "jitter", 0 }, { "from", 0 },
-			           { "to", 0 },     { "oneway", 0 },  { "probability", 0 },
-			           { "delay", 0 },  { NULL, 0 } };
-		for (p = fields; p->key; p++) {
-			int allowed = (strcmp(p->key, "target") == 0 && (node_action || a == FAILURE_CRASH)) ||
-			              ((strcmp(p->key, "latency") == 0 || strcmp(p->key, "jitter") == 0) &&
-			               a == FAILURE_SLOW) ||
-			              ((strcmp(p->key, "from") == 0 || strcmp(p->key, "to") == 0 ||
-			                strcmp(p->key, "oneway") == 0) && a == FAILURE_PARTITION) ||
-			              (strcmp(p->key, "probability") == 0 && message_fault) ||
-			              (strcmp(p->key, "delay") == 0 && a == FAILURE_DELAY);
-			if (getf(L, e, p->key) != LUA_TNIL && !allowed)
-				fail(L, sc, "%s.%s: not a field of a \"%s\" step", w, p->key, action_names[a]);
+		base.action = step_action(L, sc, e, w);
+		const struct step_rule *rule = &step_rules[base.action];
+		for (int k = 0; k < SF_N; k++) {
+			if (getf(L, e, step_field_names[k]) != LUA_TNIL && !(rule->allows & SF(k)))
+				fail(L, sc, "%s.%s: not a field of a \"%s\" step", w, step_field_names[k],
+				     action_names[base.action]);
 			lua_pop(L, 1);
 		}
-
-		char targets[FAILURE_SET_MAX][DDB_NAME_MAX];
-		size_t n_targets = 1;
-		targets[0][0] = '\0';
-		if (node_action) {
-			join_field(f, sizeof f, w, "target");
-			getf(L, e, "target");
-			n_targets = node_set_at(L, sc, regidx, f, targets);
-			lua_pop(L, 1);
-		} else if (a == FAILURE_CRASH) {
-			join_field(f, sizeof f, w, "target");
-			getf(L, e, "target");
-			string_at(L, sc, -1, f, DDB_NAME_MAX, targets[0]);
-			if (strcmp(targets[0], "relay") != 0 && strcmp(targets[0], "applier") != 0)
-				fail(L, sc, "%s: a crash targets \"relay\" or \"applier\", not \"%s\"", f,
-				     targets[0]);
-			lua_pop(L, 1);
-		}
-		if (a == FAILURE_SLOW) {
-			join_field(f, sizeof f, w, "latency");
-			if (getf(L, e, "latency") == LUA_TNIL)
-				fail(L, sc, "%s: a \"slow\" step needs a latency (seconds)", f);
-			base.latency_us = time_at(L, sc, -1, f, 1);
-			lua_pop(L, 1);
-			join_field(f, sizeof f, w, "jitter");
-			if (getf(L, e, "jitter") != LUA_TNIL)
-				base.jitter_us = time_at(L, sc, -1, f, 0);
-			lua_pop(L, 1);
-		}
-		if (a == FAILURE_PARTITION) {
-			join_field(f, sizeof f, w, "from");
-			if (getf(L, e, "from") == LUA_TNIL)
-				fail(L, sc, "%s: a partition needs from = { nodes } and to = { nodes }", f);
-			base.n_from = node_set_at(L, sc, regidx, f, base.from);
-			lua_pop(L, 1);
-			join_field(f, sizeof f, w, "to");
-			if (getf(L, e, "to") == LUA_TNIL)
-				fail(L, sc, "%s: a partition needs from = { nodes } and to = { nodes }", f);
-			base.n_to = node_set_at(L, sc, regidx, f, base.to);
-			lua_pop(L, 1);
-			join_field(f, sizeof f, w, "oneway");
-			int ot = getf(L, e, "oneway");
-			if (ot != LUA_TNIL && ot != LUA_TBOOLEAN)
-				fail(L, sc, "%s: must be true or false", f);
-			base.oneway = lua_toboolean(L, -1);
-			lua_pop(L, 1);
-		}
-		if (message_fault) {
-			join_field(f, sizeof f, w, "probability");
-			if (getf(L, e, "probability") == LUA_TNIL)
-				fail(L, sc, "%s: a \"%s\" step needs a probability", f, action_names[a]);
-			base.probability = probability_at(L, sc, f);
-			lua_pop(L, 1);
-		}
-		if (a == FAILURE_DELAY) {
-			join_field(f, sizeof f, w, "delay");
-			if (getf(L, e, "delay") == LUA_TNIL)
-				fail(L, sc, "%s: a \"delay\" step needs a delay (seconds)", f);
-			base.delay_us = time_at(L, sc, -1, f, 1);
-			lua_pop(L, 1);
-		}
-		int64_t duration = -1;
-		join_field(f, sizeof f, w, "duration");
-		if (getf(L, e, "duration") != LUA_TNIL) {
-			if (a == FAILURE_UP)
-				fail(L, sc, "%s: an \"up\" step has no duration", f);
-			duration = time_at(L, sc, -1, f, 1);
-		} else if (a == FAILURE_CRASH) {
-			duration = 1000000; /* a crashed component restarts after a second */
-		}
-		lua_pop(L, 1);
-
-		for (size_t k = 0; k < n_targets; k++) {
-			struct scenario_failure *st = push_step(L, sc, &cap, w);
-			*st = base;
-			copy_field(st->target, sizeof st->target, targets[k], strlen(targets[k]));
-			if (duration < 0)
-				continue;
-			st->has_end = 1;
-			struct scenario_failure *end = push_step(L, sc, &cap, w);
-			st = end - 1; /* push_step may have moved the list */
-			*end = *st;
-			end->ends = 1;
-			end->has_end = 0;
-			end->at_us = st->at_us + duration;
-			end->probability = 0;
-			end->latency_us = end->jitter_us = 0;
-			switch (a) {
-			case FAILURE_DOWN: end->action = FAILURE_UP; break;
-			case FAILURE_SLOW: break; /* slow with no latency */
-			case FAILURE_PARTITION: end->action = FAILURE_HEAL; break;
-			case FAILURE_CRASH: end->action = FAILURE_RESTART; break;
-			default: break; /* message faults end with probability 0 */
-			}
-		}
+		struct step_targets tg = { .n = 1 };
+		tg.names[0][0] = '\0';
+		for (int k = 0; k < SF_N; k++)
+			read_step_field(L, sc, regidx, e, w, (enum step_field)k, &base, &tg);
+		int64_t duration = step_duration(L, sc, e, w, base.action);
+		push_steps(L, sc, &cap, w, &base, &tg, duration);
 		lua_settop(L, t);
 	}
 	lua_settop(L, t - 1);
