@@ -170,6 +170,78 @@ static int64_t price_at(lua_State *L, const struct scenario *sc, int idx, const 
 	return cents;
 }
 
+/* ---- typed field readers ---------------------------------------------------
+
+ * Each reads one field of a table, at->t[key], checks it, stores it in *out
+ * and returns 1.  An absent field: with OPTIONAL, 0 and *out untouched;
+ * with REQUIRED, the checker gets the nil and names what it wanted.
+ * at->field gets "WHERE.KEY" for the caller's own messages about the value. */
+
+enum { OPTIONAL = 0, REQUIRED = 1, POSITIVE = 2 /* a time > 0 */ };
+
+/* A table being read: its stack index and where it is, for messages
+ * ("catalog[2]"; "" for the scenario table itself). */
+struct at {
+	struct scenario *sc;
+	int t;
+	const char *where;
+	char field[160]; /* the field last read */
+};
+
+/* Pushes at->t[key] and returns 1, or returns 0 with nothing pushed when it
+ * is absent and optional. */
+static int field_get(lua_State *L, struct at *at, const char *key, int flags)
+{
+	join_field(at->field, sizeof at->field, at->where, key);
+	if (getf(L, at->t, key) == LUA_TNIL && !(flags & REQUIRED)) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	return 1;
+}
+
+/* Seconds, as microseconds: >= 0, or > 0 with POSITIVE. */
+static int field_time(lua_State *L, struct at *at, const char *key, int flags, int64_t *out)
+{
+	if (!field_get(L, at, key, flags))
+		return 0;
+	*out = time_at(L, at->sc, -1, at->field, flags & POSITIVE);
+	lua_pop(L, 1);
+	return 1;
+}
+
+/* An integer from min to QTY_MAX. */
+static int field_count(lua_State *L, struct at *at, const char *key, int flags, int64_t min,
+                       int64_t *out)
+{
+	if (!field_get(L, at, key, flags))
+		return 0;
+	*out = count_at(L, at->sc, -1, at->field, min);
+	lua_pop(L, 1);
+	return 1;
+}
+
+/* A string for the fixed field dst[max]. */
+static int field_text(lua_State *L, struct at *at, const char *key, int flags, size_t max,
+                      char *dst)
+{
+	if (!field_get(L, at, key, flags))
+		return 0;
+	string_at(L, at->sc, -1, at->field, max, dst);
+	lua_pop(L, 1);
+	return 1;
+}
+
+/* A price, in cents. */
+static int field_price(lua_State *L, struct at *at, const char *key, int flags, int64_t *out)
+{
+	if (!field_get(L, at, key, flags))
+		return 0;
+	*out = price_at(L, at->sc, -1, at->field);
+	lua_pop(L, 1);
+	return 1;
+}
+
 /* Index (0-based) of the name s in the lookup table at lk, or -1. */
 static long lookup(lua_State *L, int lk, int idx)
 {
@@ -377,29 +449,23 @@ static void parse_catalog(lua_State *L, struct scenario *sc, int T, int regidx, 
 	/* first the SKUs, names and prices (components refer to any SKU) */
 	for (size_t i = 0; i < n; i++) {
 		struct ddb_product *p = &sc->info.products[i];
-		char w[32], f[64];
+		char w[32];
 		snprintf(w, sizeof w, "catalog[%zu]", i + 1);
 		if (lua_rawgeti(L, t, (lua_Integer)(i + 1)) != LUA_TTABLE)
 			fail(L, sc, "%s: must be a table { sku = ..., name = ..., price = ... }", w);
 		int e = lua_gettop(L);
 		check_keys(L, sc, e, keys, w);
 		p->version = 1;
-		join_field(f, sizeof f, w, "sku");
-		getf(L, e, "sku");
-		string_at(L, sc, -1, f, DDB_SKU_MAX, p->sku);
+		struct at at = { sc, e, w, "" };
+		field_text(L, &at, "sku", REQUIRED, DDB_SKU_MAX, p->sku);
+		lua_pushstring(L, p->sku);
 		if (lookup(L, skuidx, -1) >= 0)
-			fail(L, sc, "%s: duplicate sku \"%s\"", f, p->sku);
+			fail(L, sc, "%s: duplicate sku \"%s\"", at.field, p->sku);
 		lua_pushinteger(L, (lua_Integer)i);
 		lua_rawset(L, skuidx); /* pops the sku and the index */
-		join_field(f, sizeof f, w, "name");
-		if (getf(L, e, "name") == LUA_TNIL)
+		if (!field_text(L, &at, "name", OPTIONAL, DDB_TITLE_MAX, p->name))
 			copy_field(p->name, sizeof p->name, p->sku, strlen(p->sku));
-		else
-			string_at(L, sc, -1, f, DDB_TITLE_MAX, p->name);
-		lua_pop(L, 1);
-		join_field(f, sizeof f, w, "price");
-		getf(L, e, "price");
-		p->price_cents = price_at(L, sc, -1, f);
+		field_price(L, &at, "price", REQUIRED, &p->price_cents);
 		lua_settop(L, t);
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -436,30 +502,25 @@ static void parse_restocks(lua_State *L, struct scenario *sc, int T, int regidx,
 		fail(L, sc, "not enough memory");
 	for (size_t i = 0; i < n; i++) {
 		struct scenario_restock *rs = &sc->info.restocks[i];
-		char w[32], f[64];
+		char w[32];
 		snprintf(w, sizeof w, "restocks[%zu]", i + 1);
 		if (lua_rawgeti(L, t, (lua_Integer)(i + 1)) != LUA_TTABLE)
 			fail(L, sc, "%s: must be a table { at = ..., region = ..., sku = ..., "
 			            "quantity = ... }", w);
 		int e = lua_gettop(L);
 		check_keys(L, sc, e, keys, w);
-		join_field(f, sizeof f, w, "at");
-		getf(L, e, "at");
-		rs->at_us = time_at(L, sc, -1, f, 0);
-		join_field(f, sizeof f, w, "region");
-		getf(L, e, "region");
-		string_at(L, sc, -1, f, DDB_NAME_MAX, rs->region);
+		struct at at = { sc, e, w, "" };
+		field_time(L, &at, "at", REQUIRED, &rs->at_us);
+		field_text(L, &at, "region", REQUIRED, DDB_NAME_MAX, rs->region);
+		lua_pushstring(L, rs->region);
 		if (lookup(L, regidx, -1) < 0)
-			fail(L, sc, "%s: unknown region \"%s\"", f, rs->region);
-		join_field(f, sizeof f, w, "sku");
-		getf(L, e, "sku");
-		string_at(L, sc, -1, f, DDB_SKU_MAX, rs->sku);
+			fail(L, sc, "%s: unknown region \"%s\"", at.field, rs->region);
+		field_text(L, &at, "sku", REQUIRED, DDB_SKU_MAX, rs->sku);
+		lua_pushstring(L, rs->sku);
 		if (lookup(L, skuidx, -1) < 0)
-			fail(L, sc, "%s: unknown sku \"%s\" (not in the catalog)", f, rs->sku);
-		join_field(f, sizeof f, w, "quantity");
-		getf(L, e, "quantity");
-		rs->quantity = count_at(L, sc, -1, f, 1);
-		add_units(L, sc, f, rs->quantity, 1);
+			fail(L, sc, "%s: unknown sku \"%s\" (not in the catalog)", at.field, rs->sku);
+		field_count(L, &at, "quantity", REQUIRED, 1, &rs->quantity);
+		add_units(L, sc, at.field, rs->quantity, 1);
 		sc->info.n_restocks = i + 1;
 		lua_settop(L, t);
 	}
@@ -674,17 +735,15 @@ static int step_action(lua_State *L, struct scenario *sc, int e, const char *w)
 /* The duration of the step at e in microseconds; -1: the step has no end. */
 static int64_t step_duration(lua_State *L, struct scenario *sc, int e, const char *w, int a)
 {
-	char f[64];
-	int64_t duration = -1;
-	join_field(f, sizeof f, w, "duration");
-	if (getf(L, e, "duration") != LUA_TNIL) {
+	struct at at = { sc, e, w, "" };
+	if (field_get(L, &at, "duration", OPTIONAL)) {
+		lua_pop(L, 1);
 		if (step_rules[a].no_duration)
-			fail(L, sc, "%s: an \"up\" step has no duration", f);
-		duration = time_at(L, sc, -1, f, 1);
-	} else if (step_rules[a].default_duration_us > 0) {
-		duration = step_rules[a].default_duration_us;
+			fail(L, sc, "%s: an \"up\" step has no duration", at.field);
 	}
-	lua_pop(L, 1);
+	int64_t duration = step_rules[a].default_duration_us > 0 ? step_rules[a].default_duration_us
+	                                                         : -1;
+	field_time(L, &at, "duration", OPTIONAL | POSITIVE, &duration);
 	return duration;
 }
 
@@ -731,7 +790,7 @@ static void parse_failures(lua_State *L, struct scenario *sc, int T, int regidx)
 		fail(L, sc, "failures: must be a list of { at = ..., action = ..., ... }");
 	size_t n = list_len(L, sc, t, "failures"), cap = 0;
 	for (size_t i = 0; i < n; i++) {
-		char w[32], f[64];
+		char w[32];
 		snprintf(w, sizeof w, "failures[%zu]", i + 1);
 		if (lua_rawgeti(L, t, (lua_Integer)(i + 1)) != LUA_TTABLE)
 			fail(L, sc, "%s: must be a table { at = ..., action = ..., ... }", w);
@@ -740,10 +799,8 @@ static void parse_failures(lua_State *L, struct scenario *sc, int T, int regidx)
 		struct scenario_failure base;
 		memset(&base, 0, sizeof base);
 		base.step = (int)(i + 1);
-		join_field(f, sizeof f, w, "at");
-		getf(L, e, "at");
-		base.at_us = time_at(L, sc, -1, f, 0);
-		lua_pop(L, 1);
+		struct at at = { sc, e, w, "" };
+		field_time(L, &at, "at", REQUIRED, &base.at_us);
 		base.action = step_action(L, sc, e, w);
 		const struct step_rule *rule = &step_rules[base.action];
 		for (int k = 0; k < SF_N; k++) {
@@ -989,20 +1046,15 @@ int scn_validate(lua_State *L)
 	lua_newtable(L); /* sku -> index */
 	int skuidx = lua_gettop(L);
 
-	if (getf(L, T, "name") == LUA_TNIL)
+	struct at top = { sc, T, "", "" };
+	if (!field_text(L, &top, "name", OPTIONAL, DDB_NAME_MAX, sc->info.name))
 		default_name(sc);
-	else
-		string_at(L, sc, -1, "name", DDB_NAME_MAX, sc->info.name);
-	lua_pop(L, 1);
 	int ty = getf(L, T, "description");
 	if (ty != LUA_TNIL && ty != LUA_TSTRING)
 		fail(L, sc, "description: must be a string");
 	lua_pop(L, 1);
-	if (getf(L, T, "duration") == LUA_TNIL)
+	if (!field_time(L, &top, "duration", OPTIONAL | POSITIVE, &sc->info.duration_us))
 		sc->info.duration_us = (int64_t)(DEFAULT_DURATION_S * 1e6);
-	else
-		sc->info.duration_us = time_at(L, sc, -1, "duration", 1);
-	lua_pop(L, 1);
 
 	parse_regions(L, sc, T, regidx);
 	parse_catalog(L, sc, T, regidx, skuidx);
