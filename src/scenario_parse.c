@@ -590,6 +590,55 @@ static double probability_at(lua_State *L, struct scenario *sc, const char *f)
 	return p;
 }
 
+/* More typed field readers (see field_get). */
+
+/* One node name or a list of them (1 to FAILURE_SET_MAX), each a region or
+ * a reserved node. */
+static int field_nodes(lua_State *L, struct at *at, const char *key, int flags, int regidx,
+                       char (*out)[DDB_NAME_MAX], size_t *n)
+{
+	if (!field_get(L, at, key, flags))
+		return 0;
+	*n = node_set_at(L, at->sc, regidx, at->field, out);
+	lua_pop(L, 1);
+	return 1;
+}
+
+static int field_probability(lua_State *L, struct at *at, const char *key, int flags, double *out)
+{
+	if (!field_get(L, at, key, flags))
+		return 0;
+	*out = probability_at(L, at->sc, at->field);
+	lua_pop(L, 1);
+	return 1;
+}
+
+/* true or false. */
+static int field_bool(lua_State *L, struct at *at, const char *key, int flags, int *out)
+{
+	if (!field_get(L, at, key, flags))
+		return 0;
+	if (lua_type(L, -1) != LUA_TBOOLEAN)
+		fail(L, at->sc, "%s: must be true or false", at->field);
+	*out = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return 1;
+}
+
+/* A function, kept as a hook; expected says what it must be in a message,
+ * e.g. "a function(order)". */
+static int field_hook(lua_State *L, struct at *at, const char *key, int flags,
+                      const char *expected, struct hook *h)
+{
+	if (!field_get(L, at, key, flags))
+		return 0;
+	if (lua_type(L, -1) != LUA_TFUNCTION)
+		fail(L, at->sc, "%s: must be %s", at->field, expected);
+	set_hook(L, -1, h);
+	lua_pop(L, 1);
+	return 1;
+}
+
 /* Appends a step of the list entry w, growing the list. */
 static struct scenario_failure *push_step(lua_State *L, struct scenario *sc, size_t *cap,
                                           const char *w)
@@ -676,41 +725,35 @@ static void read_step_field(lua_State *L, struct scenario *sc, int regidx, int e
 	const struct step_rule *rule = &step_rules[base->action];
 	if (!(rule->allows & SF(k)))
 		return;
-	char f[64];
-	join_field(f, sizeof f, w, step_field_names[k]);
-	if (getf(L, e, step_field_names[k]) == LUA_TNIL) {
-		if (rule->requires & SF(k))
-			step_needs(L, sc, f, k, base->action);
-		if (k != SF_TARGET) {
-			lua_pop(L, 1);
-			return;
-		}
-	}
+	struct at at = { sc, e, w, "" };
+	const char *key = step_field_names[k];
+	int present = field_get(L, &at, key, OPTIONAL);
+	if (present)
+		lua_pop(L, 1);
+	else if (rule->requires & SF(k))
+		step_needs(L, sc, at.field, k, base->action);
+	else if (k != SF_TARGET)
+		return; /* optional: 0 */
 	switch (k) {
 	case SF_TARGET:
 		if (base->action != FAILURE_CRASH) {
-			tg->n = node_set_at(L, sc, regidx, f, tg->names);
+			field_nodes(L, &at, key, REQUIRED, regidx, tg->names, &tg->n);
 			break;
 		}
-		string_at(L, sc, -1, f, DDB_NAME_MAX, tg->names[0]);
+		field_text(L, &at, key, REQUIRED, DDB_NAME_MAX, tg->names[0]);
 		if (strcmp(tg->names[0], "relay") != 0 && strcmp(tg->names[0], "applier") != 0)
-			fail(L, sc, "%s: a crash targets \"relay\" or \"applier\", not \"%s\"", f,
+			fail(L, sc, "%s: a crash targets \"relay\" or \"applier\", not \"%s\"", at.field,
 			     tg->names[0]);
 		break;
-	case SF_LATENCY: base->latency_us = time_at(L, sc, -1, f, 1); break;
-	case SF_JITTER: base->jitter_us = time_at(L, sc, -1, f, 0); break;
-	case SF_FROM: base->n_from = node_set_at(L, sc, regidx, f, base->from); break;
-	case SF_TO: base->n_to = node_set_at(L, sc, regidx, f, base->to); break;
-	case SF_ONEWAY:
-		if (lua_type(L, -1) != LUA_TBOOLEAN)
-			fail(L, sc, "%s: must be true or false", f);
-		base->oneway = lua_toboolean(L, -1);
-		break;
-	case SF_PROBABILITY: base->probability = probability_at(L, sc, f); break;
-	case SF_DELAY: base->delay_us = time_at(L, sc, -1, f, 1); break;
+	case SF_LATENCY: field_time(L, &at, key, REQUIRED | POSITIVE, &base->latency_us); break;
+	case SF_JITTER: field_time(L, &at, key, REQUIRED, &base->jitter_us); break;
+	case SF_FROM: field_nodes(L, &at, key, REQUIRED, regidx, base->from, &base->n_from); break;
+	case SF_TO: field_nodes(L, &at, key, REQUIRED, regidx, base->to, &base->n_to); break;
+	case SF_ONEWAY: field_bool(L, &at, key, REQUIRED, &base->oneway); break;
+	case SF_PROBABILITY: field_probability(L, &at, key, REQUIRED, &base->probability); break;
+	case SF_DELAY: field_time(L, &at, key, REQUIRED | POSITIVE, &base->delay_us); break;
 	default: break;
 	}
-	lua_pop(L, 1);
 }
 
 /* The action of the step at e: one of the names a script may use. */
@@ -847,13 +890,11 @@ static void parse_customer_workload(lua_State *L, struct scenario *sc, int w)
 		            "from 0 to %.0f or a function(t)", SCENARIO_RATE_MAX);
 	}
 	lua_pop(L, 1);
-	if (getf(L, c, "operation") != LUA_TFUNCTION)
-		fail(L, sc, "workload.customers.operation: must be a function(t) returning { op = "
-		            "\"create\" | \"update\" | \"delete\" | \"get\" | \"find\", ... }");
-	set_hook(L, -1, &sc->customer_op_fn);
-	lua_pop(L, 1);
-	if (getf(L, c, "replication") != LUA_TNIL) {
-		int64_t n = count_at(L, sc, -1, "workload.customers.replication", 0);
+	struct at at = { sc, c, "workload.customers", "" };
+	field_hook(L, &at, "operation", REQUIRED, "a function(t) returning { op = \"create\" | "
+	           "\"update\" | \"delete\" | \"get\" | \"find\", ... }", &sc->customer_op_fn);
+	int64_t n;
+	if (field_count(L, &at, "replication", OPTIONAL, 0, &n)) {
 		if (n > SCENARIO_REPLICAS_MAX)
 			fail(L, sc, "workload.customers.replication: at most %d replicas, got %lld",
 			     SCENARIO_REPLICAS_MAX, (long long)n);
@@ -908,11 +949,9 @@ static void parse_workload(lua_State *L, struct scenario *sc, int T, int regidx)
 		            "table region = number, or a function(region, t)");
 	}
 	lua_pop(L, 1);
-	if (getf(L, w, "order") != LUA_TFUNCTION)
-		fail(L, sc, "workload.order: must be a function(region, t) returning { sku = ..., "
-		            "quantity = ..., customer = ... }");
-	set_hook(L, -1, &sc->order_fn);
-	lua_pop(L, 1);
+	struct at at = { sc, w, "workload", "" };
+	field_hook(L, &at, "order", REQUIRED, "a function(region, t) returning { sku = ..., "
+	                                       "quantity = ..., customer = ... }", &sc->order_fn);
 	parse_customer_workload(L, sc, w);
 	lua_settop(L, w - 1);
 }
@@ -924,23 +963,11 @@ static void parse_rules(lua_State *L, struct scenario *sc, int T)
 	int t = lua_gettop(L);
 	if (ty == LUA_TTABLE) {
 		check_keys(L, sc, t, keys, "rules");
-		int ot = getf(L, t, "order");
-		if (ot == LUA_TFUNCTION)
-			set_hook(L, -1, &sc->rule_fn);
-		else if (ot != LUA_TNIL)
-			fail(L, sc, "rules.order: must be a function(order)");
-		lua_pop(L, 1);
-		ot = getf(L, t, "customer_home");
-		if (ot == LUA_TFUNCTION)
-			set_hook(L, -1, &sc->home_fn);
-		else if (ot != LUA_TNIL)
-			fail(L, sc, "rules.customer_home: must be a function(customer)");
-		lua_pop(L, 1);
-		ot = getf(L, t, "customer_replicas");
-		if (ot == LUA_TFUNCTION)
-			set_hook(L, -1, &sc->replicas_fn);
-		else if (ot != LUA_TNIL)
-			fail(L, sc, "rules.customer_replicas: must be a function(customer, home)");
+		struct at at = { sc, t, "rules", "" };
+		field_hook(L, &at, "order", OPTIONAL, "a function(order)", &sc->rule_fn);
+		field_hook(L, &at, "customer_home", OPTIONAL, "a function(customer)", &sc->home_fn);
+		field_hook(L, &at, "customer_replicas", OPTIONAL, "a function(customer, home)",
+		           &sc->replicas_fn);
 	} else if (ty != LUA_TNIL) {
 		fail(L, sc, "rules: must be a table { order = function(order) ... end }");
 	}
