@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- small helpers -------------------------------------------------------- */
+/* ---- hook errors ---------------------------------------------------------- */
 
 const char *const scn_order_key_names[K_N] = { "id",       "region",     "customer", "sku",
                                                  "quantity", "unit_price", "placed_at" };

@@ -170,9 +170,9 @@ static int64_t price_at(lua_State *L, const struct scenario *sc, int idx, const 
 	return cents;
 }
 
-/* ---- typed field readers ---------------------------------------------------
+/* ---- typed field readers ------------------------------------------------- */
 
- * Each reads one field of a table, at->t[key], checks it, stores it in *out
+/* Each reads one field of a table, at->t[key], checks it, stores it in *out
  * and returns 1.  An absent field: with OPTIONAL, 0 and *out untouched;
  * with REQUIRED, the checker gets the nil and names what it wanted.
  * at->field gets "WHERE.KEY" for the caller's own messages about the value. */
@@ -664,10 +664,10 @@ static struct scenario_failure *push_step(lua_State *L, struct scenario *sc, siz
 enum step_field {
 	SF_TARGET, SF_LATENCY, SF_JITTER, SF_FROM, SF_TO, SF_ONEWAY, SF_PROBABILITY, SF_DELAY, SF_N
 };
-static const char *const step_field_names[SF_N] = { "target", "latency", "jitter",
-	                                            "from",   "to",      "oneway",
-	                                            "probability", "delay" };
-#define SF(f) (1u << (f))
+static const char *const step_field_names[SF_N] = {
+	"target", "latency", "jitter", "from", "to", "oneway", "probability", "delay",
+};
+#define SF(f) (1u << (f)) /* a set of step fields */
 
 /* What each action takes: the fields it allows and those it requires (a
  * step without one fails with "... needs ..."; a target is read even when
