@@ -177,7 +177,12 @@ static int64_t price_at(lua_State *L, const struct scenario *sc, int idx, const 
  * with REQUIRED, the checker gets the nil and names what it wanted.
  * at->field gets "WHERE.KEY" for the caller's own messages about the value. */
 
-enum { OPTIONAL = 0, REQUIRED = 1, POSITIVE = 2 /* a time > 0 */ };
+enum {
+	OPTIONAL = 0,
+	REQUIRED = 1,
+	POSITIVE = 2, /* a time > 0 */
+	KEEP = 4,     /* field_text: leave the string pushed (for a lookup) */
+};
 
 /* A table being read: its stack index and where it is, for messages
  * ("catalog[2]"; "" for the scenario table itself). */
@@ -228,7 +233,8 @@ static int field_text(lua_State *L, struct at *at, const char *key, int flags, s
 	if (!field_get(L, at, key, flags))
 		return 0;
 	string_at(L, at->sc, -1, at->field, max, dst);
-	lua_pop(L, 1);
+	if (!(flags & KEEP))
+		lua_pop(L, 1);
 	return 1;
 }
 
@@ -457,8 +463,7 @@ static void parse_catalog(lua_State *L, struct scenario *sc, int T, int regidx, 
 		check_keys(L, sc, e, keys, w);
 		p->version = 1;
 		struct at at = { sc, e, w, "" };
-		field_text(L, &at, "sku", REQUIRED, DDB_SKU_MAX, p->sku);
-		lua_pushstring(L, p->sku);
+		field_text(L, &at, "sku", REQUIRED | KEEP, DDB_SKU_MAX, p->sku);
 		if (lookup(L, skuidx, -1) >= 0)
 			fail(L, sc, "%s: duplicate sku \"%s\"", at.field, p->sku);
 		lua_pushinteger(L, (lua_Integer)i);
@@ -511,12 +516,10 @@ static void parse_restocks(lua_State *L, struct scenario *sc, int T, int regidx,
 		check_keys(L, sc, e, keys, w);
 		struct at at = { sc, e, w, "" };
 		field_time(L, &at, "at", REQUIRED, &rs->at_us);
-		field_text(L, &at, "region", REQUIRED, DDB_NAME_MAX, rs->region);
-		lua_pushstring(L, rs->region);
+		field_text(L, &at, "region", REQUIRED | KEEP, DDB_NAME_MAX, rs->region);
 		if (lookup(L, regidx, -1) < 0)
 			fail(L, sc, "%s: unknown region \"%s\"", at.field, rs->region);
-		field_text(L, &at, "sku", REQUIRED, DDB_SKU_MAX, rs->sku);
-		lua_pushstring(L, rs->sku);
+		field_text(L, &at, "sku", REQUIRED | KEEP, DDB_SKU_MAX, rs->sku);
 		if (lookup(L, skuidx, -1) < 0)
 			fail(L, sc, "%s: unknown sku \"%s\" (not in the catalog)", at.field, rs->sku);
 		field_count(L, &at, "quantity", REQUIRED, 1, &rs->quantity);
