@@ -1,7 +1,7 @@
 /*
  * script_watchdog.h - the last resort against a script stuck in C.
  *
- * The count hook of scenario.c stops a script that runs too many Lua
+ * The count hook of scenario_limits.c stops a script that runs too many Lua
  * instructions or too long, but a hook runs only between instructions: a
  * library function that loops in C (string.find with a pattern that
  * backtracks without end, say) never returns to the interpreter, so no hook

@@ -31,11 +31,12 @@ FUZZ_HARNESSES = $(FUZZ_ALL)
 FUZZ_COMMON = tests/fuzz/fuzz_common.c
 # Every harness is rebuilt when one of these changes.
 FUZZ_INCLUDED = tests/fuzz/fuzz.h src/ddbsim/plugin.h src/util.h src/config_file.h src/wire.h \
-	src/node.h src/scenario.h src/prng.h src/queued_writes.h src/script_watchdog.h src/utf8.h
+	src/node.h src/scenario.h src/scenario_int.h src/prng.h src/queued_writes.h src/script_watchdog.h src/utf8.h
 FUZZ_CONFIG_SRC = tests/fuzz/fuzz_config.c src/config_file.c
 FUZZ_WIRE_SRC = tests/fuzz/fuzz_wire.c src/wire.c
 FUZZ_BROKER_QUEUES_SRC = tests/fuzz/fuzz_broker_queues.c
-FUZZ_SCENARIO_SRC = tests/fuzz/fuzz_scenario.c src/scenario.c src/script_watchdog.c src/utf8.c src/prng.c
+FUZZ_SCENARIO_SRC = tests/fuzz/fuzz_scenario.c src/scenario.c src/scenario_limits.c \
+	src/scenario_sandbox.c src/scenario_parse.c src/scenario_customers.c src/script_watchdog.c src/utf8.c src/prng.c
 FUZZ_NODES_SRC = tests/fuzz/fuzz_nodes.c src/node.c
 FUZZ_QUEUED_WRITES_SRC = tests/fuzz/fuzz_queued_writes.c src/queued_writes.c src/node.c
 
