@@ -56,6 +56,17 @@ struct mg_cursor {
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
+/* The preamble of a batch operation (ddbsim/validate.h): 1 to go on, else
+ * 0 and *st what to return (DDB_OK: an empty batch, nothing to do). */
+static int batch_go(struct mg *h, unsigned role, size_t n, int arrays_given, const char *missing,
+                    const char *op, enum ddb_status *st, struct ddb_err *err)
+{
+	int empty;
+	const char *why = ddb_batch_problem(h->roles, role, n, arrays_given, missing, &empty);
+	*st = why ? mgb_fail(h, DDB_INVALID, err, "%s: %s", op, why) : DDB_OK;
+	return !why && !empty;
+}
+
 /* ---- open, close, reset ----------------------------------------------------- */
 
 static int valid_db_name(const char *s)
@@ -256,7 +267,7 @@ static enum ddb_status mg_upsert_product(void *handle, const struct ddb_product 
 		return DDB_INVALID;
 	if (!product)
 		return mgb_fail(h, DDB_INVALID, err, "%s: no product", op);
-	const char *why = ddb_product_problem(product);
+	const char *why = ddb_product_problem_utf8(product);
 	if (why)
 		return mgb_fail(h, DDB_INVALID, err, "%s: %.*s: %s", op, DDB_SKU_MAX - 1, product->sku,
 		                why);
@@ -360,17 +371,15 @@ static enum ddb_status mg_place_orders(void *handle, const struct ddb_order *ord
 {
 	static const char op[] = "place_orders";
 	struct mg *h = handle;
-	if (!mgb_need_role(h, DDB_ROLE_REGIONAL, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!orders || !results)
-		return mgb_fail(h, DDB_INVALID, err, "%s: no orders or no results array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_REGIONAL, n, orders && results, "no orders or no results array",
+	              op, &early, err))
+		return early;
 	unsigned char *invalid = calloc(n, 1);
 	if (!invalid)
 		return mgb_fail(h, DDB_INTERNAL, err, "%s: out of memory", op);
 	for (size_t i = 0; i < n; i++) {
-		invalid[i] = ddb_order_problem(&orders[i]) != NULL;
+		invalid[i] = ddb_order_problem_utf8(&orders[i]) != NULL;
 		results[i] = invalid[i] ? DDB_INVALID : DDB_OK;
 	}
 	mongoc_client_t *c = client_borrow(h);
@@ -399,7 +408,7 @@ static enum ddb_status mg_outbox_read(void *handle, int64_t after_seq, int want_
 		return DDB_INVALID;
 	if (!n_out)
 		return mgb_fail(h, DDB_INVALID, err, "%s: no count pointer", op);
-	if (want_state < DDB_OUTBOX_NEW || want_state > DDB_OUTBOX_APPLIED)
+	if (!ddb_outbox_state_ok(want_state))
 		return mgb_fail(h, DDB_INVALID, err, "%s: unknown state %d", op, want_state);
 	if (max == 0)
 		return DDB_OK;
@@ -450,12 +459,11 @@ static enum ddb_status mg_outbox_mark(void *handle, const int64_t *seqs, size_t 
 	struct mg *h = handle;
 	if (!mgb_need_role(h, DDB_ROLE_REGIONAL, op, err))
 		return DDB_INVALID;
-	if (state < DDB_OUTBOX_NEW || state > DDB_OUTBOX_APPLIED)
+	if (!ddb_outbox_state_ok(state))
 		return mgb_fail(h, DDB_INVALID, err, "%s: unknown state %d", op, state);
-	if (n == 0)
-		return DDB_OK;
-	if (!seqs)
-		return mgb_fail(h, DDB_INVALID, err, "%s: no seqs array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_REGIONAL, n, seqs != NULL, "no seqs array", op, &early, err))
+		return early;
 
 	mongoc_client_t *c = client_borrow(h);
 	enum ddb_status st = mgi_regional_ready(h, c, err);
@@ -517,12 +525,10 @@ static enum ddb_status mg_put_customers(void *handle, const struct ddb_customer 
 {
 	static const char op[] = "put_customers";
 	struct mg *h = handle;
-	if (!mgb_need_role(h, DDB_ROLE_REGIONAL, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!customers || !results)
-		return mgb_fail(h, DDB_INVALID, err, "%s: no customers or no results array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_REGIONAL, n, customers && results, "no customers or no results array",
+	              op, &early, err))
+		return early;
 	if (err)
 		err->msg[0] = '\0';
 
@@ -540,7 +546,7 @@ static enum ddb_status mg_put_customers(void *handle, const struct ddb_customer 
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct ddb_customer *cu = &customers[i];
-		const char *why = ddb_customer_problem(cu);
+		const char *why = ddb_customer_problem_utf8(cu);
 		if (why) {
 			if (err && !err->msg[0])
 				mgb_fail(h, DDB_INVALID, err, "%s: customer %zu (%.*s): %s", op, i,
@@ -692,16 +698,13 @@ static enum ddb_status mg_apply_events(void *handle, const struct ddb_event *eve
 {
 	static const char op[] = "apply_events";
 	struct mg *h = handle;
-	if (!mgb_need_role(h, DDB_ROLE_CENTRAL, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!events)
-		return mgb_fail(h, DDB_INVALID, err, "%s: no events array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_CENTRAL, n, events != NULL, "no events array", op, &early, err))
+		return early;
 	/* One bad event fails the call before anything is written. */
 	size_t n_products = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *why = ddb_event_problem(&events[i]);
+		const char *why = ddb_event_problem_utf8(&events[i]);
 		if (why)
 			return mgb_fail(h, DDB_INVALID, err, "%s: event %zu (seq %lld): %s", op, i,
 			                (long long)events[i].seq, why);
@@ -849,14 +852,11 @@ static enum ddb_status mg_put_order_logs(void *handle, const struct ddb_order *o
 {
 	static const char op[] = "put_order_logs";
 	struct mg *h = handle;
-	if (!mgb_need_role(h, DDB_ROLE_DOCUMENTS, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!orders)
-		return mgb_fail(h, DDB_INVALID, err, "%s: no orders array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_DOCUMENTS, n, orders != NULL, "no orders array", op, &early, err))
+		return early;
 	for (size_t i = 0; i < n; i++) {
-		const char *why = ddb_order_problem(&orders[i]);
+		const char *why = ddb_order_problem_utf8(&orders[i]);
 		if (why)
 			return mgb_fail(h, DDB_INVALID, err, "%s: order %zu: %s", op, i, why);
 	}
@@ -930,14 +930,11 @@ static enum ddb_status mg_put_components(void *handle, const struct ddb_product 
 {
 	static const char op[] = "put_components";
 	struct mg *h = handle;
-	if (!mgb_need_role(h, DDB_ROLE_DOCUMENTS, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!products)
-		return mgb_fail(h, DDB_INVALID, err, "%s: no products array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_DOCUMENTS, n, products != NULL, "no products array", op, &early, err))
+		return early;
 	for (size_t i = 0; i < n; i++) {
-		const char *why = ddb_product_problem(&products[i]);
+		const char *why = ddb_product_problem_utf8(&products[i]);
 		if (why)
 			return mgb_fail(h, DDB_INVALID, err, "%s: product %zu: %s", op, i, why);
 	}

@@ -118,12 +118,10 @@ static int is_dup(const bson_error_t *e)
 
 int mgb_need_role(const struct mg *h, unsigned role, const char *op, struct ddb_err *err)
 {
-	if (h->roles & role)
-		return 1;
-	mgb_fail(h, DDB_INVALID, err, "%s: this instance does not serve the %s role", op,
-	         role == DDB_ROLE_REGIONAL ? "regional" : role == DDB_ROLE_CENTRAL ? "central"
-	                                                                         : "documents");
-	return 0;
+	const char *why = ddb_role_problem(h->roles, role);
+	if (why)
+		mgb_fail(h, DDB_INVALID, err, "%s: %s", op, why);
+	return !why;
 }
 
 /* ---- validation (as in every plugin) -------------------------------------- */
