@@ -1,13 +1,15 @@
 /*
  * ddbsim/validate.h - the input rules every storage plugin applies, so that
- * all backends refuse the same things with DDB_INVALID.  Each function
- * returns NULL when its record is valid, else a short reason.
+ * all backends refuse the same things with DDB_INVALID: the records, the
+ * arguments that open an operation, and text a backend keeps as UTF-8.  The
+ * *_problem functions return NULL when all is valid, else a short reason.
  *
  * Like plugin.h, this header needs only the C standard library.
  */
 #ifndef DDBSIM_VALIDATE_H
 #define DDBSIM_VALIDATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -101,6 +103,140 @@ static inline const char *ddb_customer_problem(const struct ddb_customer *c)
 	if (c->deleted != 0 && c->deleted != 1)
 		return "deleted must be 0 or 1";
 	return NULL;
+}
+
+/* ---- the argument checks that open an operation ---------------------------
+ *
+ * Each returns NULL when the operation may go on, else the reason to refuse
+ * it with DDB_INVALID (the plugin prefixes "NAME: OP: ").  The order is that
+ * of every plugin: the role first, then the arguments. */
+
+/* Whether an instance serving the roles `served` may run an operation of
+ * `role`. */
+static inline const char *ddb_role_problem(unsigned served, unsigned role)
+{
+	if (served & role)
+		return NULL;
+	if (role == DDB_ROLE_REGIONAL)
+		return "this instance does not serve the regional role";
+	if (role == DDB_ROLE_CENTRAL)
+		return "this instance does not serve the central role";
+	return "this instance does not serve the documents role";
+}
+
+/* A batch operation: its role, then, unless the batch is empty (then
+ * *empty is set: nothing to do, DDB_OK), its arrays (arrays_given: none of
+ * them NULL; missing: the reason when one is, e.g. "no orders array"). */
+static inline const char *ddb_batch_problem(unsigned served, unsigned role, size_t n,
+                                            int arrays_given, const char *missing, int *empty)
+{
+	const char *why = ddb_role_problem(served, role);
+	*empty = !why && n == 0;
+	if (why || n == 0)
+		return why;
+	return arrays_given ? NULL : missing;
+}
+
+/* Whether state is one of the outbox states, DDB_OUTBOX_NEW to
+ * DDB_OUTBOX_APPLIED. */
+static inline int ddb_outbox_state_ok(int state)
+{
+	return state >= DDB_OUTBOX_NEW && state <= DDB_OUTBOX_APPLIED;
+}
+
+/* ---- text a backend stores as UTF-8 ----------------------------------------
+ *
+ * A backend that keeps text as UTF-8 (PostgreSQL, MongoDB) refuses a record
+ * with a field that is not, with DDB_INVALID for that record alone; the
+ * others (SQLite) store the bytes as they are. */
+
+/* Whether the n bytes at s are well-formed UTF-8 (no overlong forms, no
+ * surrogates, nothing above U+10FFFF). */
+static inline int ddb_utf8_ok(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (p < end) {
+		unsigned c = *p;
+		size_t k;
+		unsigned min;
+		if (c < 0x80) {
+			p++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			k = 1, min = 0x80, c &= 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			k = 2, min = 0x800, c &= 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			k = 3, min = 0x10000, c &= 0x07;
+		} else {
+			return 0;
+		}
+		if ((size_t)(end - p) <= k)
+			return 0;
+		for (size_t i = 1; i <= k; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			c = c << 6 | (p[i] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+		p += k + 1;
+	}
+	return 1;
+}
+
+/* The length of s up to its NUL, at most size (strnlen, which C11 lacks). */
+static inline size_t ddb_text_len(const char *s, size_t size)
+{
+	const char *end = (const char *)memchr(s, '\0', size);
+	return end ? (size_t)(end - s) : size;
+}
+
+/* Whether a fixed-size text field, up to its NUL (or its size), is UTF-8. */
+#define DDB_UTF8_FIELD(field) ddb_utf8_ok((field), ddb_text_len((field), sizeof(field)))
+
+/* The shared rules of an order, then UTF-8 text. */
+static inline const char *ddb_order_problem_utf8(const struct ddb_order *o)
+{
+	const char *why = ddb_order_problem(o);
+	if (!why && !(DDB_UTF8_FIELD(o->id) && DDB_UTF8_FIELD(o->region) &&
+	              DDB_UTF8_FIELD(o->customer) && DDB_UTF8_FIELD(o->sku)))
+		why = "a text field is not valid UTF-8";
+	return why;
+}
+
+/* The shared rules of a product, then UTF-8 text. */
+static inline const char *ddb_product_problem_utf8(const struct ddb_product *p)
+{
+	const char *why = ddb_product_problem(p);
+	if (!why && !(DDB_UTF8_FIELD(p->sku) && DDB_UTF8_FIELD(p->name)))
+		why = "a text field is not valid UTF-8";
+	for (size_t i = 0; !why && i < p->n_components; i++)
+		if (!DDB_UTF8_FIELD(p->components[i].sku))
+			why = "a component sku is not valid UTF-8";
+	return why;
+}
+
+/* The shared rules of a customer, then UTF-8 text. */
+static inline const char *ddb_customer_problem_utf8(const struct ddb_customer *c)
+{
+	const char *why = ddb_customer_problem(c);
+	if (!why && !(DDB_UTF8_FIELD(c->id) && DDB_UTF8_FIELD(c->unique_id) &&
+	              DDB_UTF8_FIELD(c->city) && DDB_UTF8_FIELD(c->state) &&
+	              DDB_UTF8_FIELD(c->name) && DDB_UTF8_FIELD(c->email) &&
+	              DDB_UTF8_FIELD(c->home)))
+		why = "a text field is not valid UTF-8";
+	return why;
+}
+
+/* An event: ddb_event_problem, then UTF-8 text. */
+static inline const char *ddb_event_problem_utf8(const struct ddb_event *ev)
+{
+	if (ev->kind == DDB_EVENT_ORDER)
+		return ddb_order_problem_utf8(&ev->order);
+	if (ev->kind == DDB_EVENT_PRODUCT)
+		return ddb_product_problem_utf8(&ev->product);
+	return "unknown event kind";
 }
 
 #endif /* DDBSIM_VALIDATE_H */

@@ -1246,6 +1246,21 @@ static void test_place_invalid(void **state)
 	assert_int_equal(count_rows(G.region, DDB_DS_ORDERS, NULL), 1);
 }
 
+/* An order with a name that is not UTF-8: a backend that keeps text as
+ * UTF-8 (postgres, mongo) refuses that order alone (ddbsim/validate.h);
+ * SQLite keeps the bytes. */
+static void test_place_not_utf8(void **state)
+{
+	(void)state;
+	add_product(G.region, "a", 100);
+	struct ddb_order o[2] = { simple_order(1, "a", 1),
+	                          order("id-latin1", REGION, "caf\xe9", "a", 1, 1, 1) };
+	enum ddb_status r[2];
+	CHECK(S->place_orders(G.region, o, 2, r, &e_));
+	assert_status(DDB_OK, r[0]);
+	assert_status(strcmp(G.name, "sqlite") == 0 ? DDB_OK : DDB_INVALID, r[1]);
+}
+
 /* An order takes effect whole or not at all, whichever path refused it, and
  * the books balance over a long mixed run. */
 static void test_order_atomicity(void **state)
@@ -2944,6 +2959,7 @@ int main(void)
 		TEST(test_place_duplicate, REG),
 		TEST(test_place_mixed_batch, REG),
 		TEST(test_place_invalid, REG),
+		TEST(test_place_not_utf8, REG),
 		TEST(test_order_atomicity, REG),
 		TEST(test_large_batch, REG),
 		TEST(test_strings_roundtrip, 0),

@@ -4,7 +4,9 @@
 # doc/mongo.md.
 if BUILD_MONGO
 pkglib_LTLIBRARIES += plugins/storage/mongo/mongo.la
-plugins_storage_mongo_mongo_la_SOURCES = plugins/storage/mongo/mongo.c
+plugins_storage_mongo_mongo_la_SOURCES = plugins/storage/mongo/mongo.c \
+	plugins/storage/mongo/mongo_bson.c plugins/storage/mongo/mongo_intent.c \
+	plugins/storage/mongo/mongo_int.h
 plugins_storage_mongo_mongo_la_CFLAGS = $(AM_CFLAGS) $(MONGO_CFLAGS)
 plugins_storage_mongo_mongo_la_LIBADD = $(MONGO_LIBS)
 plugins_storage_mongo_mongo_la_LDFLAGS = $(PLUGIN_LDFLAGS)

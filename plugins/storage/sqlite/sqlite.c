@@ -509,12 +509,21 @@ static enum ddb_status fail(struct sq *h, enum ddb_status st, struct ddb_err *er
 
 static int need_role(struct sq *h, unsigned role, const char *op, struct ddb_err *err)
 {
-	if (h->roles & role)
-		return 1;
-	fail(h, DDB_INVALID, err, "%s: this instance does not serve the %s role", op,
-	     role == DDB_ROLE_REGIONAL ? "regional" : role == DDB_ROLE_CENTRAL ? "central"
-	                                                                     : "documents");
-	return 0;
+	const char *why = ddb_role_problem(h->roles, role);
+	if (why)
+		fail(h, DDB_INVALID, err, "%s: %s", op, why);
+	return !why;
+}
+
+/* The preamble of a batch operation (ddbsim/validate.h): 1 to go on, else
+ * 0 and *st what to return (DDB_OK: an empty batch, nothing to do). */
+static int batch_go(struct sq *h, unsigned role, size_t n, int arrays_given, const char *missing,
+                    const char *op, enum ddb_status *st, struct ddb_err *err)
+{
+	int empty;
+	const char *why = ddb_batch_problem(h->roles, role, n, arrays_given, missing, &empty);
+	*st = why ? fail(h, DDB_INVALID, err, "%s: %s", op, why) : DDB_OK;
+	return !why && !empty;
 }
 
 /* ---- statement helpers -------------------------------------------------- */
@@ -1161,12 +1170,10 @@ static enum ddb_status sq_place_orders(void *handle, const struct ddb_order *ord
 {
 	static const char op[] = "place_orders";
 	struct sq *h = handle;
-	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!orders || !results)
-		return fail(h, DDB_INVALID, err, "%s: no orders or no results array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_REGIONAL, n, orders && results, "no orders or no results array",
+	              op, &early, err))
+		return early;
 	if (err)
 		err->msg[0] = '\0';
 
@@ -1249,7 +1256,7 @@ static enum ddb_status sq_outbox_read(void *handle, int64_t after_seq, int want_
 		return DDB_INVALID;
 	if (!n_out || (!events && max > 0))
 		return fail(h, DDB_INVALID, err, "%s: no events array or count", op);
-	if (want_state < DDB_OUTBOX_NEW || want_state > DDB_OUTBOX_APPLIED)
+	if (!ddb_outbox_state_ok(want_state))
 		return fail(h, DDB_INVALID, err, "%s: unknown state %d", op, want_state);
 	if (max == 0)
 		return DDB_OK;
@@ -1295,12 +1302,11 @@ static enum ddb_status sq_outbox_mark(void *handle, const int64_t *seqs, size_t 
 	struct sq *h = handle;
 	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
 		return DDB_INVALID;
-	if (state < DDB_OUTBOX_NEW || state > DDB_OUTBOX_APPLIED)
+	if (!ddb_outbox_state_ok(state))
 		return fail(h, DDB_INVALID, err, "%s: unknown state %d", op, state);
-	if (n == 0)
-		return DDB_OK;
-	if (!seqs)
-		return fail(h, DDB_INVALID, err, "%s: no seqs array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_REGIONAL, n, seqs != NULL, "no seqs array", op, &early, err))
+		return early;
 
 	enum ddb_status st = tx_begin(h, op, err);
 	if (st != DDB_OK)
@@ -1380,12 +1386,10 @@ static enum ddb_status sq_put_customers(void *handle, const struct ddb_customer 
 {
 	static const char op[] = "put_customers";
 	struct sq *h = handle;
-	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!customers || !results)
-		return fail(h, DDB_INVALID, err, "%s: no customers or no results array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_REGIONAL, n, customers && results, "no customers or no results array",
+	              op, &early, err))
+		return early;
 	if (err)
 		err->msg[0] = '\0';
 
@@ -1533,12 +1537,9 @@ static enum ddb_status sq_apply_events(void *handle, const struct ddb_event *eve
 {
 	static const char op[] = "apply_events";
 	struct sq *h = handle;
-	if (!need_role(h, DDB_ROLE_CENTRAL, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!events)
-		return fail(h, DDB_INVALID, err, "%s: no events array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_CENTRAL, n, events != NULL, "no events array", op, &early, err))
+		return early;
 	/* All or nothing: one bad event fails the call before anything is
 	 * written. */
 	for (size_t i = 0; i < n; i++) {
@@ -1615,12 +1616,9 @@ static enum ddb_status sq_put_order_logs(void *handle, const struct ddb_order *o
 {
 	static const char op[] = "put_order_logs";
 	struct sq *h = handle;
-	if (!need_role(h, DDB_ROLE_DOCUMENTS, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!orders)
-		return fail(h, DDB_INVALID, err, "%s: no orders array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_DOCUMENTS, n, orders != NULL, "no orders array", op, &early, err))
+		return early;
 	for (size_t i = 0; i < n; i++) {
 		struct order_lens l;
 		const char *why = order_invalid(&orders[i], &l);
@@ -1659,12 +1657,9 @@ static enum ddb_status sq_put_components(void *handle, const struct ddb_product 
 {
 	static const char op[] = "put_components";
 	struct sq *h = handle;
-	if (!need_role(h, DDB_ROLE_DOCUMENTS, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!products)
-		return fail(h, DDB_INVALID, err, "%s: no products array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_DOCUMENTS, n, products != NULL, "no products array", op, &early, err))
+		return early;
 	for (size_t i = 0; i < n; i++) {
 		struct product_lens l;
 		const char *why = product_invalid(&products[i], &l);
