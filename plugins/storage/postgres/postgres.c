@@ -85,6 +85,8 @@
 #include <ddbsim/validate.h>
 #include <libpq-fe.h>
 
+#include "pg_binary.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -100,7 +102,6 @@
 #define ALL_ROLES (DDB_ROLE_REGIONAL | DDB_ROLE_CENTRAL | DDB_ROLE_DOCUMENTS)
 #define SCHEMA_VERSION 2
 #define SCAN_PAGE 500
-#define MAX_PARAMS 16
 
 #if defined(__GNUC__)
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
@@ -108,298 +109,15 @@
 #define PRINTF_LIKE(f, a)
 #endif
 
-/* Type OIDs of the binary parameters. */
-#define OID_BOOL 16
-#define OID_INT8 20
-#define OID_INT4 23
-#define OID_TEXT 25
-
 /* ---- schema ------------------------------------------------------------- */
 
 /* Taken by every schema change and reset, so that instances opening at the
  * same time do not create the same objects at once. */
 #define SCHEMA_LOCK "SELECT pg_advisory_xact_lock(7234017355514110001)"
 
-static const char schema_meta[] =
-	"CREATE TABLE IF NOT EXISTS ddbsim_schema ("
-	" role text PRIMARY KEY, version integer NOT NULL)";
-
-/* The components of a product as a jsonb array, from parallel arrays
- * csku, cqty (ordinality n). */
-static const char schema_regional[] =
-	"CREATE TABLE IF NOT EXISTS products ("
-	" sku text COLLATE \"C\" PRIMARY KEY,"
-	" name text NOT NULL,"
-	" price_cents bigint NOT NULL CHECK (price_cents >= 0),"
-	" version bigint NOT NULL CHECK (version >= 1));"
-	/* pos keeps the components in the order they were given. */
-	"CREATE TABLE IF NOT EXISTS product_components ("
-	" sku text COLLATE \"C\" NOT NULL,"
-	" component_sku text COLLATE \"C\" NOT NULL,"
-	" quantity bigint NOT NULL CHECK (quantity >= 1),"
-	" pos integer NOT NULL,"
-	" PRIMARY KEY (sku, component_sku));"
-	"CREATE TABLE IF NOT EXISTS inventory ("
-	" sku text COLLATE \"C\" PRIMARY KEY,"
-	" stock bigint NOT NULL CHECK (stock >= 0),"
-	" received bigint NOT NULL CHECK (received >= 0));"
-	/* No index on region or sku: a regional store holds its own region's
-	 * orders, and every index costs every order. */
-	"CREATE TABLE IF NOT EXISTS orders ("
-	" id text COLLATE \"C\" PRIMARY KEY,"
-	" region text COLLATE \"C\" NOT NULL,"
-	" customer text COLLATE \"C\" NOT NULL,"
-	" sku text COLLATE \"C\" NOT NULL,"
-	" quantity bigint NOT NULL CHECK (quantity >= 1),"
-	" unit_price_cents bigint NOT NULL CHECK (unit_price_cents >= 0),"
-	" placed_at_us bigint NOT NULL);"
-	/* The payload columns are those of the event's kind, the rest NULL
-	 * (sku serves both kinds). */
-	"CREATE TABLE IF NOT EXISTS outbox ("
-	" seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-	" origin text NOT NULL,"
-	" kind smallint NOT NULL CHECK (kind IN (1, 2)),"
-	" state smallint NOT NULL CHECK (state BETWEEN 0 AND 2),"
-	" created_at_us bigint NOT NULL,"
-	" order_id text, region text, customer text, sku text,"
-	" quantity bigint, unit_price_cents bigint, placed_at_us bigint,"
-	" name text, price_cents bigint, version bigint, components jsonb);"
-	/* What the relay reads: events not yet applied, by (state, seq).  Small:
-	 * applied events leave it. */
-	"CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, seq) WHERE state < 2;"
-	"CREATE TABLE IF NOT EXISTS customers ("
-	" id text COLLATE \"C\" PRIMARY KEY,"
-	" unique_id text NOT NULL,"
-	" zip_prefix bigint NOT NULL CHECK (zip_prefix >= 0),"
-	" city text NOT NULL,"
-	" state text NOT NULL,"
-	" name text NOT NULL,"
-	" email text NOT NULL,"
-	" home text NOT NULL,"
-	" version bigint NOT NULL CHECK (version >= 1),"
-	" deleted boolean NOT NULL,"
-	" updated_at_us bigint NOT NULL);"
-	/* What find_customers reads: the live records by zip prefix. */
-	"CREATE INDEX IF NOT EXISTS customers_live_zip ON customers (zip_prefix)"
-	" WHERE NOT deleted;"
-	/* The last non-idempotent write of each writer (an open instance), in
-	 * the write's own transaction: after a lost connection, it says whether
-	 * the write committed.  kind P: place_orders, seqs its outbox events;
-	 * kind R: restock of quantity to sku; kind U: undone. */
-	"CREATE TABLE IF NOT EXISTS ddbsim_writes ("
-	" writer text PRIMARY KEY,"
-	" op bigint NOT NULL,"
-	" kind text NOT NULL,"
-	" outcome text NOT NULL,"
-	" seqs bigint[] NOT NULL DEFAULT '{}',"
-	" sku text,"
-	" quantity bigint);"
-
-	/* One batch of orders, each atomic on its own, in one transaction.
-	 * Returns a letter per order: O placed, D duplicate id, I insufficient
-	 * stock, N unknown sku.  The inventory rows of the batch are locked
-	 * first, in sku order, so that batches of one region running at once
-	 * cannot deadlock.
-	 * Fast path, set-based: when no id repeats within the batch and, for
-	 * every sku, the orders to place fit in its stock, each order's fate is
-	 * known at once (an existing id: D, whatever else; else an unknown sku:
-	 * N; else O), exactly as if placed one by one.
-	 * Otherwise, one by one in batch order: the stock is taken first, so a
-	 * short or unknown sku changes nothing; when the id turns out to exist
-	 * the stock is given back.  An existing id wins over short stock and
-	 * unknown sku, so that a retry is recognised. */
-	"CREATE OR REPLACE FUNCTION ddbsim_place_orders(p_origin text, p_writer text, p_op bigint,"
-	" p_id text[], p_region text[], p_customer text[], p_sku text[], p_quantity bigint[],"
-	" p_price bigint[], p_placed bigint[]) RETURNS text LANGUAGE plpgsql AS $f$\n"
-	"DECLARE\n"
-	" r text := '';\n"
-	" seqs bigint[] := '{}';\n"
-	" s bigint;\n"
-	" o record;\n"
-	"BEGIN\n"
-	" PERFORM 1 FROM inventory WHERE sku = ANY (p_sku) ORDER BY sku FOR UPDATE;\n"
-	" IF (SELECT count(DISTINCT id) FROM unnest(p_id) AS id) = cardinality(p_id) THEN\n"
-	"  SELECT string_agg(CASE WHEN EXISTS (SELECT 1 FROM orders WHERE orders.id = u.id) THEN 'D'"
-	"   WHEN NOT EXISTS (SELECT 1 FROM inventory AS i WHERE i.sku = u.sku) THEN 'N' ELSE 'O' END,"
-	"   '' ORDER BY u.n) INTO r FROM unnest(p_id, p_sku) WITH ORDINALITY AS u(id, sku, n);\n"
-	"  IF EXISTS (SELECT 1 FROM (SELECT u.sku, sum(u.quantity) AS q FROM unnest(p_sku, p_quantity)"
-	"    WITH ORDINALITY AS u(sku, quantity, n) WHERE substr(r, u.n::int, 1) = 'O'"
-	"    GROUP BY u.sku) AS t JOIN inventory AS i ON i.sku = t.sku WHERE t.q > i.stock) THEN\n"
-	"   r := NULL;\n"
-	"  END IF;\n"
-	" ELSE\n"
-	"  r := NULL;\n"
-	" END IF;\n"
-	" IF r IS NOT NULL THEN\n"
-	"  UPDATE inventory AS i SET stock = i.stock - t.q FROM (SELECT u.sku, sum(u.quantity) AS q"
-	"   FROM unnest(p_sku, p_quantity) WITH ORDINALITY AS u(sku, quantity, n)"
-	"   WHERE substr(r, u.n::int, 1) = 'O' GROUP BY u.sku) AS t WHERE i.sku = t.sku;\n"
-	"  INSERT INTO orders (id, region, customer, sku, quantity, unit_price_cents, placed_at_us)"
-	"   SELECT u.id, u.region, u.customer, u.sku, u.quantity, u.price, u.placed"
-	"   FROM unnest(p_id, p_region, p_customer, p_sku, p_quantity, p_price, p_placed)"
-	"   WITH ORDINALITY AS u(id, region, customer, sku, quantity, price, placed, n)"
-	"   WHERE substr(r, u.n::int, 1) = 'O' ORDER BY u.n;\n"
-	"  WITH e AS (INSERT INTO outbox (origin, kind, state, created_at_us, order_id, region,"
-	"   customer, sku, quantity, unit_price_cents, placed_at_us)"
-	"   SELECT p_origin, 1, 0, u.placed, u.id, u.region, u.customer, u.sku, u.quantity, u.price,"
-	"   u.placed FROM unnest(p_id, p_region, p_customer, p_sku, p_quantity, p_price, p_placed)"
-	"   WITH ORDINALITY AS u(id, region, customer, sku, quantity, price, placed, n)"
-	"   WHERE substr(r, u.n::int, 1) = 'O' ORDER BY u.n RETURNING seq)"
-	"   SELECT coalesce(array_agg(seq ORDER BY seq), '{}') INTO seqs FROM e;\n"
-	" ELSE\n"
-	"  r := '';\n"
-	"  FOR o IN SELECT * FROM unnest(p_id, p_region, p_customer, p_sku, p_quantity, p_price,"
-	"    p_placed) WITH ORDINALITY AS u(id, region, customer, sku, quantity, price, placed, n)"
-	"    ORDER BY n LOOP\n"
-	"   UPDATE inventory SET stock = stock - o.quantity"
-	"    WHERE sku = o.sku AND stock >= o.quantity;\n"
-	"   IF NOT FOUND THEN\n"
-	"    IF EXISTS (SELECT 1 FROM orders WHERE id = o.id) THEN r := r || 'D';\n"
-	"    ELSIF EXISTS (SELECT 1 FROM inventory WHERE sku = o.sku) THEN r := r || 'I';\n"
-	"    ELSE r := r || 'N';\n"
-	"    END IF;\n"
-	"    CONTINUE;\n"
-	"   END IF;\n"
-	"   INSERT INTO orders (id, region, customer, sku, quantity, unit_price_cents, placed_at_us)"
-	"    VALUES (o.id, o.region, o.customer, o.sku, o.quantity, o.price, o.placed)"
-	"    ON CONFLICT (id) DO NOTHING;\n"
-	"   IF NOT FOUND THEN\n"
-	"    UPDATE inventory SET stock = stock + o.quantity WHERE sku = o.sku;\n"
-	"    r := r || 'D';\n"
-	"    CONTINUE;\n"
-	"   END IF;\n"
-	"   INSERT INTO outbox (origin, kind, state, created_at_us, order_id, region, customer, sku,"
-	"    quantity, unit_price_cents, placed_at_us) VALUES (p_origin, 1, 0, o.placed, o.id,"
-	"    o.region, o.customer, o.sku, o.quantity, o.price, o.placed) RETURNING seq INTO s;\n"
-	"   seqs := seqs || s;\n"
-	"   r := r || 'O';\n"
-	"  END LOOP;\n"
-	" END IF;\n"
-	" INSERT INTO ddbsim_writes (writer, op, kind, outcome, seqs)"
-	"  VALUES (p_writer, p_op, 'P', r, seqs) ON CONFLICT (writer) DO UPDATE SET"
-	"  op = excluded.op, kind = excluded.kind, outcome = excluded.outcome,"
-	"  seqs = excluded.seqs, sku = NULL, quantity = NULL;\n"
-	" RETURN r;\n"
-	"END\n"
-	"$f$;"
-
-	/* A product version, its components, its inventory row and its outbox
-	 * event, together; false (nothing changed) when the stored version is
-	 * the same or higher. */
-	"CREATE OR REPLACE FUNCTION ddbsim_upsert_product(p_origin text, p_now bigint, p_sku text,"
-	" p_name text, p_price bigint, p_version bigint, p_csku text[], p_cqty bigint[])"
-	" RETURNS boolean LANGUAGE plpgsql AS $f$\n"
-	"BEGIN\n"
-	" INSERT INTO products (sku, name, price_cents, version)"
-	"  VALUES (p_sku, p_name, p_price, p_version) ON CONFLICT (sku) DO UPDATE SET"
-	"  name = excluded.name, price_cents = excluded.price_cents, version = excluded.version"
-	"  WHERE excluded.version > products.version;\n"
-	" IF NOT FOUND THEN RETURN false; END IF;\n"
-	" DELETE FROM product_components WHERE sku = p_sku;\n"
-	" INSERT INTO product_components (sku, component_sku, quantity, pos)"
-	"  SELECT p_sku, c, q, n - 1 FROM unnest(p_csku, p_cqty) WITH ORDINALITY AS u(c, q, n);\n"
-	" INSERT INTO inventory (sku, stock, received) VALUES (p_sku, 0, 0)"
-	"  ON CONFLICT (sku) DO NOTHING;\n"
-	" INSERT INTO outbox (origin, kind, state, created_at_us, sku, name, price_cents, version,"
-	"  components) VALUES (p_origin, 2, 0, p_now, p_sku, p_name, p_price, p_version,"
-	"  (SELECT coalesce(jsonb_agg(jsonb_build_object('sku', c, 'quantity', q) ORDER BY n),"
-	"   '[]'::jsonb) FROM unnest(p_csku, p_cqty) WITH ORDINALITY AS u(c, q, n)));\n"
-	" RETURN true;\n"
-	"END\n"
-	"$f$;"
-
-	/* Customer records in order: each replaces the stored one only when
-	 * its version is higher.  A letter per record: O written, D not. */
-	"CREATE OR REPLACE FUNCTION ddbsim_put_customers(p_id text[], p_unique text[],"
-	" p_zip bigint[], p_city text[], p_state text[], p_name text[], p_email text[],"
-	" p_home text[], p_version bigint[], p_deleted boolean[], p_updated bigint[])"
-	" RETURNS text LANGUAGE plpgsql AS $f$\n"
-	"DECLARE\n"
-	" r text := '';\n"
-	" c record;\n"
-	"BEGIN\n"
-	" FOR c IN SELECT * FROM unnest(p_id, p_unique, p_zip, p_city, p_state, p_name, p_email,"
-	"   p_home, p_version, p_deleted, p_updated) WITH ORDINALITY AS u(id, unique_id, zip,"
-	"   city, state, name, email, home, version, deleted, updated, n) ORDER BY n LOOP\n"
-	"  INSERT INTO customers (id, unique_id, zip_prefix, city, state, name, email, home,"
-	"   version, deleted, updated_at_us) VALUES (c.id, c.unique_id, c.zip, c.city, c.state,"
-	"   c.name, c.email, c.home, c.version, c.deleted, c.updated)"
-	"   ON CONFLICT (id) DO UPDATE SET unique_id = excluded.unique_id,"
-	"   zip_prefix = excluded.zip_prefix, city = excluded.city, state = excluded.state,"
-	"   name = excluded.name, email = excluded.email, home = excluded.home,"
-	"   version = excluded.version, deleted = excluded.deleted,"
-	"   updated_at_us = excluded.updated_at_us"
-	"   WHERE excluded.version > customers.version;\n"
-	"  IF FOUND THEN r := r || 'O'; ELSE r := r || 'D'; END IF;\n"
-	" END LOOP;\n"
-	" RETURN r;\n"
-	"END\n"
-	"$f$;"
-
-	/* Undoes write p_op of p_writer if it committed (it was reported
-	 * UNAVAILABLE): 'none' it did not commit, 'undone', or why it cannot be
-	 * undone ('published': its events left the outbox; 'sold': the stock
-	 * it added is gone). */
-	"CREATE OR REPLACE FUNCTION ddbsim_undo_write(p_writer text, p_op bigint)"
-	" RETURNS text LANGUAGE plpgsql AS $f$\n"
-	"DECLARE\n"
-	" w ddbsim_writes%ROWTYPE;\n"
-	" e record;\n"
-	"BEGIN\n"
-	" SELECT * INTO w FROM ddbsim_writes WHERE writer = p_writer FOR UPDATE;\n"
-	" IF NOT FOUND OR w.op <> p_op OR w.kind = 'U' THEN RETURN 'none'; END IF;\n"
-	" IF w.kind = 'P' THEN\n"
-	"  IF EXISTS (SELECT 1 FROM outbox WHERE seq = ANY (w.seqs) AND state <> 0) THEN\n"
-	"   RETURN 'published';\n"
-	"  END IF;\n"
-	"  PERFORM 1 FROM inventory WHERE sku IN (SELECT sku FROM outbox WHERE seq = ANY (w.seqs))"
-	"   ORDER BY sku FOR UPDATE;\n"
-	"  FOR e IN DELETE FROM outbox WHERE seq = ANY (w.seqs) RETURNING order_id, sku, quantity"
-	"  LOOP\n"
-	"   DELETE FROM orders WHERE id = e.order_id;\n"
-	"   UPDATE inventory SET stock = stock + e.quantity WHERE sku = e.sku;\n"
-	"  END LOOP;\n"
-	" ELSIF w.kind = 'R' THEN\n"
-	"  UPDATE inventory SET stock = stock - w.quantity, received = received - w.quantity"
-	"   WHERE sku = w.sku AND stock >= w.quantity AND received >= w.quantity;\n"
-	"  IF NOT FOUND THEN RETURN 'sold'; END IF;\n"
-	" END IF;\n"
-	" UPDATE ddbsim_writes SET kind = 'U' WHERE writer = p_writer;\n"
-	" RETURN 'undone';\n"
-	"END\n"
-	"$f$;";
-
-static const char schema_central[] =
-	"CREATE TABLE IF NOT EXISTS central_products ("
-	" sku text COLLATE \"C\" PRIMARY KEY,"
-	" name text NOT NULL,"
-	" price_cents bigint NOT NULL,"
-	" version bigint NOT NULL,"
-	" components jsonb NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS central_orders ("
-	" id text COLLATE \"C\" PRIMARY KEY,"
-	" region text COLLATE \"C\" NOT NULL,"
-	" customer text COLLATE \"C\" NOT NULL,"
-	" sku text COLLATE \"C\" NOT NULL,"
-	" quantity bigint NOT NULL,"
-	" unit_price_cents bigint NOT NULL,"
-	" placed_at_us bigint NOT NULL,"
-	" applied_at_us bigint NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS central_orders_region ON central_orders (region);";
-
-static const char schema_documents[] =
-	/* doc: log_id, order_id, region, customer, sku, quantity,
-	 * unit_price_cents, placed_at_us, logged_at_us. */
-	"CREATE TABLE IF NOT EXISTS order_product ("
-	" order_id text COLLATE \"C\" PRIMARY KEY,"
-	" region text COLLATE \"C\" NOT NULL,"
-	" doc jsonb NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS order_product_region ON order_product (region);"
-	/* doc: sku, name, price_cents, version, components. */
-	"CREATE TABLE IF NOT EXISTS product_component ("
-	" sku text COLLATE \"C\" PRIMARY KEY,"
-	" version bigint NOT NULL,"
-	" doc jsonb NOT NULL);";
+/* schema_meta, schema_regional, schema_central, schema_documents: the
+ * sections of schema.sql, made into C strings by make (sql2c.awk). */
+#include "pg_schema.h"
 
 static const struct {
 	unsigned role;
@@ -674,21 +392,6 @@ static const struct {
  * waiting out their backoff. */
 static atomic_uint_fast64_t connections_made;
 
-/* Parameters of a statement, binary, built in one growing buffer. */
-struct buf {
-	unsigned char *p;
-	size_t len, cap;
-	int oom;
-};
-
-struct req {
-	struct buf *b;
-	int n;
-	size_t off[MAX_PARAMS];
-	int len[MAX_PARAMS];
-	unsigned char null[MAX_PARAMS];
-};
-
 struct settings {
 	const char *kw[16];
 	const char *val[16];
@@ -723,7 +426,7 @@ struct pg {
 	 * (if it committed) at the next connection */
 	int doubt;
 	int64_t doubt_op;
-	struct buf buf;
+	struct pgb_buf buf;
 };
 
 struct pg_cursor {
@@ -949,274 +652,6 @@ static const char *customer_invalid(const struct ddb_customer *c)
 	return why;
 }
 
-/* ---- binary parameters -------------------------------------------------- */
-
-static unsigned char *buf_room(struct buf *b, size_t more)
-{
-	if (b->oom)
-		return NULL;
-	if (b->cap - b->len < more) {
-		size_t cap = b->cap ? b->cap : 8192;
-		while (cap - b->len < more) {
-			if (cap > SIZE_MAX / 2) {
-				b->oom = 1;
-				return NULL;
-			}
-			cap *= 2;
-		}
-		unsigned char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return NULL;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	unsigned char *at = b->p + b->len;
-	b->len += more;
-	return at;
-}
-
-static void put32(struct buf *b, uint32_t v)
-{
-	unsigned char *p = buf_room(b, 4);
-	if (p) {
-		p[0] = (unsigned char)(v >> 24);
-		p[1] = (unsigned char)(v >> 16);
-		p[2] = (unsigned char)(v >> 8);
-		p[3] = (unsigned char)v;
-	}
-}
-
-static void put64(struct buf *b, uint64_t v)
-{
-	put32(b, (uint32_t)(v >> 32));
-	put32(b, (uint32_t)v);
-}
-
-static void put_bytes(struct buf *b, const void *s, size_t n)
-{
-	unsigned char *p = buf_room(b, n);
-	if (p && n)
-		memcpy(p, s, n);
-}
-
-static void req_begin(struct req *r, struct buf *b)
-{
-	b->len = 0;
-	b->oom = 0;
-	r->b = b;
-	r->n = 0;
-}
-
-static void p_start(struct req *r)
-{
-	r->off[r->n] = r->b->len;
-	r->null[r->n] = 0;
-}
-
-static void p_end(struct req *r)
-{
-	size_t len = r->b->len - r->off[r->n];
-	if (len > INT_MAX)
-		r->b->oom = 1;
-	r->len[r->n] = (int)len;
-	r->n++;
-}
-
-static void p_text(struct req *r, const char *s)
-{
-	p_start(r);
-	put_bytes(r->b, s, strlen(s));
-	p_end(r);
-}
-
-static void p_i64(struct req *r, int64_t v)
-{
-	p_start(r);
-	put64(r->b, (uint64_t)v);
-	p_end(r);
-}
-
-static void p_i32(struct req *r, int32_t v)
-{
-	p_start(r);
-	put32(r->b, (uint32_t)v);
-	p_end(r);
-}
-
-static void p_null(struct req *r)
-{
-	r->off[r->n] = 0;
-	r->len[r->n] = 0;
-	r->null[r->n] = 1;
-	r->n++;
-}
-
-/* A one-dimensional array of count elements of type oid follows
- * (array_recv's format); then a_*() count times, then p_end(). */
-static void a_begin(struct req *r, uint32_t oid, size_t count)
-{
-	p_start(r);
-	if (count > INT32_MAX)
-		r->b->oom = 1;
-	put32(r->b, count ? 1 : 0); /* dimensions */
-	put32(r->b, 0);             /* no NULLs */
-	put32(r->b, oid);
-	if (count) {
-		put32(r->b, (uint32_t)count);
-		put32(r->b, 1); /* lower bound */
-	}
-}
-
-static void a_text(struct req *r, const char *s)
-{
-	size_t n = strlen(s);
-	put32(r->b, (uint32_t)n);
-	put_bytes(r->b, s, n);
-}
-
-static void a_i64(struct req *r, int64_t v)
-{
-	put32(r->b, 8);
-	put64(r->b, (uint64_t)v);
-}
-
-static void a_i32(struct req *r, int32_t v)
-{
-	put32(r->b, 4);
-	put32(r->b, (uint32_t)v);
-}
-
-static void a_bool(struct req *r, int v)
-{
-	unsigned char c = v ? 1 : 0;
-	put32(r->b, 1);
-	put_bytes(r->b, &c, 1);
-}
-
-/* ---- binary results ----------------------------------------------------- */
-
-static uint32_t rd32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t rd64(const unsigned char *p)
-{
-	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
-}
-
-static int64_t to_i64(uint64_t u)
-{
-	int64_t v;
-	memcpy(&v, &u, sizeof v);
-	return v;
-}
-
-/* An integer (int2, int4, int8) or bool column; NULL is 0. */
-static int64_t g_int(const PGresult *res, int row, int col)
-{
-	if (PQgetisnull(res, row, col))
-		return 0;
-	const unsigned char *v = (const unsigned char *)PQgetvalue(res, row, col);
-	switch (PQgetlength(res, row, col)) {
-	case 8:
-		return to_i64(rd64(v));
-	case 4:
-		return (int32_t)rd32(v);
-	case 2:
-		return (int16_t)((uint16_t)(v[0] << 8 | v[1]));
-	case 1:
-		return v[0];
-	}
-	return 0;
-}
-
-/* A text column into dst (size bytes with the NUL); NULL is ""; -1 when it
- * does not fit. */
-static int g_text(const PGresult *res, int row, int col, char *dst, size_t size)
-{
-	size_t n = PQgetisnull(res, row, col) ? 0 : (size_t)PQgetlength(res, row, col);
-	if (n >= size) {
-		dst[0] = '\0';
-		return -1;
-	}
-	if (n)
-		memcpy(dst, PQgetvalue(res, row, col), n);
-	dst[n] = '\0';
-	return 0;
-}
-
-/* A one-dimensional array column: its elements start at *at (each a 4-byte
- * length and the bytes), *count of them; -1 if malformed. */
-static int g_array(const PGresult *res, int row, int col, const unsigned char **at,
-                   const unsigned char **end, size_t *count)
-{
-	*count = 0;
-	if (PQgetisnull(res, row, col))
-		return 0;
-	const unsigned char *p = (const unsigned char *)PQgetvalue(res, row, col);
-	size_t len = (size_t)PQgetlength(res, row, col);
-	if (len < 12)
-		return -1;
-	uint32_t ndim = rd32(p);
-	*end = p + len;
-	if (ndim == 0) {
-		*at = p + 12;
-		return 0;
-	}
-	if (ndim != 1 || len < 20)
-		return -1;
-	*count = rd32(p + 12);
-	*at = p + 20;
-	return 0;
-}
-
-/* Reads the next element of an array: its bytes and length (-1 NULL). */
-static int next_elem(const unsigned char **at, const unsigned char *end, const unsigned char **v,
-                     int32_t *len)
-{
-	if (end - *at < 4)
-		return -1;
-	*len = (int32_t)rd32(*at);
-	*at += 4;
-	if (*len < 0) {
-		*v = NULL;
-		return 0;
-	}
-	if (end - *at < *len)
-		return -1;
-	*v = *at;
-	*at += *len;
-	return 0;
-}
-
-/* Components from a text[] and an int8[] column. */
-static int g_components(const PGresult *res, int row, int col_sku, int col_qty,
-                        struct ddb_product *p)
-{
-	const unsigned char *sa = NULL, *se = NULL, *qa = NULL, *qe = NULL;
-	size_t ns, nq;
-	p->n_components = 0;
-	if (g_array(res, row, col_sku, &sa, &se, &ns) || g_array(res, row, col_qty, &qa, &qe, &nq) ||
-	    ns != nq || ns > DDB_COMPONENTS_MAX)
-		return -1;
-	for (size_t i = 0; i < ns; i++) {
-		const unsigned char *sv, *qv;
-		int32_t sl, ql;
-		if (next_elem(&sa, se, &sv, &sl) || next_elem(&qa, qe, &qv, &ql) || sl < 0 ||
-		    sl >= DDB_SKU_MAX || ql != 8)
-			return -1;
-		struct ddb_component *c = &p->components[i];
-		memcpy(c->sku, sv, (size_t)sl);
-		c->sku[sl] = '\0';
-		c->quantity = to_i64(rd64(qv));
-	}
-	p->n_components = ns;
-	return 0;
-}
-
 /* ---- connection --------------------------------------------------------- */
 
 static void quiet_notices(void *arg, const char *message)
@@ -1421,7 +856,7 @@ static enum ddb_status ensure_conn(struct pg *h, const char *op, struct ddb_err 
  * aborts its implicit transaction): a server that shuts down sends FATAL
  * 57P01 before it closes, which libpq's own "server closed the connection"
  * would hide behind it, hence the results are read one by one here. */
-static PGresult *run(struct pg *h, enum stmt_id id, const struct req *r, const char *op,
+static PGresult *run(struct pg *h, enum stmt_id id, const struct pgb_req *r, const char *op,
                      enum ddb_status *st, int *unknown, struct ddb_err *err)
 {
 	if (unknown)
@@ -1446,8 +881,8 @@ static PGresult *run(struct pg *h, enum stmt_id id, const struct req *r, const c
 		PQclear(p);
 		h->prepared[id] = 1;
 	}
-	const char *values[MAX_PARAMS];
-	int formats[MAX_PARAMS];
+	const char *values[PGB_MAX_PARAMS];
+	int formats[PGB_MAX_PARAMS];
 	int n = r ? r->n : 0;
 	for (int i = 0; i < n; i++) {
 		values[i] = r->null[i] ? NULL : (const char *)r->b->p + r->off[i];
@@ -1502,13 +937,13 @@ static int resolve(struct pg *h, const char *op, PGresult **row, struct ddb_err 
 		struct ddb_err e = { "" };
 		enum ddb_status st = ensure_conn(h, op, &e);
 		if (st == DDB_OK) {
-			struct req r;
-			req_begin(&r, &h->buf);
-			p_text(&r, h->writer);
+			struct pgb_req r;
+			pgb_begin(&r, &h->buf);
+			pgb_text(&r, h->writer);
 			int unknown;
 			PGresult *res = run(h, S_WRITE_GET, &r, op, &st, &unknown, &e);
 			if (res) {
-				if (PQntuples(res) == 1 && g_int(res, 0, 0) == h->op &&
+				if (PQntuples(res) == 1 && pgb_get_int(res, 0, 0) == h->op &&
 				    PQgetvalue(res, 0, 1)[0] != 'U') {
 					*row = res;
 					return 1;
@@ -1903,29 +1338,29 @@ static enum ddb_status pg_upsert_product(void *handle, const struct ddb_product 
 		int l = ddb_field_len(p->sku, sizeof p->sku);
 		return fail(h, DDB_INVALID, err, "%s: %.*s: %s", op, l > 0 ? l : 0, p->sku, why);
 	}
-	struct req r;
-	req_begin(&r, &h->buf);
-	p_text(&r, h->node);
-	p_i64(&r, now_us);
-	p_text(&r, p->sku);
-	p_text(&r, p->name);
-	p_i64(&r, p->price_cents);
-	p_i64(&r, p->version);
-	a_begin(&r, OID_TEXT, p->n_components);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
+	pgb_text(&r, h->node);
+	pgb_i64(&r, now_us);
+	pgb_text(&r, p->sku);
+	pgb_text(&r, p->name);
+	pgb_i64(&r, p->price_cents);
+	pgb_i64(&r, p->version);
+	pgb_array(&r, PGB_OID_TEXT, p->n_components);
 	for (size_t i = 0; i < p->n_components; i++)
-		a_text(&r, p->components[i].sku);
-	p_end(&r);
-	a_begin(&r, OID_INT8, p->n_components);
+		pgb_elem_text(&r, p->components[i].sku);
+	pgb_end(&r);
+	pgb_array(&r, PGB_OID_INT8, p->n_components);
 	for (size_t i = 0; i < p->n_components; i++)
-		a_i64(&r, p->components[i].quantity);
-	p_end(&r);
+		pgb_elem_i64(&r, p->components[i].quantity);
+	pgb_end(&r);
 	/* Idempotent by (sku, version): after a lost connection the caller
 	 * may send it again; if the first one committed, that says DUPLICATE. */
 	enum ddb_status st;
 	PGresult *res = run(h, S_UPSERT_PRODUCT, &r, op, &st, NULL, err);
 	if (!res)
 		return st;
-	int applied = (int)g_int(res, 0, 0);
+	int applied = (int)pgb_get_int(res, 0, 0);
 	PQclear(res);
 	if (!applied)
 		return fail(h, DDB_DUPLICATE, err,
@@ -1947,12 +1382,12 @@ static enum ddb_status pg_restock(void *handle, const char *sku, int64_t quantit
 	if (quantity < 1)
 		return fail(h, DDB_INVALID, err, "%s: %s: quantity %lld must be at least 1", op, sku,
 		            (long long)quantity);
-	struct req r;
-	req_begin(&r, &h->buf);
-	p_i64(&r, quantity);
-	p_text(&r, sku);
-	p_text(&r, h->writer);
-	p_i64(&r, ++h->op);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
+	pgb_i64(&r, quantity);
+	pgb_text(&r, sku);
+	pgb_text(&r, h->writer);
+	pgb_i64(&r, ++h->op);
 	/* Not idempotent (it adds): never sent twice.  Recorded in the write
 	 * log, so that a lost connection does not leave it in doubt. */
 	enum ddb_status st;
@@ -1973,7 +1408,7 @@ static enum ddb_status pg_restock(void *handle, const char *sku, int64_t quantit
 	}
 	if (!res)
 		return st;
-	int changed = (int)g_int(res, 0, 0), exists = (int)g_int(res, 0, 2);
+	int changed = (int)pgb_get_int(res, 0, 0), exists = (int)pgb_get_int(res, 0, 2);
 	PQclear(res);
 	if (changed)
 		return DDB_OK;
@@ -2043,26 +1478,26 @@ static enum ddb_status pg_place_orders(void *handle, const struct ddb_order *ord
 	if (n_valid == 0)
 		return DDB_OK;
 
-	struct req r;
-	req_begin(&r, &h->buf);
-	p_text(&r, h->node);
-	p_text(&r, h->writer);
-	p_i64(&r, ++h->op);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
+	pgb_text(&r, h->node);
+	pgb_text(&r, h->writer);
+	pgb_i64(&r, ++h->op);
 #define ORDER_ARRAY(oid, put)                                                                \
 	do {                                                                                 \
-		a_begin(&r, oid, n_valid);                                                   \
+		pgb_array(&r, oid, n_valid);                                                   \
 		for (size_t i = 0; i < n; i++)                                               \
 			if (results[i] == DDB_OK)                                            \
 				put;                                                         \
-		p_end(&r);                                                                   \
+		pgb_end(&r);                                                                   \
 	} while (0)
-	ORDER_ARRAY(OID_TEXT, a_text(&r, orders[i].id));
-	ORDER_ARRAY(OID_TEXT, a_text(&r, orders[i].region));
-	ORDER_ARRAY(OID_TEXT, a_text(&r, orders[i].customer));
-	ORDER_ARRAY(OID_TEXT, a_text(&r, orders[i].sku));
-	ORDER_ARRAY(OID_INT8, a_i64(&r, orders[i].quantity));
-	ORDER_ARRAY(OID_INT8, a_i64(&r, orders[i].unit_price_cents));
-	ORDER_ARRAY(OID_INT8, a_i64(&r, orders[i].placed_at_us));
+	ORDER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, orders[i].id));
+	ORDER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, orders[i].region));
+	ORDER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, orders[i].customer));
+	ORDER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, orders[i].sku));
+	ORDER_ARRAY(PGB_OID_INT8, pgb_elem_i64(&r, orders[i].quantity));
+	ORDER_ARRAY(PGB_OID_INT8, pgb_elem_i64(&r, orders[i].unit_price_cents));
+	ORDER_ARRAY(PGB_OID_INT8, pgb_elem_i64(&r, orders[i].placed_at_us));
 #undef ORDER_ARRAY
 
 	/* One round trip, one transaction.  Not idempotent in its results (a
@@ -2108,28 +1543,28 @@ static enum ddb_status fill_event(struct pg *h, const PGresult *res, int row,
                                   struct ddb_event *ev, struct ddb_err *err)
 {
 	memset(ev, 0, sizeof *ev);
-	ev->seq = g_int(res, row, 0);
-	int bad = g_text(res, row, 1, ev->origin, sizeof ev->origin) |
-	          g_text(res, row, 2, ev->id, sizeof ev->id);
-	ev->kind = (int)g_int(res, row, 3);
-	ev->state = (int)g_int(res, row, 4);
-	ev->created_at_us = g_int(res, row, 5);
+	ev->seq = pgb_get_int(res, row, 0);
+	int bad = pgb_get_text(res, row, 1, ev->origin, sizeof ev->origin) |
+	          pgb_get_text(res, row, 2, ev->id, sizeof ev->id);
+	ev->kind = (int)pgb_get_int(res, row, 3);
+	ev->state = (int)pgb_get_int(res, row, 4);
+	ev->created_at_us = pgb_get_int(res, row, 5);
 	if (ev->kind == DDB_EVENT_ORDER) {
 		struct ddb_order *o = &ev->order;
-		bad |= g_text(res, row, 6, o->id, sizeof o->id) |
-		       g_text(res, row, 7, o->region, sizeof o->region) |
-		       g_text(res, row, 8, o->customer, sizeof o->customer) |
-		       g_text(res, row, 9, o->sku, sizeof o->sku);
-		o->quantity = g_int(res, row, 10);
-		o->unit_price_cents = g_int(res, row, 11);
-		o->placed_at_us = g_int(res, row, 12);
+		bad |= pgb_get_text(res, row, 6, o->id, sizeof o->id) |
+		       pgb_get_text(res, row, 7, o->region, sizeof o->region) |
+		       pgb_get_text(res, row, 8, o->customer, sizeof o->customer) |
+		       pgb_get_text(res, row, 9, o->sku, sizeof o->sku);
+		o->quantity = pgb_get_int(res, row, 10);
+		o->unit_price_cents = pgb_get_int(res, row, 11);
+		o->placed_at_us = pgb_get_int(res, row, 12);
 	} else {
 		struct ddb_product *p = &ev->product;
-		bad |= g_text(res, row, 9, p->sku, sizeof p->sku) |
-		       g_text(res, row, 13, p->name, sizeof p->name);
-		p->price_cents = g_int(res, row, 14);
-		p->version = g_int(res, row, 15);
-		bad |= g_components(res, row, 16, 17, p);
+		bad |= pgb_get_text(res, row, 9, p->sku, sizeof p->sku) |
+		       pgb_get_text(res, row, 13, p->name, sizeof p->name);
+		p->price_cents = pgb_get_int(res, row, 14);
+		p->version = pgb_get_int(res, row, 15);
+		bad |= pgb_get_components(res, row, 16, 17, p);
 	}
 	if (bad)
 		return fail(h, DDB_INTERNAL, err, "outbox: event %lld: a stored value does not fit",
@@ -2155,17 +1590,17 @@ static enum ddb_status pg_outbox_read(void *handle, int64_t after_seq, int want_
 		return DDB_OK;
 
 	int64_t limit = max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max;
-	struct req r;
-	req_begin(&r, &h->buf);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
 	enum stmt_id id;
 	if (want_state == DDB_OUTBOX_APPLIED) {
 		id = S_OUTBOX_READ_APPLIED;
 	} else {
 		id = S_OUTBOX_READ_PENDING;
-		p_i32(&r, want_state);
+		pgb_i32(&r, want_state);
 	}
-	p_i64(&r, after_seq);
-	p_i64(&r, limit);
+	pgb_i64(&r, after_seq);
+	pgb_i64(&r, limit);
 	/* A read: idempotent. */
 	enum ddb_status st;
 	PGresult *res = run(h, id, &r, op, &st, NULL, err);
@@ -2195,13 +1630,13 @@ static enum ddb_status pg_outbox_mark(void *handle, const int64_t *seqs, size_t 
 		return DDB_OK;
 	if (!seqs)
 		return fail(h, DDB_INVALID, err, "%s: no seqs array", op);
-	struct req r;
-	req_begin(&r, &h->buf);
-	p_i32(&r, state);
-	a_begin(&r, OID_INT8, n);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
+	pgb_i32(&r, state);
+	pgb_array(&r, PGB_OID_INT8, n);
 	for (size_t i = 0; i < n; i++)
-		a_i64(&r, seqs[i]);
-	p_end(&r);
+		pgb_elem_i64(&r, seqs[i]);
+	pgb_end(&r);
 	/* Idempotent: states only go up; a repeat changes nothing. */
 	enum ddb_status st;
 	PGresult *res = run(h, S_OUTBOX_MARK, &r, op, &st, NULL, err);
@@ -2254,27 +1689,27 @@ static enum ddb_status pg_put_customers(void *handle, const struct ddb_customer 
 	}
 	if (n_valid == 0)
 		return DDB_OK;
-	struct req r;
-	req_begin(&r, &h->buf);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
 #define CUSTOMER_ARRAY(oid, put)                                                             \
 	do {                                                                                 \
-		a_begin(&r, oid, n_valid);                                                   \
+		pgb_array(&r, oid, n_valid);                                                   \
 		for (size_t i = 0; i < n; i++)                                               \
 			if (results[i] == DDB_OK)                                            \
 				put;                                                         \
-		p_end(&r);                                                                   \
+		pgb_end(&r);                                                                   \
 	} while (0)
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].id));
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].unique_id));
-	CUSTOMER_ARRAY(OID_INT8, a_i64(&r, customers[i].zip_prefix));
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].city));
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].state));
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].name));
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].email));
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].home));
-	CUSTOMER_ARRAY(OID_INT8, a_i64(&r, customers[i].version));
-	CUSTOMER_ARRAY(OID_BOOL, a_bool(&r, customers[i].deleted));
-	CUSTOMER_ARRAY(OID_INT8, a_i64(&r, customers[i].updated_at_us));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].id));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].unique_id));
+	CUSTOMER_ARRAY(PGB_OID_INT8, pgb_elem_i64(&r, customers[i].zip_prefix));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].city));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].state));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].name));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].email));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].home));
+	CUSTOMER_ARRAY(PGB_OID_INT8, pgb_elem_i64(&r, customers[i].version));
+	CUSTOMER_ARRAY(PGB_OID_BOOL, pgb_elem_bool(&r, customers[i].deleted));
+	CUSTOMER_ARRAY(PGB_OID_INT8, pgb_elem_i64(&r, customers[i].updated_at_us));
 #undef CUSTOMER_ARRAY
 	/* Idempotent by (id, version): a replay writes nothing (and says
 	 * DUPLICATE). */
@@ -2302,17 +1737,17 @@ static enum ddb_status pg_put_customers(void *handle, const struct ddb_customer 
 static int fill_customer(const PGresult *res, int row, struct ddb_customer *c)
 {
 	memset(c, 0, sizeof *c);
-	int bad = g_text(res, row, 0, c->id, sizeof c->id) |
-	          g_text(res, row, 1, c->unique_id, sizeof c->unique_id) |
-	          g_text(res, row, 3, c->city, sizeof c->city) |
-	          g_text(res, row, 4, c->state, sizeof c->state) |
-	          g_text(res, row, 5, c->name, sizeof c->name) |
-	          g_text(res, row, 6, c->email, sizeof c->email) |
-	          g_text(res, row, 7, c->home, sizeof c->home);
-	c->zip_prefix = g_int(res, row, 2);
-	c->version = g_int(res, row, 8);
-	c->deleted = g_int(res, row, 9) != 0;
-	c->updated_at_us = g_int(res, row, 10);
+	int bad = pgb_get_text(res, row, 0, c->id, sizeof c->id) |
+	          pgb_get_text(res, row, 1, c->unique_id, sizeof c->unique_id) |
+	          pgb_get_text(res, row, 3, c->city, sizeof c->city) |
+	          pgb_get_text(res, row, 4, c->state, sizeof c->state) |
+	          pgb_get_text(res, row, 5, c->name, sizeof c->name) |
+	          pgb_get_text(res, row, 6, c->email, sizeof c->email) |
+	          pgb_get_text(res, row, 7, c->home, sizeof c->home);
+	c->zip_prefix = pgb_get_int(res, row, 2);
+	c->version = pgb_get_int(res, row, 8);
+	c->deleted = pgb_get_int(res, row, 9) != 0;
+	c->updated_at_us = pgb_get_int(res, row, 10);
 	return bad;
 }
 
@@ -2328,9 +1763,9 @@ static enum ddb_status pg_get_customer(void *handle, const char *id, struct ddb_
 	int len = text_len(id, DDB_NAME_MAX);
 	if (len <= 0)
 		return fail(h, DDB_INVALID, err, "%s: empty, unterminated or non-UTF-8 id", op);
-	struct req r;
-	req_begin(&r, &h->buf);
-	p_text(&r, id);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
+	pgb_text(&r, id);
 	/* A read: idempotent. */
 	enum ddb_status st;
 	PGresult *res = run(h, S_GET_CUSTOMER, &r, op, &st, NULL, err);
@@ -2364,20 +1799,20 @@ static enum ddb_status pg_find_customers(void *handle, const struct ddb_customer
 		int64_t page = SCAN_PAGE;
 		if (filter->limit && filter->limit - emitted < (size_t)page)
 			page = (int64_t)(filter->limit - emitted);
-		struct req r;
-		req_begin(&r, &h->buf);
-		p_i64(&r, filter->zip_min);
-		p_i64(&r, filter->zip_max);
+		struct pgb_req r;
+		pgb_begin(&r, &h->buf);
+		pgb_i64(&r, filter->zip_min);
+		pgb_i64(&r, filter->zip_max);
 		if (filter->city)
-			p_text(&r, filter->city);
+			pgb_text(&r, filter->city);
 		else
-			p_null(&r);
+			pgb_null(&r);
 		if (filter->state)
-			p_text(&r, filter->state);
+			pgb_text(&r, filter->state);
 		else
-			p_null(&r);
-		p_text(&r, after);
-		p_i64(&r, page);
+			pgb_null(&r);
+		pgb_text(&r, after);
+		pgb_i64(&r, page);
 		/* A read: idempotent. */
 		enum ddb_status st;
 		PGresult *res = run(h, S_FIND_CUSTOMERS, &r, op, &st, NULL, err);
@@ -2406,7 +1841,7 @@ static enum ddb_status pg_find_customers(void *handle, const struct ddb_customer
 /* The arrays of the products among n items (sku, name, price, version) and
  * of their components (owner: the product's 1-based index, sku, quantity);
  * get returns an item's product, or NULL. */
-static void product_arrays(struct req *r, const void *items, size_t n, size_t stride,
+static void product_arrays(struct pgb_req *r, const void *items, size_t n, size_t stride,
                            size_t n_products,
                            const struct ddb_product *(*get)(const void *item))
 {
@@ -2423,39 +1858,39 @@ static void product_arrays(struct req *r, const void *items, size_t n, size_t st
 		if (p)                                                                       \
 			stmt;                                                                \
 	}
-	a_begin(r, OID_TEXT, n_products);
-	EACH_PRODUCT(a_text(r, p->sku));
-	p_end(r);
-	a_begin(r, OID_TEXT, n_products);
-	EACH_PRODUCT(a_text(r, p->name));
-	p_end(r);
-	a_begin(r, OID_INT8, n_products);
-	EACH_PRODUCT(a_i64(r, p->price_cents));
-	p_end(r);
-	a_begin(r, OID_INT8, n_products);
-	EACH_PRODUCT(a_i64(r, p->version));
-	p_end(r);
+	pgb_array(r, PGB_OID_TEXT, n_products);
+	EACH_PRODUCT(pgb_elem_text(r, p->sku));
+	pgb_end(r);
+	pgb_array(r, PGB_OID_TEXT, n_products);
+	EACH_PRODUCT(pgb_elem_text(r, p->name));
+	pgb_end(r);
+	pgb_array(r, PGB_OID_INT8, n_products);
+	EACH_PRODUCT(pgb_elem_i64(r, p->price_cents));
+	pgb_end(r);
+	pgb_array(r, PGB_OID_INT8, n_products);
+	EACH_PRODUCT(pgb_elem_i64(r, p->version));
+	pgb_end(r);
 	int32_t k;
-	a_begin(r, OID_INT4, n_comp);
+	pgb_array(r, PGB_OID_INT4, n_comp);
 	k = 0;
 	EACH_PRODUCT({
 		k++;
 		for (size_t c = 0; c < p->n_components; c++)
-			a_i32(r, k);
+			pgb_elem_i32(r, k);
 	});
-	p_end(r);
-	a_begin(r, OID_TEXT, n_comp);
+	pgb_end(r);
+	pgb_array(r, PGB_OID_TEXT, n_comp);
 	EACH_PRODUCT({
 		for (size_t c = 0; c < p->n_components; c++)
-			a_text(r, p->components[c].sku);
+			pgb_elem_text(r, p->components[c].sku);
 	});
-	p_end(r);
-	a_begin(r, OID_INT8, n_comp);
+	pgb_end(r);
+	pgb_array(r, PGB_OID_INT8, n_comp);
 	EACH_PRODUCT({
 		for (size_t c = 0; c < p->n_components; c++)
-			a_i64(r, p->components[c].quantity);
+			pgb_elem_i64(r, p->components[c].quantity);
 	});
-	p_end(r);
+	pgb_end(r);
 #undef EACH_PRODUCT
 }
 
@@ -2471,27 +1906,27 @@ static const struct ddb_product *plain_product(const void *item)
 }
 
 /* The order arrays ($1..$7) of the orders among items. */
-static void order_arrays(struct req *r, const void *items, size_t n, size_t stride,
+static void order_arrays(struct pgb_req *r, const void *items, size_t n, size_t stride,
                          size_t n_orders, const struct ddb_order *(*get)(const void *item))
 {
 	const char *base = items;
 #define EACH_ORDER(oid, stmt)                                                                \
 	do {                                                                                 \
-		a_begin(r, oid, n_orders);                                                   \
+		pgb_array(r, oid, n_orders);                                                   \
 		for (size_t i = 0; i < n; i++) {                                             \
 			const struct ddb_order *o = get(base + i * stride);                  \
 			if (o)                                                               \
 				stmt;                                                        \
 		}                                                                            \
-		p_end(r);                                                                    \
+		pgb_end(r);                                                                    \
 	} while (0)
-	EACH_ORDER(OID_TEXT, a_text(r, o->id));
-	EACH_ORDER(OID_TEXT, a_text(r, o->region));
-	EACH_ORDER(OID_TEXT, a_text(r, o->customer));
-	EACH_ORDER(OID_TEXT, a_text(r, o->sku));
-	EACH_ORDER(OID_INT8, a_i64(r, o->quantity));
-	EACH_ORDER(OID_INT8, a_i64(r, o->unit_price_cents));
-	EACH_ORDER(OID_INT8, a_i64(r, o->placed_at_us));
+	EACH_ORDER(PGB_OID_TEXT, pgb_elem_text(r, o->id));
+	EACH_ORDER(PGB_OID_TEXT, pgb_elem_text(r, o->region));
+	EACH_ORDER(PGB_OID_TEXT, pgb_elem_text(r, o->customer));
+	EACH_ORDER(PGB_OID_TEXT, pgb_elem_text(r, o->sku));
+	EACH_ORDER(PGB_OID_INT8, pgb_elem_i64(r, o->quantity));
+	EACH_ORDER(PGB_OID_INT8, pgb_elem_i64(r, o->unit_price_cents));
+	EACH_ORDER(PGB_OID_INT8, pgb_elem_i64(r, o->placed_at_us));
 #undef EACH_ORDER
 }
 
@@ -2535,10 +1970,10 @@ static enum ddb_status pg_apply_events(void *handle, const struct ddb_event *eve
 			return fail(h, DDB_INVALID, err, "%s: event %zu (seq %lld): %s", op, i,
 			            (long long)events[i].seq, why);
 	}
-	struct req r;
-	req_begin(&r, &h->buf);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
 	order_arrays(&r, events, n, sizeof *events, n_orders, event_order);
-	p_i64(&r, applied_at_us);
+	pgb_i64(&r, applied_at_us);
 	product_arrays(&r, events, n, sizeof *events, n_products, event_product);
 	/* Idempotent by key: a replayed batch changes nothing. */
 	enum ddb_status st;
@@ -2571,14 +2006,14 @@ static enum ddb_status pg_sales_report(void *handle, int by,
 	st = DDB_OK;
 	for (int i = 0; i < rows; i++) {
 		struct ddb_sales line;
-		if (g_text(res, i, 0, line.key, sizeof line.key)) {
+		if (pgb_get_text(res, i, 0, line.key, sizeof line.key)) {
 			st = fail(h, DDB_INTERNAL, err, "%s: a key is longer than %d bytes", op,
 			          DDB_SKU_MAX - 1);
 			break;
 		}
-		line.orders = g_int(res, i, 1);
-		line.units = g_int(res, i, 2);
-		line.revenue_cents = g_int(res, i, 3);
+		line.orders = pgb_get_int(res, i, 1);
+		line.units = pgb_get_int(res, i, 2);
+		line.revenue_cents = pgb_get_int(res, i, 3);
 		emit(ctx, &line);
 	}
 	PQclear(res);
@@ -2603,10 +2038,10 @@ static enum ddb_status pg_put_order_logs(void *handle, const struct ddb_order *o
 		if (why)
 			return fail(h, DDB_INVALID, err, "%s: order %zu: %s", op, i, why);
 	}
-	struct req r;
-	req_begin(&r, &h->buf);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
 	order_arrays(&r, orders, n, sizeof *orders, n, plain_order);
-	p_i64(&r, logged_at_us);
+	pgb_i64(&r, logged_at_us);
 	/* Idempotent: an upsert by order id. */
 	enum ddb_status st;
 	PGresult *res = run(h, S_LOG_UPSERT, &r, op, &st, NULL, err);
@@ -2630,8 +2065,8 @@ static enum ddb_status pg_put_components(void *handle, const struct ddb_product 
 		if (why)
 			return fail(h, DDB_INVALID, err, "%s: product %zu: %s", op, i, why);
 	}
-	struct req r;
-	req_begin(&r, &h->buf);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
 	product_arrays(&r, products, n, sizeof *products, n, plain_product);
 	/* Idempotent: an upsert by sku that keeps the highest version. */
 	enum ddb_status st;
@@ -2684,15 +2119,15 @@ static enum ddb_status fetch_page(struct pg_cursor *c, struct ddb_err *err)
 	PQclear(c->page);
 	c->page = NULL;
 	c->row = c->rows = 0;
-	struct req r;
-	req_begin(&r, &h->buf);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
 	if (scan_stmt[c->dataset].int_key)
-		p_i64(&r, c->last_seq);
+		pgb_i64(&r, c->last_seq);
 	else
-		p_text(&r, c->last_key);
-	p_i64(&r, SCAN_PAGE);
+		pgb_text(&r, c->last_key);
+	pgb_i64(&r, SCAN_PAGE);
 	if (c->by_region)
-		p_text(&r, c->region);
+		pgb_text(&r, c->region);
 	/* A read: idempotent (a failed page is fetched again by the next
 	 * scan_next). */
 	enum ddb_status st;
@@ -2739,19 +2174,19 @@ static enum ddb_status pg_scan_next(void *cursor, struct ddb_row *row, struct dd
 	case DDB_DS_COMPONENTS: {
 		struct ddb_product *p = &row->product;
 		memset(p, 0, sizeof *p);
-		bad = g_text(res, i, 0, p->sku, sizeof p->sku) | g_text(res, i, 1, p->name, sizeof p->name);
-		p->price_cents = g_int(res, i, 2);
-		p->version = g_int(res, i, 3);
-		bad |= g_components(res, i, 4, 5, p);
+		bad = pgb_get_text(res, i, 0, p->sku, sizeof p->sku) | pgb_get_text(res, i, 1, p->name, sizeof p->name);
+		p->price_cents = pgb_get_int(res, i, 2);
+		p->version = pgb_get_int(res, i, 3);
+		bad |= pgb_get_components(res, i, 4, 5, p);
 		key = p->sku;
 		break;
 	}
 	case DDB_DS_INVENTORY:
 		memset(&row->stock, 0, sizeof row->stock);
-		bad = g_text(res, i, 0, row->stock.sku, sizeof row->stock.sku);
-		row->stock.stock = g_int(res, i, 1);
-		row->stock.received = g_int(res, i, 2);
-		row->stock.sold = g_int(res, i, 3);
+		bad = pgb_get_text(res, i, 0, row->stock.sku, sizeof row->stock.sku);
+		row->stock.stock = pgb_get_int(res, i, 1);
+		row->stock.received = pgb_get_int(res, i, 2);
+		row->stock.sold = pgb_get_int(res, i, 3);
 		key = row->stock.sku;
 		break;
 	case DDB_DS_ORDERS:
@@ -2759,15 +2194,15 @@ static enum ddb_status pg_scan_next(void *cursor, struct ddb_row *row, struct dd
 	case DDB_DS_CENTRAL_ORDERS: {
 		struct ddb_order *o = &row->order;
 		memset(o, 0, sizeof *o);
-		bad = g_text(res, i, 0, o->id, sizeof o->id) |
-		      g_text(res, i, 1, o->region, sizeof o->region) |
-		      g_text(res, i, 2, o->customer, sizeof o->customer) |
-		      g_text(res, i, 3, o->sku, sizeof o->sku);
-		o->quantity = g_int(res, i, 4);
-		o->unit_price_cents = g_int(res, i, 5);
-		o->placed_at_us = g_int(res, i, 6);
+		bad = pgb_get_text(res, i, 0, o->id, sizeof o->id) |
+		      pgb_get_text(res, i, 1, o->region, sizeof o->region) |
+		      pgb_get_text(res, i, 2, o->customer, sizeof o->customer) |
+		      pgb_get_text(res, i, 3, o->sku, sizeof o->sku);
+		o->quantity = pgb_get_int(res, i, 4);
+		o->unit_price_cents = pgb_get_int(res, i, 5);
+		o->placed_at_us = pgb_get_int(res, i, 6);
 		if (c->dataset == DDB_DS_CENTRAL_ORDERS)
-			row->applied_at_us = g_int(res, i, 7);
+			row->applied_at_us = pgb_get_int(res, i, 7);
 		key = o->id;
 		break;
 	}
