@@ -4,13 +4,16 @@
 if BUILD_POSTGRES
 pkglib_LTLIBRARIES += plugins/storage/postgres/postgres.la
 plugins_storage_postgres_postgres_la_SOURCES = plugins/storage/postgres/postgres.c \
-	plugins/storage/postgres/pg_binary.c plugins/storage/postgres/pg_binary.h
+	plugins/storage/postgres/pg_binary.c plugins/storage/postgres/pg_binary.h \
+	plugins/storage/postgres/pg_conn.c plugins/storage/postgres/pg_conn.h \
+	plugins/storage/postgres/pg_stmt.c
 plugins_storage_postgres_postgres_la_CPPFLAGS = $(AM_CPPFLAGS) -Iplugins/storage/postgres
 plugins_storage_postgres_postgres_la_CFLAGS = $(AM_CFLAGS) $(POSTGRES_CFLAGS)
 plugins_storage_postgres_postgres_la_LIBADD = $(POSTGRES_LIBS)
 plugins_storage_postgres_postgres_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-# The objects that include the generated header.
-plugins/storage/postgres/postgres_la-postgres.lo: plugins/storage/postgres/pg_schema.h
+# pg_conn.c includes the generated header.
+nodist_plugins_storage_postgres_postgres_la_SOURCES = plugins/storage/postgres/pg_schema.h
+BUILT_SOURCES += plugins/storage/postgres/pg_schema.h
 endif
 
 # The schema and PL/pgSQL functions, written as SQL in schema.sql, become C

@@ -1,14 +1,33 @@
 -- schema.sql - the PostgreSQL plugin's schema: its tables, indexes and
 -- PL/pgSQL functions, one section per role plus the schema table itself.
--- postgres.c runs a role's section (in one transaction, under an advisory
+-- pg_conn.c runs a role's section (in one transaction, under an advisory
 -- lock) when the role's schema is missing or older than SCHEMA_VERSION
--- there: bump SCHEMA_VERSION in postgres.c when a section changes.
+-- there: bump SCHEMA_VERSION in pg_conn.c when a section changes.
 --
 -- make turns this file into the C header pg_schema.h (sql2c.awk, in the
 -- build directory): each "-- schema: NAME" line starts the string
 -- schema_NAME; every other line that starts with "--", and every blank
 -- line, is left out (so comments never reach the server, not even inside a
 -- function's body); the rest goes in as is, line by line.  No backslashes.
+--
+-- Created at open, IF NOT EXISTS, in one transaction under an
+-- advisory lock, so that instances opening at once do not trip over each
+-- other; ddbsim_schema records which role's schema is in place.  Keys are
+-- global text keys (order id, sku, customer id) in the "C" collation, so that
+-- every comparison and ORDER BY is bytewise and served by the primary key;
+-- money is BIGINT cents.  The center has no SERIAL: orders are keyed by their
+-- global id, products by sku.  The only generated number is a region's
+-- outbox seq (GENERATED ALWAYS, so no one can insert an id that leaves the
+-- sequence behind); events are known by "<origin>:<seq>".
+--   regional   products, product_components, inventory, orders, outbox,
+--              customers; the functions ddbsim_place_orders,
+--              ddbsim_upsert_product, ddbsim_put_customers, ddbsim_undo_write
+--   central    central_products, central_orders
+--   documents  order_product, product_component: a jsonb document each,
+--              beside its key columns
+-- The components of a product copy (outbox payload, central product,
+-- product-component document) are a jsonb array [{"sku", "quantity"}, ...]
+-- in the product's order.
 
 -- schema: meta
 CREATE TABLE IF NOT EXISTS ddbsim_schema (
