@@ -3,11 +3,28 @@
 # benchmark (make bench-postgres; make bench runs it too).
 if BUILD_POSTGRES
 pkglib_LTLIBRARIES += plugins/storage/postgres/postgres.la
-plugins_storage_postgres_postgres_la_SOURCES = plugins/storage/postgres/postgres.c
+plugins_storage_postgres_postgres_la_SOURCES = plugins/storage/postgres/postgres.c \
+	plugins/storage/postgres/pg_binary.c plugins/storage/postgres/pg_binary.h \
+	plugins/storage/postgres/pg_conn.c plugins/storage/postgres/pg_conn.h \
+	plugins/storage/postgres/pg_stmt.c
+plugins_storage_postgres_postgres_la_CPPFLAGS = $(AM_CPPFLAGS) -Iplugins/storage/postgres
 plugins_storage_postgres_postgres_la_CFLAGS = $(AM_CFLAGS) $(POSTGRES_CFLAGS)
 plugins_storage_postgres_postgres_la_LIBADD = $(POSTGRES_LIBS)
 plugins_storage_postgres_postgres_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+# pg_conn.c includes the generated header.
+nodist_plugins_storage_postgres_postgres_la_SOURCES = plugins/storage/postgres/pg_schema.h
+BUILT_SOURCES += plugins/storage/postgres/pg_schema.h
 endif
+
+# The schema and PL/pgSQL functions, written as SQL in schema.sql, become C
+# strings in pg_schema.h, generated in the build tree (sql2c.awk says how).
+plugins/storage/postgres/pg_schema.h: $(srcdir)/plugins/storage/postgres/schema.sql \
+		$(srcdir)/plugins/storage/postgres/sql2c.awk
+	$(AM_V_GEN)$(MKDIR_P) plugins/storage/postgres && \
+	$(AWK) -f $(srcdir)/plugins/storage/postgres/sql2c.awk \
+		$(srcdir)/plugins/storage/postgres/schema.sql >$@-t && mv $@-t $@
+CLEANFILES += plugins/storage/postgres/pg_schema.h plugins/storage/postgres/pg_schema.h-t
+EXTRA_DIST += plugins/storage/postgres/schema.sql plugins/storage/postgres/sql2c.awk
 
 # Tests: listed whether or not the plugin is built; each starts its own
 # server (tests/integration/data/postgres/lib.sh) and skips (exit 77) when

@@ -1,50 +1,13 @@
 /*
  * postgres.c - the PostgreSQL storage plugin (libpq): one database per node,
  * serving the regional, central and documents roles (any combination), with
- * the same behaviour as the SQLite plugin.
- *
- * Connection.  Options (every one optional):
- *   conninfo            a libpq connection string or URI
- *   host, port, dbname, user, password
- *                       single settings; they win over the same ones in
- *                       conninfo
- *   connect_timeout     seconds (default 5)
- *   application_name    (default "ddbsim-NODE")
- *   synchronous_commit  on (default), off, local, remote_write, remote_apply
- *   create_database     yes (default) or no: at open, create the database
- *                       when it does not exist
- *   resolve_timeout_ms  how long a write whose outcome a lost connection
- *                       left unknown waits for the server to come back and
- *                       say (default 30000)
- *   backoff_min_ms, backoff_max_ms
- *                       reconnection backoff (default 50 and 2000)
- * Without a dbname (in neither conninfo nor dbname) the database is the node
- * name; the rest comes from libpq's defaults (PGHOST, PGPORT, PGUSER, ...).
- *
- * Read-only (DDB_OPEN_READONLY, ddbsim check): no database, table or
- * function is created and no schema migrated; a missing database, or one
- * without the schema of a role served (at this plugin's version), is
- * DDB_NOT_FOUND; the session runs with default_transaction_read_only on, so
- * the server itself refuses any write.
- *
- * Schema.  Created at open, IF NOT EXISTS, in one transaction under an
- * advisory lock, so that instances opening at once do not trip over each
- * other; ddbsim_schema records which role's schema is in place.  Keys are
- * global text keys (order id, sku, customer id) in the "C" collation, so that
- * every comparison and ORDER BY is bytewise and served by the primary key;
- * money is BIGINT cents.  The center has no SERIAL: orders are keyed by their
- * global id, products by sku.  The only generated number is a region's
- * outbox seq (GENERATED ALWAYS, so no one can insert an id that leaves the
- * sequence behind); events are known by "<origin>:<seq>".
- *   regional   products, product_components, inventory, orders, outbox,
- *              customers; the functions ddbsim_place_orders,
- *              ddbsim_upsert_product, ddbsim_put_customers, ddbsim_undo_write
- *   central    central_products, central_orders
- *   documents  order_product, product_component: a jsonb document each,
- *              beside its key columns
- * The components of a product copy (outbox payload, central product,
- * product-component document) are a jsonb array [{"sku", "quantity"}, ...]
- * in the product's order.
+ * the same behaviour as the SQLite plugin.  This file holds the operations
+ * and the descriptor (the plugin's one exported symbol); beside it:
+ *   pg_conn.c    options, connecting (and the schema), reconnecting, running
+ *                a statement, resolving a write of unknown outcome
+ *   pg_stmt.c    the SQL of every statement
+ *   pg_binary.c  binary parameters and results
+ *   schema.sql   the tables and PL/pgSQL functions of each role
  *
  * Round trips.  Every operation is one statement, prepared once per
  * connection, with binary parameters (arrays for batches: never any value in
@@ -56,25 +19,9 @@
  * (conditional stock decrement first, then the order row ON CONFLICT DO
  * NOTHING, then the outbox event), with the same results either way.
  *
- * Lost connections.  A call that finds the connection broken returns
- * DDB_UNAVAILABLE; a later call reconnects, no sooner than the backoff
- * allows (doubling from backoff_min_ms to backoff_max_ms, wall clock; at
- * once when another instance of the process has got through meanwhile),
- * and prepares the statements again.  Before sending, a call reads what the
- * server may have said while the connection was idle, so that a connection
- * the server closed is found dead before anything is sent into it; after
- * sending, the first answer decides: an error from the server means the
- * statement's transaction rolled back.  A statement is never sent twice by
- * the plugin.  Every operation is idempotent except place_orders and
- * restock (each op says why below); those two record, in the same
- * transaction, their outcome under this instance's writer id and an
- * operation number (ddbsim_writes).  When a connection breaks with their
- * outcome unknown (a crash: no answer at all), the call reconnects for up to
- * resolve_timeout_ms and reads that record: committed, it returns what was
- * committed; not committed, UNAVAILABLE.  If the server stays away longer,
- * the call returns UNAVAILABLE and the first reconnection undoes the write
- * if it did commit (ddbsim_undo_write), so that UNAVAILABLE always means
- * "nothing changed", as the ABI promises.
+ * Every operation is idempotent except place_orders and restock (each op
+ * says why below): after a lost connection they are resolved through the
+ * write log (pg_conn.c).
  *
  * Scans page through a dataset by key (keyset pagination, SCAN_PAGE rows a
  * round trip): constant memory, any number of cursors at once, no
@@ -85,567 +32,17 @@
 #include <ddbsim/validate.h>
 #include <libpq-fe.h>
 
-#include <errno.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stdatomic.h>
+#include "pg_binary.h"
+#include "pg_conn.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
-#include <unistd.h>
 
 #define PLUGIN_VERSION "0.1.0"
-#define ALL_ROLES (DDB_ROLE_REGIONAL | DDB_ROLE_CENTRAL | DDB_ROLE_DOCUMENTS)
-#define SCHEMA_VERSION 2
 #define SCAN_PAGE 500
-#define MAX_PARAMS 16
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
-/* Type OIDs of the binary parameters. */
-#define OID_BOOL 16
-#define OID_INT8 20
-#define OID_INT4 23
-#define OID_TEXT 25
-
-/* ---- schema ------------------------------------------------------------- */
-
-/* Taken by every schema change and reset, so that instances opening at the
- * same time do not create the same objects at once. */
-#define SCHEMA_LOCK "SELECT pg_advisory_xact_lock(7234017355514110001)"
-
-static const char schema_meta[] =
-	"CREATE TABLE IF NOT EXISTS ddbsim_schema ("
-	" role text PRIMARY KEY, version integer NOT NULL)";
-
-/* The components of a product as a jsonb array, from parallel arrays
- * csku, cqty (ordinality n). */
-static const char schema_regional[] =
-	"CREATE TABLE IF NOT EXISTS products ("
-	" sku text COLLATE \"C\" PRIMARY KEY,"
-	" name text NOT NULL,"
-	" price_cents bigint NOT NULL CHECK (price_cents >= 0),"
-	" version bigint NOT NULL CHECK (version >= 1));"
-	/* pos keeps the components in the order they were given. */
-	"CREATE TABLE IF NOT EXISTS product_components ("
-	" sku text COLLATE \"C\" NOT NULL,"
-	" component_sku text COLLATE \"C\" NOT NULL,"
-	" quantity bigint NOT NULL CHECK (quantity >= 1),"
-	" pos integer NOT NULL,"
-	" PRIMARY KEY (sku, component_sku));"
-	"CREATE TABLE IF NOT EXISTS inventory ("
-	" sku text COLLATE \"C\" PRIMARY KEY,"
-	" stock bigint NOT NULL CHECK (stock >= 0),"
-	" received bigint NOT NULL CHECK (received >= 0));"
-	/* No index on region or sku: a regional store holds its own region's
-	 * orders, and every index costs every order. */
-	"CREATE TABLE IF NOT EXISTS orders ("
-	" id text COLLATE \"C\" PRIMARY KEY,"
-	" region text COLLATE \"C\" NOT NULL,"
-	" customer text COLLATE \"C\" NOT NULL,"
-	" sku text COLLATE \"C\" NOT NULL,"
-	" quantity bigint NOT NULL CHECK (quantity >= 1),"
-	" unit_price_cents bigint NOT NULL CHECK (unit_price_cents >= 0),"
-	" placed_at_us bigint NOT NULL);"
-	/* The payload columns are those of the event's kind, the rest NULL
-	 * (sku serves both kinds). */
-	"CREATE TABLE IF NOT EXISTS outbox ("
-	" seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-	" origin text NOT NULL,"
-	" kind smallint NOT NULL CHECK (kind IN (1, 2)),"
-	" state smallint NOT NULL CHECK (state BETWEEN 0 AND 2),"
-	" created_at_us bigint NOT NULL,"
-	" order_id text, region text, customer text, sku text,"
-	" quantity bigint, unit_price_cents bigint, placed_at_us bigint,"
-	" name text, price_cents bigint, version bigint, components jsonb);"
-	/* What the relay reads: events not yet applied, by (state, seq).  Small:
-	 * applied events leave it. */
-	"CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, seq) WHERE state < 2;"
-	"CREATE TABLE IF NOT EXISTS customers ("
-	" id text COLLATE \"C\" PRIMARY KEY,"
-	" unique_id text NOT NULL,"
-	" zip_prefix bigint NOT NULL CHECK (zip_prefix >= 0),"
-	" city text NOT NULL,"
-	" state text NOT NULL,"
-	" name text NOT NULL,"
-	" email text NOT NULL,"
-	" home text NOT NULL,"
-	" version bigint NOT NULL CHECK (version >= 1),"
-	" deleted boolean NOT NULL,"
-	" updated_at_us bigint NOT NULL);"
-	/* What find_customers reads: the live records by zip prefix. */
-	"CREATE INDEX IF NOT EXISTS customers_live_zip ON customers (zip_prefix)"
-	" WHERE NOT deleted;"
-	/* The last non-idempotent write of each writer (an open instance), in
-	 * the write's own transaction: after a lost connection, it says whether
-	 * the write committed.  kind P: place_orders, seqs its outbox events;
-	 * kind R: restock of quantity to sku; kind U: undone. */
-	"CREATE TABLE IF NOT EXISTS ddbsim_writes ("
-	" writer text PRIMARY KEY,"
-	" op bigint NOT NULL,"
-	" kind text NOT NULL,"
-	" outcome text NOT NULL,"
-	" seqs bigint[] NOT NULL DEFAULT '{}',"
-	" sku text,"
-	" quantity bigint);"
-
-	/* One batch of orders, each atomic on its own, in one transaction.
-	 * Returns a letter per order: O placed, D duplicate id, I insufficient
-	 * stock, N unknown sku.  The inventory rows of the batch are locked
-	 * first, in sku order, so that batches of one region running at once
-	 * cannot deadlock.
-	 * Fast path, set-based: when no id repeats within the batch and, for
-	 * every sku, the orders to place fit in its stock, each order's fate is
-	 * known at once (an existing id: D, whatever else; else an unknown sku:
-	 * N; else O), exactly as if placed one by one.
-	 * Otherwise, one by one in batch order: the stock is taken first, so a
-	 * short or unknown sku changes nothing; when the id turns out to exist
-	 * the stock is given back.  An existing id wins over short stock and
-	 * unknown sku, so that a retry is recognised. */
-	"CREATE OR REPLACE FUNCTION ddbsim_place_orders(p_origin text, p_writer text, p_op bigint,"
-	" p_id text[], p_region text[], p_customer text[], p_sku text[], p_quantity bigint[],"
-	" p_price bigint[], p_placed bigint[]) RETURNS text LANGUAGE plpgsql AS $f$\n"
-	"DECLARE\n"
-	" r text := '';\n"
-	" seqs bigint[] := '{}';\n"
-	" s bigint;\n"
-	" o record;\n"
-	"BEGIN\n"
-	" PERFORM 1 FROM inventory WHERE sku = ANY (p_sku) ORDER BY sku FOR UPDATE;\n"
-	" IF (SELECT count(DISTINCT id) FROM unnest(p_id) AS id) = cardinality(p_id) THEN\n"
-	"  SELECT string_agg(CASE WHEN EXISTS (SELECT 1 FROM orders WHERE orders.id = u.id) THEN 'D'"
-	"   WHEN NOT EXISTS (SELECT 1 FROM inventory AS i WHERE i.sku = u.sku) THEN 'N' ELSE 'O' END,"
-	"   '' ORDER BY u.n) INTO r FROM unnest(p_id, p_sku) WITH ORDINALITY AS u(id, sku, n);\n"
-	"  IF EXISTS (SELECT 1 FROM (SELECT u.sku, sum(u.quantity) AS q FROM unnest(p_sku, p_quantity)"
-	"    WITH ORDINALITY AS u(sku, quantity, n) WHERE substr(r, u.n::int, 1) = 'O'"
-	"    GROUP BY u.sku) AS t JOIN inventory AS i ON i.sku = t.sku WHERE t.q > i.stock) THEN\n"
-	"   r := NULL;\n"
-	"  END IF;\n"
-	" ELSE\n"
-	"  r := NULL;\n"
-	" END IF;\n"
-	" IF r IS NOT NULL THEN\n"
-	"  UPDATE inventory AS i SET stock = i.stock - t.q FROM (SELECT u.sku, sum(u.quantity) AS q"
-	"   FROM unnest(p_sku, p_quantity) WITH ORDINALITY AS u(sku, quantity, n)"
-	"   WHERE substr(r, u.n::int, 1) = 'O' GROUP BY u.sku) AS t WHERE i.sku = t.sku;\n"
-	"  INSERT INTO orders (id, region, customer, sku, quantity, unit_price_cents, placed_at_us)"
-	"   SELECT u.id, u.region, u.customer, u.sku, u.quantity, u.price, u.placed"
-	"   FROM unnest(p_id, p_region, p_customer, p_sku, p_quantity, p_price, p_placed)"
-	"   WITH ORDINALITY AS u(id, region, customer, sku, quantity, price, placed, n)"
-	"   WHERE substr(r, u.n::int, 1) = 'O' ORDER BY u.n;\n"
-	"  WITH e AS (INSERT INTO outbox (origin, kind, state, created_at_us, order_id, region,"
-	"   customer, sku, quantity, unit_price_cents, placed_at_us)"
-	"   SELECT p_origin, 1, 0, u.placed, u.id, u.region, u.customer, u.sku, u.quantity, u.price,"
-	"   u.placed FROM unnest(p_id, p_region, p_customer, p_sku, p_quantity, p_price, p_placed)"
-	"   WITH ORDINALITY AS u(id, region, customer, sku, quantity, price, placed, n)"
-	"   WHERE substr(r, u.n::int, 1) = 'O' ORDER BY u.n RETURNING seq)"
-	"   SELECT coalesce(array_agg(seq ORDER BY seq), '{}') INTO seqs FROM e;\n"
-	" ELSE\n"
-	"  r := '';\n"
-	"  FOR o IN SELECT * FROM unnest(p_id, p_region, p_customer, p_sku, p_quantity, p_price,"
-	"    p_placed) WITH ORDINALITY AS u(id, region, customer, sku, quantity, price, placed, n)"
-	"    ORDER BY n LOOP\n"
-	"   UPDATE inventory SET stock = stock - o.quantity"
-	"    WHERE sku = o.sku AND stock >= o.quantity;\n"
-	"   IF NOT FOUND THEN\n"
-	"    IF EXISTS (SELECT 1 FROM orders WHERE id = o.id) THEN r := r || 'D';\n"
-	"    ELSIF EXISTS (SELECT 1 FROM inventory WHERE sku = o.sku) THEN r := r || 'I';\n"
-	"    ELSE r := r || 'N';\n"
-	"    END IF;\n"
-	"    CONTINUE;\n"
-	"   END IF;\n"
-	"   INSERT INTO orders (id, region, customer, sku, quantity, unit_price_cents, placed_at_us)"
-	"    VALUES (o.id, o.region, o.customer, o.sku, o.quantity, o.price, o.placed)"
-	"    ON CONFLICT (id) DO NOTHING;\n"
-	"   IF NOT FOUND THEN\n"
-	"    UPDATE inventory SET stock = stock + o.quantity WHERE sku = o.sku;\n"
-	"    r := r || 'D';\n"
-	"    CONTINUE;\n"
-	"   END IF;\n"
-	"   INSERT INTO outbox (origin, kind, state, created_at_us, order_id, region, customer, sku,"
-	"    quantity, unit_price_cents, placed_at_us) VALUES (p_origin, 1, 0, o.placed, o.id,"
-	"    o.region, o.customer, o.sku, o.quantity, o.price, o.placed) RETURNING seq INTO s;\n"
-	"   seqs := seqs || s;\n"
-	"   r := r || 'O';\n"
-	"  END LOOP;\n"
-	" END IF;\n"
-	" INSERT INTO ddbsim_writes (writer, op, kind, outcome, seqs)"
-	"  VALUES (p_writer, p_op, 'P', r, seqs) ON CONFLICT (writer) DO UPDATE SET"
-	"  op = excluded.op, kind = excluded.kind, outcome = excluded.outcome,"
-	"  seqs = excluded.seqs, sku = NULL, quantity = NULL;\n"
-	" RETURN r;\n"
-	"END\n"
-	"$f$;"
-
-	/* A product version, its components, its inventory row and its outbox
-	 * event, together; false (nothing changed) when the stored version is
-	 * the same or higher. */
-	"CREATE OR REPLACE FUNCTION ddbsim_upsert_product(p_origin text, p_now bigint, p_sku text,"
-	" p_name text, p_price bigint, p_version bigint, p_csku text[], p_cqty bigint[])"
-	" RETURNS boolean LANGUAGE plpgsql AS $f$\n"
-	"BEGIN\n"
-	" INSERT INTO products (sku, name, price_cents, version)"
-	"  VALUES (p_sku, p_name, p_price, p_version) ON CONFLICT (sku) DO UPDATE SET"
-	"  name = excluded.name, price_cents = excluded.price_cents, version = excluded.version"
-	"  WHERE excluded.version > products.version;\n"
-	" IF NOT FOUND THEN RETURN false; END IF;\n"
-	" DELETE FROM product_components WHERE sku = p_sku;\n"
-	" INSERT INTO product_components (sku, component_sku, quantity, pos)"
-	"  SELECT p_sku, c, q, n - 1 FROM unnest(p_csku, p_cqty) WITH ORDINALITY AS u(c, q, n);\n"
-	" INSERT INTO inventory (sku, stock, received) VALUES (p_sku, 0, 0)"
-	"  ON CONFLICT (sku) DO NOTHING;\n"
-	" INSERT INTO outbox (origin, kind, state, created_at_us, sku, name, price_cents, version,"
-	"  components) VALUES (p_origin, 2, 0, p_now, p_sku, p_name, p_price, p_version,"
-	"  (SELECT coalesce(jsonb_agg(jsonb_build_object('sku', c, 'quantity', q) ORDER BY n),"
-	"   '[]'::jsonb) FROM unnest(p_csku, p_cqty) WITH ORDINALITY AS u(c, q, n)));\n"
-	" RETURN true;\n"
-	"END\n"
-	"$f$;"
-
-	/* Customer records in order: each replaces the stored one only when
-	 * its version is higher.  A letter per record: O written, D not. */
-	"CREATE OR REPLACE FUNCTION ddbsim_put_customers(p_id text[], p_unique text[],"
-	" p_zip bigint[], p_city text[], p_state text[], p_name text[], p_email text[],"
-	" p_home text[], p_version bigint[], p_deleted boolean[], p_updated bigint[])"
-	" RETURNS text LANGUAGE plpgsql AS $f$\n"
-	"DECLARE\n"
-	" r text := '';\n"
-	" c record;\n"
-	"BEGIN\n"
-	" FOR c IN SELECT * FROM unnest(p_id, p_unique, p_zip, p_city, p_state, p_name, p_email,"
-	"   p_home, p_version, p_deleted, p_updated) WITH ORDINALITY AS u(id, unique_id, zip,"
-	"   city, state, name, email, home, version, deleted, updated, n) ORDER BY n LOOP\n"
-	"  INSERT INTO customers (id, unique_id, zip_prefix, city, state, name, email, home,"
-	"   version, deleted, updated_at_us) VALUES (c.id, c.unique_id, c.zip, c.city, c.state,"
-	"   c.name, c.email, c.home, c.version, c.deleted, c.updated)"
-	"   ON CONFLICT (id) DO UPDATE SET unique_id = excluded.unique_id,"
-	"   zip_prefix = excluded.zip_prefix, city = excluded.city, state = excluded.state,"
-	"   name = excluded.name, email = excluded.email, home = excluded.home,"
-	"   version = excluded.version, deleted = excluded.deleted,"
-	"   updated_at_us = excluded.updated_at_us"
-	"   WHERE excluded.version > customers.version;\n"
-	"  IF FOUND THEN r := r || 'O'; ELSE r := r || 'D'; END IF;\n"
-	" END LOOP;\n"
-	" RETURN r;\n"
-	"END\n"
-	"$f$;"
-
-	/* Undoes write p_op of p_writer if it committed (it was reported
-	 * UNAVAILABLE): 'none' it did not commit, 'undone', or why it cannot be
-	 * undone ('published': its events left the outbox; 'sold': the stock
-	 * it added is gone). */
-	"CREATE OR REPLACE FUNCTION ddbsim_undo_write(p_writer text, p_op bigint)"
-	" RETURNS text LANGUAGE plpgsql AS $f$\n"
-	"DECLARE\n"
-	" w ddbsim_writes%ROWTYPE;\n"
-	" e record;\n"
-	"BEGIN\n"
-	" SELECT * INTO w FROM ddbsim_writes WHERE writer = p_writer FOR UPDATE;\n"
-	" IF NOT FOUND OR w.op <> p_op OR w.kind = 'U' THEN RETURN 'none'; END IF;\n"
-	" IF w.kind = 'P' THEN\n"
-	"  IF EXISTS (SELECT 1 FROM outbox WHERE seq = ANY (w.seqs) AND state <> 0) THEN\n"
-	"   RETURN 'published';\n"
-	"  END IF;\n"
-	"  PERFORM 1 FROM inventory WHERE sku IN (SELECT sku FROM outbox WHERE seq = ANY (w.seqs))"
-	"   ORDER BY sku FOR UPDATE;\n"
-	"  FOR e IN DELETE FROM outbox WHERE seq = ANY (w.seqs) RETURNING order_id, sku, quantity"
-	"  LOOP\n"
-	"   DELETE FROM orders WHERE id = e.order_id;\n"
-	"   UPDATE inventory SET stock = stock + e.quantity WHERE sku = e.sku;\n"
-	"  END LOOP;\n"
-	" ELSIF w.kind = 'R' THEN\n"
-	"  UPDATE inventory SET stock = stock - w.quantity, received = received - w.quantity"
-	"   WHERE sku = w.sku AND stock >= w.quantity AND received >= w.quantity;\n"
-	"  IF NOT FOUND THEN RETURN 'sold'; END IF;\n"
-	" END IF;\n"
-	" UPDATE ddbsim_writes SET kind = 'U' WHERE writer = p_writer;\n"
-	" RETURN 'undone';\n"
-	"END\n"
-	"$f$;";
-
-static const char schema_central[] =
-	"CREATE TABLE IF NOT EXISTS central_products ("
-	" sku text COLLATE \"C\" PRIMARY KEY,"
-	" name text NOT NULL,"
-	" price_cents bigint NOT NULL,"
-	" version bigint NOT NULL,"
-	" components jsonb NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS central_orders ("
-	" id text COLLATE \"C\" PRIMARY KEY,"
-	" region text COLLATE \"C\" NOT NULL,"
-	" customer text COLLATE \"C\" NOT NULL,"
-	" sku text COLLATE \"C\" NOT NULL,"
-	" quantity bigint NOT NULL,"
-	" unit_price_cents bigint NOT NULL,"
-	" placed_at_us bigint NOT NULL,"
-	" applied_at_us bigint NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS central_orders_region ON central_orders (region);";
-
-static const char schema_documents[] =
-	/* doc: log_id, order_id, region, customer, sku, quantity,
-	 * unit_price_cents, placed_at_us, logged_at_us. */
-	"CREATE TABLE IF NOT EXISTS order_product ("
-	" order_id text COLLATE \"C\" PRIMARY KEY,"
-	" region text COLLATE \"C\" NOT NULL,"
-	" doc jsonb NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS order_product_region ON order_product (region);"
-	/* doc: sku, name, price_cents, version, components. */
-	"CREATE TABLE IF NOT EXISTS product_component ("
-	" sku text COLLATE \"C\" PRIMARY KEY,"
-	" version bigint NOT NULL,"
-	" doc jsonb NOT NULL);";
-
-static const struct {
-	unsigned role;
-	const char *name;
-	const char *schema;
-	const char *reset;
-} role_tables[] = {
-	{ DDB_ROLE_REGIONAL, "regional", schema_regional,
-	  "TRUNCATE products, product_components, inventory, orders, outbox, customers"
-	  " RESTART IDENTITY" },
-	{ DDB_ROLE_CENTRAL, "central", schema_central, "TRUNCATE central_products, central_orders" },
-	{ DDB_ROLE_DOCUMENTS, "documents", schema_documents,
-	  "TRUNCATE order_product, product_component" },
-};
-#define N_ROLE_TABLES (sizeof role_tables / sizeof role_tables[0])
-
-/* ---- statements --------------------------------------------------------- */
-
-enum stmt_id {
-	/* regional */
-	S_UPSERT_PRODUCT,
-	S_RESTOCK,
-	S_PLACE,
-	S_OUTBOX_READ_PENDING,
-	S_OUTBOX_READ_APPLIED,
-	S_OUTBOX_MARK,
-	S_OUTBOX_REQUEUE,
-	S_PUT_CUSTOMERS,
-	S_GET_CUSTOMER,
-	S_FIND_CUSTOMERS,
-	S_WRITE_GET,
-	S_WRITE_UNDO,
-	S_WRITE_FORGET,
-	S_SCAN_PRODUCTS,
-	S_SCAN_INVENTORY,
-	S_SCAN_ORDERS,
-	S_SCAN_ORDERS_REGION,
-	S_SCAN_OUTBOX,
-	S_SCAN_CUSTOMERS,
-	/* central */
-	S_APPLY,
-	S_SALES_BY_REGION,
-	S_SALES_BY_SKU,
-	S_SCAN_CENTRAL_PRODUCTS,
-	S_SCAN_CENTRAL_ORDERS,
-	S_SCAN_CENTRAL_ORDERS_REGION,
-	/* documents */
-	S_LOG_UPSERT,
-	S_COMPONENT_DOC_UPSERT,
-	S_SCAN_ORDER_LOGS,
-	S_SCAN_ORDER_LOGS_REGION,
-	S_SCAN_COMPONENTS,
-	S_COUNT
-};
-
-/* The components of a jsonb array column as two arrays (text[], int8[]). */
-#define COMPONENT_ARRAYS(col)                                                               \
-	"ARRAY(SELECT e->>'sku' FROM jsonb_array_elements(" col ") WITH ORDINALITY AS t(e, n)" \
-	" ORDER BY n), ARRAY(SELECT (e->>'quantity')::int8 FROM jsonb_array_elements(" col     \
-	") WITH ORDINALITY AS t(e, n) ORDER BY n)"
-
-/* The columns fill_event() reads, in its order (no components for orders). */
-#define EVENT_COLUMNS                                                                       \
-	"seq, origin, origin || ':' || seq, kind, state, created_at_us, order_id, region,"     \
-	" customer, sku, quantity, unit_price_cents, placed_at_us, name, price_cents, version," \
-	" CASE WHEN kind = 2 THEN ARRAY(SELECT e->>'sku' FROM jsonb_array_elements(components)" \
-	" WITH ORDINALITY AS t(e, n) ORDER BY n) END, CASE WHEN kind = 2 THEN ARRAY(SELECT"     \
-	" (e->>'quantity')::int8 FROM jsonb_array_elements(components) WITH ORDINALITY"        \
-	" AS t(e, n) ORDER BY n) END"
-#define ORDER_COLUMNS "id, region, customer, sku, quantity, unit_price_cents, placed_at_us"
-#define CUSTOMER_COLUMNS                                                                    \
-	"id, unique_id, zip_prefix, city, state, name, email, home, version, deleted,"         \
-	" updated_at_us"
-/* ASCII case folding only, as SQLite's NOCASE. */
-#define FOLD(x) "translate(" x ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-
-/* The order arrays of apply_events, put_order_logs: $1..$7. */
-#define ORDER_ARRAYS                                                                        \
-	"unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[],"       \
-	" $7::int8[]) WITH ORDINALITY AS u(id, region, customer, sku, quantity, price, placed, n)"
-
-/* Products of a batch: $P sku, name, price, version; components as
- * (owner = 1-based index of the product, sku, quantity), in order. */
-#define PRODUCT_ARRAYS(a, b, c, d)                                                          \
-	"unnest($" a "::text[], $" b "::text[], $" c "::int8[], $" d "::int8[])"               \
-	" WITH ORDINALITY AS u(sku, name, price, version, n)"
-#define COMPONENT_DOCS(a, b, c)                                                             \
-	"SELECT u.owner, jsonb_agg(jsonb_build_object('sku', u.sku, 'quantity', u.quantity)"   \
-	" ORDER BY u.n) AS components FROM unnest($" a "::int4[], $" b "::text[], $" c         \
-	"::int8[]) WITH ORDINALITY AS u(owner, sku, quantity, n) GROUP BY u.owner"
-
-static const struct {
-	unsigned role;
-	const char *sql;
-} stmt_sql[S_COUNT] = {
-	/* Idempotent by (sku, version): a second call with the same version
-	 * changes nothing and says DUPLICATE. */
-	[S_UPSERT_PRODUCT] = { DDB_ROLE_REGIONAL,
-		"SELECT ddbsim_upsert_product($1::text, $2::int8, $3::text, $4::text, $5::int8,"
-		" $6::int8, $7::text[], $8::int8[])" },
-	/* Not idempotent: recorded in ddbsim_writes.  The guard keeps stock and
-	 * received within int64: no row changed means unknown sku or overflow,
-	 * told apart by the last column. */
-	[S_RESTOCK] = { DDB_ROLE_REGIONAL,
-		"WITH u AS (UPDATE inventory SET stock = stock + $1::int8, received = received + $1::int8"
-		" WHERE sku = $2::text AND stock <= 9223372036854775807 - $1::int8"
-		" AND received <= 9223372036854775807 - $1::int8 RETURNING sku),"
-		" w AS (INSERT INTO ddbsim_writes (writer, op, kind, outcome, sku, quantity)"
-		" SELECT $3::text, $4::int8, 'R', 'O', $2::text, $1::int8 FROM u"
-		" ON CONFLICT (writer) DO UPDATE SET op = excluded.op, kind = excluded.kind,"
-		" outcome = excluded.outcome, seqs = '{}', sku = excluded.sku,"
-		" quantity = excluded.quantity RETURNING 1)"
-		" SELECT (SELECT count(*) FROM u)::int8, (SELECT count(*) FROM w)::int8,"
-		" EXISTS (SELECT 1 FROM inventory WHERE sku = $2::text)" },
-	/* Not idempotent in its results (a retry says DUPLICATE): recorded in
-	 * ddbsim_writes. */
-	[S_PLACE] = { DDB_ROLE_REGIONAL,
-		"SELECT ddbsim_place_orders($1::text, $2::text, $3::int8, $4::text[], $5::text[],"
-		" $6::text[], $7::text[], $8::int8[], $9::int8[], $10::int8[])" },
-	/* "state < 2" lets the planner use the partial index outbox_pending. */
-	[S_OUTBOX_READ_PENDING] = { DDB_ROLE_REGIONAL,
-		"SELECT " EVENT_COLUMNS " FROM outbox WHERE state = $1::int4 AND state < 2"
-		" AND seq > $2::int8 ORDER BY state, seq LIMIT $3::int8" },
-	[S_OUTBOX_READ_APPLIED] = { DDB_ROLE_REGIONAL,
-		"SELECT " EVENT_COLUMNS " FROM outbox WHERE state = 2 AND seq > $1::int8"
-		" ORDER BY seq LIMIT $2::int8" },
-	/* Idempotent: a state never goes down, marking twice changes nothing. */
-	[S_OUTBOX_MARK] = { DDB_ROLE_REGIONAL,
-		"UPDATE outbox SET state = $1::int4 WHERE seq = ANY ($2::int8[]) AND state < $1::int4" },
-	/* Idempotent: PUBLISHED to NEW, again and again. */
-	[S_OUTBOX_REQUEUE] = { DDB_ROLE_REGIONAL,
-		"UPDATE outbox SET state = 0 WHERE state = 1 AND state < 2" },
-	/* Idempotent by (id, version): replayed records change nothing. */
-	[S_PUT_CUSTOMERS] = { DDB_ROLE_REGIONAL,
-		"SELECT ddbsim_put_customers($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[],"
-		" $6::text[], $7::text[], $8::text[], $9::int8[], $10::bool[], $11::int8[])" },
-	[S_GET_CUSTOMER] = { DDB_ROLE_REGIONAL,
-		"SELECT " CUSTOMER_COLUMNS " FROM customers WHERE id = $1::text" },
-	[S_FIND_CUSTOMERS] = { DDB_ROLE_REGIONAL,
-		"SELECT " CUSTOMER_COLUMNS " FROM customers WHERE NOT deleted"
-		" AND zip_prefix BETWEEN $1::int8 AND $2::int8"
-		" AND ($3::text IS NULL OR " FOLD("city") " = " FOLD("$3::text") ")"
-		" AND ($4::text IS NULL OR " FOLD("state") " = " FOLD("$4::text") ")"
-		" AND id > $5::text ORDER BY id LIMIT $6::int8" },
-	[S_WRITE_GET] = { DDB_ROLE_REGIONAL,
-		"SELECT op, kind, outcome FROM ddbsim_writes WHERE writer = $1::text" },
-	[S_WRITE_UNDO] = { DDB_ROLE_REGIONAL, "SELECT ddbsim_undo_write($1::text, $2::int8)" },
-	[S_WRITE_FORGET] = { DDB_ROLE_REGIONAL,
-		"DELETE FROM ddbsim_writes WHERE writer = $1::text" },
-	[S_SCAN_PRODUCTS] = { DDB_ROLE_REGIONAL,
-		"SELECT p.sku, p.name, p.price_cents, p.version,"
-		" ARRAY(SELECT c.component_sku FROM product_components AS c WHERE c.sku = p.sku"
-		" ORDER BY c.pos), ARRAY(SELECT c.quantity FROM product_components AS c"
-		" WHERE c.sku = p.sku ORDER BY c.pos)"
-		" FROM products AS p WHERE p.sku > $1::text ORDER BY p.sku LIMIT $2::int8" },
-	/* sold from the orders themselves. */
-	[S_SCAN_INVENTORY] = { DDB_ROLE_REGIONAL,
-		"SELECT i.sku, i.stock, i.received, coalesce(s.sold, 0)::int8 FROM inventory AS i"
-		" LEFT JOIN (SELECT sku, sum(quantity) AS sold FROM orders WHERE sku > $1::text"
-		" GROUP BY sku) AS s ON s.sku = i.sku"
-		" WHERE i.sku > $1::text ORDER BY i.sku LIMIT $2::int8" },
-	[S_SCAN_ORDERS] = { DDB_ROLE_REGIONAL,
-		"SELECT " ORDER_COLUMNS " FROM orders WHERE id > $1::text ORDER BY id LIMIT $2::int8" },
-	[S_SCAN_ORDERS_REGION] = { DDB_ROLE_REGIONAL,
-		"SELECT " ORDER_COLUMNS " FROM orders WHERE region = $3::text AND id > $1::text"
-		" ORDER BY id LIMIT $2::int8" },
-	[S_SCAN_OUTBOX] = { DDB_ROLE_REGIONAL,
-		"SELECT " EVENT_COLUMNS " FROM outbox WHERE seq > $1::int8 ORDER BY seq LIMIT $2::int8" },
-	[S_SCAN_CUSTOMERS] = { DDB_ROLE_REGIONAL,
-		"SELECT " CUSTOMER_COLUMNS " FROM customers WHERE id > $1::text ORDER BY id"
-		" LIMIT $2::int8" },
-
-	/* Idempotent: an order present, or a product version not higher than
-	 * the stored one, changes nothing.  Within a batch the first copy of
-	 * an order counts, and the first copy of the highest version of a
-	 * product, as when applied one by one. */
-	[S_APPLY] = { DDB_ROLE_CENTRAL,
-		"WITH o AS (INSERT INTO central_orders (" ORDER_COLUMNS ", applied_at_us)"
-		" SELECT u.id, u.region, u.customer, u.sku, u.quantity, u.price, u.placed, $8::int8"
-		" FROM " ORDER_ARRAYS " ORDER BY u.n ON CONFLICT (id) DO NOTHING RETURNING 1),"
-		" c AS (" COMPONENT_DOCS("13", "14", "15") "),"
-		" p AS (SELECT DISTINCT ON (u.sku) u.sku, u.name, u.price, u.version, u.n"
-		" FROM " PRODUCT_ARRAYS("9", "10", "11", "12") " ORDER BY u.sku, u.version DESC, u.n),"
-		" q AS (INSERT INTO central_products (sku, name, price_cents, version, components)"
-		" SELECT p.sku, p.name, p.price, p.version, coalesce(c.components, '[]'::jsonb)"
-		" FROM p LEFT JOIN c ON c.owner = p.n"
-		" ON CONFLICT (sku) DO UPDATE SET name = excluded.name,"
-		" price_cents = excluded.price_cents, version = excluded.version,"
-		" components = excluded.components"
-		" WHERE excluded.version > central_products.version RETURNING 1)"
-		" SELECT (SELECT count(*) FROM o)::int8, (SELECT count(*) FROM q)::int8" },
-	[S_SALES_BY_REGION] = { DDB_ROLE_CENTRAL,
-		"SELECT region, count(*)::int8, sum(quantity)::int8,"
-		" sum(quantity::numeric * unit_price_cents)::int8"
-		" FROM central_orders GROUP BY region ORDER BY region" },
-	[S_SALES_BY_SKU] = { DDB_ROLE_CENTRAL,
-		"SELECT sku, count(*)::int8, sum(quantity)::int8,"
-		" sum(quantity::numeric * unit_price_cents)::int8"
-		" FROM central_orders GROUP BY sku ORDER BY sku" },
-	[S_SCAN_CENTRAL_PRODUCTS] = { DDB_ROLE_CENTRAL,
-		"SELECT sku, name, price_cents, version, " COMPONENT_ARRAYS("components")
-		" FROM central_products WHERE sku > $1::text ORDER BY sku LIMIT $2::int8" },
-	[S_SCAN_CENTRAL_ORDERS] = { DDB_ROLE_CENTRAL,
-		"SELECT " ORDER_COLUMNS ", applied_at_us FROM central_orders WHERE id > $1::text"
-		" ORDER BY id LIMIT $2::int8" },
-	[S_SCAN_CENTRAL_ORDERS_REGION] = { DDB_ROLE_CENTRAL,
-		"SELECT " ORDER_COLUMNS ", applied_at_us FROM central_orders WHERE region = $3::text"
-		" AND id > $1::text ORDER BY id LIMIT $2::int8" },
-
-	/* Idempotent upsert by order id; within a batch the last copy wins,
-	 * as when written one by one. */
-	[S_LOG_UPSERT] = { DDB_ROLE_DOCUMENTS,
-		"INSERT INTO order_product (order_id, region, doc)"
-		" SELECT DISTINCT ON (u.id) u.id, u.region, jsonb_build_object('log_id', 'log:' || u.id,"
-		" 'order_id', u.id, 'region', u.region, 'customer', u.customer, 'sku', u.sku,"
-		" 'quantity', u.quantity, 'unit_price_cents', u.price, 'placed_at_us', u.placed,"
-		" 'logged_at_us', $8::int8)"
-		" FROM " ORDER_ARRAYS " ORDER BY u.id, u.n DESC"
-		" ON CONFLICT (order_id) DO UPDATE SET region = excluded.region, doc = excluded.doc" },
-	/* Idempotent upsert by sku, replacing the same or an older version;
-	 * within a batch the last copy of the highest version wins, as when
-	 * written one by one. */
-	[S_COMPONENT_DOC_UPSERT] = { DDB_ROLE_DOCUMENTS,
-		"WITH c AS (" COMPONENT_DOCS("5", "6", "7") "),"
-		" p AS (SELECT DISTINCT ON (u.sku) u.sku, u.name, u.price, u.version, u.n"
-		" FROM " PRODUCT_ARRAYS("1", "2", "3", "4") " ORDER BY u.sku, u.version DESC, u.n DESC)"
-		" INSERT INTO product_component (sku, version, doc)"
-		" SELECT p.sku, p.version, jsonb_build_object('sku', p.sku, 'name', p.name,"
-		" 'price_cents', p.price, 'version', p.version,"
-		" 'components', coalesce(c.components, '[]'::jsonb))"
-		" FROM p LEFT JOIN c ON c.owner = p.n"
-		" ON CONFLICT (sku) DO UPDATE SET version = excluded.version, doc = excluded.doc"
-		" WHERE excluded.version >= product_component.version" },
-	[S_SCAN_ORDER_LOGS] = { DDB_ROLE_DOCUMENTS,
-		"SELECT order_id, region, doc->>'customer', doc->>'sku', (doc->>'quantity')::int8,"
-		" (doc->>'unit_price_cents')::int8, (doc->>'placed_at_us')::int8 FROM order_product"
-		" WHERE order_id > $1::text ORDER BY order_id LIMIT $2::int8" },
-	[S_SCAN_ORDER_LOGS_REGION] = { DDB_ROLE_DOCUMENTS,
-		"SELECT order_id, region, doc->>'customer', doc->>'sku', (doc->>'quantity')::int8,"
-		" (doc->>'unit_price_cents')::int8, (doc->>'placed_at_us')::int8 FROM order_product"
-		" WHERE region = $3::text AND order_id > $1::text ORDER BY order_id LIMIT $2::int8" },
-	[S_SCAN_COMPONENTS] = { DDB_ROLE_DOCUMENTS,
-		"SELECT sku, doc->>'name', (doc->>'price_cents')::int8, version, "
-		COMPONENT_ARRAYS("doc->'components'")
-		" FROM product_component WHERE sku > $1::text ORDER BY sku LIMIT $2::int8" },
-};
+/* ---- scan statements -------------------------------------------------------- */
 
 /* The scan statements of each dataset: all rows, one region's rows
  * (S_COUNT: no region filter); whether the key is the seq (else text). */
@@ -667,64 +64,7 @@ static const struct {
 };
 #define N_DATASETS ((int)(sizeof scan_stmt / sizeof scan_stmt[0]))
 
-/* ---- the instance ------------------------------------------------------- */
-
-/* Connections made by any instance of this process.  When one instance gets
- * through, the server is back: the others try again at once instead of
- * waiting out their backoff. */
-static atomic_uint_fast64_t connections_made;
-
-/* Parameters of a statement, binary, built in one growing buffer. */
-struct buf {
-	unsigned char *p;
-	size_t len, cap;
-	int oom;
-};
-
-struct req {
-	struct buf *b;
-	int n;
-	size_t off[MAX_PARAMS];
-	int len[MAX_PARAMS];
-	unsigned char null[MAX_PARAMS];
-};
-
-struct settings {
-	const char *kw[16];
-	const char *val[16];
-	int expand_dbname;
-	char sync_commit[16];
-	int create_database;
-	long resolve_timeout_ms;
-	long backoff_min_ms, backoff_max_ms;
-	char application_name[DDB_NAME_MAX + 8];
-	char connect_timeout[16];
-};
-
-struct pg {
-	PGconn *conn;
-	char node[DDB_NAME_MAX];
-	unsigned roles;
-	int readonly; /* DDB_OPEN_READONLY */
-	struct settings set;
-	char *conninfo; /* owned copies of option values */
-	char *host, *port, *dbname, *user, *password;
-	char where[192]; /* "db@host:port" of the last connection */
-	unsigned char prepared[S_COUNT];
-	/* reconnection */
-	int64_t next_try_ms;
-	long backoff_ms;
-	uint_fast64_t connects_seen; /* connections_made at the last failed attempt */
-	char last_error[192];
-	/* the write log: this instance's writer id and operation number */
-	char writer[64];
-	int64_t op;
-	/* a write reported UNAVAILABLE whose outcome is still unknown: undone
-	 * (if it committed) at the next connection */
-	int doubt;
-	int64_t doubt_op;
-	struct buf buf;
-};
+/* ---- scan cursors ------------------------------------------------------- */
 
 struct pg_cursor {
 	struct pg *h;
@@ -740,133 +80,14 @@ struct pg_cursor {
 	int done;
 };
 
-/* ---- errors ------------------------------------------------------------- */
-
-PRINTF_LIKE(2, 3)
-static void set_err(struct ddb_err *err, const char *fmt, ...)
-{
-	if (!err)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-	va_end(ap);
-}
-
-PRINTF_LIKE(4, 5)
-static enum ddb_status fail(const struct pg *h, enum ddb_status st, struct ddb_err *err,
-                            const char *fmt, ...)
-{
-	if (!err)
-		return st;
-	char what[DDB_ERR_MAX];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	if (h)
-		set_err(err, "postgres: %s: %s", h->node, what);
-	else
-		set_err(err, "postgres: %s", what);
-	return st;
-}
-
 static int need_role(const struct pg *h, unsigned role, const char *op, struct ddb_err *err)
 {
 	if (h->roles & role)
 		return 1;
-	fail(h, DDB_INVALID, err, "%s: this instance does not serve the %s role", op,
-	     role == DDB_ROLE_REGIONAL ? "regional" : role == DDB_ROLE_CENTRAL ? "central"
-	                                                                     : "documents");
+	pgc_fail(h, DDB_INVALID, err, "%s: this instance does not serve the %s role", op,
+	         role == DDB_ROLE_REGIONAL ? "regional" : role == DDB_ROLE_CENTRAL ? "central"
+	                                                                         : "documents");
 	return 0;
-}
-
-/* libpq's messages end with a newline and may span lines: one line, in dst. */
-static void one_line(char *dst, size_t size, const char *msg)
-{
-	size_t n = 0;
-	for (const char *p = msg ? msg : ""; *p && n + 1 < size; p++) {
-		char c = *p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p;
-		if (c == ' ' && (n == 0 || dst[n - 1] == ' '))
-			continue;
-		dst[n++] = c;
-	}
-	while (n > 0 && dst[n - 1] == ' ')
-		n--;
-	dst[n] = '\0';
-}
-
-/* What a SQLSTATE means for the caller. */
-static enum ddb_status status_of_sqlstate(const char *s)
-{
-	if (!s || strlen(s) != 5)
-		return DDB_INTERNAL;
-	if (!strncmp(s, "08", 2) || /* connection exception */
-	    !strncmp(s, "57P", 3) || /* admin or crash shutdown, cannot connect now */
-	    !strncmp(s, "53", 2) ||  /* insufficient resources: disk full, out of memory */
-	    !strcmp(s, "57014") ||   /* query canceled: statement timeout */
-	    !strcmp(s, "40001") ||   /* serialization failure: retry */
-	    !strcmp(s, "40P01") ||   /* deadlock detected: retry */
-	    !strcmp(s, "55P03") ||   /* lock not available */
-	    !strcmp(s, "55006"))     /* object in use */
-		return DDB_UNAVAILABLE;
-	if (!strcmp(s, "23505"))
-		return DDB_DUPLICATE;
-	if (!strncmp(s, "23", 2) || !strncmp(s, "22", 2)) /* constraint, data exception */
-		return DDB_INVALID;
-	return DDB_INTERNAL;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/* The connection is gone: forget it and its prepared statements; the next
- * call reconnects at once, later ones back off. */
-static void drop_connection(struct pg *h, const char *why)
-{
-	if (why)
-		one_line(h->last_error, sizeof h->last_error, why);
-	if (h->conn)
-		PQfinish(h->conn);
-	h->conn = NULL;
-	memset(h->prepared, 0, sizeof h->prepared);
-}
-
-/* A failed statement: its status and "postgres: NODE: OP: message" in err;
- * a broken connection is dropped (UNAVAILABLE). */
-static enum ddb_status db_fail(struct pg *h, const PGresult *res, const char *op,
-                               struct ddb_err *err)
-{
-	const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	char msg[DDB_ERR_MAX];
-	const char *text = res ? PQresultErrorMessage(res) : "";
-	if (!text || !*text)
-		text = h->conn ? PQerrorMessage(h->conn) : "no connection";
-	one_line(msg, sizeof msg, text);
-	if (!msg[0])
-		snprintf(msg, sizeof msg, "unexpected result %s",
-		         res ? PQresStatus(PQresultStatus(res)) : "(none)");
-	int lost = !h->conn || PQstatus(h->conn) != CONNECTION_OK;
-	enum ddb_status st = status_of_sqlstate(sqlstate);
-	if (lost || (sqlstate && !strncmp(sqlstate, "57P", 3))) {
-		drop_connection(h, msg);
-		st = DDB_UNAVAILABLE;
-	}
-	if (st == DDB_OK)
-		st = DDB_INTERNAL;
-	fail(h, st, err, "%s: %s%s", op, msg, st == DDB_UNAVAILABLE && lost ? " (connection lost)" : "");
-	return st;
 }
 
 /* ---- validation --------------------------------------------------------- */
@@ -949,944 +170,6 @@ static const char *customer_invalid(const struct ddb_customer *c)
 	return why;
 }
 
-/* ---- binary parameters -------------------------------------------------- */
-
-static unsigned char *buf_room(struct buf *b, size_t more)
-{
-	if (b->oom)
-		return NULL;
-	if (b->cap - b->len < more) {
-		size_t cap = b->cap ? b->cap : 8192;
-		while (cap - b->len < more) {
-			if (cap > SIZE_MAX / 2) {
-				b->oom = 1;
-				return NULL;
-			}
-			cap *= 2;
-		}
-		unsigned char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return NULL;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	unsigned char *at = b->p + b->len;
-	b->len += more;
-	return at;
-}
-
-static void put32(struct buf *b, uint32_t v)
-{
-	unsigned char *p = buf_room(b, 4);
-	if (p) {
-		p[0] = (unsigned char)(v >> 24);
-		p[1] = (unsigned char)(v >> 16);
-		p[2] = (unsigned char)(v >> 8);
-		p[3] = (unsigned char)v;
-	}
-}
-
-static void put64(struct buf *b, uint64_t v)
-{
-	put32(b, (uint32_t)(v >> 32));
-	put32(b, (uint32_t)v);
-}
-
-static void put_bytes(struct buf *b, const void *s, size_t n)
-{
-	unsigned char *p = buf_room(b, n);
-	if (p && n)
-		memcpy(p, s, n);
-}
-
-static void req_begin(struct req *r, struct buf *b)
-{
-	b->len = 0;
-	b->oom = 0;
-	r->b = b;
-	r->n = 0;
-}
-
-static void p_start(struct req *r)
-{
-	r->off[r->n] = r->b->len;
-	r->null[r->n] = 0;
-}
-
-static void p_end(struct req *r)
-{
-	size_t len = r->b->len - r->off[r->n];
-	if (len > INT_MAX)
-		r->b->oom = 1;
-	r->len[r->n] = (int)len;
-	r->n++;
-}
-
-static void p_text(struct req *r, const char *s)
-{
-	p_start(r);
-	put_bytes(r->b, s, strlen(s));
-	p_end(r);
-}
-
-static void p_i64(struct req *r, int64_t v)
-{
-	p_start(r);
-	put64(r->b, (uint64_t)v);
-	p_end(r);
-}
-
-static void p_i32(struct req *r, int32_t v)
-{
-	p_start(r);
-	put32(r->b, (uint32_t)v);
-	p_end(r);
-}
-
-static void p_null(struct req *r)
-{
-	r->off[r->n] = 0;
-	r->len[r->n] = 0;
-	r->null[r->n] = 1;
-	r->n++;
-}
-
-/* A one-dimensional array of count elements of type oid follows
- * (array_recv's format); then a_*() count times, then p_end(). */
-static void a_begin(struct req *r, uint32_t oid, size_t count)
-{
-	p_start(r);
-	if (count > INT32_MAX)
-		r->b->oom = 1;
-	put32(r->b, count ? 1 : 0); /* dimensions */
-	put32(r->b, 0);             /* no NULLs */
-	put32(r->b, oid);
-	if (count) {
-		put32(r->b, (uint32_t)count);
-		put32(r->b, 1); /* lower bound */
-	}
-}
-
-static void a_text(struct req *r, const char *s)
-{
-	size_t n = strlen(s);
-	put32(r->b, (uint32_t)n);
-	put_bytes(r->b, s, n);
-}
-
-static void a_i64(struct req *r, int64_t v)
-{
-	put32(r->b, 8);
-	put64(r->b, (uint64_t)v);
-}
-
-static void a_i32(struct req *r, int32_t v)
-{
-	put32(r->b, 4);
-	put32(r->b, (uint32_t)v);
-}
-
-static void a_bool(struct req *r, int v)
-{
-	unsigned char c = v ? 1 : 0;
-	put32(r->b, 1);
-	put_bytes(r->b, &c, 1);
-}
-
-/* ---- binary results ----------------------------------------------------- */
-
-static uint32_t rd32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t rd64(const unsigned char *p)
-{
-	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
-}
-
-static int64_t to_i64(uint64_t u)
-{
-	int64_t v;
-	memcpy(&v, &u, sizeof v);
-	return v;
-}
-
-/* An integer (int2, int4, int8) or bool column; NULL is 0. */
-static int64_t g_int(const PGresult *res, int row, int col)
-{
-	if (PQgetisnull(res, row, col))
-		return 0;
-	const unsigned char *v = (const unsigned char *)PQgetvalue(res, row, col);
-	switch (PQgetlength(res, row, col)) {
-	case 8:
-		return to_i64(rd64(v));
-	case 4:
-		return (int32_t)rd32(v);
-	case 2:
-		return (int16_t)((uint16_t)(v[0] << 8 | v[1]));
-	case 1:
-		return v[0];
-	}
-	return 0;
-}
-
-/* A text column into dst (size bytes with the NUL); NULL is ""; -1 when it
- * does not fit. */
-static int g_text(const PGresult *res, int row, int col, char *dst, size_t size)
-{
-	size_t n = PQgetisnull(res, row, col) ? 0 : (size_t)PQgetlength(res, row, col);
-	if (n >= size) {
-		dst[0] = '\0';
-		return -1;
-	}
-	if (n)
-		memcpy(dst, PQgetvalue(res, row, col), n);
-	dst[n] = '\0';
-	return 0;
-}
-
-/* A one-dimensional array column: its elements start at *at (each a 4-byte
- * length and the bytes), *count of them; -1 if malformed. */
-static int g_array(const PGresult *res, int row, int col, const unsigned char **at,
-                   const unsigned char **end, size_t *count)
-{
-	*count = 0;
-	if (PQgetisnull(res, row, col))
-		return 0;
-	const unsigned char *p = (const unsigned char *)PQgetvalue(res, row, col);
-	size_t len = (size_t)PQgetlength(res, row, col);
-	if (len < 12)
-		return -1;
-	uint32_t ndim = rd32(p);
-	*end = p + len;
-	if (ndim == 0) {
-		*at = p + 12;
-		return 0;
-	}
-	if (ndim != 1 || len < 20)
-		return -1;
-	*count = rd32(p + 12);
-	*at = p + 20;
-	return 0;
-}
-
-/* Reads the next element of an array: its bytes and length (-1 NULL). */
-static int next_elem(const unsigned char **at, const unsigned char *end, const unsigned char **v,
-                     int32_t *len)
-{
-	if (end - *at < 4)
-		return -1;
-	*len = (int32_t)rd32(*at);
-	*at += 4;
-	if (*len < 0) {
-		*v = NULL;
-		return 0;
-	}
-	if (end - *at < *len)
-		return -1;
-	*v = *at;
-	*at += *len;
-	return 0;
-}
-
-/* Components from a text[] and an int8[] column. */
-static int g_components(const PGresult *res, int row, int col_sku, int col_qty,
-                        struct ddb_product *p)
-{
-	const unsigned char *sa = NULL, *se = NULL, *qa = NULL, *qe = NULL;
-	size_t ns, nq;
-	p->n_components = 0;
-	if (g_array(res, row, col_sku, &sa, &se, &ns) || g_array(res, row, col_qty, &qa, &qe, &nq) ||
-	    ns != nq || ns > DDB_COMPONENTS_MAX)
-		return -1;
-	for (size_t i = 0; i < ns; i++) {
-		const unsigned char *sv, *qv;
-		int32_t sl, ql;
-		if (next_elem(&sa, se, &sv, &sl) || next_elem(&qa, qe, &qv, &ql) || sl < 0 ||
-		    sl >= DDB_SKU_MAX || ql != 8)
-			return -1;
-		struct ddb_component *c = &p->components[i];
-		memcpy(c->sku, sv, (size_t)sl);
-		c->sku[sl] = '\0';
-		c->quantity = to_i64(rd64(qv));
-	}
-	p->n_components = ns;
-	return 0;
-}
-
-/* ---- connection --------------------------------------------------------- */
-
-static void quiet_notices(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;
-}
-
-/* Runs a statement without parameters (simple protocol: it may hold several);
- * OK or the failure in err. */
-static enum ddb_status exec_simple(struct pg *h, const char *op, const char *sql,
-                                   struct ddb_err *err)
-{
-	PGresult *res = PQexec(h->conn, sql);
-	ExecStatusType s = PQresultStatus(res);
-	enum ddb_status st = DDB_OK;
-	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
-		st = db_fail(h, res, op, err);
-	PQclear(res);
-	return st;
-}
-
-static void rollback(struct pg *h)
-{
-	if (h->conn && PQtransactionStatus(h->conn) != PQTRANS_IDLE) {
-		PGresult *res = PQexec(h->conn, "ROLLBACK");
-		PQclear(res);
-	}
-}
-
-/* Creates the schema of every role served where it is missing or older;
- * with wipe, empties the role's tables.  One transaction. */
-static enum ddb_status ensure_schema(struct pg *h, const char *op, int wipe, struct ddb_err *err)
-{
-	enum ddb_status st = exec_simple(h, op, "BEGIN; " SCHEMA_LOCK, err);
-	if (st == DDB_OK)
-		st = exec_simple(h, op, schema_meta, err);
-	PGresult *res = NULL;
-	if (st == DDB_OK) {
-		res = PQexec(h->conn, "SELECT role, version FROM ddbsim_schema");
-		if (PQresultStatus(res) != PGRES_TUPLES_OK)
-			st = db_fail(h, res, op, err);
-	}
-	for (size_t i = 0; st == DDB_OK && i < N_ROLE_TABLES; i++) {
-		if (!(h->roles & role_tables[i].role))
-			continue;
-		int current = 0;
-		for (int r = 0; r < PQntuples(res); r++)
-			if (!strcmp(PQgetvalue(res, r, 0), role_tables[i].name) &&
-			    atoi(PQgetvalue(res, r, 1)) == SCHEMA_VERSION)
-				current = 1;
-		if (!current) {
-			st = exec_simple(h, op, role_tables[i].schema, err);
-			if (st == DDB_OK) {
-				char sql[256];
-				/* Only constants of this file go into the text. */
-				snprintf(sql, sizeof sql,
-				         "INSERT INTO ddbsim_schema (role, version) VALUES ('%s', %d)"
-				         " ON CONFLICT (role) DO UPDATE SET version = excluded.version",
-				         role_tables[i].name, SCHEMA_VERSION);
-				st = exec_simple(h, op, sql, err);
-			}
-		}
-		if (st == DDB_OK && wipe)
-			st = exec_simple(h, op, role_tables[i].reset, err);
-	}
-	PQclear(res);
-	if (st == DDB_OK)
-		st = exec_simple(h, op, "COMMIT", err);
-	if (st != DDB_OK)
-		rollback(h);
-	return st;
-}
-
-/* Read-only: the schema of every role served is there, at this plugin's
- * version (nothing is created or migrated). */
-static enum ddb_status verify_schema(struct pg *h, const char *op, struct ddb_err *err)
-{
-	PGresult *res = PQexec(h->conn, "SELECT to_regclass('ddbsim_schema') IS NOT NULL");
-	enum ddb_status st = DDB_OK;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-		st = db_fail(h, res, op, err);
-	else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
-		st = fail(h, DDB_NOT_FOUND, err, "%s: %s: no ddbsim schema: not a store set up by a "
-		          "run (a read-only open creates none)", op, h->where);
-	PQclear(res);
-	if (st != DDB_OK)
-		return st;
-	res = PQexec(h->conn, "SELECT role, version FROM ddbsim_schema");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		st = db_fail(h, res, op, err);
-	for (size_t i = 0; st == DDB_OK && i < N_ROLE_TABLES; i++) {
-		if (!(h->roles & role_tables[i].role))
-			continue;
-		int version = -1;
-		for (int r = 0; r < PQntuples(res); r++)
-			if (!strcmp(PQgetvalue(res, r, 0), role_tables[i].name))
-				version = atoi(PQgetvalue(res, r, 1));
-		if (version < 0)
-			st = fail(h, DDB_NOT_FOUND, err, "%s: %s: no %s schema: not a store of this role "
-			          "set up by a run", op, h->where, role_tables[i].name);
-		else if (version != SCHEMA_VERSION)
-			st = fail(h, DDB_INVALID, err, "%s: %s: the %s schema is version %d, this plugin "
-			          "reads version %d: a run migrates it, a read-only open does not", op,
-			          h->where, role_tables[i].name, version, SCHEMA_VERSION);
-	}
-	PQclear(res);
-	return st;
-}
-
-static enum ddb_status undo_doubt(struct pg *h, struct ddb_err *err);
-
-/* Connects now: session settings, schema.  On failure the reason is in err
- * and h->last_error. */
-static enum ddb_status connect_now(struct pg *h, const char *op, struct ddb_err *err)
-{
-	drop_connection(h, NULL);
-	PGconn *c = PQconnectdbParams(h->set.kw, h->set.val, h->set.expand_dbname);
-	if (!c)
-		return fail(h, DDB_INTERNAL, err, "%s: connect: out of memory", op);
-	if (PQstatus(c) != CONNECTION_OK) {
-		one_line(h->last_error, sizeof h->last_error, PQerrorMessage(c));
-		PQfinish(c);
-		return fail(h, DDB_UNAVAILABLE, err, "%s: cannot connect: %s", op, h->last_error);
-	}
-	h->conn = c;
-	PQsetNoticeProcessor(c, quiet_notices, NULL);
-	snprintf(h->where, sizeof h->where, "%s@%s:%s", PQdb(c), PQhost(c), PQport(c));
-	if (PQserverVersion(c) < 110000) {
-		enum ddb_status st = fail(h, DDB_INTERNAL, err,
-		                          "%s: %s: PostgreSQL %d is too old: 11 or later is needed", op,
-		                          h->where, PQserverVersion(c));
-		drop_connection(h, NULL);
-		return st;
-	}
-	const char *values[2] = { h->set.sync_commit, h->readonly ? "on" : "off" };
-	PGresult *res = PQexecParams(c,
-	                             "SELECT set_config('synchronous_commit', $1, false),"
-	                             " set_config('client_min_messages', 'warning', false),"
-	                             " set_config('default_transaction_read_only', $2, false)",
-	                             2, NULL, values, NULL, NULL, 0);
-	enum ddb_status st = DDB_OK;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		st = db_fail(h, res, op, err);
-	PQclear(res);
-	if (st == DDB_OK)
-		st = h->readonly ? verify_schema(h, op, err) : ensure_schema(h, op, 0, err);
-	if (st == DDB_OK && h->doubt)
-		st = undo_doubt(h, err);
-	if (st != DDB_OK && h->conn) {
-		one_line(h->last_error, sizeof h->last_error, err ? err->msg : "");
-		drop_connection(h, NULL);
-	}
-	return st;
-}
-
-/* A server that went away while the connection was idle has sent its
- * goodbye and closed: find that out before sending anything into the dead
- * connection (where the reset that answers would also discard the goodbye
- * and leave the outcome of the statement looking unknown).  Twice: libpq
- * reads the goodbye on one call and sees the end of the connection only on
- * the next.  On a live idle connection each is one read that finds nothing. */
-static void drop_if_closed(struct pg *h)
-{
-	if (h->conn && (!PQconsumeInput(h->conn) || !PQconsumeInput(h->conn) ||
-	                PQstatus(h->conn) != CONNECTION_OK))
-		drop_connection(h, PQerrorMessage(h->conn));
-}
-
-/* A live connection, or UNAVAILABLE: reconnects when the backoff allows. */
-static enum ddb_status ensure_conn(struct pg *h, const char *op, struct ddb_err *err)
-{
-	if (h->conn && PQstatus(h->conn) == CONNECTION_OK)
-		return DDB_OK;
-	if (h->conn)
-		drop_connection(h, PQerrorMessage(h->conn));
-	int64_t now = mono_ms();
-	if (now < h->next_try_ms && atomic_load(&connections_made) == h->connects_seen)
-		return fail(h, DDB_UNAVAILABLE, err, "%s: not connected (%s); next attempt in %lld ms",
-		            op, h->last_error[0] ? h->last_error : "connection lost",
-		            (long long)(h->next_try_ms - now));
-	enum ddb_status st = connect_now(h, op, err);
-	if (st == DDB_OK) {
-		atomic_fetch_add(&connections_made, 1);
-		h->backoff_ms = h->set.backoff_min_ms;
-		h->next_try_ms = 0;
-		h->last_error[0] = '\0';
-	} else {
-		h->connects_seen = atomic_load(&connections_made);
-		h->next_try_ms = mono_ms() + h->backoff_ms;
-		h->backoff_ms = h->backoff_ms * 2 > h->set.backoff_max_ms ? h->set.backoff_max_ms
-		                                                          : h->backoff_ms * 2;
-	}
-	return st;
-}
-
-/* Runs prepared statement id with r's parameters, binary results.  The
- * result (PGRES_TUPLES_OK or PGRES_COMMAND_OK) or NULL with the failure in
- * *st and err.  *unknown (if not NULL) is set when the connection broke
- * with the outcome unknown: the statement may have committed.  It did not
- * when the server's first answer was an error (a statement that fails
- * aborts its implicit transaction): a server that shuts down sends FATAL
- * 57P01 before it closes, which libpq's own "server closed the connection"
- * would hide behind it, hence the results are read one by one here. */
-static PGresult *run(struct pg *h, enum stmt_id id, const struct req *r, const char *op,
-                     enum ddb_status *st, int *unknown, struct ddb_err *err)
-{
-	if (unknown)
-		*unknown = 0;
-	if (r && r->b->oom) {
-		*st = fail(h, DDB_INTERNAL, err, "%s: out of memory (or a batch too large)", op);
-		return NULL;
-	}
-	drop_if_closed(h);
-	if ((*st = ensure_conn(h, op, err)) != DDB_OK)
-		return NULL;
-	char name[16];
-	snprintf(name, sizeof name, "s%d", (int)id);
-	if (!h->prepared[id]) {
-		PGresult *p = PQprepare(h->conn, name, stmt_sql[id].sql, 0, NULL);
-		if (PQresultStatus(p) != PGRES_COMMAND_OK) {
-			/* Nothing was executed: the outcome is known. */
-			*st = db_fail(h, p, op, err);
-			PQclear(p);
-			return NULL;
-		}
-		PQclear(p);
-		h->prepared[id] = 1;
-	}
-	const char *values[MAX_PARAMS];
-	int formats[MAX_PARAMS];
-	int n = r ? r->n : 0;
-	for (int i = 0; i < n; i++) {
-		values[i] = r->null[i] ? NULL : (const char *)r->b->p + r->off[i];
-		formats[i] = 1;
-	}
-	if (!PQsendQueryPrepared(h->conn, name, n, n ? values : NULL, r ? r->len : NULL,
-	                         n ? formats : NULL, 1)) {
-		/* Not sent. */
-		*st = db_fail(h, NULL, op, err);
-		return NULL;
-	}
-	PGresult *ok = NULL, *bad = NULL, *x;
-	while ((x = PQgetResult(h->conn)) != NULL) {
-		ExecStatusType s = PQresultStatus(x);
-		if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) {
-			if (!ok && !bad) {
-				ok = x;
-				continue;
-			}
-		} else if (!bad) {
-			bad = x;
-			continue;
-		}
-		PQclear(x);
-	}
-	/* The loop ends at ReadyForQuery, or when the connection broke
-	 * (after an error result saying so). */
-	if (ok && !bad)
-		return ok;
-	if (unknown)
-		*unknown = !PQresultErrorField(bad, PG_DIAG_SQLSTATE) || ok;
-	*st = db_fail(h, bad, op, err);
-	PQclear(ok);
-	PQclear(bad);
-	return NULL;
-}
-
-/* ---- writes whose outcome a lost connection may hide ------------------- */
-
-/* After a lost connection left write h->op unknown: reconnects (backing
- * off) for up to resolve_timeout_ms and reads the write log.  Returns 1 and
- * the log row (op, kind, outcome) when the write committed, 0 when it did
- * not, -1 when the server did not come back in time (h->doubt is set: the
- * next connection undoes it if it committed). */
-static int resolve(struct pg *h, const char *op, PGresult **row, struct ddb_err *err)
-{
-	*row = NULL;
-	int64_t deadline = mono_ms() + h->set.resolve_timeout_ms;
-	long wait = h->set.backoff_min_ms;
-	for (;;) {
-		h->next_try_ms = 0; /* this loop does its own backing off */
-		struct ddb_err e = { "" };
-		enum ddb_status st = ensure_conn(h, op, &e);
-		if (st == DDB_OK) {
-			struct req r;
-			req_begin(&r, &h->buf);
-			p_text(&r, h->writer);
-			int unknown;
-			PGresult *res = run(h, S_WRITE_GET, &r, op, &st, &unknown, &e);
-			if (res) {
-				if (PQntuples(res) == 1 && g_int(res, 0, 0) == h->op &&
-				    PQgetvalue(res, 0, 1)[0] != 'U') {
-					*row = res;
-					return 1;
-				}
-				PQclear(res);
-				return 0;
-			}
-		}
-		int64_t now = mono_ms();
-		if (now >= deadline) {
-			h->doubt = 1;
-			h->doubt_op = h->op;
-			fail(h, DDB_UNAVAILABLE, err,
-			     "%s: connection lost with the outcome unknown, and the server did not come"
-			     " back within %ld ms: %s (it will be undone on reconnection if it committed)",
-			     op, h->set.resolve_timeout_ms, h->last_error);
-			return -1;
-		}
-		sleep_ms(wait < deadline - now ? wait : (long)(deadline - now));
-		wait = wait * 2 > h->set.backoff_max_ms ? h->set.backoff_max_ms : wait * 2;
-	}
-}
-
-/* At a new connection: undoes the write reported UNAVAILABLE whose outcome
- * was unknown, if it committed after all. */
-static enum ddb_status undo_doubt(struct pg *h, struct ddb_err *err)
-{
-	static const char op[] = "undoing a write of unknown outcome";
-	const char *values[2];
-	char opbuf[24];
-	snprintf(opbuf, sizeof opbuf, "%lld", (long long)h->doubt_op);
-	values[0] = h->writer;
-	values[1] = opbuf;
-	/* Text parameters: the prepared statements are not there yet. */
-	PGresult *res = PQexecParams(h->conn, stmt_sql[S_WRITE_UNDO].sql, 2, NULL, values, NULL,
-	                             NULL, 0);
-	enum ddb_status st = DDB_OK;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		st = db_fail(h, res, op, err);
-	} else {
-		const char *what = PQgetvalue(res, 0, 0);
-		h->doubt = 0;
-		if (strcmp(what, "none") != 0 && strcmp(what, "undone") != 0)
-			st = fail(h, DDB_INTERNAL, err,
-			          "%s: write %lld committed although it was reported UNAVAILABLE, and"
-			          " cannot be undone: %s",
-			          op, (long long)h->doubt_op, what);
-	}
-	PQclear(res);
-	return st;
-}
-
-/* ---- open, close, reset --------------------------------------------------- */
-
-static char *dup_opt(const struct ddb_open_args *args, const char *key, int *oom)
-{
-	const char *v = ddb_option_get(args, key, NULL);
-	if (!v || !*v)
-		return NULL;
-	char *s = strdup(v);
-	if (!s)
-		*oom = 1;
-	return s;
-}
-
-static void pg_close(void *handle)
-{
-	struct pg *h = handle;
-	if (!h)
-		return;
-	/* Forget this writer's log row (not while a write is in doubt). */
-	drop_if_closed(h);
-	if (h->conn && PQstatus(h->conn) == CONNECTION_OK && !h->doubt &&
-	    (h->roles & DDB_ROLE_REGIONAL)) {
-		const char *values[1] = { h->writer };
-		PGresult *res = PQexecParams(h->conn, stmt_sql[S_WRITE_FORGET].sql, 1, NULL, values,
-		                             NULL, NULL, 0);
-		PQclear(res);
-	}
-	drop_connection(h, NULL);
-	free(h->conninfo);
-	free(h->host);
-	free(h->port);
-	free(h->dbname);
-	free(h->user);
-	free(h->password);
-	free(h->buf.p);
-	free(h);
-}
-
-static int parse_long(const char *s, long min, long max, long *out)
-{
-	char *end = NULL;
-	errno = 0;
-	long long v = s ? strtoll(s, &end, 10) : 0;
-	if (!s || end == s || *end != '\0' || errno || v < min || v > max)
-		return -1;
-	*out = (long)v;
-	return 0;
-}
-
-static int parse_bool(const char *s, int *out)
-{
-	static const char *const yes[] = { "yes", "on", "true", "1" }, *const no[] = { "no", "off",
-		                                                                          "false", "0" };
-	for (size_t i = 0; i < 4; i++) {
-		if (!strcasecmp(s, yes[i])) {
-			*out = 1;
-			return 0;
-		}
-		if (!strcasecmp(s, no[i])) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* A port setting: a number from 1 to 65535, or a comma-separated list of
- * them (one per host); empty entries take the default. */
-static int port_ok(const char *s)
-{
-	for (;;) {
-		const char *end = strchr(s, ',');
-		size_t n = end ? (size_t)(end - s) : strlen(s);
-		if (n > 0) {
-			char num[8];
-			long v;
-			if (n >= sizeof num)
-				return 0;
-			memcpy(num, s, n);
-			num[n] = '\0';
-			if (parse_long(num, 1, 65535, &v) != 0)
-				return 0;
-		}
-		if (!end)
-			return 1;
-		s = end + 1;
-	}
-}
-
-/* Reads and checks the options, before anything connects. */
-static enum ddb_status read_options(struct pg *h, const struct ddb_open_args *args,
-                                    struct ddb_err *err)
-{
-	struct settings *s = &h->set;
-	int oom = 0;
-	h->conninfo = dup_opt(args, "conninfo", &oom);
-	h->host = dup_opt(args, "host", &oom);
-	h->port = dup_opt(args, "port", &oom);
-	h->dbname = dup_opt(args, "dbname", &oom);
-	h->user = dup_opt(args, "user", &oom);
-	h->password = dup_opt(args, "password", &oom);
-	if (oom)
-		return fail(h, DDB_INTERNAL, err, "open: out of memory");
-
-	int conninfo_has_db = 0;
-	if (h->conninfo) {
-		char *msg = NULL;
-		PQconninfoOption *opts = PQconninfoParse(h->conninfo, &msg);
-		if (!opts) {
-			char line[DDB_ERR_MAX];
-			one_line(line, sizeof line, msg ? msg : "out of memory");
-			PQfreemem(msg);
-			return fail(h, DDB_INVALID, err, "open: option conninfo: %s", line);
-		}
-		int bad_port = 0;
-		for (PQconninfoOption *o = opts; o->keyword; o++) {
-			if (!strcmp(o->keyword, "dbname") && o->val && *o->val)
-				conninfo_has_db = 1;
-			if (!strcmp(o->keyword, "port") && o->val && !port_ok(o->val))
-				bad_port = 1;
-		}
-		PQconninfoFree(opts);
-		if (bad_port)
-			return fail(h, DDB_INVALID, err,
-			            "open: option conninfo: a port is not a number from 1 to 65535");
-	}
-	long v;
-	if (h->port && !port_ok(h->port))
-		return fail(h, DDB_INVALID, err, "open: option port = '%s': expected 1 to 65535", h->port);
-
-	const char *t = ddb_option_get(args, "connect_timeout", "5");
-	if (parse_long(t, 0, 3600, &v) != 0)
-		return fail(h, DDB_INVALID, err,
-		            "open: option connect_timeout = '%s': expected seconds, 0 to 3600", t ? t : "");
-	snprintf(s->connect_timeout, sizeof s->connect_timeout, "%ld", v);
-
-	static const char *const levels[] = { "on", "off", "local", "remote_write", "remote_apply" };
-	const char *sc = ddb_option_get(args, "synchronous_commit", "on");
-	s->sync_commit[0] = '\0';
-	for (size_t i = 0; sc && i < sizeof levels / sizeof levels[0]; i++)
-		if (!strcasecmp(sc, levels[i]))
-			snprintf(s->sync_commit, sizeof s->sync_commit, "%s", levels[i]);
-	if (!s->sync_commit[0])
-		return fail(h, DDB_INVALID, err,
-		            "open: option synchronous_commit = '%s': expected on, off, local,"
-		            " remote_write or remote_apply",
-		            sc ? sc : "");
-
-	const char *cd = ddb_option_get(args, "create_database", "yes");
-	if (!cd || parse_bool(cd, &s->create_database) != 0)
-		return fail(h, DDB_INVALID, err, "open: option create_database = '%s': expected yes or no",
-		            cd ? cd : "");
-
-	const struct {
-		const char *key, *def;
-		long max;
-		long *out;
-	} ms[] = {
-		{ "resolve_timeout_ms", "30000", 86400000L, &s->resolve_timeout_ms },
-		{ "backoff_min_ms", "50", 3600000L, &s->backoff_min_ms },
-		{ "backoff_max_ms", "2000", 3600000L, &s->backoff_max_ms },
-	};
-	for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
-		const char *val = ddb_option_get(args, ms[i].key, ms[i].def);
-		if (parse_long(val, 0, ms[i].max, ms[i].out) != 0)
-			return fail(h, DDB_INVALID, err,
-			            "open: option %s = '%s': expected milliseconds, 0 to %ld", ms[i].key,
-			            val ? val : "", ms[i].max);
-	}
-	if (s->backoff_min_ms < 1)
-		s->backoff_min_ms = 1;
-	if (s->backoff_max_ms < s->backoff_min_ms)
-		s->backoff_max_ms = s->backoff_min_ms;
-	h->backoff_ms = s->backoff_min_ms;
-
-	const char *app = ddb_option_get(args, "application_name", NULL);
-	snprintf(s->application_name, sizeof s->application_name, "%s%s",
-	         app ? "" : "ddbsim-", app ? app : h->node);
-
-	/* Later entries win over the connection string, which is expanded
-	 * from the first dbname entry. */
-	int n = 0;
-	s->expand_dbname = 0;
-	if (h->conninfo) {
-		s->kw[n] = "dbname", s->val[n++] = h->conninfo;
-		s->expand_dbname = 1;
-	}
-	if (h->host)
-		s->kw[n] = "host", s->val[n++] = h->host;
-	if (h->port)
-		s->kw[n] = "port", s->val[n++] = h->port;
-	if (h->user)
-		s->kw[n] = "user", s->val[n++] = h->user;
-	if (h->password)
-		s->kw[n] = "password", s->val[n++] = h->password;
-	if (h->dbname)
-		s->kw[n] = "dbname", s->val[n++] = h->dbname;
-	else if (!conninfo_has_db)
-		s->kw[n] = "dbname", s->val[n++] = h->node;
-	s->kw[n] = "connect_timeout", s->val[n++] = s->connect_timeout;
-	s->kw[n] = "application_name", s->val[n++] = s->application_name;
-	s->kw[n] = "client_encoding", s->val[n++] = "UTF8";
-	s->kw[n] = NULL, s->val[n] = NULL;
-	return DDB_OK;
-}
-
-/* At open, when the first connection failed: asks the server, on its
- * maintenance database, whether the node's database is there, and with
- * create, creates it if not.  1: it is there (now); 0: it is not; -1: no
- * answer. */
-static int database_there(struct pg *h, int create)
-{
-	/* The database libpq would have used. */
-	PGconn *probe = PQconnectStartParams(h->set.kw, h->set.val, h->set.expand_dbname);
-	if (!probe)
-		return -1;
-	char db[256];
-	snprintf(db, sizeof db, "%s", PQdb(probe) ? PQdb(probe) : "");
-	PQfinish(probe);
-	if (!db[0] || !strcmp(db, "postgres"))
-		return -1;
-
-	const char *kw[20], *val[20];
-	int n = 0;
-	for (; h->set.kw[n]; n++)
-		kw[n] = h->set.kw[n], val[n] = h->set.val[n];
-	kw[n] = "dbname", val[n++] = "postgres";
-	kw[n] = NULL, val[n] = NULL;
-	PGconn *c = PQconnectdbParams(kw, val, h->set.expand_dbname);
-	int exists = -1;
-	char *ident = NULL;
-	if (c && PQstatus(c) == CONNECTION_OK) {
-		PQsetNoticeProcessor(c, quiet_notices, NULL);
-		ident = PQescapeIdentifier(c, db, strlen(db));
-	}
-	/* Instances opening at once may all try: whatever the error, what
-	 * counts is whether the database is there afterwards. */
-	for (int tries = 0; ident && tries < 10; tries++) {
-		const char *values[1] = { db };
-		PGresult *res = PQexecParams(c, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL,
-		                             values, NULL, NULL, 0);
-		int failed = PQresultStatus(res) != PGRES_TUPLES_OK;
-		exists = failed ? -1 : PQntuples(res) > 0;
-		PQclear(res);
-		if (exists != 0 || !create)
-			break;
-		/* An identifier cannot be a parameter: quoted by libpq. */
-		char sql[600];
-		snprintf(sql, sizeof sql, "CREATE DATABASE %s", ident);
-		res = PQexec(c, sql);
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		int raced = state && (!strcmp(state, "42P04") || /* created meanwhile */
-		                      !strcmp(state, "23505") || /* the same, seen in the catalog */
-		                      !strcmp(state, "55006"));  /* the template is busy */
-		int refused = PQresultStatus(res) != PGRES_COMMAND_OK && !raced;
-		PQclear(res);
-		if (refused) {
-			exists = -1; /* no CREATEDB privilege, say: the open reports why it failed */
-			break;
-		}
-		if (raced)
-			sleep_ms(50 + 50 * tries);
-	}
-	PQfreemem(ident);
-	PQfinish(c);
-	return exists;
-}
-
-static enum ddb_status pg_open(const struct ddb_open_args *args, void **handle,
-                               struct ddb_err *err)
-{
-	static unsigned instances;
-	if (!handle)
-		return fail(NULL, DDB_INVALID, err, "open: no handle pointer");
-	*handle = NULL;
-	if (!args || !args->node || !*args->node)
-		return fail(NULL, DDB_INVALID, err, "open: no node name");
-	if (strlen(args->node) >= DDB_NAME_MAX)
-		return fail(NULL, DDB_INVALID, err, "open: node name longer than %d bytes",
-		            DDB_NAME_MAX - 1);
-	if (args->roles == 0 || (args->roles & ~(unsigned)ALL_ROLES))
-		return fail(NULL, DDB_INVALID, err,
-		            "%s: open: roles 0x%x: expected regional, central and/or documents",
-		            args->node, args->roles);
-
-	struct pg *h = calloc(1, sizeof *h);
-	if (!h)
-		return fail(NULL, DDB_INTERNAL, err, "%s: open: out of memory", args->node);
-	snprintf(h->node, sizeof h->node, "%s", args->node);
-	h->roles = args->roles;
-	h->readonly = (args->flags & DDB_OPEN_READONLY) != 0;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(h->writer, sizeof h->writer, "%ld-%lld.%09ld-%u", (long)getpid(),
-	         (long long)ts.tv_sec, ts.tv_nsec, ++instances);
-	enum ddb_status st = read_options(h, args, err);
-	if (st == DDB_OK) {
-		st = connect_now(h, "open", err);
-		if (st == DDB_UNAVAILABLE && h->readonly && database_there(h, 0) == 0)
-			st = fail(h, DDB_NOT_FOUND, err, "open read-only: its database does not exist "
-			          "(a read-only open creates none): %s", h->last_error);
-		else if (st == DDB_UNAVAILABLE && !h->readonly && h->set.create_database &&
-		         database_there(h, 1) == 1)
-			st = connect_now(h, "open", err);
-	}
-	if (st != DDB_OK) {
-		pg_close(h);
-		return st;
-	}
-	*handle = h;
-	return DDB_OK;
-}
-
-/* Idempotent: a wipe. */
-static enum ddb_status pg_reset(void *handle, struct ddb_err *err)
-{
-	struct pg *h = handle;
-	if (h && h->readonly)
-		return fail(h, DDB_INVALID, err, "reset: opened read-only");
-	drop_if_closed(h);
-	enum ddb_status st = ensure_conn(h, "reset", err);
-	if (st == DDB_OK)
-		st = ensure_schema(h, "reset", 1, err);
-	return st;
-}
-
 /* ---- regional: products and stock ---------------------------------------- */
 
 static enum ddb_status pg_upsert_product(void *handle, const struct ddb_product *p,
@@ -1897,40 +180,40 @@ static enum ddb_status pg_upsert_product(void *handle, const struct ddb_product 
 	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
 		return DDB_INVALID;
 	if (!p)
-		return fail(h, DDB_INVALID, err, "%s: no product", op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: no product", op);
 	const char *why = product_invalid(p);
 	if (why) {
 		int l = ddb_field_len(p->sku, sizeof p->sku);
-		return fail(h, DDB_INVALID, err, "%s: %.*s: %s", op, l > 0 ? l : 0, p->sku, why);
+		return pgc_fail(h, DDB_INVALID, err, "%s: %.*s: %s", op, l > 0 ? l : 0, p->sku, why);
 	}
-	struct req r;
-	req_begin(&r, &h->buf);
-	p_text(&r, h->node);
-	p_i64(&r, now_us);
-	p_text(&r, p->sku);
-	p_text(&r, p->name);
-	p_i64(&r, p->price_cents);
-	p_i64(&r, p->version);
-	a_begin(&r, OID_TEXT, p->n_components);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
+	pgb_text(&r, h->node);
+	pgb_i64(&r, now_us);
+	pgb_text(&r, p->sku);
+	pgb_text(&r, p->name);
+	pgb_i64(&r, p->price_cents);
+	pgb_i64(&r, p->version);
+	pgb_array(&r, PGB_OID_TEXT, p->n_components);
 	for (size_t i = 0; i < p->n_components; i++)
-		a_text(&r, p->components[i].sku);
-	p_end(&r);
-	a_begin(&r, OID_INT8, p->n_components);
+		pgb_elem_text(&r, p->components[i].sku);
+	pgb_end(&r);
+	pgb_array(&r, PGB_OID_INT8, p->n_components);
 	for (size_t i = 0; i < p->n_components; i++)
-		a_i64(&r, p->components[i].quantity);
-	p_end(&r);
+		pgb_elem_i64(&r, p->components[i].quantity);
+	pgb_end(&r);
 	/* Idempotent by (sku, version): after a lost connection the caller
 	 * may send it again; if the first one committed, that says DUPLICATE. */
 	enum ddb_status st;
-	PGresult *res = run(h, S_UPSERT_PRODUCT, &r, op, &st, NULL, err);
+	PGresult *res = pgc_run(h, S_UPSERT_PRODUCT, &r, op, &st, NULL, err);
 	if (!res)
 		return st;
-	int applied = (int)g_int(res, 0, 0);
+	int applied = (int)pgb_get_int(res, 0, 0);
 	PQclear(res);
 	if (!applied)
-		return fail(h, DDB_DUPLICATE, err,
-		            "%s: %s: version %lld is not higher than the stored one", op, p->sku,
-		            (long long)p->version);
+		return pgc_fail(h, DDB_DUPLICATE, err,
+		                "%s: %s: version %lld is not higher than the stored one", op, p->sku,
+		                (long long)p->version);
 	return DDB_OK;
 }
 
@@ -1943,24 +226,24 @@ static enum ddb_status pg_restock(void *handle, const char *sku, int64_t quantit
 		return DDB_INVALID;
 	int len = sku ? text_len(sku, DDB_SKU_MAX) : -1;
 	if (len <= 0)
-		return fail(h, DDB_INVALID, err, "%s: empty, unterminated or non-UTF-8 sku", op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: empty, unterminated or non-UTF-8 sku", op);
 	if (quantity < 1)
-		return fail(h, DDB_INVALID, err, "%s: %s: quantity %lld must be at least 1", op, sku,
-		            (long long)quantity);
-	struct req r;
-	req_begin(&r, &h->buf);
-	p_i64(&r, quantity);
-	p_text(&r, sku);
-	p_text(&r, h->writer);
-	p_i64(&r, ++h->op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: %s: quantity %lld must be at least 1", op, sku,
+		                (long long)quantity);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
+	pgb_i64(&r, quantity);
+	pgb_text(&r, sku);
+	pgb_text(&r, h->writer);
+	pgb_i64(&r, ++h->op);
 	/* Not idempotent (it adds): never sent twice.  Recorded in the write
 	 * log, so that a lost connection does not leave it in doubt. */
 	enum ddb_status st;
 	int unknown = 0;
-	PGresult *res = run(h, S_RESTOCK, &r, op, &st, &unknown, err);
+	PGresult *res = pgc_run(h, S_RESTOCK, &r, op, &st, &unknown, err);
 	if (!res && unknown) {
 		PGresult *row;
-		int committed = resolve(h, op, &row, err);
+		int committed = pgc_resolve(h, op, &row, err);
 		PQclear(row);
 		if (committed == 1) {
 			if (err)
@@ -1968,18 +251,18 @@ static enum ddb_status pg_restock(void *handle, const char *sku, int64_t quantit
 			return DDB_OK;
 		}
 		if (committed == 0)
-			fail(h, DDB_UNAVAILABLE, err, "%s: %s: connection lost; not applied", op, sku);
+			pgc_fail(h, DDB_UNAVAILABLE, err, "%s: %s: connection lost; not applied", op, sku);
 		return DDB_UNAVAILABLE;
 	}
 	if (!res)
 		return st;
-	int changed = (int)g_int(res, 0, 0), exists = (int)g_int(res, 0, 2);
+	int changed = (int)pgb_get_int(res, 0, 0), exists = (int)pgb_get_int(res, 0, 2);
 	PQclear(res);
 	if (changed)
 		return DDB_OK;
 	if (!exists)
-		return fail(h, DDB_NOT_FOUND, err, "%s: %s: no such product", op, sku);
-	return fail(h, DDB_INVALID, err, "%s: %s: stock would exceed the int64 range", op, sku);
+		return pgc_fail(h, DDB_NOT_FOUND, err, "%s: %s: no such product", op, sku);
+	return pgc_fail(h, DDB_INVALID, err, "%s: %s: stock would exceed the int64 range", op, sku);
 }
 
 /* ---- regional: orders ---------------------------------------------------- */
@@ -2000,8 +283,8 @@ static enum ddb_status spread_outcome(struct pg *h, const char *outcome, size_t 
                                       enum ddb_status *results, size_t n, struct ddb_err *err)
 {
 	if (strlen(outcome) != n_valid)
-		return fail(h, DDB_INTERNAL, err, "place_orders: %zu results for %zu orders",
-		            strlen(outcome), n_valid);
+		return pgc_fail(h, DDB_INTERNAL, err, "place_orders: %zu results for %zu orders",
+		                strlen(outcome), n_valid);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (results[i] != DDB_INVALID)
@@ -2019,7 +302,7 @@ static enum ddb_status pg_place_orders(void *handle, const struct ddb_order *ord
 	if (n == 0)
 		return DDB_OK;
 	if (!orders || !results)
-		return fail(h, DDB_INVALID, err, "%s: no orders or no results array", op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: no orders or no results array", op);
 	if (err)
 		err->msg[0] = '\0';
 
@@ -2031,8 +314,8 @@ static enum ddb_status pg_place_orders(void *handle, const struct ddb_order *ord
 			 * though the call itself succeeds. */
 			if (err && !err->msg[0]) {
 				int l = ddb_field_len(orders[i].id, sizeof orders[i].id);
-				fail(h, DDB_INVALID, err, "%s: order %zu (%.*s): %s", op, i, l > 0 ? l : 0,
-				     orders[i].id, why);
+				pgc_fail(h, DDB_INVALID, err, "%s: order %zu (%.*s): %s", op, i, l > 0 ? l : 0,
+				         orders[i].id, why);
 			}
 			results[i] = DDB_INVALID;
 		} else {
@@ -2043,26 +326,26 @@ static enum ddb_status pg_place_orders(void *handle, const struct ddb_order *ord
 	if (n_valid == 0)
 		return DDB_OK;
 
-	struct req r;
-	req_begin(&r, &h->buf);
-	p_text(&r, h->node);
-	p_text(&r, h->writer);
-	p_i64(&r, ++h->op);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
+	pgb_text(&r, h->node);
+	pgb_text(&r, h->writer);
+	pgb_i64(&r, ++h->op);
 #define ORDER_ARRAY(oid, put)                                                                \
 	do {                                                                                 \
-		a_begin(&r, oid, n_valid);                                                   \
+		pgb_array(&r, oid, n_valid);                                                   \
 		for (size_t i = 0; i < n; i++)                                               \
 			if (results[i] == DDB_OK)                                            \
 				put;                                                         \
-		p_end(&r);                                                                   \
+		pgb_end(&r);                                                                   \
 	} while (0)
-	ORDER_ARRAY(OID_TEXT, a_text(&r, orders[i].id));
-	ORDER_ARRAY(OID_TEXT, a_text(&r, orders[i].region));
-	ORDER_ARRAY(OID_TEXT, a_text(&r, orders[i].customer));
-	ORDER_ARRAY(OID_TEXT, a_text(&r, orders[i].sku));
-	ORDER_ARRAY(OID_INT8, a_i64(&r, orders[i].quantity));
-	ORDER_ARRAY(OID_INT8, a_i64(&r, orders[i].unit_price_cents));
-	ORDER_ARRAY(OID_INT8, a_i64(&r, orders[i].placed_at_us));
+	ORDER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, orders[i].id));
+	ORDER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, orders[i].region));
+	ORDER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, orders[i].customer));
+	ORDER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, orders[i].sku));
+	ORDER_ARRAY(PGB_OID_INT8, pgb_elem_i64(&r, orders[i].quantity));
+	ORDER_ARRAY(PGB_OID_INT8, pgb_elem_i64(&r, orders[i].unit_price_cents));
+	ORDER_ARRAY(PGB_OID_INT8, pgb_elem_i64(&r, orders[i].placed_at_us));
 #undef ORDER_ARRAY
 
 	/* One round trip, one transaction.  Not idempotent in its results (a
@@ -2070,13 +353,13 @@ static enum ddb_status pg_place_orders(void *handle, const struct ddb_order *ord
 	 * twice; recorded in the write log instead. */
 	enum ddb_status st;
 	int unknown = 0;
-	PGresult *res = run(h, S_PLACE, &r, op, &st, &unknown, err);
+	PGresult *res = pgc_run(h, S_PLACE, &r, op, &st, &unknown, err);
 	if (res) {
 		st = spread_outcome(h, PQgetvalue(res, 0, 0), n_valid, results, n, err);
 		PQclear(res);
 	} else if (unknown) {
 		PGresult *row;
-		int committed = resolve(h, op, &row, err);
+		int committed = pgc_resolve(h, op, &row, err);
 		if (committed == 1) {
 			if (err)
 				err->msg[0] = '\0';
@@ -2084,8 +367,8 @@ static enum ddb_status pg_place_orders(void *handle, const struct ddb_order *ord
 			PQclear(row);
 		} else {
 			if (committed == 0)
-				fail(h, DDB_UNAVAILABLE, err, "%s: connection lost; the batch did not commit",
-				     op);
+				pgc_fail(h, DDB_UNAVAILABLE, err, "%s: connection lost; the batch did not commit",
+				         op);
 			st = DDB_UNAVAILABLE;
 		}
 	}
@@ -2108,32 +391,32 @@ static enum ddb_status fill_event(struct pg *h, const PGresult *res, int row,
                                   struct ddb_event *ev, struct ddb_err *err)
 {
 	memset(ev, 0, sizeof *ev);
-	ev->seq = g_int(res, row, 0);
-	int bad = g_text(res, row, 1, ev->origin, sizeof ev->origin) |
-	          g_text(res, row, 2, ev->id, sizeof ev->id);
-	ev->kind = (int)g_int(res, row, 3);
-	ev->state = (int)g_int(res, row, 4);
-	ev->created_at_us = g_int(res, row, 5);
+	ev->seq = pgb_get_int(res, row, 0);
+	int bad = pgb_get_text(res, row, 1, ev->origin, sizeof ev->origin) |
+	          pgb_get_text(res, row, 2, ev->id, sizeof ev->id);
+	ev->kind = (int)pgb_get_int(res, row, 3);
+	ev->state = (int)pgb_get_int(res, row, 4);
+	ev->created_at_us = pgb_get_int(res, row, 5);
 	if (ev->kind == DDB_EVENT_ORDER) {
 		struct ddb_order *o = &ev->order;
-		bad |= g_text(res, row, 6, o->id, sizeof o->id) |
-		       g_text(res, row, 7, o->region, sizeof o->region) |
-		       g_text(res, row, 8, o->customer, sizeof o->customer) |
-		       g_text(res, row, 9, o->sku, sizeof o->sku);
-		o->quantity = g_int(res, row, 10);
-		o->unit_price_cents = g_int(res, row, 11);
-		o->placed_at_us = g_int(res, row, 12);
+		bad |= pgb_get_text(res, row, 6, o->id, sizeof o->id) |
+		       pgb_get_text(res, row, 7, o->region, sizeof o->region) |
+		       pgb_get_text(res, row, 8, o->customer, sizeof o->customer) |
+		       pgb_get_text(res, row, 9, o->sku, sizeof o->sku);
+		o->quantity = pgb_get_int(res, row, 10);
+		o->unit_price_cents = pgb_get_int(res, row, 11);
+		o->placed_at_us = pgb_get_int(res, row, 12);
 	} else {
 		struct ddb_product *p = &ev->product;
-		bad |= g_text(res, row, 9, p->sku, sizeof p->sku) |
-		       g_text(res, row, 13, p->name, sizeof p->name);
-		p->price_cents = g_int(res, row, 14);
-		p->version = g_int(res, row, 15);
-		bad |= g_components(res, row, 16, 17, p);
+		bad |= pgb_get_text(res, row, 9, p->sku, sizeof p->sku) |
+		       pgb_get_text(res, row, 13, p->name, sizeof p->name);
+		p->price_cents = pgb_get_int(res, row, 14);
+		p->version = pgb_get_int(res, row, 15);
+		bad |= pgb_get_components(res, row, 16, 17, p);
 	}
 	if (bad)
-		return fail(h, DDB_INTERNAL, err, "outbox: event %lld: a stored value does not fit",
-		            (long long)ev->seq);
+		return pgc_fail(h, DDB_INTERNAL, err, "outbox: event %lld: a stored value does not fit",
+		                (long long)ev->seq);
 	return DDB_OK;
 }
 
@@ -2148,27 +431,27 @@ static enum ddb_status pg_outbox_read(void *handle, int64_t after_seq, int want_
 	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
 		return DDB_INVALID;
 	if (!n_out || (!events && max > 0))
-		return fail(h, DDB_INVALID, err, "%s: no events array or count", op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: no events array or count", op);
 	if (want_state < DDB_OUTBOX_NEW || want_state > DDB_OUTBOX_APPLIED)
-		return fail(h, DDB_INVALID, err, "%s: unknown state %d", op, want_state);
+		return pgc_fail(h, DDB_INVALID, err, "%s: unknown state %d", op, want_state);
 	if (max == 0)
 		return DDB_OK;
 
 	int64_t limit = max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max;
-	struct req r;
-	req_begin(&r, &h->buf);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
 	enum stmt_id id;
 	if (want_state == DDB_OUTBOX_APPLIED) {
 		id = S_OUTBOX_READ_APPLIED;
 	} else {
 		id = S_OUTBOX_READ_PENDING;
-		p_i32(&r, want_state);
+		pgb_i32(&r, want_state);
 	}
-	p_i64(&r, after_seq);
-	p_i64(&r, limit);
+	pgb_i64(&r, after_seq);
+	pgb_i64(&r, limit);
 	/* A read: idempotent. */
 	enum ddb_status st;
-	PGresult *res = run(h, id, &r, op, &st, NULL, err);
+	PGresult *res = pgc_run(h, id, &r, op, &st, NULL, err);
 	if (!res)
 		return st;
 	size_t n = (size_t)PQntuples(res);
@@ -2190,21 +473,21 @@ static enum ddb_status pg_outbox_mark(void *handle, const int64_t *seqs, size_t 
 	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
 		return DDB_INVALID;
 	if (state < DDB_OUTBOX_NEW || state > DDB_OUTBOX_APPLIED)
-		return fail(h, DDB_INVALID, err, "%s: unknown state %d", op, state);
+		return pgc_fail(h, DDB_INVALID, err, "%s: unknown state %d", op, state);
 	if (n == 0)
 		return DDB_OK;
 	if (!seqs)
-		return fail(h, DDB_INVALID, err, "%s: no seqs array", op);
-	struct req r;
-	req_begin(&r, &h->buf);
-	p_i32(&r, state);
-	a_begin(&r, OID_INT8, n);
+		return pgc_fail(h, DDB_INVALID, err, "%s: no seqs array", op);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
+	pgb_i32(&r, state);
+	pgb_array(&r, PGB_OID_INT8, n);
 	for (size_t i = 0; i < n; i++)
-		a_i64(&r, seqs[i]);
-	p_end(&r);
+		pgb_elem_i64(&r, seqs[i]);
+	pgb_end(&r);
 	/* Idempotent: states only go up; a repeat changes nothing. */
 	enum ddb_status st;
-	PGresult *res = run(h, S_OUTBOX_MARK, &r, op, &st, NULL, err);
+	PGresult *res = pgc_run(h, S_OUTBOX_MARK, &r, op, &st, NULL, err);
 	PQclear(res);
 	return res ? DDB_OK : st;
 }
@@ -2217,7 +500,7 @@ static enum ddb_status pg_outbox_requeue(void *handle, struct ddb_err *err)
 		return DDB_INVALID;
 	/* Idempotent: PUBLISHED back to NEW. */
 	enum ddb_status st;
-	PGresult *res = run(h, S_OUTBOX_REQUEUE, NULL, op, &st, NULL, err);
+	PGresult *res = pgc_run(h, S_OUTBOX_REQUEUE, NULL, op, &st, NULL, err);
 	PQclear(res);
 	return res ? DDB_OK : st;
 }
@@ -2234,7 +517,7 @@ static enum ddb_status pg_put_customers(void *handle, const struct ddb_customer 
 	if (n == 0)
 		return DDB_OK;
 	if (!customers || !results)
-		return fail(h, DDB_INVALID, err, "%s: no customers or no results array", op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: no customers or no results array", op);
 	if (err)
 		err->msg[0] = '\0';
 	size_t n_valid = 0;
@@ -2243,8 +526,8 @@ static enum ddb_status pg_put_customers(void *handle, const struct ddb_customer 
 		if (why) {
 			if (err && !err->msg[0]) {
 				int l = ddb_field_len(customers[i].id, sizeof customers[i].id);
-				fail(h, DDB_INVALID, err, "%s: customer %zu (%.*s): %s", op, i,
-				     l > 0 ? l : 0, customers[i].id, why);
+				pgc_fail(h, DDB_INVALID, err, "%s: customer %zu (%.*s): %s", op, i,
+				         l > 0 ? l : 0, customers[i].id, why);
 			}
 			results[i] = DDB_INVALID;
 		} else {
@@ -2254,37 +537,37 @@ static enum ddb_status pg_put_customers(void *handle, const struct ddb_customer 
 	}
 	if (n_valid == 0)
 		return DDB_OK;
-	struct req r;
-	req_begin(&r, &h->buf);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
 #define CUSTOMER_ARRAY(oid, put)                                                             \
 	do {                                                                                 \
-		a_begin(&r, oid, n_valid);                                                   \
+		pgb_array(&r, oid, n_valid);                                                   \
 		for (size_t i = 0; i < n; i++)                                               \
 			if (results[i] == DDB_OK)                                            \
 				put;                                                         \
-		p_end(&r);                                                                   \
+		pgb_end(&r);                                                                   \
 	} while (0)
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].id));
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].unique_id));
-	CUSTOMER_ARRAY(OID_INT8, a_i64(&r, customers[i].zip_prefix));
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].city));
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].state));
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].name));
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].email));
-	CUSTOMER_ARRAY(OID_TEXT, a_text(&r, customers[i].home));
-	CUSTOMER_ARRAY(OID_INT8, a_i64(&r, customers[i].version));
-	CUSTOMER_ARRAY(OID_BOOL, a_bool(&r, customers[i].deleted));
-	CUSTOMER_ARRAY(OID_INT8, a_i64(&r, customers[i].updated_at_us));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].id));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].unique_id));
+	CUSTOMER_ARRAY(PGB_OID_INT8, pgb_elem_i64(&r, customers[i].zip_prefix));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].city));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].state));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].name));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].email));
+	CUSTOMER_ARRAY(PGB_OID_TEXT, pgb_elem_text(&r, customers[i].home));
+	CUSTOMER_ARRAY(PGB_OID_INT8, pgb_elem_i64(&r, customers[i].version));
+	CUSTOMER_ARRAY(PGB_OID_BOOL, pgb_elem_bool(&r, customers[i].deleted));
+	CUSTOMER_ARRAY(PGB_OID_INT8, pgb_elem_i64(&r, customers[i].updated_at_us));
 #undef CUSTOMER_ARRAY
 	/* Idempotent by (id, version): a replay writes nothing (and says
 	 * DUPLICATE). */
 	enum ddb_status st;
-	PGresult *res = run(h, S_PUT_CUSTOMERS, &r, op, &st, NULL, err);
+	PGresult *res = pgc_run(h, S_PUT_CUSTOMERS, &r, op, &st, NULL, err);
 	if (res) {
 		const char *outcome = PQgetvalue(res, 0, 0);
 		if (strlen(outcome) != n_valid) {
-			st = fail(h, DDB_INTERNAL, err, "%s: %zu results for %zu records", op,
-			          strlen(outcome), n_valid);
+			st = pgc_fail(h, DDB_INTERNAL, err, "%s: %zu results for %zu records", op,
+			              strlen(outcome), n_valid);
 		} else {
 			size_t k = 0;
 			for (size_t i = 0; i < n; i++)
@@ -2302,17 +585,17 @@ static enum ddb_status pg_put_customers(void *handle, const struct ddb_customer 
 static int fill_customer(const PGresult *res, int row, struct ddb_customer *c)
 {
 	memset(c, 0, sizeof *c);
-	int bad = g_text(res, row, 0, c->id, sizeof c->id) |
-	          g_text(res, row, 1, c->unique_id, sizeof c->unique_id) |
-	          g_text(res, row, 3, c->city, sizeof c->city) |
-	          g_text(res, row, 4, c->state, sizeof c->state) |
-	          g_text(res, row, 5, c->name, sizeof c->name) |
-	          g_text(res, row, 6, c->email, sizeof c->email) |
-	          g_text(res, row, 7, c->home, sizeof c->home);
-	c->zip_prefix = g_int(res, row, 2);
-	c->version = g_int(res, row, 8);
-	c->deleted = g_int(res, row, 9) != 0;
-	c->updated_at_us = g_int(res, row, 10);
+	int bad = pgb_get_text(res, row, 0, c->id, sizeof c->id) |
+	          pgb_get_text(res, row, 1, c->unique_id, sizeof c->unique_id) |
+	          pgb_get_text(res, row, 3, c->city, sizeof c->city) |
+	          pgb_get_text(res, row, 4, c->state, sizeof c->state) |
+	          pgb_get_text(res, row, 5, c->name, sizeof c->name) |
+	          pgb_get_text(res, row, 6, c->email, sizeof c->email) |
+	          pgb_get_text(res, row, 7, c->home, sizeof c->home);
+	c->zip_prefix = pgb_get_int(res, row, 2);
+	c->version = pgb_get_int(res, row, 8);
+	c->deleted = pgb_get_int(res, row, 9) != 0;
+	c->updated_at_us = pgb_get_int(res, row, 10);
 	return bad;
 }
 
@@ -2324,22 +607,22 @@ static enum ddb_status pg_get_customer(void *handle, const char *id, struct ddb_
 	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
 		return DDB_INVALID;
 	if (!id || !out)
-		return fail(h, DDB_INVALID, err, "%s: no id or no record to fill", op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: no id or no record to fill", op);
 	int len = text_len(id, DDB_NAME_MAX);
 	if (len <= 0)
-		return fail(h, DDB_INVALID, err, "%s: empty, unterminated or non-UTF-8 id", op);
-	struct req r;
-	req_begin(&r, &h->buf);
-	p_text(&r, id);
+		return pgc_fail(h, DDB_INVALID, err, "%s: empty, unterminated or non-UTF-8 id", op);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
+	pgb_text(&r, id);
 	/* A read: idempotent. */
 	enum ddb_status st;
-	PGresult *res = run(h, S_GET_CUSTOMER, &r, op, &st, NULL, err);
+	PGresult *res = pgc_run(h, S_GET_CUSTOMER, &r, op, &st, NULL, err);
 	if (!res)
 		return st;
 	if (PQntuples(res) == 0)
-		st = fail(h, DDB_NOT_FOUND, err, "%s: %s: no such customer", op, id);
+		st = pgc_fail(h, DDB_NOT_FOUND, err, "%s: %s: no such customer", op, id);
 	else if (fill_customer(res, 0, out))
-		st = fail(h, DDB_INTERNAL, err, "%s: %s: a stored value does not fit", op, id);
+		st = pgc_fail(h, DDB_INTERNAL, err, "%s: %s: a stored value does not fit", op, id);
 	PQclear(res);
 	return st;
 }
@@ -2353,10 +636,10 @@ static enum ddb_status pg_find_customers(void *handle, const struct ddb_customer
 	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
 		return DDB_INVALID;
 	if (!filter || !emit)
-		return fail(h, DDB_INVALID, err, "%s: no filter or no emit function", op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: no filter or no emit function", op);
 	if ((filter->city && text_len(filter->city, DDB_TITLE_MAX) < 0) ||
 	    (filter->state && text_len(filter->state, DDB_NAME_MAX) < 0))
-		return fail(h, DDB_INVALID, err, "%s: city or state too long or not UTF-8", op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: city or state too long or not UTF-8", op);
 	char after[DDB_NAME_MAX] = "";
 	size_t emitted = 0;
 	/* Pages by id: the emit function may call this instance. */
@@ -2364,23 +647,23 @@ static enum ddb_status pg_find_customers(void *handle, const struct ddb_customer
 		int64_t page = SCAN_PAGE;
 		if (filter->limit && filter->limit - emitted < (size_t)page)
 			page = (int64_t)(filter->limit - emitted);
-		struct req r;
-		req_begin(&r, &h->buf);
-		p_i64(&r, filter->zip_min);
-		p_i64(&r, filter->zip_max);
+		struct pgb_req r;
+		pgb_begin(&r, &h->buf);
+		pgb_i64(&r, filter->zip_min);
+		pgb_i64(&r, filter->zip_max);
 		if (filter->city)
-			p_text(&r, filter->city);
+			pgb_text(&r, filter->city);
 		else
-			p_null(&r);
+			pgb_null(&r);
 		if (filter->state)
-			p_text(&r, filter->state);
+			pgb_text(&r, filter->state);
 		else
-			p_null(&r);
-		p_text(&r, after);
-		p_i64(&r, page);
+			pgb_null(&r);
+		pgb_text(&r, after);
+		pgb_i64(&r, page);
 		/* A read: idempotent. */
 		enum ddb_status st;
-		PGresult *res = run(h, S_FIND_CUSTOMERS, &r, op, &st, NULL, err);
+		PGresult *res = pgc_run(h, S_FIND_CUSTOMERS, &r, op, &st, NULL, err);
 		if (!res)
 			return st;
 		int rows = PQntuples(res);
@@ -2388,7 +671,7 @@ static enum ddb_status pg_find_customers(void *handle, const struct ddb_customer
 			struct ddb_customer c;
 			if (fill_customer(res, i, &c)) {
 				PQclear(res);
-				return fail(h, DDB_INTERNAL, err, "%s: a stored value does not fit", op);
+				return pgc_fail(h, DDB_INTERNAL, err, "%s: a stored value does not fit", op);
 			}
 			emit(ctx, &c);
 			emitted++;
@@ -2406,7 +689,7 @@ static enum ddb_status pg_find_customers(void *handle, const struct ddb_customer
 /* The arrays of the products among n items (sku, name, price, version) and
  * of their components (owner: the product's 1-based index, sku, quantity);
  * get returns an item's product, or NULL. */
-static void product_arrays(struct req *r, const void *items, size_t n, size_t stride,
+static void product_arrays(struct pgb_req *r, const void *items, size_t n, size_t stride,
                            size_t n_products,
                            const struct ddb_product *(*get)(const void *item))
 {
@@ -2423,39 +706,39 @@ static void product_arrays(struct req *r, const void *items, size_t n, size_t st
 		if (p)                                                                       \
 			stmt;                                                                \
 	}
-	a_begin(r, OID_TEXT, n_products);
-	EACH_PRODUCT(a_text(r, p->sku));
-	p_end(r);
-	a_begin(r, OID_TEXT, n_products);
-	EACH_PRODUCT(a_text(r, p->name));
-	p_end(r);
-	a_begin(r, OID_INT8, n_products);
-	EACH_PRODUCT(a_i64(r, p->price_cents));
-	p_end(r);
-	a_begin(r, OID_INT8, n_products);
-	EACH_PRODUCT(a_i64(r, p->version));
-	p_end(r);
+	pgb_array(r, PGB_OID_TEXT, n_products);
+	EACH_PRODUCT(pgb_elem_text(r, p->sku));
+	pgb_end(r);
+	pgb_array(r, PGB_OID_TEXT, n_products);
+	EACH_PRODUCT(pgb_elem_text(r, p->name));
+	pgb_end(r);
+	pgb_array(r, PGB_OID_INT8, n_products);
+	EACH_PRODUCT(pgb_elem_i64(r, p->price_cents));
+	pgb_end(r);
+	pgb_array(r, PGB_OID_INT8, n_products);
+	EACH_PRODUCT(pgb_elem_i64(r, p->version));
+	pgb_end(r);
 	int32_t k;
-	a_begin(r, OID_INT4, n_comp);
+	pgb_array(r, PGB_OID_INT4, n_comp);
 	k = 0;
 	EACH_PRODUCT({
 		k++;
 		for (size_t c = 0; c < p->n_components; c++)
-			a_i32(r, k);
+			pgb_elem_i32(r, k);
 	});
-	p_end(r);
-	a_begin(r, OID_TEXT, n_comp);
+	pgb_end(r);
+	pgb_array(r, PGB_OID_TEXT, n_comp);
 	EACH_PRODUCT({
 		for (size_t c = 0; c < p->n_components; c++)
-			a_text(r, p->components[c].sku);
+			pgb_elem_text(r, p->components[c].sku);
 	});
-	p_end(r);
-	a_begin(r, OID_INT8, n_comp);
+	pgb_end(r);
+	pgb_array(r, PGB_OID_INT8, n_comp);
 	EACH_PRODUCT({
 		for (size_t c = 0; c < p->n_components; c++)
-			a_i64(r, p->components[c].quantity);
+			pgb_elem_i64(r, p->components[c].quantity);
 	});
-	p_end(r);
+	pgb_end(r);
 #undef EACH_PRODUCT
 }
 
@@ -2471,27 +754,27 @@ static const struct ddb_product *plain_product(const void *item)
 }
 
 /* The order arrays ($1..$7) of the orders among items. */
-static void order_arrays(struct req *r, const void *items, size_t n, size_t stride,
+static void order_arrays(struct pgb_req *r, const void *items, size_t n, size_t stride,
                          size_t n_orders, const struct ddb_order *(*get)(const void *item))
 {
 	const char *base = items;
 #define EACH_ORDER(oid, stmt)                                                                \
 	do {                                                                                 \
-		a_begin(r, oid, n_orders);                                                   \
+		pgb_array(r, oid, n_orders);                                                   \
 		for (size_t i = 0; i < n; i++) {                                             \
 			const struct ddb_order *o = get(base + i * stride);                  \
 			if (o)                                                               \
 				stmt;                                                        \
 		}                                                                            \
-		p_end(r);                                                                    \
+		pgb_end(r);                                                                    \
 	} while (0)
-	EACH_ORDER(OID_TEXT, a_text(r, o->id));
-	EACH_ORDER(OID_TEXT, a_text(r, o->region));
-	EACH_ORDER(OID_TEXT, a_text(r, o->customer));
-	EACH_ORDER(OID_TEXT, a_text(r, o->sku));
-	EACH_ORDER(OID_INT8, a_i64(r, o->quantity));
-	EACH_ORDER(OID_INT8, a_i64(r, o->unit_price_cents));
-	EACH_ORDER(OID_INT8, a_i64(r, o->placed_at_us));
+	EACH_ORDER(PGB_OID_TEXT, pgb_elem_text(r, o->id));
+	EACH_ORDER(PGB_OID_TEXT, pgb_elem_text(r, o->region));
+	EACH_ORDER(PGB_OID_TEXT, pgb_elem_text(r, o->customer));
+	EACH_ORDER(PGB_OID_TEXT, pgb_elem_text(r, o->sku));
+	EACH_ORDER(PGB_OID_INT8, pgb_elem_i64(r, o->quantity));
+	EACH_ORDER(PGB_OID_INT8, pgb_elem_i64(r, o->unit_price_cents));
+	EACH_ORDER(PGB_OID_INT8, pgb_elem_i64(r, o->placed_at_us));
 #undef EACH_ORDER
 }
 
@@ -2516,7 +799,7 @@ static enum ddb_status pg_apply_events(void *handle, const struct ddb_event *eve
 	if (n == 0)
 		return DDB_OK;
 	if (!events)
-		return fail(h, DDB_INVALID, err, "%s: no events array", op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: no events array", op);
 	/* All or nothing: one bad event fails the call before anything is
 	 * sent. */
 	size_t n_orders = 0, n_products = 0;
@@ -2532,17 +815,17 @@ static enum ddb_status pg_apply_events(void *handle, const struct ddb_event *eve
 			why = "unknown event kind";
 		}
 		if (why)
-			return fail(h, DDB_INVALID, err, "%s: event %zu (seq %lld): %s", op, i,
-			            (long long)events[i].seq, why);
+			return pgc_fail(h, DDB_INVALID, err, "%s: event %zu (seq %lld): %s", op, i,
+			                (long long)events[i].seq, why);
 	}
-	struct req r;
-	req_begin(&r, &h->buf);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
 	order_arrays(&r, events, n, sizeof *events, n_orders, event_order);
-	p_i64(&r, applied_at_us);
+	pgb_i64(&r, applied_at_us);
 	product_arrays(&r, events, n, sizeof *events, n_products, event_product);
 	/* Idempotent by key: a replayed batch changes nothing. */
 	enum ddb_status st;
-	PGresult *res = run(h, S_APPLY, &r, op, &st, NULL, err);
+	PGresult *res = pgc_run(h, S_APPLY, &r, op, &st, NULL, err);
 	PQclear(res);
 	return res ? DDB_OK : st;
 }
@@ -2556,29 +839,29 @@ static enum ddb_status pg_sales_report(void *handle, int by,
 	if (!need_role(h, DDB_ROLE_CENTRAL, op, err))
 		return DDB_INVALID;
 	if (!emit)
-		return fail(h, DDB_INVALID, err, "%s: no emit function", op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: no emit function", op);
 	enum stmt_id id = by == DDB_SALES_BY_REGION    ? S_SALES_BY_REGION
 	                  : by == DDB_SALES_BY_PRODUCT ? S_SALES_BY_SKU
 	                                               : S_COUNT;
 	if (id == S_COUNT)
-		return fail(h, DDB_INVALID, err, "%s: unknown grouping %d", op, by);
+		return pgc_fail(h, DDB_INVALID, err, "%s: unknown grouping %d", op, by);
 	/* A read: idempotent. */
 	enum ddb_status st;
-	PGresult *res = run(h, id, NULL, op, &st, NULL, err);
+	PGresult *res = pgc_run(h, id, NULL, op, &st, NULL, err);
 	if (!res)
 		return st;
 	int rows = PQntuples(res);
 	st = DDB_OK;
 	for (int i = 0; i < rows; i++) {
 		struct ddb_sales line;
-		if (g_text(res, i, 0, line.key, sizeof line.key)) {
-			st = fail(h, DDB_INTERNAL, err, "%s: a key is longer than %d bytes", op,
-			          DDB_SKU_MAX - 1);
+		if (pgb_get_text(res, i, 0, line.key, sizeof line.key)) {
+			st = pgc_fail(h, DDB_INTERNAL, err, "%s: a key is longer than %d bytes", op,
+			              DDB_SKU_MAX - 1);
 			break;
 		}
-		line.orders = g_int(res, i, 1);
-		line.units = g_int(res, i, 2);
-		line.revenue_cents = g_int(res, i, 3);
+		line.orders = pgb_get_int(res, i, 1);
+		line.units = pgb_get_int(res, i, 2);
+		line.revenue_cents = pgb_get_int(res, i, 3);
 		emit(ctx, &line);
 	}
 	PQclear(res);
@@ -2597,19 +880,19 @@ static enum ddb_status pg_put_order_logs(void *handle, const struct ddb_order *o
 	if (n == 0)
 		return DDB_OK;
 	if (!orders)
-		return fail(h, DDB_INVALID, err, "%s: no orders array", op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: no orders array", op);
 	for (size_t i = 0; i < n; i++) {
 		const char *why = order_invalid(&orders[i]);
 		if (why)
-			return fail(h, DDB_INVALID, err, "%s: order %zu: %s", op, i, why);
+			return pgc_fail(h, DDB_INVALID, err, "%s: order %zu: %s", op, i, why);
 	}
-	struct req r;
-	req_begin(&r, &h->buf);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
 	order_arrays(&r, orders, n, sizeof *orders, n, plain_order);
-	p_i64(&r, logged_at_us);
+	pgb_i64(&r, logged_at_us);
 	/* Idempotent: an upsert by order id. */
 	enum ddb_status st;
-	PGresult *res = run(h, S_LOG_UPSERT, &r, op, &st, NULL, err);
+	PGresult *res = pgc_run(h, S_LOG_UPSERT, &r, op, &st, NULL, err);
 	PQclear(res);
 	return res ? DDB_OK : st;
 }
@@ -2624,18 +907,18 @@ static enum ddb_status pg_put_components(void *handle, const struct ddb_product 
 	if (n == 0)
 		return DDB_OK;
 	if (!products)
-		return fail(h, DDB_INVALID, err, "%s: no products array", op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: no products array", op);
 	for (size_t i = 0; i < n; i++) {
 		const char *why = product_invalid(&products[i]);
 		if (why)
-			return fail(h, DDB_INVALID, err, "%s: product %zu: %s", op, i, why);
+			return pgc_fail(h, DDB_INVALID, err, "%s: product %zu: %s", op, i, why);
 	}
-	struct req r;
-	req_begin(&r, &h->buf);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
 	product_arrays(&r, products, n, sizeof *products, n, plain_product);
 	/* Idempotent: an upsert by sku that keeps the highest version. */
 	enum ddb_status st;
-	PGresult *res = run(h, S_COMPONENT_DOC_UPSERT, &r, op, &st, NULL, err);
+	PGresult *res = pgc_run(h, S_COMPONENT_DOC_UPSERT, &r, op, &st, NULL, err);
 	PQclear(res);
 	return res ? DDB_OK : st;
 }
@@ -2648,15 +931,15 @@ static enum ddb_status pg_scan_open(void *handle, int dataset, const char *regio
 	static const char op[] = "scan_open";
 	struct pg *h = handle;
 	if (!cursor)
-		return fail(h, DDB_INVALID, err, "%s: no cursor pointer", op);
+		return pgc_fail(h, DDB_INVALID, err, "%s: no cursor pointer", op);
 	*cursor = NULL;
 	if (dataset < 1 || dataset >= N_DATASETS)
-		return fail(h, DDB_INVALID, err, "%s: unknown dataset %d", op, dataset);
+		return pgc_fail(h, DDB_INVALID, err, "%s: unknown dataset %d", op, dataset);
 	if (!need_role(h, scan_stmt[dataset].role, op, err))
 		return DDB_INVALID;
 	struct pg_cursor *c = calloc(1, sizeof *c);
 	if (!c)
-		return fail(h, DDB_INTERNAL, err, "%s: out of memory", op);
+		return pgc_fail(h, DDB_INTERNAL, err, "%s: out of memory", op);
 	c->h = h;
 	c->dataset = dataset;
 	c->id = scan_stmt[dataset].all;
@@ -2666,8 +949,8 @@ static enum ddb_status pg_scan_open(void *handle, int dataset, const char *regio
 	if (region && scan_stmt[dataset].by_region != S_COUNT) {
 		if (text_len(region, DDB_NAME_MAX) < 0) {
 			free(c);
-			return fail(h, DDB_INVALID, err, "%s: region longer than %d bytes or not UTF-8",
-			            op, DDB_NAME_MAX - 1);
+			return pgc_fail(h, DDB_INVALID, err, "%s: region longer than %d bytes or not UTF-8",
+			                op, DDB_NAME_MAX - 1);
 		}
 		snprintf(c->region, sizeof c->region, "%s", region);
 		c->by_region = 1;
@@ -2684,19 +967,19 @@ static enum ddb_status fetch_page(struct pg_cursor *c, struct ddb_err *err)
 	PQclear(c->page);
 	c->page = NULL;
 	c->row = c->rows = 0;
-	struct req r;
-	req_begin(&r, &h->buf);
+	struct pgb_req r;
+	pgb_begin(&r, &h->buf);
 	if (scan_stmt[c->dataset].int_key)
-		p_i64(&r, c->last_seq);
+		pgb_i64(&r, c->last_seq);
 	else
-		p_text(&r, c->last_key);
-	p_i64(&r, SCAN_PAGE);
+		pgb_text(&r, c->last_key);
+	pgb_i64(&r, SCAN_PAGE);
 	if (c->by_region)
-		p_text(&r, c->region);
+		pgb_text(&r, c->region);
 	/* A read: idempotent (a failed page is fetched again by the next
 	 * scan_next). */
 	enum ddb_status st;
-	c->page = run(h, c->id, &r, "scan", &st, NULL, err);
+	c->page = pgc_run(h, c->id, &r, "scan", &st, NULL, err);
 	if (!c->page)
 		return st;
 	c->rows = PQntuples(c->page);
@@ -2708,7 +991,7 @@ static enum ddb_status pg_scan_next(void *cursor, struct ddb_row *row, struct dd
 {
 	struct pg_cursor *c = cursor;
 	if (!c || !row)
-		return fail(c ? c->h : NULL, DDB_INVALID, err, "scan_next: no cursor or row");
+		return pgc_fail(c ? c->h : NULL, DDB_INVALID, err, "scan_next: no cursor or row");
 	struct pg *h = c->h;
 	if (c->done)
 		return DDB_NOT_FOUND;
@@ -2739,19 +1022,20 @@ static enum ddb_status pg_scan_next(void *cursor, struct ddb_row *row, struct dd
 	case DDB_DS_COMPONENTS: {
 		struct ddb_product *p = &row->product;
 		memset(p, 0, sizeof *p);
-		bad = g_text(res, i, 0, p->sku, sizeof p->sku) | g_text(res, i, 1, p->name, sizeof p->name);
-		p->price_cents = g_int(res, i, 2);
-		p->version = g_int(res, i, 3);
-		bad |= g_components(res, i, 4, 5, p);
+		bad = pgb_get_text(res, i, 0, p->sku, sizeof p->sku) |
+		      pgb_get_text(res, i, 1, p->name, sizeof p->name);
+		p->price_cents = pgb_get_int(res, i, 2);
+		p->version = pgb_get_int(res, i, 3);
+		bad |= pgb_get_components(res, i, 4, 5, p);
 		key = p->sku;
 		break;
 	}
 	case DDB_DS_INVENTORY:
 		memset(&row->stock, 0, sizeof row->stock);
-		bad = g_text(res, i, 0, row->stock.sku, sizeof row->stock.sku);
-		row->stock.stock = g_int(res, i, 1);
-		row->stock.received = g_int(res, i, 2);
-		row->stock.sold = g_int(res, i, 3);
+		bad = pgb_get_text(res, i, 0, row->stock.sku, sizeof row->stock.sku);
+		row->stock.stock = pgb_get_int(res, i, 1);
+		row->stock.received = pgb_get_int(res, i, 2);
+		row->stock.sold = pgb_get_int(res, i, 3);
 		key = row->stock.sku;
 		break;
 	case DDB_DS_ORDERS:
@@ -2759,15 +1043,15 @@ static enum ddb_status pg_scan_next(void *cursor, struct ddb_row *row, struct dd
 	case DDB_DS_CENTRAL_ORDERS: {
 		struct ddb_order *o = &row->order;
 		memset(o, 0, sizeof *o);
-		bad = g_text(res, i, 0, o->id, sizeof o->id) |
-		      g_text(res, i, 1, o->region, sizeof o->region) |
-		      g_text(res, i, 2, o->customer, sizeof o->customer) |
-		      g_text(res, i, 3, o->sku, sizeof o->sku);
-		o->quantity = g_int(res, i, 4);
-		o->unit_price_cents = g_int(res, i, 5);
-		o->placed_at_us = g_int(res, i, 6);
+		bad = pgb_get_text(res, i, 0, o->id, sizeof o->id) |
+		      pgb_get_text(res, i, 1, o->region, sizeof o->region) |
+		      pgb_get_text(res, i, 2, o->customer, sizeof o->customer) |
+		      pgb_get_text(res, i, 3, o->sku, sizeof o->sku);
+		o->quantity = pgb_get_int(res, i, 4);
+		o->unit_price_cents = pgb_get_int(res, i, 5);
+		o->placed_at_us = pgb_get_int(res, i, 6);
 		if (c->dataset == DDB_DS_CENTRAL_ORDERS)
-			row->applied_at_us = g_int(res, i, 7);
+			row->applied_at_us = pgb_get_int(res, i, 7);
 		key = o->id;
 		break;
 	}
@@ -2782,8 +1066,8 @@ static enum ddb_status pg_scan_next(void *cursor, struct ddb_row *row, struct dd
 	}
 	}
 	if (bad)
-		return fail(h, DDB_INTERNAL, err, "scan: dataset %d: a stored value does not fit",
-		            c->dataset);
+		return pgc_fail(h, DDB_INTERNAL, err, "scan: dataset %d: a stored value does not fit",
+		                c->dataset);
 	snprintf(c->last_key, sizeof c->last_key, "%s", key);
 	return DDB_OK;
 }
@@ -2800,9 +1084,9 @@ static void pg_scan_close(void *cursor)
 /* ---- the descriptor ---------------------------------------------------------- */
 
 static const struct ddb_storage_ops postgres_ops = {
-	.open = pg_open,
-	.close = pg_close,
-	.reset = pg_reset,
+	.open = pgc_open,
+	.close = pgc_close,
+	.reset = pgc_reset,
 	.upsert_product = pg_upsert_product,
 	.restock = pg_restock,
 	.place_orders = pg_place_orders,
