@@ -1,0 +1,150 @@
+/*
+ * sqlite_int.h - what the three files of the SQLite storage plugin share:
+ * the instance, the statement ids, the statement table with the error,
+ * binding, transaction, components-BLOB and validation helpers of
+ * sqlite_stmt.c (prefix sqt_), and open, close and reset of sqlite_schema.c
+ * (prefix sqs_).  sqlite.c holds the operations, the scans and the
+ * descriptor.  Private to the plugin: nothing here is exported (the plugin
+ * exports ddbsim_plugin_entry only).  What the plugin does and how the
+ * database is laid out: the top of sqlite.c.
+ */
+#ifndef DDBSIM_SQLITE_INT_H
+#define DDBSIM_SQLITE_INT_H
+
+#include <ddbsim/plugin.h>
+#include <ddbsim/validate.h>
+#include <sqlite3.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ALL_ROLES (DDB_ROLE_REGIONAL | DDB_ROLE_CENTRAL | DDB_ROLE_DOCUMENTS)
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+/* ---- statements (their SQL: sqlite_stmt.c) ------------------------------ */
+
+enum stmt_id {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	/* regional */
+	S_PRODUCT_UPSERT,
+	S_COMPONENTS_DELETE,
+	S_COMPONENT_INSERT,
+	S_COMPONENTS_GET,
+	S_INVENTORY_ENSURE,
+	S_OUTBOX_PRODUCT,
+	S_RESTOCK,
+	S_STOCK_GET,
+	S_STOCK_TAKE,
+	S_STOCK_GIVE_BACK,
+	S_ORDER_INSERT,
+	S_ORDER_EXISTS,
+	S_OUTBOX_ORDER,
+	S_OUTBOX_READ_PENDING,
+	S_OUTBOX_READ_APPLIED,
+	S_OUTBOX_MARK,
+	S_OUTBOX_REQUEUE,
+	S_SCAN_PRODUCTS,
+	S_SCAN_INVENTORY,
+	S_SCAN_ORDERS,
+	S_SCAN_ORDERS_REGION,
+	S_SCAN_OUTBOX,
+	S_CUSTOMER_UPSERT,
+	S_CUSTOMER_GET,
+	S_CUSTOMER_FIND,
+	S_SCAN_CUSTOMERS,
+	/* central */
+	S_CENTRAL_ORDER_INSERT,
+	S_CENTRAL_PRODUCT_UPSERT,
+	S_SALES_BY_REGION,
+	S_SALES_BY_SKU,
+	S_SCAN_CENTRAL_PRODUCTS,
+	S_SCAN_CENTRAL_ORDERS,
+	S_SCAN_CENTRAL_ORDERS_REGION,
+	/* documents */
+	S_LOG_UPSERT,
+	S_COMPONENT_DOC_UPSERT,
+	S_SCAN_ORDER_LOGS,
+	S_SCAN_ORDER_LOGS_REGION,
+	S_SCAN_COMPONENTS,
+	S_COUNT
+};
+
+/* ---- the instance ------------------------------------------------------- */
+
+struct sq {
+	sqlite3 *db;
+	char *path;
+	int readonly; /* DDB_OPEN_READONLY */
+	char node[DDB_NAME_MAX];
+	int node_len;
+	unsigned roles;
+	sqlite3_stmt *stmt[S_COUNT];
+	unsigned char stmt_busy[S_COUNT]; /* a scan cursor is stepping it */
+};
+
+/* ---- sqlite_stmt.c: statements, errors, helpers ----------------------- */
+
+/* The SQL of a statement (a scan cursor prepares its own copy with it). */
+const char *sqt_sql(enum stmt_id id);
+/* Prepares the statements of the roles served, once, at open. */
+enum ddb_status sqt_prepare_all(struct sq *h, struct ddb_err *err);
+
+PRINTF_LIKE(2, 3)
+void sqt_set_err(struct ddb_err *err, const char *fmt, ...);
+enum ddb_status sqt_status_of(int rc);
+enum ddb_status sqt_db_fail(struct sq *h, const char *op, int rc, struct ddb_err *err);
+PRINTF_LIKE(4, 5)
+enum ddb_status sqt_fail(struct sq *h, enum ddb_status st, struct ddb_err *err,
+                         const char *fmt, ...);
+int sqt_need_role(struct sq *h, unsigned role, const char *op, struct ddb_err *err);
+int sqt_batch_go(struct sq *h, unsigned role, size_t n, int arrays_given, const char *missing,
+                 const char *op, enum ddb_status *st, struct ddb_err *err);
+
+int sqt_bind_text(sqlite3_stmt *s, int i, const char *v, int len);
+int sqt_bind_i64(sqlite3_stmt *s, int i, int64_t v);
+int sqt_run(sqlite3_stmt *s);
+int sqt_column_text(sqlite3_stmt *s, int col, char *dst, size_t size);
+
+enum ddb_status sqt_tx_begin(struct sq *h, const char *op, struct ddb_err *err);
+enum ddb_status sqt_tx_commit(struct sq *h, const char *op, struct ddb_err *err);
+void sqt_tx_rollback(struct sq *h);
+
+/* Components as a BLOB.  Per component: one byte of sku length, the sku
+ * bytes, the quantity as 8 bytes big-endian (two's complement). */
+#define COMPONENT_REC_MAX (1 + (DDB_SKU_MAX - 1) + 8)
+#define COMPONENTS_BLOB_MAX (DDB_COMPONENTS_MAX * COMPONENT_REC_MAX)
+int sqt_components_encode(const struct ddb_product *p, unsigned char *buf);
+int sqt_components_decode(const unsigned char *buf, size_t len, struct ddb_product *p);
+
+/* Validation: the rules are every backend's (ddbsim/validate.h); the
+ * lengths are for binding the text fields. */
+struct order_lens {
+	int id, region, customer, sku;
+};
+
+struct product_lens {
+	int sku, name;
+};
+
+struct customer_lens {
+	int id, unique_id, city, state, name, email, home;
+};
+
+const char *sqt_order_invalid(const struct ddb_order *o, struct order_lens *l);
+const char *sqt_product_invalid(const struct ddb_product *p, struct product_lens *l);
+const char *sqt_customer_invalid(const struct ddb_customer *c, struct customer_lens *l);
+
+/* ---- sqlite_schema.c: open, close, reset ------------------------------ */
+
+enum ddb_status sqs_open(const struct ddb_open_args *args, void **handle, struct ddb_err *err);
+void sqs_close(void *handle);
+enum ddb_status sqs_reset(void *handle, struct ddb_err *err);
+
+#endif
