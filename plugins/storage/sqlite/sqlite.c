@@ -132,15 +132,10 @@ static enum ddb_status sq_upsert_product(void *handle, const struct ddb_product 
 		goto db_error;
 	if ((rc = sqt_run(s)) != SQLITE_DONE)
 		goto db_error;
-	st = sqt_tx_commit(h, op, err);
-	if (st != DDB_OK)
-		sqt_tx_rollback(h);
-	return st;
+	return sqt_tx_end(h, op, SQLITE_OK, err);
 
 db_error:
-	st = sqt_db_fail(h, op, rc, err);
-	sqt_tx_rollback(h);
-	return st;
+	return sqt_tx_end(h, op, rc, err);
 }
 
 static enum ddb_status sq_restock(void *handle, const char *sku, int64_t quantity,
@@ -178,15 +173,10 @@ static enum ddb_status sq_restock(void *handle, const char *sku, int64_t quantit
 		return sqt_fail(h, DDB_INVALID, err, "%s: %s: stock would exceed the int64 range", op,
 		            sku);
 	}
-	st = sqt_tx_commit(h, op, err);
-	if (st != DDB_OK)
-		sqt_tx_rollback(h);
-	return st;
+	return sqt_tx_end(h, op, SQLITE_OK, err);
 
 db_error:
-	st = sqt_db_fail(h, op, rc, err);
-	sqt_tx_rollback(h);
-	return st;
+	return sqt_tx_end(h, op, rc, err);
 }
 
 /* ---- regional: orders ---------------------------------------------------- */
@@ -410,15 +400,7 @@ static enum ddb_status sq_outbox_mark(void *handle, const int64_t *seqs, size_t 
 		if ((rc = sqt_bind_i64(s, 2, seqs[i])) == SQLITE_OK && (rc = sqt_run(s)) == SQLITE_DONE)
 			rc = SQLITE_OK;
 	}
-	if (rc != SQLITE_OK) {
-		st = sqt_db_fail(h, op, rc, err);
-		sqt_tx_rollback(h);
-		return st;
-	}
-	st = sqt_tx_commit(h, op, err);
-	if (st != DDB_OK)
-		sqt_tx_rollback(h);
-	return st;
+	return sqt_tx_end(h, op, rc, err);
 }
 
 static enum ddb_status sq_outbox_requeue(void *handle, struct ddb_err *err)
@@ -734,15 +716,7 @@ static enum ddb_status sq_put_order_logs(void *handle, const struct ddb_order *o
 		if ((rc = sqt_run(s)) == SQLITE_DONE)
 			rc = SQLITE_OK;
 	}
-	if (rc != SQLITE_OK) {
-		st = sqt_db_fail(h, op, rc, err);
-		sqt_tx_rollback(h);
-		return st;
-	}
-	st = sqt_tx_commit(h, op, err);
-	if (st != DDB_OK)
-		sqt_tx_rollback(h);
-	return st;
+	return sqt_tx_end(h, op, rc, err);
 }
 
 static enum ddb_status sq_put_components(void *handle, const struct ddb_product *products,
@@ -776,15 +750,7 @@ static enum ddb_status sq_put_components(void *handle, const struct ddb_product 
 		if ((rc = sqt_run(s)) == SQLITE_DONE)
 			rc = SQLITE_OK;
 	}
-	if (rc != SQLITE_OK) {
-		st = sqt_db_fail(h, op, rc, err);
-		sqt_tx_rollback(h);
-		return st;
-	}
-	st = sqt_tx_commit(h, op, err);
-	if (st != DDB_OK)
-		sqt_tx_rollback(h);
-	return st;
+	return sqt_tx_end(h, op, rc, err);
 }
 
 /* ---- scans ----------------------------------------------------------------- */

@@ -115,6 +115,10 @@ int sqt_column_text(sqlite3_stmt *s, int col, char *dst, size_t size);
 enum ddb_status sqt_tx_begin(struct sq *h, const char *op, struct ddb_err *err);
 enum ddb_status sqt_tx_commit(struct sq *h, const char *op, struct ddb_err *err);
 void sqt_tx_rollback(struct sq *h);
+/* Ends a write operation's transaction: with rc SQLITE_OK, commits (rolling
+ * back when the commit fails); else rc is the failed call's code: its
+ * status and message (sqt_db_fail), after which it rolls back. */
+enum ddb_status sqt_tx_end(struct sq *h, const char *op, int rc, struct ddb_err *err);
 
 /* Components as a BLOB.  Per component: one byte of sku length, the sku
  * bytes, the quantity as 8 bytes big-endian (two's complement). */

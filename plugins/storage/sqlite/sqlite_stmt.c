@@ -311,6 +311,15 @@ void sqt_tx_rollback(struct sq *h)
 		sqt_run(h->stmt[S_ROLLBACK]);
 }
 
+enum ddb_status sqt_tx_end(struct sq *h, const char *op, int rc, struct ddb_err *err)
+{
+	enum ddb_status st = rc == SQLITE_OK ? sqt_tx_commit(h, op, err)
+	                                     : sqt_db_fail(h, op, rc, err);
+	if (st != DDB_OK)
+		sqt_tx_rollback(h);
+	return st;
+}
+
 /* ---- components as a BLOB ----------------------------------------------- */
 
 /* Per component: one byte of sku length, the sku bytes, the quantity as 8
