@@ -3,7 +3,9 @@
 # benchmark.
 if BUILD_RABBITMQ
 pkglib_LTLIBRARIES += plugins/transport/rabbitmq/rabbitmq.la
-plugins_transport_rabbitmq_rabbitmq_la_SOURCES = plugins/transport/rabbitmq/rabbitmq.c
+plugins_transport_rabbitmq_rabbitmq_la_SOURCES = plugins/transport/rabbitmq/rabbitmq.c \
+	plugins/transport/rabbitmq/rmq_conn.c plugins/transport/rabbitmq/rmq_buffer.c \
+	plugins/transport/rabbitmq/rabbitmq_int.h
 plugins_transport_rabbitmq_rabbitmq_la_CFLAGS = $(AM_CFLAGS) $(RABBITMQ_CFLAGS)
 plugins_transport_rabbitmq_rabbitmq_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_transport_rabbitmq_rabbitmq_la_LIBADD = $(RABBITMQ_LIBS)
