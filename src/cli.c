@@ -156,6 +156,40 @@ static int64_t parse_seconds(const char *s)
 	return (int64_t)(x * 1e6 + 0.5);
 }
 
+/* --param NAME=VALUE (arg is split in place at the '='); 0, or EXIT_USAGE after saying why not. */
+static int add_param(struct cli *c, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg)
+		return usage_error("--param needs NAME=VALUE, not '%s'", arg);
+	if (c->n_params == ARRAY_LEN(c->params))
+		return usage_error("at most %zu --param options", ARRAY_LEN(c->params));
+	*eq = '\0';
+	for (size_t i = 0; i < c->n_params; i++)
+		if (strcmp(c->params[i].key, arg) == 0)
+			return usage_error("--param %s is given twice", arg);
+	c->params[c->n_params].key = arg;
+	c->params[c->n_params++].value = eq + 1;
+	return 0;
+}
+
+/* The words after the options: the command, then run's scenario or node's arguments;
+ * 0, or EXIT_USAGE after saying why not. */
+static int take_operands(struct cli *c, int n, char **words)
+{
+	for (int i = 0; i < n; i++) {
+		if (!c->command)
+			c->command = words[i];
+		else if (!c->scenario && strcmp(c->command, "run") == 0)
+			c->scenario = words[i];
+		else if (strcmp(c->command, "node") == 0 && c->n_args < ARRAY_LEN(c->args))
+			c->args[c->n_args++] = words[i];
+		else
+			return usage_error("unexpected argument '%s'", words[i]);
+	}
+	return 0;
+}
+
 static int parse_args(struct cli *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -199,20 +233,10 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			c->batch = (long)v;
 			break;
 		}
-		case 'p': {
-			char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg)
-				return usage_error("--param needs NAME=VALUE, not '%s'", optarg);
-			if (c->n_params == ARRAY_LEN(c->params))
-				return usage_error("at most %zu --param options", ARRAY_LEN(c->params));
-			*eq = '\0';
-			for (size_t i = 0; i < c->n_params; i++)
-				if (strcmp(c->params[i].key, optarg) == 0)
-					return usage_error("--param %s is given twice", optarg);
-			c->params[c->n_params].key = optarg;
-			c->params[c->n_params++].value = eq + 1;
+		case 'p':
+			if (add_param(c, optarg) != 0)
+				return EXIT_USAGE;
 			break;
-		}
 		case 'n': {
 			uint64_t v;
 			if (parse_uint(optarg, 1000000, &v) != 0 || v < 1)
@@ -244,17 +268,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	for (int i = optind; i < argc; i++) {
-		if (!c->command)
-			c->command = argv[i];
-		else if (!c->scenario && strcmp(c->command, "run") == 0)
-			c->scenario = argv[i];
-		else if (strcmp(c->command, "node") == 0 && c->n_args < ARRAY_LEN(c->args))
-			c->args[c->n_args++] = argv[i];
-		else
-			return usage_error("unexpected argument '%s'", argv[i]);
-	}
-	return 0;
+	return take_operands(c, argc - optind, argv + optind);
 }
 
 /* The path of the config when there is no file. */
