@@ -156,6 +156,40 @@ static int64_t parse_seconds(const char *s)
 	return (int64_t)(x * 1e6 + 0.5);
 }
 
+/* --param NAME=VALUE (arg is split in place at the '='); 0, or EXIT_USAGE after saying why not. */
+static int add_param(struct cli *c, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg)
+		return usage_error("--param needs NAME=VALUE, not '%s'", arg);
+	if (c->n_params == ARRAY_LEN(c->params))
+		return usage_error("at most %zu --param options", ARRAY_LEN(c->params));
+	*eq = '\0';
+	for (size_t i = 0; i < c->n_params; i++)
+		if (strcmp(c->params[i].key, arg) == 0)
+			return usage_error("--param %s is given twice", arg);
+	c->params[c->n_params].key = arg;
+	c->params[c->n_params++].value = eq + 1;
+	return 0;
+}
+
+/* The words after the options: the command, then run's scenario or node's arguments;
+ * 0, or EXIT_USAGE after saying why not. */
+static int take_operands(struct cli *c, int n, char **words)
+{
+	for (int i = 0; i < n; i++) {
+		if (!c->command)
+			c->command = words[i];
+		else if (!c->scenario && strcmp(c->command, "run") == 0)
+			c->scenario = words[i];
+		else if (strcmp(c->command, "node") == 0 && c->n_args < ARRAY_LEN(c->args))
+			c->args[c->n_args++] = words[i];
+		else
+			return usage_error("unexpected argument '%s'", words[i]);
+	}
+	return 0;
+}
+
 static int parse_args(struct cli *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -199,20 +233,10 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			c->batch = (long)v;
 			break;
 		}
-		case 'p': {
-			char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg)
-				return usage_error("--param needs NAME=VALUE, not '%s'", optarg);
-			if (c->n_params == ARRAY_LEN(c->params))
-				return usage_error("at most %zu --param options", ARRAY_LEN(c->params));
-			*eq = '\0';
-			for (size_t i = 0; i < c->n_params; i++)
-				if (strcmp(c->params[i].key, optarg) == 0)
-					return usage_error("--param %s is given twice", optarg);
-			c->params[c->n_params].key = optarg;
-			c->params[c->n_params++].value = eq + 1;
+		case 'p':
+			if (add_param(c, optarg) != 0)
+				return EXIT_USAGE;
 			break;
-		}
 		case 'n': {
 			uint64_t v;
 			if (parse_uint(optarg, 1000000, &v) != 0 || v < 1)
@@ -244,17 +268,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	for (int i = optind; i < argc; i++) {
-		if (!c->command)
-			c->command = argv[i];
-		else if (!c->scenario && strcmp(c->command, "run") == 0)
-			c->scenario = argv[i];
-		else if (strcmp(c->command, "node") == 0 && c->n_args < ARRAY_LEN(c->args))
-			c->args[c->n_args++] = argv[i];
-		else
-			return usage_error("unexpected argument '%s'", argv[i]);
-	}
-	return 0;
+	return take_operands(c, argc - optind, argv + optind);
 }
 
 /* The path of the config when there is no file. */
@@ -642,32 +656,172 @@ static int lock_data_dir(struct datadir_lock *lock, const char *data_dir,
 	return EXIT_USAGE;
 }
 
+enum cli_command { CMD_RUN, CMD_DRAIN, CMD_CHECK, CMD_PLUGINS, CMD_NODE };
+
+/* The command named on the command line, and whether the options go with
+ * it; 0, or the usage error's exit status. */
+static int check_command(const struct cli *c, enum cli_command *cmd)
+{
+	static const char *const names[] = { "run", "drain", "check", "plugins", "node" };
+	if (!c->command)
+		return usage_error("no command given: run, drain, check, plugins or node");
+	size_t i = 0;
+	while (i < ARRAY_LEN(names) && strcmp(c->command, names[i]) != 0)
+		i++;
+	if (i == ARRAY_LEN(names))
+		return usage_error("unknown command '%s': use run, drain, check, plugins or node",
+		                   c->command);
+	*cmd = (enum cli_command)i;
+	int is_plugins = *cmd == CMD_PLUGINS, is_node = *cmd == CMD_NODE;
+	if ((c->runs || c->check_determinism) && *cmd != CMD_RUN)
+		return usage_error("--runs and --check-determinism go with run");
+	if (c->runs && c->check_determinism)
+		return usage_error("--runs and --check-determinism do not go together");
+	if ((c->latency_us >= 0 || c->jitter_us >= 0) &&
+	    !(is_node && c->n_args >= 3 && strcmp(c->args[0], "set") == 0 &&
+	      strcmp(c->args[2], "slow") == 0))
+		return usage_error("--latency and --jitter go with node set NAME slow");
+	if (c->report_path && (is_plugins || is_node || c->runs || c->check_determinism))
+		return usage_error("--report goes with a single run, drain or check (not with --runs, "
+		                   "--check-determinism, plugins or node)");
+	return 0;
+}
+
+/* node list reads the nodes file, which is replaced whole by a rename: no
+ * lock needed to read it; node set takes the data directory's lock. */
+static int cmd_node_locked(const struct cli *c, const char *data_dir)
+{
+	struct datadir_lock lock = { -1, 0 };
+	int is_set = c->n_args >= 1 && strcmp(c->args[0], "set") == 0;
+	int rc = is_set ? lock_data_dir(&lock, data_dir, DATADIR_EXISTING) : 0;
+	if (rc == 0)
+		rc = cmd_node(c, data_dir);
+	datadir_unlock(&lock);
+	return rc;
+}
+
+/* The scenario to run: the command line's, else the config's, else the bundled default. */
+static void choose_scenario(const struct cli *c, const struct config *cfg, char *out, size_t len)
+{
+	if (c->scenario)
+		resolve_scenario(c->scenario, out, len);
+	else if (cfg->scenario)
+		copy_str(out, len, cfg->scenario);
+	else
+		snprintf(out, len, "%s/%s", engine_script_dir(), DEFAULT_SCENARIO);
+}
+
+/* The engine's options from the command line and the config; 0, or the
+ * usage error's exit status when --runs would go past the last seed. */
+static int set_engine_options(const struct cli *c, struct config *cfg, const char *scenario,
+                              const char *data_dir, struct engine_options *o)
+{
+	engine_options_init(o);
+	o->cfg = cfg;
+	o->scenario_path = scenario;
+	o->data_dir = data_dir;
+	o->seed = c->has_seed ? c->seed : cfg->has_seed ? cfg->seed : 1;
+	o->trace = c->trace;
+	if (c->batch)
+		o->batch_max = (size_t)c->batch;
+	o->params = c->params;
+	o->n_params = c->n_params;
+	if (!c->quiet)
+		o->on_loaded = print_schedule;
+	if (c->runs > 1 && o->seed > UINT64_MAX - (c->runs - 1))
+		return usage_error("--runs %lu from %s %" PRIu64 " would go past the last seed, 2^64-1 "
+		                   "(at most --runs %" PRIu64 " from that seed)", c->runs,
+		                   c->has_seed ? "--seed" : "the config's seed", o->seed,
+		                   UINT64_MAX - o->seed + 1);
+	return 0;
+}
+
+static void print_banner(const struct cli *c, enum cli_command cmd, const struct engine_options *o)
+{
+	if (c->quiet)
+		return;
+	if (cmd == CMD_RUN)
+		printf("ddbsim %s: run %s seed=%" PRIu64 " config=%s data-dir=%s\n", PACKAGE_VERSION,
+		       o->scenario_path, o->seed, o->cfg->path, o->data_dir);
+	else
+		printf("ddbsim %s: %s config=%s data-dir=%s\n", PACKAGE_VERSION, c->command,
+		       o->cfg->path, o->data_dir);
+	fflush(stdout);
+}
+
+/* One run, drain or check, its report printed and written to rf. */
+static int cmd_once(const struct cli *c, enum cli_command cmd, struct engine_options *o,
+                    struct report_file *rf)
+{
+	char err[2048] = "";
+	struct run_result res;
+	int r = cmd == CMD_RUN ? engine_run(o, &res, err, sizeof err)
+	        : cmd == CMD_DRAIN ? engine_drain(o, &res, err, sizeof err)
+	                           : engine_check(o, &res, err, sizeof err);
+	int rc;
+	if (r != 0) {
+		fprintf(stderr, "ddbsim: %s\n", err);
+		rc = EXIT_USAGE;
+	} else {
+		rc = finish_report(c, &res, rf, o);
+	}
+	run_result_free(&res);
+	return rc;
+}
+
+/* run, drain and check: what must be there is checked before the data
+ * directory is locked, then the command runs once, or per --runs or
+ * --check-determinism. */
+static int cmd_stores(const struct cli *c, enum cli_command cmd, struct engine_options *o)
+{
+	/* A scenario that is not there fails before the data directory is
+	 * created to hold the lock. */
+	if (cmd == CMD_RUN && access(o->scenario_path, R_OK) != 0) {
+		fprintf(stderr, "ddbsim: %s: cannot open the script: %s\n", o->scenario_path,
+		        strerror(errno));
+		return EXIT_USAGE;
+	}
+	/* Before anything runs: a report that cannot be written fails now. */
+	char err[2048] = "";
+	struct report_file rf = { 0 };
+	if (c->report_path && report_file_open(&rf, c->report_path, err, sizeof err) != 0) {
+		fprintf(stderr, "ddbsim: --report %s\n", err);
+		return EXIT_USAGE;
+	}
+	/* One process per data directory. */
+	struct datadir_lock lock = { -1, 0 };
+	int rc = lock_data_dir(&lock, o->data_dir,
+	                       cmd == CMD_RUN ? DATADIR_CREATE
+	                       : cmd == CMD_DRAIN ? DATADIR_EXISTING : DATADIR_OBSERVE);
+	if (rc == 0) {
+		/* A check only reads: interrupted, it may die at once. */
+		if (cmd == CMD_RUN || cmd == CMD_DRAIN) {
+			catch_stop_signals();
+			o->stop = &stop_signal;
+		}
+		print_banner(c, cmd, o);
+		if (c->runs)
+			rc = cmd_runs(c, o);
+		else if (c->check_determinism)
+			rc = cmd_determinism(c, o);
+		else
+			rc = cmd_once(c, cmd, o, &rf);
+	}
+	report_file_discard(&rf);
+	datadir_unlock(&lock);
+	return rc;
+}
+
 int cli_main(int argc, char **argv)
 {
 	struct cli c = { 0 };
 	c.latency_us = c.jitter_us = -1;
+	enum cli_command cmd;
 	int rc = parse_args(&c, argc, argv);
+	if (rc == 0)
+		rc = check_command(&c, &cmd);
 	if (rc != 0)
 		return rc;
-	if (!c.command)
-		return usage_error("no command given: run, drain, check, plugins or node");
-	int is_run = strcmp(c.command, "run") == 0, is_drain = strcmp(c.command, "drain") == 0,
-	    is_check = strcmp(c.command, "check") == 0, is_plugins = strcmp(c.command, "plugins") == 0,
-	    is_node = strcmp(c.command, "node") == 0;
-	if (!is_run && !is_drain && !is_check && !is_plugins && !is_node)
-		return usage_error("unknown command '%s': use run, drain, check, plugins or node",
-		                   c.command);
-	if ((c.runs || c.check_determinism) && !is_run)
-		return usage_error("--runs and --check-determinism go with run");
-	if (c.runs && c.check_determinism)
-		return usage_error("--runs and --check-determinism do not go together");
-	if ((c.latency_us >= 0 || c.jitter_us >= 0) &&
-	    !(is_node && c.n_args >= 3 && strcmp(c.args[0], "set") == 0 &&
-	      strcmp(c.args[2], "slow") == 0))
-		return usage_error("--latency and --jitter go with node set NAME slow");
-	if (c.report_path && (is_plugins || is_node || c.runs || c.check_determinism))
-		return usage_error("--report goes with a single run, drain or check (not with --runs, "
-		                   "--check-determinism, plugins or node)");
 
 	char err[2048] = "";
 	struct config *cfg = load_config(&c, err, sizeof err);
@@ -675,111 +829,19 @@ int cli_main(int argc, char **argv)
 		fprintf(stderr, "ddbsim: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (is_plugins) {
-		rc = cmd_plugins(cfg);
-		config_free(cfg);
-		return rc;
-	}
 	const char *data_dir = c.data_dir ? c.data_dir : cfg->data_dir ? cfg->data_dir : DEFAULT_DATA_DIR;
-	struct datadir_lock lock = { -1, 0 };
-	if (is_node) {
-		/* node list reads the nodes file, which is replaced whole by a
-		 * rename: no lock needed to read it. */
-		int is_set = c.n_args >= 1 && strcmp(c.args[0], "set") == 0;
-		rc = is_set ? lock_data_dir(&lock, data_dir, DATADIR_EXISTING) : 0;
-		if (rc == 0)
-			rc = cmd_node(&c, data_dir);
-		datadir_unlock(&lock);
-		config_free(cfg);
-		return rc;
-	}
-
-	char scenario[4096];
-	if (c.scenario)
-		resolve_scenario(c.scenario, scenario, sizeof scenario);
-	else if (cfg->scenario)
-		copy_str(scenario, sizeof scenario, cfg->scenario);
-	else
-		snprintf(scenario, sizeof scenario, "%s/%s", engine_script_dir(), DEFAULT_SCENARIO);
-
-	struct engine_options o;
-	engine_options_init(&o);
-	o.cfg = cfg;
-	o.scenario_path = scenario;
-	o.data_dir = data_dir;
-	o.seed = c.has_seed ? c.seed : cfg->has_seed ? cfg->seed : 1;
-	o.trace = c.trace;
-	if (c.batch)
-		o.batch_max = (size_t)c.batch;
-	o.params = c.params;
-	o.n_params = c.n_params;
-	if (!c.quiet)
-		o.on_loaded = print_schedule;
-	if (c.runs > 1 && o.seed > UINT64_MAX - (c.runs - 1)) {
-		rc = usage_error("--runs %lu from %s %" PRIu64 " would go past the last seed, 2^64-1 "
-		                 "(at most --runs %" PRIu64 " from that seed)", c.runs,
-		                 c.has_seed ? "--seed" : "the config's seed", o.seed,
-		                 UINT64_MAX - o.seed + 1);
-		config_free(cfg);
-		return rc;
-	}
-
-	/* A scenario that is not there fails before the data directory is
-	 * created to hold the lock. */
-	if (is_run && access(scenario, R_OK) != 0) {
-		fprintf(stderr, "ddbsim: %s: cannot open the script: %s\n", scenario, strerror(errno));
-		config_free(cfg);
-		return EXIT_USAGE;
-	}
-	/* Before anything runs: a report that cannot be written fails now. */
-	struct report_file rf = { 0 };
-	if (c.report_path && report_file_open(&rf, c.report_path, err, sizeof err) != 0) {
-		fprintf(stderr, "ddbsim: --report %s\n", err);
-		config_free(cfg);
-		return EXIT_USAGE;
-	}
-	/* One process per data directory. */
-	rc = lock_data_dir(&lock, data_dir,
-	                   is_run ? DATADIR_CREATE : is_drain ? DATADIR_EXISTING : DATADIR_OBSERVE);
-	if (rc != 0)
-		goto done;
-	/* A check only reads: interrupted, it may die at once. */
-	if (is_run || is_drain) {
-		catch_stop_signals();
-		o.stop = &stop_signal;
-	}
-
-	if (!c.quiet) {
-		if (is_run)
-			printf("ddbsim %s: run %s seed=%" PRIu64 " config=%s data-dir=%s\n", PACKAGE_VERSION,
-			       scenario, o.seed, cfg->path, o.data_dir);
-		else
-			printf("ddbsim %s: %s config=%s data-dir=%s\n", PACKAGE_VERSION, c.command,
-			       cfg->path, o.data_dir);
-		fflush(stdout);
-	}
-	if (c.runs) {
-		rc = cmd_runs(&c, &o);
-		goto done;
-	}
-	if (c.check_determinism) {
-		rc = cmd_determinism(&c, &o);
-		goto done;
-	}
-	struct run_result res;
-	int r = is_run ? engine_run(&o, &res, err, sizeof err)
-	        : is_drain ? engine_drain(&o, &res, err, sizeof err)
-	                   : engine_check(&o, &res, err, sizeof err);
-	if (r != 0) {
-		fprintf(stderr, "ddbsim: %s\n", err);
-		rc = EXIT_USAGE;
+	if (cmd == CMD_PLUGINS) {
+		rc = cmd_plugins(cfg);
+	} else if (cmd == CMD_NODE) {
+		rc = cmd_node_locked(&c, data_dir);
 	} else {
-		rc = finish_report(&c, &res, &rf, &o);
+		char scenario[4096];
+		struct engine_options o;
+		choose_scenario(&c, cfg, scenario, sizeof scenario);
+		rc = set_engine_options(&c, cfg, scenario, data_dir, &o);
+		if (rc == 0)
+			rc = cmd_stores(&c, cmd, &o);
 	}
-	run_result_free(&res);
-done:
-	report_file_discard(&rf);
-	datadir_unlock(&lock);
 	config_free(cfg);
 	return rc;
 }

@@ -90,6 +90,126 @@ static int is_name_char(char c)
 /* How deep ${A:-${B:-...}} may nest. */
 #define MAX_NESTING 16
 
+/* The name of a variable, NUL-terminated in var[VAR_NAME_MAX]; 0, or -1 if it is too long. */
+#define VAR_NAME_MAX 256
+
+static int copy_var_name(char *var, const char *name, size_t n)
+{
+	if (n >= VAR_NAME_MAX)
+		return -1;
+	memcpy(var, name, n);
+	var[n] = '\0';
+	return 0;
+}
+
+/* "${" not followed by a name: says which of the errors it is; -1. */
+static int bad_name_error(const char *start, size_t n, char *err, size_t errlen)
+{
+	size_t shown = strcspn(start, "}");
+	if (start[shown] != '}')
+		put_err(err, errlen, "unterminated '${' in '%s'", start);
+	else if (n == 0 && shown == 2)
+		put_err(err, errlen, "empty variable name in '${}'");
+	else
+		put_err(err, errlen, "bad variable name in '%.*s'", (int)shown + 1, start);
+	return -1;
+}
+
+/* "${NAME" followed by neither '}' nor ":-": says which of the errors it is; -1. */
+static int unknown_expansion_error(const char *start, const char *after, char *err,
+                                   size_t errlen)
+{
+	size_t shown = strcspn(start, "}");
+	int closed = start[shown] == '}';
+	if (!closed)
+		put_err(err, errlen, "unterminated '${' in '%s'", start);
+	else if (strchr(":-=?+#%/", *after))
+		put_err(err, errlen,
+		        "unsupported expansion '%.*s': only ${VAR} and ${VAR:-default} are known",
+		        (int)shown + 1, start);
+	else
+		put_err(err, errlen, "bad variable name in '%.*s'", (int)shown + 1, start);
+	return -1;
+}
+
+/* ${VAR}, start at "${", the name of n characters at name and '}' after
+ * it: VAR's value, which must be set, into out. 0, or -1 with err set. */
+static int expand_variable(struct buf *out, const char *start, const char *name, size_t n,
+                           char *err, size_t errlen)
+{
+	if (!out)
+		return 0;
+	char var[VAR_NAME_MAX];
+	if (copy_var_name(var, name, n) != 0) {
+		put_err(err, errlen, "variable name too long in '%.*s'", (int)(name + n - start) + 1,
+		        start);
+		return -1;
+	}
+	const char *v = getenv(var);
+	if (!v) {
+		put_err(err, errlen, "${%s} is not set", var);
+		return -1;
+	}
+	buf_add(out, v, strlen(v));
+	return 0;
+}
+
+static int expand_into(struct buf *out, const char **pp, int nested, char *err, size_t errlen);
+
+/* ${VAR:-default}, start at "${", the name of n characters at name and
+ * ":-" after it: VAR's value if it is set and not empty, else the default,
+ * expanded in turn, into out. Leaves *end past the closing '}'. 0, or -1
+ * with err set. */
+static int expand_with_default(struct buf *out, const char *start, const char *name, size_t n,
+                               int nested, const char **end, char *err, size_t errlen)
+{
+	const char *v = NULL;
+	if (out) {
+		char var[VAR_NAME_MAX];
+		if (copy_var_name(var, name, n) != 0) {
+			put_err(err, errlen, "variable name too long in '${%.*s'", (int)n, name);
+			return -1;
+		}
+		v = getenv(var);
+		if (v && !*v)
+			v = NULL;
+	}
+	const char *q = name + n + 2;
+	if (expand_into(v ? NULL : out, &q, nested + 1, err, errlen) < 0)
+		return -1;
+	if (*q != '}') {
+		put_err(err, errlen, "unterminated '${' in '%s'", start);
+		return -1;
+	}
+	if (v)
+		buf_add(out, v, strlen(v));
+	*end = q + 1;
+	return 0;
+}
+
+/* A "${...}" at *pp: expanded into out, *pp left past it. 0, or -1 with err set. */
+static int expand_reference(struct buf *out, const char **pp, int nested, char *err,
+                            size_t errlen)
+{
+	const char *start = *pp; /* at "${" */
+	const char *name = start + 2;
+	size_t n = 0;
+	while (is_name_char(name[n]))
+		n++;
+	const char *after = name + n;
+	if (n == 0 || !is_name_start(name[0]))
+		return bad_name_error(start, n, err, errlen);
+	if (*after == '}') {
+		if (expand_variable(out, start, name, n, err, errlen) < 0)
+			return -1;
+		*pp = after + 1;
+		return 0;
+	}
+	if (after[0] == ':' && after[1] == '-')
+		return expand_with_default(out, start, name, n, nested, pp, err, errlen);
+	return unknown_expansion_error(start, after, err, errlen);
+}
+
 /*
  * Expands *pp into out (when out is NULL, as for a default that is not used,
  * the text is only parsed, to find its end and its syntax errors; its
@@ -112,94 +232,17 @@ static int expand_into(struct buf *out, const char **pp, int nested, char *err, 
 			if (out)
 				buf_add(out, p, n);
 			p += n;
-			continue;
-		}
-		if (p[1] == '$') { /* "$$": one literal '$' */
+		} else if (p[1] == '$') { /* "$$": one literal '$' */
 			if (out)
 				buf_add(out, "$", 1);
 			p += 2;
-			continue;
-		}
-		if (p[1] != '{') { /* a lone '$' is literal */
+		} else if (p[1] != '{') { /* a lone '$' is literal */
 			if (out)
 				buf_add(out, "$", 1);
 			p++;
-			continue;
-		}
-		const char *start = p; /* at "${" */
-		const char *name = p + 2;
-		size_t n = 0;
-		while (is_name_char(name[n]))
-			n++;
-		const char *after = name + n;
-		if (n == 0 || !is_name_start(name[0])) {
-			size_t shown = strcspn(start, "}");
-			if (start[shown] != '}')
-				put_err(err, errlen, "unterminated '${' in '%s'", start);
-			else if (n == 0 && shown == 2)
-				put_err(err, errlen, "empty variable name in '${}'");
-			else
-				put_err(err, errlen, "bad variable name in '%.*s'", (int)shown + 1, start);
+		} else if (expand_reference(out, &p, nested, err, errlen) < 0) {
 			return -1;
 		}
-		if (*after == '}') {
-			if (out) {
-				char var[256];
-				if (n >= sizeof var) {
-					put_err(err, errlen, "variable name too long in '%.*s'",
-					        (int)(after - start) + 1, start);
-					return -1;
-				}
-				memcpy(var, name, n);
-				var[n] = '\0';
-				const char *v = getenv(var);
-				if (!v) {
-					put_err(err, errlen, "${%s} is not set", var);
-					return -1;
-				}
-				buf_add(out, v, strlen(v));
-			}
-			p = after + 1;
-			continue;
-		}
-		if (after[0] == ':' && after[1] == '-') {
-			const char *v = NULL;
-			if (out) {
-				char var[256];
-				if (n >= sizeof var) {
-					put_err(err, errlen, "variable name too long in '${%.*s'", (int)n,
-					        name);
-					return -1;
-				}
-				memcpy(var, name, n);
-				var[n] = '\0';
-				v = getenv(var);
-				if (v && !*v)
-					v = NULL;
-			}
-			const char *q = after + 2;
-			if (expand_into(v ? NULL : out, &q, nested + 1, err, errlen) < 0)
-				return -1;
-			if (*q != '}') {
-				put_err(err, errlen, "unterminated '${' in '%s'", start);
-				return -1;
-			}
-			if (v)
-				buf_add(out, v, strlen(v));
-			p = q + 1;
-			continue;
-		}
-		size_t shown = strcspn(start, "}");
-		int closed = start[shown] == '}';
-		if (!closed)
-			put_err(err, errlen, "unterminated '${' in '%s'", start);
-		else if (strchr(":-=?+#%/", *after))
-			put_err(err, errlen,
-			        "unsupported expansion '%.*s': only ${VAR} and ${VAR:-default} are known",
-			        (int)shown + 1, start);
-		else
-			put_err(err, errlen, "bad variable name in '%.*s'", (int)shown + 1, start);
-		return -1;
 	}
 	*pp = p;
 	return 0;

@@ -566,17 +566,11 @@ static const char *node_state_of(void *ctx, const char *name)
 	return n ? node_state_name(n->state) : NULL;
 }
 
-int engine_run(const struct engine_options *o, struct run_result *res, char *err, size_t errlen)
+/* Loads the scenario within the config's Lua limits and announces its
+ * schedule; 0, or -1 with err set. */
+static int load_run_scenario(struct engine *e, const struct engine_options *o, char *err,
+                             size_t errlen)
 {
-	struct engine e;
-	if (start(&e, o, res, "run") != 0)
-		return errorf(err, errlen, "out of memory");
-	double t0 = wall_now();
-	int rc = -1;
-	res->seed = o->seed;
-	res->has_seed = 1;
-	prng_seed(&e.rng, o->seed);
-	copy_str(res->scenario, sizeof res->scenario, o->scenario_path);
 	struct scenario_limits limits;
 	scenario_limits_init(&limits);
 	if (o->cfg && o->cfg->lua_memory_mb)
@@ -585,98 +579,146 @@ int engine_run(const struct engine_options *o, struct run_result *res, char *err
 		limits.instructions = o->cfg->lua_instruction_limit;
 	if (o->cfg && o->cfg->lua_time_limit_ms)
 		limits.time_ms = o->cfg->lua_time_limit_ms;
-	e.sc = scenario_load_limited(o->scenario_path, engine_script_dir(), &e.rng, o->params,
-	                             o->n_params, &limits, err, errlen);
-	if (!e.sc)
-		goto out;
-	e.si = scenario_info(e.sc);
+	e->sc = scenario_load_limited(o->scenario_path, engine_script_dir(), &e->rng, o->params,
+	                              o->n_params, &limits, err, errlen);
+	if (!e->sc)
+		return -1;
+	e->si = scenario_info(e->sc);
 	if (o->on_loaded)
-		o->on_loaded(o->on_loaded_ctx, e.si);
-	if (catalog_build(&e.cat, e.si, err, errlen) != 0)
-		goto out;
-	if (world_open(&e.w, o->cfg, o->data_dir, e.si->regions, e.si->n_regions, err, errlen) != 0)
-		goto out;
-	e.world_open = 1;
-	if (apply_admin_states(&e.w, o->data_dir, err, errlen) != 0)
-		goto out;
-	e.w.faults.rng = &e.rng;
-	if (fault_steps_init(&e.steps, &e.w.nodes, &e.w.faults) != 0) {
-		errorf(err, errlen, "out of memory");
-		goto out;
-	}
-	e.steps_ready = 1;
-	scenario_set_node_query(e.sc, node_state_of, &e);
-	if (stopped(&e)) { /* nothing written yet */
-		interrupted(&e, res, "start");
-		rc = 0;
-		goto out;
-	}
-	/* Mark the setup (the wipe, the catalog and its stock) before it
-	 * starts, durably, and clear the mark once it is complete: a run that
-	 * dies or is interrupted in between leaves the mark, and drain and
-	 * check refuse the half-set-up stores until a new run. */
-	e.w.nodes.resetting = 1;
-	if (node_table_save(&e.w.nodes, o->data_dir, err, errlen) != 0 ||
-	    world_reset(&e.w, err, errlen) != 0)
-		goto out;
-	int installed = catalog_install_until(&e.w, e.si, 0, o->stop, err, errlen);
-	if (installed < 0)
-		goto out;
-	if (installed > 0) {
-		interrupted(&e, res, "setup");
-		rc = 0;
-		goto out;
-	}
-	e.w.nodes.resetting = 0;
-	if (node_table_save(&e.w.nodes, o->data_dir, err, errlen) != 0)
-		goto out;
-	if (orders_init(&e.orders, &e.w, e.sc, &e.cat, e.m, o->batch_max) != 0 ||
-	    sync_init(&e.sync, &e.w, e.m) != 0) {
-		errorf(err, errlen, "out of memory");
-		goto out;
-	}
-	e.sync_ready = 1;
-	if (scenario_has_customers(e.sc)) {
-		if (customers_init(&e.customers, &e.w, e.sc, e.m) != 0) {
-			errorf(err, errlen, "out of memory");
-			goto out;
-		}
-		e.customers_ready = 1;
-		e.customers_left = 1;
-		schedule_customer(&e);
+		o->on_loaded(o->on_loaded_ctx, e->si);
+	return 0;
+}
+
+/* The catalog, the stores and the nodes with their kept states, and the
+ * failure steps; nothing written yet. 0, or -1 with err set. */
+static int open_run_world(struct engine *e, const struct engine_options *o, char *err,
+                          size_t errlen)
+{
+	if (catalog_build(&e->cat, e->si, err, errlen) != 0)
+		return -1;
+	if (world_open(&e->w, o->cfg, o->data_dir, e->si->regions, e->si->n_regions, err, errlen) != 0)
+		return -1;
+	e->world_open = 1;
+	if (apply_admin_states(&e->w, o->data_dir, err, errlen) != 0)
+		return -1;
+	e->w.faults.rng = &e->rng;
+	if (fault_steps_init(&e->steps, &e->w.nodes, &e->w.faults) != 0)
+		return errorf(err, errlen, "out of memory");
+	e->steps_ready = 1;
+	scenario_set_node_query(e->sc, node_state_of, e);
+	return 0;
+}
+
+/* Wipes the stores and installs the catalog and its stock. The setup is
+ * marked, durably, before it starts and the mark cleared once it is
+ * complete: a run that dies or is interrupted in between leaves the mark,
+ * and drain and check refuse the half-set-up stores until a new run.
+ * 0 done, 1 interrupted, or -1 with err set. */
+static int reset_run_stores(struct engine *e, const struct engine_options *o, char *err,
+                            size_t errlen)
+{
+	e->w.nodes.resetting = 1;
+	if (node_table_save(&e->w.nodes, o->data_dir, err, errlen) != 0 ||
+	    world_reset(&e->w, err, errlen) != 0)
+		return -1;
+	int installed = catalog_install_until(&e->w, e->si, 0, o->stop, err, errlen);
+	if (installed != 0)
+		return installed < 0 ? -1 : 1;
+	e->w.nodes.resetting = 0;
+	if (node_table_save(&e->w.nodes, o->data_dir, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+/* The orders, the sync and the customers (if the scenario has any), and
+ * the first event of each kind on the clock. 0, or -1 with err set. */
+static int start_run_workload(struct engine *e, const struct engine_options *o, char *err,
+                              size_t errlen)
+{
+	if (orders_init(&e->orders, &e->w, e->sc, &e->cat, e->m, o->batch_max) != 0 ||
+	    sync_init(&e->sync, &e->w, e->m) != 0)
+		return errorf(err, errlen, "out of memory");
+	e->sync_ready = 1;
+	if (scenario_has_customers(e->sc)) {
+		if (customers_init(&e->customers, &e->w, e->sc, e->m) != 0)
+			return errorf(err, errlen, "out of memory");
+		e->customers_ready = 1;
+		e->customers_left = 1;
+		schedule_customer(e);
 	}
 
-	e.arrivals_left = e.w.n_regions;
-	for (size_t r = 0; r < e.w.n_regions; r++)
-		schedule_arrival(&e, r);
-	for (size_t i = 0; i < e.si->n_restocks; i++)
-		schedule(&e, e.si->restocks[i].at_us, EV_RESTOCK, (int)i);
-	for (size_t i = 0; i < e.si->n_failures; i++)
-		schedule(&e, e.si->failures[i].at_us, EV_FAILURE, (int)i);
-	schedule(&e, 0, EV_SAMPLE, 0);
-	schedule(&e, o->sync_every_us, EV_SYNC, 0);
-	double started = wall_now();
-	res->setup_seconds = started - t0;
-	int looped = e.out_of_memory || scenario_fatal(e.sc) ? -1 : run_loop(&e);
+	e->arrivals_left = e->w.n_regions;
+	for (size_t r = 0; r < e->w.n_regions; r++)
+		schedule_arrival(e, r);
+	for (size_t i = 0; i < e->si->n_restocks; i++)
+		schedule(e, e->si->restocks[i].at_us, EV_RESTOCK, (int)i);
+	for (size_t i = 0; i < e->si->n_failures; i++)
+		schedule(e, e->si->failures[i].at_us, EV_FAILURE, (int)i);
+	schedule(e, 0, EV_SAMPLE, 0);
+	schedule(e, o->sync_every_us, EV_SYNC, 0);
+	return 0;
+}
+
+/* Everything before the first event: 0 ready to run, 1 interrupted (res
+ * says where), or -1 with err set. */
+static int setup_run(struct engine *e, const struct engine_options *o, struct run_result *res,
+                     char *err, size_t errlen)
+{
+	if (load_run_scenario(e, o, err, errlen) != 0 || open_run_world(e, o, err, errlen) != 0)
+		return -1;
+	if (stopped(e)) { /* nothing written yet */
+		interrupted(e, res, "start");
+		return 1;
+	}
+	int reset = reset_run_stores(e, o, err, errlen);
+	if (reset > 0)
+		interrupted(e, res, "setup");
+	if (reset != 0)
+		return reset;
+	return start_run_workload(e, o, err, errlen);
+}
+
+/* After the loop (looped: run_loop's return, or -1 if it could not start):
+ * the checks, or the reason it stopped. 0, or -1 with err set. */
+static int finish_run(struct engine *e, struct run_result *res, int looped, double started,
+                      char *err, size_t errlen)
+{
 	if (looped < 0) {
-		if (scenario_fatal(e.sc))
-			errorf(err, errlen, "%s; the run stopped: what was committed is in the stores "
-			       "(ddbsim drain finishes the sync)", scenario_fatal(e.sc));
-		else
-			errorf(err, errlen, "out of memory for the next event: the run stopped; what was "
-			       "committed is in the stores (ddbsim drain finishes the sync)");
-		goto out;
+		if (scenario_fatal(e->sc))
+			return errorf(err, errlen, "%s; the run stopped: what was committed is in the "
+			              "stores (ddbsim drain finishes the sync)", scenario_fatal(e->sc));
+		return errorf(err, errlen, "out of memory for the next event: the run stopped; what was "
+		              "committed is in the stores (ddbsim drain finishes the sync)");
 	}
 	res->sync_seconds = wall_now() - started;
-	res->trace_hash = e.trace;
+	res->trace_hash = e->trace;
 	if (looped > 0) {
-		end_emulation(&e);
-		interrupted(&e, res, e.clock.now_us < e.si->duration_us ? "workload" : "sync");
-		rc = 0;
-	} else {
-		rc = finish(&e, res, e.sc, err, errlen);
+		end_emulation(e);
+		interrupted(e, res, e->clock.now_us < e->si->duration_us ? "workload" : "sync");
+		return 0;
 	}
-out:
+	return finish(e, res, e->sc, err, errlen);
+}
+
+int engine_run(const struct engine_options *o, struct run_result *res, char *err, size_t errlen)
+{
+	struct engine e;
+	if (start(&e, o, res, "run") != 0)
+		return errorf(err, errlen, "out of memory");
+	double t0 = wall_now();
+	res->seed = o->seed;
+	res->has_seed = 1;
+	prng_seed(&e.rng, o->seed);
+	copy_str(res->scenario, sizeof res->scenario, o->scenario_path);
+	int rc = setup_run(&e, o, res, err, errlen);
+	if (rc == 0) {
+		double started = wall_now();
+		res->setup_seconds = started - t0;
+		int looped = e.out_of_memory || scenario_fatal(e.sc) ? -1 : run_loop(&e);
+		rc = finish_run(&e, res, looped, started, err, errlen);
+	} else if (rc > 0) {
+		rc = 0; /* interrupted before the first event: res says where */
+	}
 	res->wall_seconds = wall_now() - t0;
 	engine_free(&e);
 	return rc;
