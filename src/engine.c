@@ -27,7 +27,7 @@
 #include "scenario.h"
 #include "state_hash.h"
 #include "sync.h"
-#include "topology.h"
+#include "world.h"
 #include "util.h"
 
 enum event_type { EV_ARRIVAL = 1, EV_COMMIT, EV_SYNC, EV_RESTOCK, EV_FAILURE, EV_SAMPLE,

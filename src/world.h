@@ -1,10 +1,10 @@
 /*
- * topology.h - the emulated system as configured: a store per region, the
+ * world.h - the emulated system as configured: a store per region, the
  * central store, the documents store, the broker, and the node table that
  * says which of them are up.  Opens and closes the plugin instances.
  */
-#ifndef DDBSIM_TOPOLOGY_H
-#define DDBSIM_TOPOLOGY_H
+#ifndef DDBSIM_WORLD_H
+#define DDBSIM_WORLD_H
 
 #include "faults.h"
 #include "node.h"

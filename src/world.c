@@ -1,9 +1,9 @@
 /*
- * topology.c - builds the emulated system from the config: which plugin
+ * world.c - builds the emulated system from the config: which plugin
  * serves each node, with which settings, and checks that it can serve the
  * node's role before anything runs.
  */
-#include "topology.h"
+#include "world.h"
 
 #include <errno.h>
 #include <stdlib.h>
