@@ -17,9 +17,11 @@ stop_run() { [ -z "$RUN_PID" ] || kill -9 "$RUN_PID" 2>/dev/null || true; }
 cleanup() { stop_run; rm -rf "$TMP"; }
 trap cleanup EXIT INT TERM
 
-# The embedded default, with the build tree's plugins.
-CONF="$TMP/test.conf"
-cat > "$CONF" <<CONF
+# write_conf FILE REGIONS CENTRAL DOCUMENTS: a config with the build tree's
+# plugins, the data in $TMP/data, the memory transport, and the given
+# bodies of the [regions], [central] and [documents] sections.
+write_conf() {
+	cat > "$1" <<CONF
 [ddbsim]
 plugin_dir = \${DDBSIM_PLUGIN_DIR}
 data_dir = $TMP/data
@@ -28,14 +30,19 @@ data_dir = $TMP/data
 plugin = memory
 
 [regions]
-plugin = sqlite
+$2
 
 [central]
-plugin = sqlite
+$3
 
 [documents]
-plugin = sqlite
+$4
 CONF
+}
+
+# The embedded default, with the build tree's plugins.
+CONF="$TMP/test.conf"
+write_conf "$CONF" "plugin = sqlite" "plugin = sqlite" "plugin = sqlite"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
