@@ -47,6 +47,11 @@ tests_unit_test_transport_SOURCES = tests/unit/test_transport.c tests/unit/plugi
 tests_unit_test_transport_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_transport_LDADD = $(UNIT_LIBS)
 
+check_PROGRAMS += tests/unit/test_memory
+tests_unit_test_memory_SOURCES = tests/unit/test_memory.c tests/unit/plugin_fixture.c tests/unit/plugin_fixture.h src/loader.c
+tests_unit_test_memory_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_memory_LDADD = $(UNIT_LIBS)
+
 check_PROGRAMS += tests/unit/test_scenario
 tests_unit_test_scenario_SOURCES = tests/unit/test_scenario.c src/scenario.c \
 	src/scenario_limits.c src/scenario_sandbox.c src/scenario_parse.c src/scenario_customers.c \
