@@ -10,7 +10,7 @@
 
 #include "metrics.h"
 #include "scenario.h"
-#include "topology.h"
+#include "world.h"
 #include "util.h"
 
 static int compare_sku(const void *a, const void *b)

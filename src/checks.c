@@ -16,7 +16,7 @@
 #include "queued_writes.h"
 #include "scenario.h"
 #include "sync.h"
-#include "topology.h"
+#include "world.h"
 #include "util.h"
 
 #define EXAMPLES 3

@@ -22,7 +22,7 @@
 #include "node.h"
 #include "scenario.h"
 #include "report.h"
-#include "topology.h"
+#include "world.h"
 #include "util.h"
 
 #define DEFAULT_DATA_DIR "ddbsim-data"

@@ -35,7 +35,7 @@
  *   - paths are kept as written: a relative path is relative to the working
  *     directory of ddbsim, not to the config file.
  * [region.NAME] replaces [regions] for that region: its options are its
- * own; only a missing "plugin =" is taken from [regions] (src/topology.c).
+ * own; only a missing "plugin =" is taken from [regions] (src/world.c).
  */
 #ifndef DDBSIM_CONFIG_FILE_H
 #define DDBSIM_CONFIG_FILE_H

@@ -11,7 +11,7 @@
 
 #include "metrics.h"
 #include "scenario.h"
-#include "topology.h"
+#include "world.h"
 #include "util.h"
 
 #define REPLAY_BATCH 256

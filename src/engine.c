@@ -27,7 +27,7 @@
 #include "scenario.h"
 #include "state_hash.h"
 #include "sync.h"
-#include "topology.h"
+#include "world.h"
 #include "util.h"
 
 enum event_type { EV_ARRIVAL = 1, EV_COMMIT, EV_SYNC, EV_RESTOCK, EV_FAILURE, EV_SAMPLE,
@@ -810,6 +810,30 @@ static int open_existing(struct engine *e, const struct engine_options *o, unsig
 	return 0;
 }
 
+/* Gives back what the consumers of the central and documents queues took
+ * and did not ack before the crash, through the fault layer, each queue
+ * asked by its consumer.  A broker that cannot be reached is no error: the
+ * center's applier asks again at its first tick that reaches it, and the
+ * documents queue cannot be consumed in this drain either.  Any other
+ * failure is. */
+static int recover_queues(struct engine *e, char *err, size_t errlen)
+{
+	static const char *const queues[] = { QUEUE_CENTRAL, QUEUE_DOCUMENTS };
+	struct node *consumers[] = { e->w.central.node, e->w.documents.node };
+	for (size_t i = 0; i < sizeof queues / sizeof queues[0]; i++) {
+		struct ddb_err de = { "" };
+		e->w.faults.caller = consumers[i];
+		enum ddb_status st = bus_recover(&e->w.bus, queues[i], &de);
+		if (st == DDB_UNAVAILABLE && i == 0)
+			e->sync.recover_needed = 1;
+		else if (st != DDB_OK && st != DDB_UNAVAILABLE)
+			return errorf(err, errlen, "transport: cannot recover queue %s: %s (%s)",
+			              queues[i], de.msg, ddb_status_name(st));
+	}
+	e->w.faults.caller = NULL;
+	return 0;
+}
+
 int engine_drain(const struct engine_options *o, struct run_result *res, char *err, size_t errlen)
 {
 	struct engine e;
@@ -824,9 +848,8 @@ int engine_drain(const struct engine_options *o, struct run_result *res, char *e
 	 * unapplied event again; the center and the documents store ignore
 	 * what they already have. */
 	sync_restart_relay(&e.sync); /* each region as soon as it can be reached */
-	struct ddb_err de = { "" };
-	e.w.bus.ops->recover(e.w.bus.h, QUEUE_CENTRAL, &de);
-	e.w.bus.ops->recover(e.w.bus.h, QUEUE_DOCUMENTS, &de);
+	if (recover_queues(&e, err, errlen) != 0)
+		goto out;
 	/* Until nothing is pending, or nothing moves: at once when a node is
 	 * down on purpose, after DRAIN_PATIENCE_S when a server does not
 	 * answer (it may be restarting). */

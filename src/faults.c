@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "prng.h"
 #include "util.h"
@@ -171,6 +172,20 @@ enum ddb_status store_put_components(struct store *s, const struct ddb_product *
 {
 	struct fault_layer *fl = s->fl;
 	CALL(s->node, s->ops->put_components(s->h, products, n, err));
+}
+
+/* ---- observation, past the fault layer (checks, state hash) ------------- */
+
+enum ddb_status store_scan_observed(struct store *s, int dataset, const char *region, void **cur,
+                                    struct ddb_err *err)
+{
+	enum ddb_status st;
+	for (int tries = 0; (st = s->ops->scan_open(s->h, dataset, region, cur, err)) ==
+	                            DDB_UNAVAILABLE && tries < 100; tries++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 }; /* 100 x 100 ms */
+		nanosleep(&ts, NULL);
+	}
+	return st;
 }
 
 /* ---- the transport -------------------------------------------------------- */

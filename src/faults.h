@@ -102,6 +102,11 @@ enum ddb_status store_put_order_logs(struct store *s, const struct ddb_order *or
                                      int64_t now_us, struct ddb_err *err);
 enum ddb_status store_put_components(struct store *s, const struct ddb_product *products,
                                      size_t n, struct ddb_err *err);
+/* Opens a scan of a store directly, past the fault layer (the checks and
+ * the state hash observe; they are not part of the system), giving a
+ * server that is restarting up to 10 s to answer. */
+enum ddb_status store_scan_observed(struct store *s, int dataset, const char *region, void **cur,
+                                    struct ddb_err *err);
 
 enum ddb_status bus_publish(struct bus *b, const char *queue, const void *body, size_t len,
                             struct ddb_err *err);

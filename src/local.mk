@@ -17,7 +17,7 @@ src_libddbsim_la_SOURCES = \
 	src/node.c src/node.h \
 	src/faults.c src/faults.h \
 	src/fault_steps.c src/fault_steps.h \
-	src/topology.c src/topology.h \
+	src/world.c src/world.h \
 	src/catalog.c src/catalog.h \
 	src/orders.c src/orders.h \
 	src/customers.c src/customers.h \

@@ -16,7 +16,7 @@
 #include "catalog.h"
 #include "metrics.h"
 #include "scenario.h"
-#include "topology.h"
+#include "world.h"
 #include "util.h"
 
 /* Orders are capped so that quantity * price and sums over a run stay far

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "topology.h"
+#include "world.h"
 #include "util.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "metrics.h"
-#include "topology.h"
+#include "world.h"
 #include "util.h"
 
 int sync_init(struct sync *s, struct world *w, struct metrics *m)

@@ -37,10 +37,20 @@ tests_unit_test_storage_SOURCES = tests/unit/test_storage.c tests/unit/plugin_fi
 tests_unit_test_storage_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_storage_LDADD = $(UNIT_LIBS)
 
+check_PROGRAMS += tests/unit/test_sqlite
+tests_unit_test_sqlite_SOURCES = tests/unit/test_sqlite.c tests/unit/plugin_fixture.c tests/unit/plugin_fixture.h src/loader.c
+tests_unit_test_sqlite_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sqlite_LDADD = $(UNIT_LIBS)
+
 check_PROGRAMS += tests/unit/test_transport
 tests_unit_test_transport_SOURCES = tests/unit/test_transport.c tests/unit/plugin_fixture.c tests/unit/plugin_fixture.h src/loader.c
 tests_unit_test_transport_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_transport_LDADD = $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_memory
+tests_unit_test_memory_SOURCES = tests/unit/test_memory.c tests/unit/plugin_fixture.c tests/unit/plugin_fixture.h src/loader.c
+tests_unit_test_memory_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_memory_LDADD = $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_scenario
 tests_unit_test_scenario_SOURCES = tests/unit/test_scenario.c src/scenario.c \

@@ -13,25 +13,9 @@
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/data/mongo/lib.sh"
 
-cat > "$TMP/crash.conf" <<CONF
-[ddbsim]
-plugin_dir = \${DDBSIM_PLUGIN_DIR}
-data_dir = $TMP/data
-
-[transport]
-plugin = memory
-
-[regions]
-plugin = mongo
+write_conf "$TMP/crash.conf" "plugin = mongo
 uri = \${MONGO_URI}
-database_prefix = $MONGO_PREFIX
-
-[central]
-plugin = sqlite
-
-[documents]
-plugin = sqlite
-CONF
+database_prefix = $MONGO_PREFIX" "plugin = sqlite" "plugin = sqlite"
 SCENARIO="$MONGO_DATA/small.lua"
 REGIONS="east middle west"
 

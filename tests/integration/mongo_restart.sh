@@ -35,25 +35,9 @@ print(u)' "$MONGO_URI" "$(cat "$PROXY_DIR/port")")
 else
 	RUN_URI=$MONGO_URI
 fi
-cat > "$TMP/docs.conf" <<CONF
-[ddbsim]
-plugin_dir = \${DDBSIM_PLUGIN_DIR}
-data_dir = $TMP/data
-
-[transport]
-plugin = memory
-
-[regions]
-plugin = sqlite
-
-[central]
-plugin = sqlite
-
-[documents]
-plugin = mongo
+write_conf "$TMP/docs.conf" "plugin = sqlite" "plugin = sqlite" "plugin = mongo
 uri = $RUN_URI
-database_prefix = $MONGO_PREFIX
-CONF
+database_prefix = $MONGO_PREFIX"
 
 # outage HOW: the server goes away, stays away a moment, comes back.
 outage() {

@@ -30,41 +30,15 @@ left_in_queue=0
 while [ "$i" -le "$rounds" ]; do
 	r16=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
 	delay_ms=$((200 + r16 * (full_ms * 3 / 4) / 65536))
-	"$DDBSIM" run -c "$RMQ_CONF" "$scenario" --seed "$i" -q > "$TMP/run.out" 2>&1 &
-	pid=$!
-	RUN_PID=$pid
-	sleep "$(awk -v ms="$delay_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
-	kill -9 "$pid" 2>/dev/null || true
-	status=0
-	wait "$pid" 2>/dev/null || status=$?
-	# Killed mid-run: 137; finished before the kill (which may still have
-	# found it exiting): it must have succeeded.
-	case "$status" in
-	137) mid_run=$((mid_run + 1)) ;;
-	0) ;;
-	*) cat "$TMP/run.out"; fail "round $i: run exit status $status" ;;
-	esac
+	kill_run "$RMQ_CONF" "$scenario" "$i" "$delay_ms"
 	held=$(broker_queues | awk '$1 ~ /^sync\./ { n += $2 } END { print n + 0 }')
 	[ "$held" -eq 0 ] || left_in_queue=$((left_in_queue + 1))
-	ddbsim drain -c "$RMQ_CONF" --report "$TMP/drain.json"
-	if [ "$rc" -eq 2 ] && grep -q "did not finish (interrupted run)" "$TMP/err"; then
-		# Killed during its setup: no drain can make that whole; check
-		# refuses it too, and the next round's run starts afresh.
-		ddbsim check -c "$RMQ_CONF"
-		expect_rc 2 "round $i: check after a kill during the setup"
-		echo "round $i: killed after $delay_ms ms, during the setup: drain and check refuse it"
+	if ! drain_killed "$RMQ_CONF" "$i" "$delay_ms"; then
 		in_setup=$((in_setup + 1))
 		i=$((i + 1))
 		continue
 	fi
-	[ "$rc" -eq 0 ] || { cat "$TMP/out" "$TMP/err"; fail "round $i (kill after $delay_ms ms): drain exit $rc"; }
-	regional=0
-	for r in seattle boston denver; do
-		n=$(sqlite3 "$TMP/data/$r.db" "SELECT count(*) FROM orders")
-		regional=$((regional + n))
-	done
-	central=$(sqlite3 "$TMP/data/central.db" "SELECT count(*) FROM central_orders")
-	[ "$regional" = "$central" ] || fail "round $i: regions hold $regional orders, the center $central"
+	regions_match_center "$i"
 	q=$(broker_queues | awk '$1 ~ /^sync\./ { printf "%s=%s ", $1, $2 }')
 	[ "$q" = "sync.central=0 sync.documents=0 " ] || fail "round $i: after drain, broker queues: $q"
 	echo "round $i: killed after $delay_ms ms with $held messages in the sync queues;" \

@@ -29,7 +29,7 @@
 #include "scenario.h"
 #include "state_hash.h"
 #include "sync.h"
-#include "topology.h"
+#include "world.h"
 #include "util.h"
 #include "wire.h"
 

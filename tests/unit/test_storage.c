@@ -20,8 +20,8 @@
  * roles served.  The customer tests use the customer store: the regional
  * store when the plugin serves that role, else an instance of "testregion"
  * opened with every role the plugin serves (a document store that keeps
- * customers, say).  The tests at the end named test_sqlite_* check options
- * and errors of the SQLite plugin only and are skipped for other plugins.
+ * customers, say).  The SQLite plugin's own options and errors are tested in
+ * test_sqlite.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -2822,52 +2822,11 @@ static void test_customers_idempotent_replay(void **state)
 	free(state1);
 }
 
-/* ---- the SQLite plugin's own options and errors -------------------------------- */
+/* ---- read-only ----------------------------------------------------------- */
 
 static int is_sqlite(void)
 {
 	return strcmp(G.name, "sqlite") == 0;
-}
-
-static void test_sqlite_options(void **state)
-{
-	(void)state;
-	if (!is_sqlite())
-		skip();
-	void *h = NULL;
-	struct ddb_err e = { "" };
-	struct ddb_option sync_bad[] = { { "synchronous", "SOMETIMES" } };
-	assert_status(DDB_INVALID, open_with("opt", DDB_ROLE_REGIONAL, sync_bad, 1, &h, &e));
-	assert_null(h);
-	assert_non_null(strstr(e.msg, "synchronous"));
-	assert_non_null(strstr(e.msg, "SOMETIMES"));
-	struct ddb_option busy_bad[] = { { "busy_timeout_ms", "soon" } };
-	assert_status(DDB_INVALID, open_with("opt", DDB_ROLE_REGIONAL, busy_bad, 1, &h, &e));
-	assert_non_null(strstr(e.msg, "busy_timeout_ms"));
-	assert_non_null(strstr(e.msg, "soon"));
-	struct ddb_option busy_neg[] = { { "busy_timeout_ms", "-1" } };
-	assert_status(DDB_INVALID, open_with("opt", DDB_ROLE_REGIONAL, busy_neg, 1, &h, &e));
-	/* Refused options create no file. */
-	char path[512];
-	snprintf(path, sizeof path, "%s/opt.db", G.data_dir);
-	assert_int_equal(access(path, F_OK), -1);
-
-	/* Every synchronous level, any case; the default file name. */
-	const char *levels[] = { "OFF", "normal", "Full", "EXTRA" };
-	for (size_t i = 0; i < 4; i++) {
-		struct ddb_option o[] = { { "synchronous", levels[i] }, { "busy_timeout_ms", "0" } };
-		assert_status(DDB_OK, open_with("opt", DDB_ROLE_REGIONAL, o, 2, &h, &e));
-		S->close(h);
-	}
-	assert_int_equal(access(path, F_OK), 0);
-
-	/* An explicit path. */
-	char own[512];
-	snprintf(own, sizeof own, "%s/elsewhere.sqlite", G.data_dir);
-	struct ddb_option p[] = { { "path", own } };
-	assert_status(DDB_OK, open_with("opt2", DDB_ROLE_CENTRAL, p, 1, &h, &e));
-	S->close(h);
-	assert_int_equal(access(own, F_OK), 0);
 }
 
 /* Opened read-only (ddbsim check), a store observes and changes nothing:
@@ -2921,22 +2880,6 @@ static void test_readonly_open(void **state)
 		assert_status(DDB_NOT_FOUND, open_readonly(REGION, CEN, &ro, &e));
 		assert_null(ro);
 	}
-}
-
-static void test_sqlite_unavailable(void **state)
-{
-	(void)state;
-	if (!is_sqlite())
-		skip();
-	char path[512];
-	snprintf(path, sizeof path, "%s/no/such/dir/x.db", G.data_dir);
-	struct ddb_option p[] = { { "path", path } };
-	void *h = NULL;
-	struct ddb_err e = { "" };
-	assert_status(DDB_UNAVAILABLE, open_with("gone", DDB_ROLE_REGIONAL, p, 1, &h, &e));
-	assert_null(h);
-	assert_non_null(strstr(e.msg, path));
-	assert_true(strncmp(e.msg, "sqlite: ", 8) == 0);
 }
 
 int main(void)
@@ -2995,8 +2938,6 @@ int main(void)
 		TEST(test_customers_durable, CUST),
 		TEST(test_customers_idempotent_replay, CUST),
 		TEST(test_readonly_open, 0),
-		TEST(test_sqlite_options, 0),
-		TEST(test_sqlite_unavailable, 0),
 #undef TEST
 	};
 	int failed = cmocka_run_group_tests_name("storage conformance", tests, group_setup,

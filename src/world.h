@@ -1,10 +1,10 @@
 /*
- * topology.h - the emulated system as configured: a store per region, the
+ * world.h - the emulated system as configured: a store per region, the
  * central store, the documents store, the broker, and the node table that
  * says which of them are up.  Opens and closes the plugin instances.
  */
-#ifndef DDBSIM_TOPOLOGY_H
-#define DDBSIM_TOPOLOGY_H
+#ifndef DDBSIM_WORLD_H
+#define DDBSIM_WORLD_H
 
 #include "faults.h"
 #include "node.h"
@@ -47,11 +47,6 @@ void world_close(struct world *w);
 int world_reset(struct world *w, char *err, size_t errlen);
 /* The name of the queue that holds writes for node n while it is down. */
 void world_node_queue(const struct node *n, char *buf, size_t len);
-/* Opens a scan of a store directly, past the fault layer (the checks and
- * the state hash observe; they are not part of the system), giving a
- * server that is restarting up to 10 s to answer. */
-enum ddb_status store_scan_observed(struct store *s, int dataset, const char *region, void **cur,
-                                    struct ddb_err *err);
 /* Messages in region r's node queue (ready + unacked), as the transport
  * counts them: an observation, past the fault layer (0 on failure). */
 enum ddb_status world_node_queue_depth(const struct world *w, size_t r, uint64_t *depth,

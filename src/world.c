@@ -1,14 +1,13 @@
 /*
- * topology.c - builds the emulated system from the config: which plugin
+ * world.c - builds the emulated system from the config: which plugin
  * serves each node, with which settings, and checks that it can serve the
  * node's role before anything runs.
  */
-#include "topology.h"
+#include "world.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "config_file.h"
 #include "datadir_lock.h"
@@ -152,18 +151,6 @@ static int declare_queues(struct world *w, char *err, size_t errlen)
 void world_node_queue(const struct node *n, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s", QUEUE_NODE_PREFIX, n->name);
-}
-
-enum ddb_status store_scan_observed(struct store *s, int dataset, const char *region, void **cur,
-                                    struct ddb_err *err)
-{
-	enum ddb_status st;
-	for (int tries = 0; (st = s->ops->scan_open(s->h, dataset, region, cur, err)) ==
-	                            DDB_UNAVAILABLE && tries < 100; tries++) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 }; /* 100 x 100 ms */
-		nanosleep(&ts, NULL);
-	}
-	return st;
 }
 
 enum ddb_status world_node_queue_depth(const struct world *w, size_t r, uint64_t *depth,

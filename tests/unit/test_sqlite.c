@@ -1,0 +1,158 @@
+/*
+ * test_sqlite.c - the SQLite storage plugin's own options and errors, which
+ * the backend-agnostic conformance suite (test_storage.c) leaves out: the
+ * synchronous and busy_timeout_ms settings, an explicit path, and a path
+ * that cannot be opened.  Loads the plugin the way ddbsim does, from
+ * DDBSIM_PLUGIN_DIR, and gives each test a new temporary data directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loader.h"
+#include "plugin_fixture.h"
+
+static struct {
+	struct plugin *plugin;
+	char data_dir[256];
+} G;
+
+#define S (G.plugin->desc->storage)
+
+#define assert_status(want, got)                                                          \
+	do {                                                                              \
+		enum ddb_status w_ = (want), g_ = (got);                                  \
+		if (w_ != g_)                                                             \
+			fail_msg("%s is %s, want %s", #got, ddb_status_name(g_),          \
+			         ddb_status_name(w_));                                    \
+	} while (0)
+
+static int group_setup(void **state)
+{
+	(void)state;
+	char err[512];
+	G.plugin = plugin_load("sqlite", getenv("DDBSIM_PLUGIN_DIR"), DDB_KIND_STORAGE, err,
+	                       sizeof err);
+	if (!G.plugin) {
+		fprintf(stderr, "cannot load storage plugin 'sqlite': %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	plugin_unload(G.plugin);
+	G.plugin = NULL;
+	return 0;
+}
+
+static int test_setup(void **state)
+{
+	(void)state;
+	const char *tmp = getenv("TMPDIR");
+	snprintf(G.data_dir, sizeof G.data_dir, "%s/ddbsim-sqlite-XXXXXX",
+	         tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(G.data_dir)) {
+		fprintf(stderr, "mkdtemp %s: %s\n", G.data_dir, strerror(errno));
+		G.data_dir[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static int test_teardown(void **state)
+{
+	(void)state;
+	if (G.data_dir[0])
+		fixture_remove_tree(G.data_dir);
+	G.data_dir[0] = '\0';
+	return 0;
+}
+
+/* Opens node in the test's data directory with the given options. */
+static enum ddb_status open_with(const char *node, unsigned roles, const struct ddb_option *opts,
+                                 size_t n, void **h, struct ddb_err *e)
+{
+	struct ddb_open_args args = {
+		.node = node,
+		.data_dir = G.data_dir,
+		.roles = roles,
+		.options = opts,
+		.n_options = n,
+	};
+	return S->open(&args, h, e);
+}
+
+static void test_sqlite_options(void **state)
+{
+	(void)state;
+	void *h = NULL;
+	struct ddb_err e = { "" };
+	struct ddb_option sync_bad[] = { { "synchronous", "SOMETIMES" } };
+	assert_status(DDB_INVALID, open_with("opt", DDB_ROLE_REGIONAL, sync_bad, 1, &h, &e));
+	assert_null(h);
+	assert_non_null(strstr(e.msg, "synchronous"));
+	assert_non_null(strstr(e.msg, "SOMETIMES"));
+	struct ddb_option busy_bad[] = { { "busy_timeout_ms", "soon" } };
+	assert_status(DDB_INVALID, open_with("opt", DDB_ROLE_REGIONAL, busy_bad, 1, &h, &e));
+	assert_non_null(strstr(e.msg, "busy_timeout_ms"));
+	assert_non_null(strstr(e.msg, "soon"));
+	struct ddb_option busy_neg[] = { { "busy_timeout_ms", "-1" } };
+	assert_status(DDB_INVALID, open_with("opt", DDB_ROLE_REGIONAL, busy_neg, 1, &h, &e));
+	/* Refused options create no file. */
+	char path[512];
+	snprintf(path, sizeof path, "%s/opt.db", G.data_dir);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* Every synchronous level, any case; the default file name. */
+	const char *levels[] = { "OFF", "normal", "Full", "EXTRA" };
+	for (size_t i = 0; i < 4; i++) {
+		struct ddb_option o[] = { { "synchronous", levels[i] }, { "busy_timeout_ms", "0" } };
+		assert_status(DDB_OK, open_with("opt", DDB_ROLE_REGIONAL, o, 2, &h, &e));
+		S->close(h);
+	}
+	assert_int_equal(access(path, F_OK), 0);
+
+	/* An explicit path. */
+	char own[512];
+	snprintf(own, sizeof own, "%s/elsewhere.sqlite", G.data_dir);
+	struct ddb_option p[] = { { "path", own } };
+	assert_status(DDB_OK, open_with("opt2", DDB_ROLE_CENTRAL, p, 1, &h, &e));
+	S->close(h);
+	assert_int_equal(access(own, F_OK), 0);
+}
+
+static void test_sqlite_unavailable(void **state)
+{
+	(void)state;
+	char path[512];
+	snprintf(path, sizeof path, "%s/no/such/dir/x.db", G.data_dir);
+	struct ddb_option p[] = { { "path", path } };
+	void *h = NULL;
+	struct ddb_err e = { "" };
+	assert_status(DDB_UNAVAILABLE, open_with("gone", DDB_ROLE_REGIONAL, p, 1, &h, &e));
+	assert_null(h);
+	assert_non_null(strstr(e.msg, path));
+	assert_true(strncmp(e.msg, "sqlite: ", 8) == 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_sqlite_options, test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_sqlite_unavailable, test_setup, test_teardown),
+	};
+	int failed = cmocka_run_group_tests_name("sqlite plugin", tests, group_setup,
+	                                         group_teardown);
+	return failed ? 1 : 0;
+}
