@@ -816,7 +816,7 @@ int cli_main(int argc, char **argv)
 {
 	struct cli c = { 0 };
 	c.latency_us = c.jitter_us = -1;
-	enum cli_command cmd;
+	enum cli_command cmd = CMD_RUN; /* set by check_command */
 	int rc = parse_args(&c, argc, argv);
 	if (rc == 0)
 		rc = check_command(&c, &cmd);
