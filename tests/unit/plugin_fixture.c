@@ -2,8 +2,10 @@
  * plugin_fixture.c - helpers of the conformance suites (see the header).
  */
 #include "plugin_fixture.h"
+#include "loader.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,27 @@ int fixture_options(const char *env, char **buf, struct ddb_option **options, si
 		(*options)[*n].key = trim(item);
 		(*options)[*n].value = trim(eq + 1);
 		(*n)++;
+	}
+	return 0;
+}
+
+struct plugin *fixture_load_plugin(const char *name, int want_kind)
+{
+	char err[512];
+	struct plugin *p = plugin_load(name, getenv("DDBSIM_PLUGIN_DIR"), want_kind, err, sizeof err);
+	if (!p)
+		fprintf(stderr, "cannot load plugin '%s': %s\n", name, err);
+	return p;
+}
+
+int fixture_make_dir(const char *name, char *dir, size_t size)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, size, "%s/ddbsim-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "mkdtemp %s: %s\n", dir, strerror(errno));
+		dir[0] = '\0';
+		return -1;
 	}
 	return 0;
 }

@@ -1,6 +1,8 @@
 /*
  * plugin_fixture.h - what the backend-agnostic conformance suites
- * (test_storage, test_transport) share: removing a scratch directory, and
+ * (test_storage, test_transport) and the per-plugin suites (test_sqlite,
+ * test_memory) share: loading a plugin, making and removing a scratch
+ * directory, and
  * reading a plugin's extra open options from an environment variable.
  */
 #ifndef DDBSIM_PLUGIN_FIXTURE_H
@@ -9,8 +11,18 @@
 #include <stddef.h>
 #include "ddbsim/plugin.h"
 
+struct plugin;
+
 /* rm -rf path */
 void fixture_remove_tree(const char *path);
+
+/* The plugin NAME of kind want_kind, from $DDBSIM_PLUGIN_DIR; NULL with a
+ * message on stderr. */
+struct plugin *fixture_load_plugin(const char *name, int want_kind);
+
+/* A new scratch directory $TMPDIR/ddbsim-NAME-XXXXXX (else in /tmp) into
+ * dir; -1 with a message on stderr (dir is then empty). */
+int fixture_make_dir(const char *name, char *dir, size_t size);
 
 /* The "k=v;k=v" in the environment variable env, as options: *buf holds the
  * strings (free it, and *options, when done).  Unset or empty: no options.

@@ -30,14 +30,8 @@ static struct {
 static int group_setup(void **state)
 {
 	(void)state;
-	char err[512];
-	G.plugin = plugin_load("memory", getenv("DDBSIM_PLUGIN_DIR"), DDB_KIND_TRANSPORT, err,
-	                       sizeof err);
-	if (!G.plugin) {
-		fprintf(stderr, "cannot load transport plugin 'memory': %s\n", err);
-		return -1;
-	}
-	return 0;
+	G.plugin = fixture_load_plugin("memory", DDB_KIND_TRANSPORT);
+	return G.plugin ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -51,15 +45,7 @@ static int group_teardown(void **state)
 static int test_setup(void **state)
 {
 	(void)state;
-	const char *tmp = getenv("TMPDIR");
-	snprintf(G.data_dir, sizeof G.data_dir, "%s/ddbsim-memory-XXXXXX",
-	         tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(G.data_dir)) {
-		fprintf(stderr, "mkdtemp %s: %s\n", G.data_dir, strerror(errno));
-		G.data_dir[0] = '\0';
-		return -1;
-	}
-	return 0;
+	return fixture_make_dir("memory", G.data_dir, sizeof G.data_dir);
 }
 
 static int test_teardown(void **state)

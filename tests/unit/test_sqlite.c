@@ -38,14 +38,8 @@ static struct {
 static int group_setup(void **state)
 {
 	(void)state;
-	char err[512];
-	G.plugin = plugin_load("sqlite", getenv("DDBSIM_PLUGIN_DIR"), DDB_KIND_STORAGE, err,
-	                       sizeof err);
-	if (!G.plugin) {
-		fprintf(stderr, "cannot load storage plugin 'sqlite': %s\n", err);
-		return -1;
-	}
-	return 0;
+	G.plugin = fixture_load_plugin("sqlite", DDB_KIND_STORAGE);
+	return G.plugin ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -59,15 +53,7 @@ static int group_teardown(void **state)
 static int test_setup(void **state)
 {
 	(void)state;
-	const char *tmp = getenv("TMPDIR");
-	snprintf(G.data_dir, sizeof G.data_dir, "%s/ddbsim-sqlite-XXXXXX",
-	         tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(G.data_dir)) {
-		fprintf(stderr, "mkdtemp %s: %s\n", G.data_dir, strerror(errno));
-		G.data_dir[0] = '\0';
-		return -1;
-	}
-	return 0;
+	return fixture_make_dir("sqlite", G.data_dir, sizeof G.data_dir);
 }
 
 static int test_teardown(void **state)

@@ -92,40 +92,8 @@ static int need_role(const struct pg *h, unsigned role, const char *op, struct d
 
 /* ---- validation --------------------------------------------------------- */
 
-/* Whether the n bytes at s are well-formed UTF-8 (PostgreSQL refuses other
- * text in a UTF8 database). */
-static int utf8_ok(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
-	while (p < end) {
-		unsigned c = *p;
-		size_t k;
-		unsigned min;
-		if (c < 0x80) {
-			p++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			k = 1, min = 0x80, c &= 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2, min = 0x800, c &= 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3, min = 0x10000, c &= 0x07;
-		} else {
-			return 0;
-		}
-		if ((size_t)(end - p) <= k)
-			return 0;
-		for (size_t i = 1; i <= k; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			c = c << 6 | (p[i] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return 0;
-		p += k + 1;
-	}
-	return 1;
-}
+/* PostgreSQL refuses text that is not UTF-8 in a UTF8 database: the
+ * fields are checked first with ddb_utf8_ok (ddbsim/validate.h). */
 
 /* A text field: -1 not terminated within size, -2 not UTF-8, else length. */
 static int text_len(const char *s, size_t size)
@@ -133,12 +101,12 @@ static int text_len(const char *s, size_t size)
 	int n = ddb_field_len(s, size);
 	if (n < 0)
 		return -1;
-	return utf8_ok(s, (size_t)n) ? n : -2;
+	return ddb_utf8_ok(s, (size_t)n) ? n : -2;
 }
 
 /* The shared rules (ddbsim/validate.h), and text that PostgreSQL takes:
  * UTF-8. */
-#define UTF8_FIELD(f) utf8_ok((f), strnlen((f), sizeof(f)))
+#define UTF8_FIELD(f) ddb_utf8_ok((f), strnlen((f), sizeof(f)))
 
 static const char *order_invalid(const struct ddb_order *o)
 {
