@@ -19,8 +19,10 @@
 #ifndef DDBSIM_PLUGIN_H
 #define DDBSIM_PLUGIN_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -375,6 +377,114 @@ static inline const char *ddb_option_get(const struct ddb_open_args *args, const
 			return args->options[i].value;
 	}
 	return fallback;
+}
+
+/* Typed settings.  Each reads the option key (def when it is absent) and,
+ * when the value is not allowed, returns DDB_INVALID with err->msg in one
+ * format that names the key and what is allowed, e.g.
+ *   option busy_timeout_ms = 'soon': expected a whole number from 0 to 2147483647
+ *   option keep_queues = 'maybe': expected yes or no
+ *   option synchronous = 'SOMETIMES': expected OFF, NORMAL, FULL or EXTRA
+ * A plugin puts its own prefix (instance, operation) in front of it. */
+
+/* The ASCII letters of a and b equal, ignoring case. */
+static inline int ddb_option_same(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		int x = (unsigned char)*a, y = (unsigned char)*b;
+		if (x >= 'A' && x <= 'Z')
+			x += 'a' - 'A';
+		if (y >= 'A' && y <= 'Z')
+			y += 'a' - 'A';
+		if (x != y)
+			return 0;
+		if (!x)
+			return 1;
+	}
+}
+
+/* A decimal integer from min to max, an optional sign and blanks around it
+ * allowed. */
+static inline enum ddb_status ddb_option_long(const struct ddb_open_args *args, const char *key,
+                                              long def, long min, long max, long *out,
+                                              struct ddb_err *err)
+{
+	const char *v = ddb_option_get(args, key, NULL);
+	if (!v) {
+		*out = def;
+		return DDB_OK;
+	}
+	const char *p = v;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	int neg = *p == '-';
+	if (*p == '-' || *p == '+')
+		p++;
+	int ok = *p >= '0' && *p <= '9';
+	unsigned long mag = 0, limit = neg ? (unsigned long)LONG_MAX + 1 : (unsigned long)LONG_MAX;
+	for (; ok && *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+		ok = mag <= (limit - d) / 10;
+		mag = mag * 10 + d;
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	long n = 0;
+	if (ok && *p == '\0')
+		n = neg ? (mag ? -(long)(mag - 1) - 1 : 0) : (long)mag;
+	if (!ok || *p != '\0' || n < min || n > max) {
+		snprintf(err->msg, sizeof err->msg,
+		         "option %s = '%s': expected a whole number from %ld to %ld", key, v, min, max);
+		return DDB_INVALID;
+	}
+	*out = n;
+	return DDB_OK;
+}
+
+/* yes or no (also on/off, true/false, 1/0), in any case. */
+static inline enum ddb_status ddb_option_bool(const struct ddb_open_args *args, const char *key,
+                                              int def, int *out, struct ddb_err *err)
+{
+	static const char *const yes[] = { "yes", "on", "true", "1" };
+	static const char *const no[] = { "no", "off", "false", "0" };
+	const char *v = ddb_option_get(args, key, NULL);
+	if (!v) {
+		*out = def;
+		return DDB_OK;
+	}
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (ddb_option_same(v, yes[i]) || ddb_option_same(v, no[i])) {
+			*out = ddb_option_same(v, yes[i]);
+			return DDB_OK;
+		}
+	}
+	snprintf(err->msg, sizeof err->msg, "option %s = '%s': expected yes or no", key, v);
+	return DDB_INVALID;
+}
+
+/* One of names (a NULL-terminated list), in any case: *out is its index.
+ * def is the index taken when the option is absent. */
+static inline enum ddb_status ddb_option_enum(const struct ddb_open_args *args, const char *key,
+                                              int def, const char *const *names, int *out,
+                                              struct ddb_err *err)
+{
+	const char *v = ddb_option_get(args, key, NULL);
+	if (!v) {
+		*out = def;
+		return DDB_OK;
+	}
+	for (int i = 0; names[i]; i++) {
+		if (ddb_option_same(v, names[i])) {
+			*out = i;
+			return DDB_OK;
+		}
+	}
+	size_t len = (size_t)snprintf(err->msg, sizeof err->msg, "option %s = '%s': expected ", key, v);
+	for (int i = 0; names[i] && len < sizeof err->msg; i++) {
+		const char *sep = i == 0 ? "" : names[i + 1] ? ", " : " or ";
+		len += (size_t)snprintf(err->msg + len, sizeof err->msg - len, "%s%s", sep, names[i]);
+	}
+	return DDB_INVALID;
 }
 
 static inline const char *ddb_status_name(enum ddb_status s)

@@ -220,32 +220,18 @@ struct settings {
 static enum ddb_status read_options(const struct ddb_open_args *args, struct settings *set,
                                     struct ddb_err *err)
 {
-	static const struct {
-		const char *name, *sql;
-	} sync_modes[] = {
-		{ "OFF", "PRAGMA synchronous = OFF" },
-		{ "NORMAL", "PRAGMA synchronous = NORMAL" },
-		{ "FULL", "PRAGMA synchronous = FULL" },
-		{ "EXTRA", "PRAGMA synchronous = EXTRA" },
+	static const char *const sync_modes[] = { "OFF", "NORMAL", "FULL", "EXTRA", NULL };
+	static const char *const sync_sql[] = {
+		"PRAGMA synchronous = OFF", "PRAGMA synchronous = NORMAL",
+		"PRAGMA synchronous = FULL", "PRAGMA synchronous = EXTRA",
 	};
-	const char *sync = ddb_option_get(args, "synchronous", "NORMAL");
-	set->synchronous_sql = NULL;
-	for (size_t i = 0; i < sizeof sync_modes / sizeof sync_modes[0]; i++)
-		if (sync && strcasecmp(sync, sync_modes[i].name) == 0)
-			set->synchronous_sql = sync_modes[i].sql;
-	if (!set->synchronous_sql)
-		return sqt_fail(NULL, DDB_INVALID, err,
-		            "%s: open: option synchronous = '%s': expected OFF, NORMAL, FULL or EXTRA",
-		            args->node, sync ? sync : "");
-
-	const char *busy = ddb_option_get(args, "busy_timeout_ms", "5000");
-	char *end = NULL;
-	errno = 0;
-	long long ms = busy ? strtoll(busy, &end, 10) : -1;
-	if (!busy || end == busy || *end != '\0' || errno || ms < 0 || ms > INT_MAX)
-		return sqt_fail(NULL, DDB_INVALID, err,
-		            "%s: open: option busy_timeout_ms = '%s': expected milliseconds, 0 to %d",
-		            args->node, busy ? busy : "", INT_MAX);
+	struct ddb_err why;
+	int sync;
+	long ms;
+	if (ddb_option_enum(args, "synchronous", 1, sync_modes, &sync, &why) != DDB_OK ||
+	    ddb_option_long(args, "busy_timeout_ms", 5000, 0, INT_MAX, &ms, &why) != DDB_OK)
+		return sqt_fail(NULL, DDB_INVALID, err, "%s: open: %s", args->node, why.msg);
+	set->synchronous_sql = sync_sql[sync];
 	set->busy_timeout_ms = (int)ms;
 	return DDB_OK;
 }
