@@ -636,33 +636,6 @@ static enum ddb_status keep_load(struct instance *in, struct ddb_err *err)
 
 /* ---- operations ---------------------------------------------------------- */
 
-/* A whole number of messages, blanks around it allowed. */
-static enum ddb_status parse_count(const char *key, const char *value, uint64_t *out,
-                                   struct ddb_err *err)
-{
-	const char *p = value;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	unsigned long long v = 0;
-	int ok = *p >= '0' && *p <= '9';
-	if (ok) {
-		char *end = NULL;
-		errno = 0;
-		v = strtoull(p, &end, 10);
-		ok = errno == 0 && end != NULL;
-		while (ok && (*end == ' ' || *end == '\t'))
-			end++;
-		ok = ok && *end == '\0';
-	}
-	if (!ok) {
-		set_err(err, "memory transport: option %s = '%s': not a count of messages (a "
-		             "whole number, 0 for no limit)", key, value);
-		return DDB_INVALID;
-	}
-	*out = v;
-	return DDB_OK;
-}
-
 static enum ddb_status mem_open(const struct ddb_open_args *args, void **handle,
                                 struct ddb_err *err)
 {
@@ -674,18 +647,14 @@ static enum ddb_status mem_open(const struct ddb_open_args *args, void **handle,
 	uint64_t max_queue = 0;
 	int keep = 1;
 	if (args) {
-		const char *v = ddb_option_get(args, "max_queue", NULL);
-		if (v) {
-			enum ddb_status st = parse_count("max_queue", v, &max_queue, err);
-			if (st != DDB_OK)
-				return st;
-		}
-		v = ddb_option_get(args, "keep_queues", "yes");
-		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
-			set_err(err, "memory transport: option keep_queues = '%s': yes or no", v);
+		struct ddb_err why;
+		long max = 0;
+		if (ddb_option_long(args, "max_queue", 0, 0, LONG_MAX, &max, &why) != DDB_OK ||
+		    ddb_option_bool(args, "keep_queues", 1, &keep, &why) != DDB_OK) {
+			set_err(err, "memory transport: %s", why.msg);
 			return DDB_INVALID;
 		}
-		keep = strcmp(v, "yes") == 0;
+		max_queue = (uint64_t)max;
 	}
 	struct instance *in = calloc(1, sizeof *in);
 	if (!in)
