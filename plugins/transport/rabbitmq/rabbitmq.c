@@ -126,7 +126,6 @@
  */
 #include "rabbitmq_int.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,32 +239,6 @@ static enum ddb_status flush_acks(struct rmq *r, struct queue *q, struct ddb_err
 
 /* ---- operations ------------------------------------------------------------ */
 
-static enum ddb_status parse_uint(const char *key, const char *value, uint64_t min, uint64_t max,
-                                  uint64_t *out, struct ddb_err *err)
-{
-	const char *p = value;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	unsigned long long v = 0;
-	int ok = *p >= '0' && *p <= '9';
-	if (ok) {
-		char *end = NULL;
-		errno = 0;
-		v = strtoull(p, &end, 10);
-		ok = errno == 0 && end != NULL;
-		while (ok && (*end == ' ' || *end == '\t'))
-			end++;
-		ok = ok && *end == '\0' && v >= min && v <= max;
-	}
-	if (!ok) {
-		rconn_set_err(err, "rabbitmq transport: option %s = '%s': not a whole number from %llu to %llu",
-		              key, value, (unsigned long long)min, (unsigned long long)max);
-		return DDB_INVALID;
-	}
-	*out = v;
-	return DDB_OK;
-}
-
 static void rmq_free(struct rmq *r)
 {
 	for (size_t i = 0; i < r->nq; i++)
@@ -286,19 +259,18 @@ static enum ddb_status rmq_open(const struct ddb_open_args *args, void **handle,
 	}
 	*handle = NULL;
 	const char *url = args ? ddb_option_get(args, "url", DEFAULT_URL) : DEFAULT_URL;
-	uint64_t prefetch = 4096, window = 8192, timeout = 10000, version = 2;
-	enum ddb_status st = DDB_OK;
-	const char *v;
-	if (args && (v = ddb_option_get(args, "prefetch", NULL)))
-		st = parse_uint("prefetch", v, 1, 65535, &prefetch, err);
-	if (st == DDB_OK && args && (v = ddb_option_get(args, "confirm_window", NULL)))
-		st = parse_uint("confirm_window", v, 1, 1000000, &window, err);
-	if (st == DDB_OK && args && (v = ddb_option_get(args, "timeout_ms", NULL)))
-		st = parse_uint("timeout_ms", v, 1, 3600000, &timeout, err);
-	if (st == DDB_OK && args && (v = ddb_option_get(args, "queue_version", NULL)))
-		st = parse_uint("queue_version", v, 0, 2, &version, err);
-	if (st != DDB_OK)
-		return st;
+	long prefetch = 4096, window = 8192, timeout = 10000, version = 2;
+	if (args) {
+		struct ddb_err why;
+		if (ddb_option_long(args, "prefetch", 4096, 1, 65535, &prefetch, &why) != DDB_OK ||
+		    ddb_option_long(args, "confirm_window", 8192, 1, 1000000, &window, &why) != DDB_OK ||
+		    ddb_option_long(args, "timeout_ms", 10000, 1, 3600000, &timeout, &why) != DDB_OK ||
+		    ddb_option_long(args, "queue_version", 2, 0, 2, &version, &why) != DDB_OK) {
+			rconn_set_err(err, "rabbitmq transport: %s", why.msg);
+			return DDB_INVALID;
+		}
+	}
+	enum ddb_status st;
 
 	struct rmq *r = calloc(1, sizeof *r);
 	if (!r)
@@ -311,7 +283,7 @@ static enum ddb_status rmq_open(const struct ddb_open_args *args, void **handle,
 	r->backoff_ms = BACKOFF_MIN_MS;
 	r->low = 1;
 	uint64_t ring = 1;
-	while (ring <= window)
+	while (ring <= (uint64_t)window)
 		ring *= 2;
 	r->ring_mask = ring - 1;
 	r->settled = calloc((size_t)ring, 1);
