@@ -40,7 +40,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define PLUGIN_VERSION "0.1.0"
 #define ALL_ROLES (DDB_ROLE_REGIONAL | DDB_ROLE_CENTRAL | DDB_ROLE_DOCUMENTS)
@@ -75,19 +74,6 @@ static int valid_db_name(const char *s)
 	if (n == 0 || n >= DB_NAME_MAX)
 		return 0;
 	return strpbrk(s, "/\\. \"$*<>:|?") == NULL;
-}
-
-static int parse_bool(const char *v, int *out)
-{
-	static const char *const yes[] = { "1", "yes", "true", "on" };
-	static const char *const no[] = { "0", "no", "false", "off" };
-	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(v, yes[i]) == 0)
-			return *out = 1, 0;
-		if (strcasecmp(v, no[i]) == 0)
-			return *out = 0, 0;
-	}
-	return -1;
 }
 
 /* Every operation borrows a client of the pool once, after its argument
@@ -213,11 +199,10 @@ static enum ddb_status mg_open(const struct ddb_open_args *args, void **handle,
 	const char *uri_s = ddb_option_get(args, "uri", "mongodb://127.0.0.1:27017/");
 	const char *database = ddb_option_get(args, "database", NULL);
 	const char *prefix = ddb_option_get(args, "database_prefix", "ddbsim_");
-	const char *journal_s = ddb_option_get(args, "journal", "yes");
 	int journal;
-	if (parse_bool(journal_s, &journal) != 0)
-		return mgb_fail(NULL, DDB_INVALID, err, "%s: %s: journal = '%s': want yes or no", op,
-		                args->node, journal_s);
+	struct ddb_err why;
+	if (ddb_option_bool(args, "journal", 1, &journal, &why) != DDB_OK)
+		return mgb_fail(NULL, DDB_INVALID, err, "%s: %s: %s", op, args->node, why.msg);
 
 	struct mg *h = calloc(1, sizeof *h);
 	if (!h)
