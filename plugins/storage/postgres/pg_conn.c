@@ -58,7 +58,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -645,23 +644,6 @@ static int parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
-static int parse_bool(const char *s, int *out)
-{
-	static const char *const yes[] = { "yes", "on", "true", "1" }, *const no[] = { "no", "off",
-		                                                                          "false", "0" };
-	for (size_t i = 0; i < 4; i++) {
-		if (!strcasecmp(s, yes[i])) {
-			*out = 1;
-			return 0;
-		}
-		if (!strcasecmp(s, no[i])) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* A port setting: a number from 1 to 65535, or a comma-separated list of
  * them (one per host); empty entries take the default. */
 static int port_ok(const char *s)
@@ -752,49 +734,24 @@ static enum ddb_status read_options(struct pg *h, const struct ddb_open_args *ar
 			return pgc_fail(h, DDB_INVALID, err,
 			                "open: option conninfo: a port is not a number from 1 to 65535");
 	}
-	long v;
 	if (h->port && !port_ok(h->port))
 		return pgc_fail(h, DDB_INVALID, err, "open: option port = '%s': expected 1 to 65535", h->port);
 
-	const char *t = ddb_option_get(args, "connect_timeout", "5");
-	if (parse_long(t, 0, 3600, &v) != 0)
-		return pgc_fail(h, DDB_INVALID, err,
-		                "open: option connect_timeout = '%s': expected seconds, 0 to 3600", t ? t : "");
-	snprintf(s->connect_timeout, sizeof s->connect_timeout, "%ld", v);
-
-	static const char *const levels[] = { "on", "off", "local", "remote_write", "remote_apply" };
-	const char *sc = ddb_option_get(args, "synchronous_commit", "on");
-	s->sync_commit[0] = '\0';
-	for (size_t i = 0; sc && i < sizeof levels / sizeof levels[0]; i++)
-		if (!strcasecmp(sc, levels[i]))
-			snprintf(s->sync_commit, sizeof s->sync_commit, "%s", levels[i]);
-	if (!s->sync_commit[0])
-		return pgc_fail(h, DDB_INVALID, err,
-		                "open: option synchronous_commit = '%s': expected on, off, local,"
-		                " remote_write or remote_apply",
-		                sc ? sc : "");
-
-	const char *cd = ddb_option_get(args, "create_database", "yes");
-	if (!cd || parse_bool(cd, &s->create_database) != 0)
-		return pgc_fail(h, DDB_INVALID, err, "open: option create_database = '%s': expected yes or no",
-		                cd ? cd : "");
-
-	const struct {
-		const char *key, *def;
-		long max;
-		long *out;
-	} ms[] = {
-		{ "resolve_timeout_ms", "30000", 86400000L, &s->resolve_timeout_ms },
-		{ "backoff_min_ms", "50", 3600000L, &s->backoff_min_ms },
-		{ "backoff_max_ms", "2000", 3600000L, &s->backoff_max_ms },
-	};
-	for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
-		const char *val = ddb_option_get(args, ms[i].key, ms[i].def);
-		if (parse_long(val, 0, ms[i].max, ms[i].out) != 0)
-			return pgc_fail(h, DDB_INVALID, err,
-			                "open: option %s = '%s': expected milliseconds, 0 to %ld", ms[i].key,
-			                val ? val : "", ms[i].max);
-	}
+	static const char *const levels[] = { "on", "off", "local", "remote_write", "remote_apply",
+		                              NULL };
+	struct ddb_err why;
+	long timeout;
+	int level;
+	if (ddb_option_long(args, "connect_timeout", 5, 0, 3600, &timeout, &why) != DDB_OK ||
+	    ddb_option_enum(args, "synchronous_commit", 0, levels, &level, &why) != DDB_OK ||
+	    ddb_option_bool(args, "create_database", 1, &s->create_database, &why) != DDB_OK ||
+	    ddb_option_long(args, "resolve_timeout_ms", 30000, 0, 86400000L, &s->resolve_timeout_ms,
+	                    &why) != DDB_OK ||
+	    ddb_option_long(args, "backoff_min_ms", 50, 0, 3600000L, &s->backoff_min_ms, &why) != DDB_OK ||
+	    ddb_option_long(args, "backoff_max_ms", 2000, 0, 3600000L, &s->backoff_max_ms, &why) != DDB_OK)
+		return pgc_fail(h, DDB_INVALID, err, "open: %s", why.msg);
+	snprintf(s->connect_timeout, sizeof s->connect_timeout, "%ld", timeout);
+	snprintf(s->sync_commit, sizeof s->sync_commit, "%s", levels[level]);
 	if (s->backoff_min_ms < 1)
 		s->backoff_min_ms = 1;
 	if (s->backoff_max_ms < s->backoff_min_ms)
