@@ -403,8 +403,8 @@ static inline int ddb_option_same(const char *a, const char *b)
 	}
 }
 
-/* A decimal integer from min to max, an optional sign and blanks around it
- * allowed. */
+/* A decimal integer from min to max: digits only, with a leading - where
+ * min is negative (no blanks, no +). */
 static inline enum ddb_status ddb_option_long(const struct ddb_open_args *args, const char *key,
                                               long def, long min, long max, long *out,
                                               struct ddb_err *err)
@@ -415,10 +415,8 @@ static inline enum ddb_status ddb_option_long(const struct ddb_open_args *args, 
 		return DDB_OK;
 	}
 	const char *p = v;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	int neg = *p == '-';
-	if (*p == '-' || *p == '+')
+	int neg = *p == '-' && min < 0; /* a sign only where negatives are allowed */
+	if (neg)
 		p++;
 	int ok = *p >= '0' && *p <= '9';
 	unsigned long mag = 0, limit = neg ? (unsigned long)LONG_MAX + 1 : (unsigned long)LONG_MAX;
@@ -427,8 +425,6 @@ static inline enum ddb_status ddb_option_long(const struct ddb_open_args *args, 
 		ok = mag <= (limit - d) / 10;
 		mag = mag * 10 + d;
 	}
-	while (*p == ' ' || *p == '\t')
-		p++;
 	long n = 0;
 	if (ok && *p == '\0')
 		n = neg ? (mag ? -(long)(mag - 1) - 1 : 0) : (long)mag;
