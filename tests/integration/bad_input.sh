@@ -64,6 +64,25 @@ expect_rc 2 "misspelt transport setting"
 expect_err "p.conf:6: [transport]: plugin 'memory' has no setting 'max_queu' (its settings: max_queue, keep_queues)" "misspelt transport setting"
 pass "a setting the plugin does not read is refused, naming its line"
 
+# A value out of its form or range: refused at open, naming the key and what
+# it allows; numbers are digits only (no sign where none is allowed).
+for bad in "busy_timeout_ms = +5|option busy_timeout_ms = '+5': expected a whole number from 0 to" \
+           "busy_timeout_ms = -1|option busy_timeout_ms = '-1': expected a whole number from 0 to" \
+           "synchronous = SOMETIMES|option synchronous = 'SOMETIMES': expected OFF, NORMAL, FULL or EXTRA"; do
+	rm -rf "$TMP/pdata"
+	plugin_conf central sqlite
+	echo "${bad%%|*}" >> "$TMP/p.conf"
+	ddbsim run -c "$TMP/p.conf" "$SCRIPTS/ecommerce.lua"
+	expect_rc 2 "${bad%%|*}"
+	expect_err "${bad#*|}" "${bad%%|*}"
+done
+plugin_conf transport memory
+echo "keep_queues = maybe" >> "$TMP/p.conf"
+ddbsim run -c "$TMP/p.conf" "$SCRIPTS/ecommerce.lua"
+expect_rc 2 "keep_queues = maybe"
+expect_err "option keep_queues = 'maybe': expected yes or no" "keep_queues = maybe"
+pass "a setting's value out of its form or range is refused, naming the key and what it allows"
+
 # ---- scripts ---------------------------------------------------------------
 write() { cat > "$TMP/$1"; }
 base() { # a valid scenario; $1 is Lua inserted into the table
