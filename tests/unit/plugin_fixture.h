@@ -29,4 +29,46 @@ int fixture_make_dir(const char *name, char *dir, size_t size);
  * -1 on a malformed item, with a message naming env on stderr. */
 int fixture_options(const char *env, char **buf, struct ddb_option **options, size_t *n);
 
+/* Assertions for cmocka tests of plugin operations (include <cmocka.h>
+ * first).  In CHECK(...) and the EXPECT_STATUS(...) forms the operation's
+ * err argument is written &e_. */
+#define CHECK(call)                                                                       \
+	do {                                                                              \
+		struct ddb_err e_ = { "" };                                               \
+		enum ddb_status st_ = (call);                                             \
+		if (st_ != DDB_OK)                                                        \
+			fail_msg("%s -> %s: %s", #call, ddb_status_name(st_), e_.msg);    \
+	} while (0)
+
+#define EXPECT_STATUS(want, call)                                                         \
+	do {                                                                              \
+		struct ddb_err e_ = { "" };                                               \
+		enum ddb_status st_ = (call);                                             \
+		if (st_ != (want))                                                        \
+			fail_msg("%s -> %s (%s), want %s", #call, ddb_status_name(st_),   \
+			         e_.msg, ddb_status_name(want));                          \
+	} while (0)
+
+/* Like EXPECT_STATUS, and the message must name `needle`. */
+#define EXPECT_STATUS_NAMING(want, needle, call)                                          \
+	do {                                                                              \
+		struct ddb_err e_ = { "" };                                               \
+		enum ddb_status st_ = (call);                                             \
+		if (st_ != (want))                                                        \
+			fail_msg("%s -> %s (%s), want %s", #call, ddb_status_name(st_),   \
+			         e_.msg, ddb_status_name(want));                          \
+		if (!strstr(e_.msg, (needle)))                                            \
+			fail_msg("%s: message '%s' does not name '%s'", #call, e_.msg,    \
+			         (needle));                                               \
+	} while (0)
+
+/* got, a status already returned, must be want. */
+#define assert_status(want, got)                                                          \
+	do {                                                                              \
+		enum ddb_status w_ = (want), g_ = (got);                                  \
+		if (w_ != g_)                                                             \
+			fail_msg("%s is %s, want %s", #got, ddb_status_name(g_),          \
+			         ddb_status_name(w_));                                    \
+	} while (0)
+
 #endif

@@ -27,14 +27,6 @@ static struct {
 
 #define S (G.plugin->desc->storage)
 
-#define assert_status(want, got)                                                          \
-	do {                                                                              \
-		enum ddb_status w_ = (want), g_ = (got);                                  \
-		if (w_ != g_)                                                             \
-			fail_msg("%s is %s, want %s", #got, ddb_status_name(g_),          \
-			         ddb_status_name(w_));                                    \
-	} while (0)
-
 static int group_setup(void **state)
 {
 	(void)state;

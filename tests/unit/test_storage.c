@@ -248,32 +248,7 @@ static int test_teardown(void **state)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* In CHECK(...) and EXPECT_STATUS(...) the operation's err argument is
- * written &e_. */
-#define CHECK(call)                                                                       \
-	do {                                                                              \
-		struct ddb_err e_ = { "" };                                               \
-		enum ddb_status st_ = (call);                                             \
-		if (st_ != DDB_OK)                                                        \
-			fail_msg("%s -> %s: %s", #call, ddb_status_name(st_), e_.msg);    \
-	} while (0)
-
-#define EXPECT_STATUS(want, call)                                                         \
-	do {                                                                              \
-		struct ddb_err e_ = { "" };                                               \
-		enum ddb_status st_ = (call);                                             \
-		if (st_ != (want))                                                        \
-			fail_msg("%s -> %s (%s), want %s", #call, ddb_status_name(st_),   \
-			         e_.msg, ddb_status_name(want));                          \
-	} while (0)
-
-#define assert_status(want, got)                                                          \
-	do {                                                                              \
-		enum ddb_status w_ = (want), g_ = (got);                                  \
-		if (w_ != g_)                                                             \
-			fail_msg("%s is %s, want %s", #got, ddb_status_name(g_),          \
-			         ddb_status_name(w_));                                    \
-	} while (0)
+/* CHECK, EXPECT_STATUS, assert_status: plugin_fixture.h. */
 
 static void copy(char *dst, size_t size, const char *src)
 {

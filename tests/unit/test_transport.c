@@ -128,37 +128,6 @@ static int test_setup(void **state)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-#define CHECK(call)                                                                       \
-	do {                                                                              \
-		struct ddb_err e_ = { "" };                                               \
-		enum ddb_status st_ = (call);                                             \
-		if (st_ != DDB_OK)                                                        \
-			fail_msg("%s -> %s: %s", #call, ddb_status_name(st_), e_.msg);    \
-	} while (0)
-/* In CHECK(...) the operation's err argument is written &e_. */
-
-#define EXPECT_STATUS(want, call)                                                         \
-	do {                                                                              \
-		struct ddb_err e_ = { "" };                                               \
-		enum ddb_status st_ = (call);                                             \
-		if (st_ != (want))                                                        \
-			fail_msg("%s -> %s (%s), want %s", #call, ddb_status_name(st_),   \
-			         e_.msg, ddb_status_name(want));                          \
-	} while (0)
-
-/* Like EXPECT_STATUS, and the message must name `needle`. */
-#define EXPECT_STATUS_NAMING(want, needle, call)                                          \
-	do {                                                                              \
-		struct ddb_err e_ = { "" };                                               \
-		enum ddb_status st_ = (call);                                             \
-		if (st_ != (want))                                                        \
-			fail_msg("%s -> %s (%s), want %s", #call, ddb_status_name(st_),   \
-			         e_.msg, ddb_status_name(want));                          \
-		if (!strstr(e_.msg, (needle)))                                            \
-			fail_msg("%s: message '%s' does not name '%s'", #call, e_.msg,    \
-			         (needle));                                               \
-	} while (0)
-
 static long now_ms(void)
 {
 	struct timespec ts;
