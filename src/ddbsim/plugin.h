@@ -20,6 +20,7 @@
 #define DDBSIM_PLUGIN_H
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -213,6 +214,8 @@ enum ddb_role {
 	DDB_ROLE_CENTRAL = 1u << 1,
 	DDB_ROLE_DOCUMENTS = 1u << 2
 };
+/* Every role: what a plugin that serves them all puts in caps. */
+#define DDB_ROLES_ALL (DDB_ROLE_REGIONAL | DDB_ROLE_CENTRAL | DDB_ROLE_DOCUMENTS)
 
 struct ddb_storage_ops {
 	enum ddb_status (*open)(const struct ddb_open_args *args, void **handle, struct ddb_err *err);
@@ -364,6 +367,35 @@ typedef const struct ddb_plugin *(*ddb_plugin_entry_fn)(void);
 const struct ddb_plugin *ddbsim_plugin_entry(void);
 
 /* Helpers for plugins (static inline: nothing to link). */
+
+/* printf-style checking of a plugin's own message functions. */
+#if defined(__GNUC__)
+#define DDB_PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define DDB_PRINTF_LIKE(f, a)
+#endif
+
+/* A plugin's failure: "NAME: WHERE: MESSAGE" in err->msg, or "NAME:
+ * MESSAGE" when where is NULL, cut to fit (nothing when err is NULL).
+ * Returns st, so that a failure is one statement: return ddb_fail(...).
+ * Each plugin wraps it in a macro that supplies its name and instance. */
+DDB_PRINTF_LIKE(5, 6)
+static inline enum ddb_status ddb_fail(struct ddb_err *err, enum ddb_status st, const char *name,
+                                       const char *where, const char *fmt, ...)
+{
+	if (!err)
+		return st;
+	int n = where ? snprintf(err->msg, sizeof err->msg, "%s: %s: ", name, where)
+	              : snprintf(err->msg, sizeof err->msg, "%s: ", name);
+	if (n >= 0 && (size_t)n < sizeof err->msg) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err->msg + n, sizeof err->msg - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return st;
+}
+
 static inline const char *ddb_option_get(const struct ddb_open_args *args, const char *key,
                                          const char *fallback)
 {

@@ -111,6 +111,32 @@ static inline const char *ddb_customer_problem(const struct ddb_customer *c)
  * it with DDB_INVALID (the plugin prefixes "NAME: OP: ").  The order is that
  * of every plugin: the role first, then the arguments. */
 
+/* The arguments of open for a plugin that serves every role: NULL when
+ * they are valid, else the reason ("open: ..."; the plugin prefixes its
+ * name), kept in why when it names a value.  *handle is NULL after it
+ * whenever handle is given. */
+static inline const char *ddb_open_problem(const struct ddb_open_args *args, void **handle,
+                                           struct ddb_err *why)
+{
+	if (!handle)
+		return "open: no handle pointer";
+	*handle = NULL;
+	if (!args || !args->node || !*args->node)
+		return "open: no node name";
+	if (strlen(args->node) >= DDB_NAME_MAX) {
+		snprintf(why->msg, sizeof why->msg, "open: node name longer than %d bytes",
+		         DDB_NAME_MAX - 1);
+		return why->msg;
+	}
+	if (args->roles == 0 || (args->roles & ~(unsigned)DDB_ROLES_ALL)) {
+		snprintf(why->msg, sizeof why->msg,
+		         "%s: open: roles 0x%x: expected regional, central and/or documents",
+		         args->node, args->roles);
+		return why->msg;
+	}
+	return NULL;
+}
+
 /* Whether an instance serving the roles `served` may run an operation of
  * `role`. */
 static inline const char *ddb_role_problem(unsigned served, unsigned role)

@@ -42,7 +42,6 @@
 #include <string.h>
 
 #define PLUGIN_VERSION "0.1.0"
-#define ALL_ROLES (DDB_ROLE_REGIONAL | DDB_ROLE_CENTRAL | DDB_ROLE_DOCUMENTS)
 
 struct mg_cursor {
 	struct mg *h;
@@ -189,7 +188,7 @@ static enum ddb_status mg_open(const struct ddb_open_args *args, void **handle,
 	*handle = NULL;
 	if (!args || !args->node)
 		return mgb_fail(NULL, DDB_INVALID, err, "%s: no node name", op);
-	if (args->roles == 0 || (args->roles & ~(unsigned)ALL_ROLES))
+	if (args->roles == 0 || (args->roles & ~(unsigned)DDB_ROLES_ALL))
 		return mgb_fail(NULL, DDB_INVALID, err, "%s: %s: unknown roles %#x", op, args->node,
 		                args->roles);
 	if (ddb_field_len(args->node, DDB_NAME_MAX) <= 0)
@@ -1127,7 +1126,7 @@ static const struct ddb_plugin mongo_plugin = {
 	.kind = DDB_KIND_STORAGE,
 	.name = "mongo",
 	.version = PLUGIN_VERSION,
-	.caps = ALL_ROLES,
+	.caps = DDB_ROLES_ALL,
 	.storage = &mongo_ops,
 	.settings = option_keys,
 };

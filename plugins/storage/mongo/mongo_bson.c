@@ -8,7 +8,6 @@
 #include "mongo_int.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,23 +49,6 @@ void mgb_failpoint(const char *name)
 }
 
 /* ---- errors ------------------------------------------------------------- */
-
-PRINTF_LIKE(4, 5)
-enum ddb_status mgb_fail(const struct mg *h, enum ddb_status st, struct ddb_err *err,
-                         const char *fmt, ...)
-{
-	if (!err)
-		return st;
-	int n = h ? snprintf(err->msg, sizeof err->msg, "mongo: %s: ", h->db)
-	          : snprintf(err->msg, sizeof err->msg, "mongo: ");
-	if (n < 0 || (size_t)n >= sizeof err->msg)
-		return st;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err->msg + n, sizeof err->msg - (size_t)n, fmt, ap);
-	va_end(ap);
-	return st;
-}
 
 /* Server error codes that mean "not now": the server is going away, or
  * not the primary any more. */

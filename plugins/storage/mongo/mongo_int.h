@@ -20,12 +20,6 @@
 #define DB_NAME_MAX 64 /* MongoDB: fewer than 64 bytes */
 #define BATCH_ID_LEN 25 /* an ObjectId in hex, with the NUL */
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
 /* collections */
 #define C_PRODUCTS "products"
 #define C_INVENTORY "inventory"
@@ -75,9 +69,13 @@ struct cond_op {
 
 void mgb_failpoint(const char *name);
 
-PRINTF_LIKE(4, 5)
-enum ddb_status mgb_fail(const struct mg *h, enum ddb_status st, struct ddb_err *err,
-                         const char *fmt, ...);
+/* Returns st, with "mongo: DATABASE: MESSAGE" in err (h NULL: no
+ * database): mgb_fail(h, st, err, fmt, ...). */
+static inline const char *mgb_where(const struct mg *h)
+{
+	return h ? h->db : NULL;
+}
+#define mgb_fail(h, st, err, ...) ddb_fail((err), (st), "mongo", mgb_where(h), __VA_ARGS__)
 
 enum ddb_status mgb_status_of(const bson_error_t *e);
 

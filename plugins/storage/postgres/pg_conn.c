@@ -53,7 +53,6 @@
 #include "pg_conn.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,35 +94,6 @@ static const struct {
 #define N_ROLE_TABLES (sizeof role_tables / sizeof role_tables[0])
 
 /* ---- errors ------------------------------------------------------------- */
-
-PRINTF_LIKE(2, 3)
-static void set_err(struct ddb_err *err, const char *fmt, ...)
-{
-	if (!err)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-	va_end(ap);
-}
-
-PRINTF_LIKE(4, 5)
-enum ddb_status pgc_fail(const struct pg *h, enum ddb_status st, struct ddb_err *err,
-                            const char *fmt, ...)
-{
-	if (!err)
-		return st;
-	char what[DDB_ERR_MAX];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	if (h)
-		set_err(err, "postgres: %s: %s", h->node, what);
-	else
-		set_err(err, "postgres: %s", what);
-	return st;
-}
 
 /* libpq's messages end with a newline and may span lines: one line, in dst. */
 void pgc_one_line(char *dst, size_t size, const char *msg)
@@ -796,18 +766,10 @@ enum ddb_status pgc_open(const struct ddb_open_args *args, void **handle,
                          struct ddb_err *err)
 {
 	static unsigned instances;
-	if (!handle)
-		return pgc_fail(NULL, DDB_INVALID, err, "open: no handle pointer");
-	*handle = NULL;
-	if (!args || !args->node || !*args->node)
-		return pgc_fail(NULL, DDB_INVALID, err, "open: no node name");
-	if (strlen(args->node) >= DDB_NAME_MAX)
-		return pgc_fail(NULL, DDB_INVALID, err, "open: node name longer than %d bytes",
-		                DDB_NAME_MAX - 1);
-	if (args->roles == 0 || (args->roles & ~(unsigned)ALL_ROLES))
-		return pgc_fail(NULL, DDB_INVALID, err,
-		                "%s: open: roles 0x%x: expected regional, central and/or documents",
-		                args->node, args->roles);
+	struct ddb_err msg;
+	const char *why = ddb_open_problem(args, handle, &msg);
+	if (why)
+		return pgc_fail(NULL, DDB_INVALID, err, "%s", why);
 
 	struct pg *h = calloc(1, sizeof *h);
 	if (!h)
@@ -829,12 +791,11 @@ enum ddb_status pgc_open(const struct ddb_open_args *args, void **handle,
 		         database_there(h, 1) == 1)
 			st = connect_now(h, "open", err);
 	}
-	if (st != DDB_OK) {
+	if (st == DDB_OK)
+		*handle = h;
+	else
 		pgc_close(h);
-		return st;
-	}
-	*handle = h;
-	return DDB_OK;
+	return st;
 }
 
 /* Idempotent: a wipe. */

@@ -13,20 +13,12 @@
 #define DDBSIM_PG_CONN_H
 
 #include <ddbsim/plugin.h>
+#include <ddbsim/validate.h>
 #include <libpq-fe.h>
 
 #include <stdint.h>
 
 #include "pg_binary.h"
-
-/* Every role this plugin serves. */
-#define ALL_ROLES (DDB_ROLE_REGIONAL | DDB_ROLE_CENTRAL | DDB_ROLE_DOCUMENTS)
-
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
 
 /* The statements, by id: their SQL is in pg_stmt.c. */
 enum stmt_id {
@@ -114,10 +106,13 @@ extern const struct pg_stmt pg_stmts[S_COUNT];
 
 /* ---- errors ------------------------------------------------------------ */
 
-/* Returns st, with "postgres: NODE: MESSAGE" in err (h NULL: no node). */
-PRINTF_LIKE(4, 5)
-enum ddb_status pgc_fail(const struct pg *h, enum ddb_status st, struct ddb_err *err,
-                         const char *fmt, ...);
+/* Returns st, with "postgres: NODE: MESSAGE" in err (h NULL: no node):
+ * pgc_fail(h, st, err, fmt, ...). */
+static inline const char *pgc_where(const struct pg *h)
+{
+	return h ? h->node : NULL;
+}
+#define pgc_fail(h, st, err, ...) ddb_fail((err), (st), "postgres", pgc_where(h), __VA_ARGS__)
 /* libpq's messages end with a newline and may span lines: one line, in dst. */
 void pgc_one_line(char *dst, size_t size, const char *msg);
 

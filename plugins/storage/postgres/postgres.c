@@ -1085,7 +1085,7 @@ static const struct ddb_plugin postgres_plugin = {
 	.kind = DDB_KIND_STORAGE,
 	.name = "postgres",
 	.version = PLUGIN_VERSION,
-	.caps = ALL_ROLES,
+	.caps = DDB_ROLES_ALL,
 	.storage = &postgres_ops,
 	.settings = option_keys,
 };

@@ -977,7 +977,7 @@ static const struct ddb_plugin sqlite_plugin = {
 	.kind = DDB_KIND_STORAGE,
 	.name = "sqlite",
 	.version = PLUGIN_VERSION,
-	.caps = ALL_ROLES,
+	.caps = DDB_ROLES_ALL,
 	.storage = &sqlite_ops,
 	.settings = option_keys,
 };

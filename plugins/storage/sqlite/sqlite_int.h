@@ -18,14 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ALL_ROLES (DDB_ROLE_REGIONAL | DDB_ROLE_CENTRAL | DDB_ROLE_DOCUMENTS)
-
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
 /* ---- statements (their SQL: sqlite_stmt.c) ------------------------------ */
 
 enum stmt_id {
@@ -96,13 +88,15 @@ const char *sqt_sql(enum stmt_id id);
 /* Prepares the statements of the roles served, once, at open. */
 enum ddb_status sqt_prepare_all(struct sq *h, struct ddb_err *err);
 
-PRINTF_LIKE(2, 3)
-void sqt_set_err(struct ddb_err *err, const char *fmt, ...);
 enum ddb_status sqt_status_of(int rc);
 enum ddb_status sqt_db_fail(struct sq *h, const char *op, int rc, struct ddb_err *err);
-PRINTF_LIKE(4, 5)
-enum ddb_status sqt_fail(struct sq *h, enum ddb_status st, struct ddb_err *err,
-                         const char *fmt, ...);
+/* Returns st, with "sqlite: PATH: MESSAGE" in err (h NULL: no path):
+ * sqt_fail(h, st, err, fmt, ...). */
+static inline const char *sqt_where(const struct sq *h)
+{
+	return h ? h->path : NULL;
+}
+#define sqt_fail(h, st, err, ...) ddb_fail((err), (st), "sqlite", sqt_where(h), __VA_ARGS__)
 int sqt_need_role(struct sq *h, unsigned role, const char *op, struct ddb_err *err);
 int sqt_batch_go(struct sq *h, unsigned role, size_t n, int arrays_given, const char *missing,
                  const char *op, enum ddb_status *st, struct ddb_err *err);

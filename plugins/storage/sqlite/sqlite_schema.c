@@ -178,9 +178,9 @@ static enum ddb_status exec_script(struct sq *h, const char *op, const char *sql
 	int rc = sqlite3_exec(h->db, sql, NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
 		return DDB_OK;
-	sqt_set_err(err, "sqlite: %s: %s: %s", h->path, op, msg ? msg : sqlite3_errstr(rc));
-	sqlite3_free(msg);
 	enum ddb_status st = sqt_status_of(rc);
+	sqt_fail(h, st, err, "%s: %s", op, msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
 	return st == DDB_OK ? DDB_INTERNAL : st;
 }
 
@@ -269,10 +269,9 @@ static enum ddb_status configure(struct sq *h, const struct settings *set, struc
 	char *msg = NULL;
 	int rc = sqlite3_exec(h->db, "PRAGMA journal_mode = WAL", journal_mode_cb, mode, &msg);
 	if (rc != SQLITE_OK) {
-		sqt_set_err(err, "sqlite: %s: open: journal_mode = WAL: %s", h->path,
-		        msg ? msg : sqlite3_errstr(rc));
-		sqlite3_free(msg);
 		enum ddb_status st = sqt_status_of(rc);
+		sqt_fail(h, st, err, "open: journal_mode = WAL: %s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
 		return st == DDB_OK ? DDB_INTERNAL : st;
 	}
 	/* An in-memory database (path ":memory:") cannot be in WAL mode. */
@@ -371,18 +370,10 @@ static enum ddb_status check_tables(struct sq *h, struct ddb_err *err)
 
 enum ddb_status sqs_open(const struct ddb_open_args *args, void **handle, struct ddb_err *err)
 {
-	if (!handle)
-		return sqt_fail(NULL, DDB_INVALID, err, "open: no handle pointer");
-	*handle = NULL;
-	if (!args || !args->node || !*args->node)
-		return sqt_fail(NULL, DDB_INVALID, err, "open: no node name");
-	if (strlen(args->node) >= DDB_NAME_MAX)
-		return sqt_fail(NULL, DDB_INVALID, err, "open: node name longer than %d bytes",
-		            DDB_NAME_MAX - 1);
-	if (args->roles == 0 || (args->roles & ~(unsigned)ALL_ROLES))
-		return sqt_fail(NULL, DDB_INVALID, err,
-		            "%s: open: roles 0x%x: expected regional, central and/or documents",
-		            args->node, args->roles);
+	struct ddb_err msg;
+	const char *why = ddb_open_problem(args, handle, &msg);
+	if (why)
+		return sqt_fail(NULL, DDB_INVALID, err, "%s", why);
 	if (sqlite3_libversion_number() < 3037000)
 		return sqt_fail(NULL, DDB_INTERNAL, err,
 		            "%s: open: SQLite %s is too old, 3.37 or later is needed (STRICT tables)",
@@ -420,12 +411,11 @@ enum ddb_status sqs_open(const struct ddb_open_args *args, void **handle, struct
 		st = h->readonly ? check_tables(h, err) : ensure_schema(h, "open: creating tables", 0, err);
 	if (st == DDB_OK)
 		st = sqt_prepare_all(h, err);
-	if (st != DDB_OK) {
+	if (st == DDB_OK)
+		*handle = h;
+	else
 		sqs_close(h);
-		return st;
-	}
-	*handle = h;
-	return DDB_OK;
+	return st;
 }
 
 enum ddb_status sqs_reset(void *handle, struct ddb_err *err)

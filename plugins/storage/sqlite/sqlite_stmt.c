@@ -7,7 +7,6 @@
  */
 #include "sqlite_int.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -168,17 +167,6 @@ static const struct {
 
 /* ---- errors ------------------------------------------------------------- */
 
-PRINTF_LIKE(2, 3)
-void sqt_set_err(struct ddb_err *err, const char *fmt, ...)
-{
-	if (!err)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-	va_end(ap);
-}
-
 enum ddb_status sqt_status_of(int rc)
 {
 	switch (rc & 0xff) {
@@ -212,28 +200,11 @@ enum ddb_status sqt_db_fail(struct sq *h, const char *op, int rc, struct ddb_err
 	enum ddb_status st = sqt_status_of(rc);
 	if (st == DDB_OK)
 		st = DDB_INTERNAL; /* an unexpected row or success code */
-	sqt_set_err(err, "sqlite: %s: %s: %s", h->path, op,
-	        rc == SQLITE_ROW || rc == SQLITE_DONE ? sqlite3_errstr(rc) : sqlite3_errmsg(h->db));
-	return st;
+	return sqt_fail(h, st, err, "%s: %s", op,
+	                rc == SQLITE_ROW || rc == SQLITE_DONE ? sqlite3_errstr(rc)
+	                                                      : sqlite3_errmsg(h->db));
 }
 
-PRINTF_LIKE(4, 5)
-enum ddb_status sqt_fail(struct sq *h, enum ddb_status st, struct ddb_err *err,
-                         const char *fmt, ...)
-{
-	if (!err)
-		return st;
-	char what[DDB_ERR_MAX];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	if (h)
-		sqt_set_err(err, "sqlite: %s: %s", h->path, what);
-	else
-		sqt_set_err(err, "sqlite: %s", what);
-	return st;
-}
 
 int sqt_need_role(struct sq *h, unsigned role, const char *op, struct ddb_err *err)
 {
