@@ -80,20 +80,31 @@ struct pg_cursor {
 	int done;
 };
 
+/* The argument checks that open an operation (ddbsim/validate.h). */
 static int need_role(const struct pg *h, unsigned role, const char *op, struct ddb_err *err)
 {
-	if (h->roles & role)
-		return 1;
-	pgc_fail(h, DDB_INVALID, err, "%s: this instance does not serve the %s role", op,
-	         role == DDB_ROLE_REGIONAL ? "regional" : role == DDB_ROLE_CENTRAL ? "central"
-	                                                                         : "documents");
-	return 0;
+	const char *why = ddb_role_problem(h->roles, role);
+	if (why)
+		pgc_fail(h, DDB_INVALID, err, "%s: %s", op, why);
+	return !why;
+}
+
+/* The preamble of a batch operation: 1 to go on, else 0 and *st what to
+ * return (DDB_OK: an empty batch, nothing to do). */
+static int batch_go(const struct pg *h, unsigned role, size_t n, int arrays_given,
+                    const char *missing, const char *op, enum ddb_status *st, struct ddb_err *err)
+{
+	int empty;
+	const char *why = ddb_batch_problem(h->roles, role, n, arrays_given, missing, &empty);
+	*st = why ? pgc_fail(h, DDB_INVALID, err, "%s: %s", op, why) : DDB_OK;
+	return !why && !empty;
 }
 
 /* ---- validation --------------------------------------------------------- */
 
-/* PostgreSQL refuses text that is not UTF-8 in a UTF8 database: the
- * fields are checked first with ddb_utf8_ok (ddbsim/validate.h). */
+/* PostgreSQL refuses text that is not UTF-8 in a UTF8 database: records
+ * are checked with the ddb_*_problem_utf8 rules, keys with text_len
+ * (ddbsim/validate.h). */
 
 /* A text field: -1 not terminated within size, -2 not UTF-8, else length. */
 static int text_len(const char *s, size_t size)
@@ -102,40 +113,6 @@ static int text_len(const char *s, size_t size)
 	if (n < 0)
 		return -1;
 	return ddb_utf8_ok(s, (size_t)n) ? n : -2;
-}
-
-/* The shared rules (ddbsim/validate.h), and text that PostgreSQL takes:
- * UTF-8. */
-#define UTF8_FIELD(f) ddb_utf8_ok((f), strnlen((f), sizeof(f)))
-
-static const char *order_invalid(const struct ddb_order *o)
-{
-	const char *why = ddb_order_problem(o);
-	if (!why && !(UTF8_FIELD(o->id) && UTF8_FIELD(o->region) && UTF8_FIELD(o->customer) &&
-	              UTF8_FIELD(o->sku)))
-		why = "a text field is not valid UTF-8";
-	return why;
-}
-
-static const char *product_invalid(const struct ddb_product *p)
-{
-	const char *why = ddb_product_problem(p);
-	if (!why && !(UTF8_FIELD(p->sku) && UTF8_FIELD(p->name)))
-		why = "a text field is not valid UTF-8";
-	for (size_t i = 0; !why && i < p->n_components; i++)
-		if (!UTF8_FIELD(p->components[i].sku))
-			why = "a component sku is not valid UTF-8";
-	return why;
-}
-
-static const char *customer_invalid(const struct ddb_customer *c)
-{
-	const char *why = ddb_customer_problem(c);
-	if (!why && !(UTF8_FIELD(c->id) && UTF8_FIELD(c->unique_id) && UTF8_FIELD(c->city) &&
-	              UTF8_FIELD(c->state) && UTF8_FIELD(c->name) && UTF8_FIELD(c->email) &&
-	              UTF8_FIELD(c->home)))
-		why = "a text field is not valid UTF-8";
-	return why;
 }
 
 /* ---- regional: products and stock ---------------------------------------- */
@@ -149,7 +126,7 @@ static enum ddb_status pg_upsert_product(void *handle, const struct ddb_product 
 		return DDB_INVALID;
 	if (!p)
 		return pgc_fail(h, DDB_INVALID, err, "%s: no product", op);
-	const char *why = product_invalid(p);
+	const char *why = ddb_product_problem_utf8(p);
 	if (why) {
 		int l = ddb_field_len(p->sku, sizeof p->sku);
 		return pgc_fail(h, DDB_INVALID, err, "%s: %.*s: %s", op, l > 0 ? l : 0, p->sku, why);
@@ -265,18 +242,15 @@ static enum ddb_status pg_place_orders(void *handle, const struct ddb_order *ord
 {
 	static const char op[] = "place_orders";
 	struct pg *h = handle;
-	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!orders || !results)
-		return pgc_fail(h, DDB_INVALID, err, "%s: no orders or no results array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_REGIONAL, n, orders && results, "no orders or no results array", op, &early, err))
+		return early;
 	if (err)
 		err->msg[0] = '\0';
 
 	size_t n_valid = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *why = order_invalid(&orders[i]);
+		const char *why = ddb_order_problem_utf8(&orders[i]);
 		if (why) {
 			/* Say why the first invalid order is invalid, even
 			 * though the call itself succeeds. */
@@ -400,7 +374,7 @@ static enum ddb_status pg_outbox_read(void *handle, int64_t after_seq, int want_
 		return DDB_INVALID;
 	if (!n_out || (!events && max > 0))
 		return pgc_fail(h, DDB_INVALID, err, "%s: no events array or count", op);
-	if (want_state < DDB_OUTBOX_NEW || want_state > DDB_OUTBOX_APPLIED)
+	if (!ddb_outbox_state_ok(want_state))
 		return pgc_fail(h, DDB_INVALID, err, "%s: unknown state %d", op, want_state);
 	if (max == 0)
 		return DDB_OK;
@@ -440,12 +414,11 @@ static enum ddb_status pg_outbox_mark(void *handle, const int64_t *seqs, size_t 
 	struct pg *h = handle;
 	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
 		return DDB_INVALID;
-	if (state < DDB_OUTBOX_NEW || state > DDB_OUTBOX_APPLIED)
+	if (!ddb_outbox_state_ok(state))
 		return pgc_fail(h, DDB_INVALID, err, "%s: unknown state %d", op, state);
-	if (n == 0)
-		return DDB_OK;
-	if (!seqs)
-		return pgc_fail(h, DDB_INVALID, err, "%s: no seqs array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_REGIONAL, n, seqs != NULL, "no seqs array", op, &early, err))
+		return early;
 	struct pgb_req r;
 	pgb_begin(&r, &h->buf);
 	pgb_i32(&r, state);
@@ -480,17 +453,14 @@ static enum ddb_status pg_put_customers(void *handle, const struct ddb_customer 
 {
 	static const char op[] = "put_customers";
 	struct pg *h = handle;
-	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!customers || !results)
-		return pgc_fail(h, DDB_INVALID, err, "%s: no customers or no results array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_REGIONAL, n, customers && results, "no customers or no results array", op, &early, err))
+		return early;
 	if (err)
 		err->msg[0] = '\0';
 	size_t n_valid = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *why = customer_invalid(&customers[i]);
+		const char *why = ddb_customer_problem_utf8(&customers[i]);
 		if (why) {
 			if (err && !err->msg[0]) {
 				int l = ddb_field_len(customers[i].id, sizeof customers[i].id);
@@ -762,22 +732,19 @@ static enum ddb_status pg_apply_events(void *handle, const struct ddb_event *eve
 {
 	static const char op[] = "apply_events";
 	struct pg *h = handle;
-	if (!need_role(h, DDB_ROLE_CENTRAL, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!events)
-		return pgc_fail(h, DDB_INVALID, err, "%s: no events array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_CENTRAL, n, events != NULL, "no events array", op, &early, err))
+		return early;
 	/* All or nothing: one bad event fails the call before anything is
 	 * sent. */
 	size_t n_orders = 0, n_products = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *why;
 		if (events[i].kind == DDB_EVENT_ORDER) {
-			why = order_invalid(&events[i].order);
+			why = ddb_order_problem_utf8(&events[i].order);
 			n_orders++;
 		} else if (events[i].kind == DDB_EVENT_PRODUCT) {
-			why = product_invalid(&events[i].product);
+			why = ddb_product_problem_utf8(&events[i].product);
 			n_products++;
 		} else {
 			why = "unknown event kind";
@@ -843,14 +810,11 @@ static enum ddb_status pg_put_order_logs(void *handle, const struct ddb_order *o
 {
 	static const char op[] = "put_order_logs";
 	struct pg *h = handle;
-	if (!need_role(h, DDB_ROLE_DOCUMENTS, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!orders)
-		return pgc_fail(h, DDB_INVALID, err, "%s: no orders array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_DOCUMENTS, n, orders != NULL, "no orders array", op, &early, err))
+		return early;
 	for (size_t i = 0; i < n; i++) {
-		const char *why = order_invalid(&orders[i]);
+		const char *why = ddb_order_problem_utf8(&orders[i]);
 		if (why)
 			return pgc_fail(h, DDB_INVALID, err, "%s: order %zu: %s", op, i, why);
 	}
@@ -870,14 +834,11 @@ static enum ddb_status pg_put_components(void *handle, const struct ddb_product 
 {
 	static const char op[] = "put_components";
 	struct pg *h = handle;
-	if (!need_role(h, DDB_ROLE_DOCUMENTS, op, err))
-		return DDB_INVALID;
-	if (n == 0)
-		return DDB_OK;
-	if (!products)
-		return pgc_fail(h, DDB_INVALID, err, "%s: no products array", op);
+	enum ddb_status early;
+	if (!batch_go(h, DDB_ROLE_DOCUMENTS, n, products != NULL, "no products array", op, &early, err))
+		return early;
 	for (size_t i = 0; i < n; i++) {
-		const char *why = product_invalid(&products[i]);
+		const char *why = ddb_product_problem_utf8(&products[i]);
 		if (why)
 			return pgc_fail(h, DDB_INVALID, err, "%s: product %zu: %s", op, i, why);
 	}
