@@ -592,6 +592,12 @@ static int database_there(struct pg *h, int create)
 
 /* ---- options ----------------------------------------------------------- */
 
+/* The option names of enum pgc_opt. */
+static const char *const pgc_opt_keys[PGC_N_OPTS] = {
+	[PGC_CONNINFO] = "conninfo", [PGC_HOST] = "host", [PGC_PORT] = "port",
+	[PGC_USER] = "user", [PGC_PASSWORD] = "password", [PGC_DBNAME] = "dbname",
+};
+
 static char *dup_opt(const struct ddb_open_args *args, const char *key, int *oom)
 {
 	const char *v = ddb_option_get(args, key, NULL);
@@ -645,21 +651,14 @@ static void set_keywords(struct pg *h, int conninfo_has_db)
 	struct pgc_settings *s = &h->set;
 	int n = 0;
 	s->expand_dbname = 0;
-	if (h->conninfo) {
-		s->kw[n] = "dbname", s->val[n++] = h->conninfo;
+	if (h->opt[PGC_CONNINFO]) {
+		s->kw[n] = "dbname", s->val[n++] = h->opt[PGC_CONNINFO];
 		s->expand_dbname = 1;
 	}
-	if (h->host)
-		s->kw[n] = "host", s->val[n++] = h->host;
-	if (h->port)
-		s->kw[n] = "port", s->val[n++] = h->port;
-	if (h->user)
-		s->kw[n] = "user", s->val[n++] = h->user;
-	if (h->password)
-		s->kw[n] = "password", s->val[n++] = h->password;
-	if (h->dbname)
-		s->kw[n] = "dbname", s->val[n++] = h->dbname;
-	else if (!conninfo_has_db)
+	for (int i = PGC_HOST; i < PGC_N_OPTS; i++)
+		if (h->opt[i])
+			s->kw[n] = pgc_opt_keys[i], s->val[n++] = h->opt[i];
+	if (!h->opt[PGC_DBNAME] && !conninfo_has_db)
 		s->kw[n] = "dbname", s->val[n++] = h->node;
 	s->kw[n] = "connect_timeout", s->val[n++] = s->connect_timeout;
 	s->kw[n] = "application_name", s->val[n++] = s->application_name;
@@ -673,19 +672,15 @@ static enum ddb_status read_options(struct pg *h, const struct ddb_open_args *ar
 {
 	struct pgc_settings *s = &h->set;
 	int oom = 0;
-	h->conninfo = dup_opt(args, "conninfo", &oom);
-	h->host = dup_opt(args, "host", &oom);
-	h->port = dup_opt(args, "port", &oom);
-	h->dbname = dup_opt(args, "dbname", &oom);
-	h->user = dup_opt(args, "user", &oom);
-	h->password = dup_opt(args, "password", &oom);
+	for (int i = 0; i < PGC_N_OPTS; i++)
+		h->opt[i] = dup_opt(args, pgc_opt_keys[i], &oom);
 	if (oom)
 		return pgc_fail(h, DDB_INTERNAL, err, "open: out of memory");
 
 	int conninfo_has_db = 0;
-	if (h->conninfo) {
+	if (h->opt[PGC_CONNINFO]) {
 		char *msg = NULL;
-		PQconninfoOption *opts = PQconninfoParse(h->conninfo, &msg);
+		PQconninfoOption *opts = PQconninfoParse(h->opt[PGC_CONNINFO], &msg);
 		if (!opts) {
 			char line[DDB_ERR_MAX];
 			pgc_one_line(line, sizeof line, msg ? msg : "out of memory");
@@ -704,8 +699,9 @@ static enum ddb_status read_options(struct pg *h, const struct ddb_open_args *ar
 			return pgc_fail(h, DDB_INVALID, err,
 			                "open: option conninfo: a port is not a number from 1 to 65535");
 	}
-	if (h->port && !port_ok(h->port))
-		return pgc_fail(h, DDB_INVALID, err, "open: option port = '%s': expected 1 to 65535", h->port);
+	const char *port = h->opt[PGC_PORT];
+	if (port && !port_ok(port))
+		return pgc_fail(h, DDB_INVALID, err, "open: option port = '%s': expected 1 to 65535", port);
 
 	static const char *const levels[] = { "on", "off", "local", "remote_write", "remote_apply",
 		                              NULL };
@@ -752,12 +748,8 @@ void pgc_close(void *handle)
 		PQclear(res);
 	}
 	pgc_drop(h, NULL);
-	free(h->conninfo);
-	free(h->host);
-	free(h->port);
-	free(h->dbname);
-	free(h->user);
-	free(h->password);
+	for (int i = 0; i < PGC_N_OPTS; i++)
+		free(h->opt[i]);
 	free(h->buf.p);
 	free(h);
 }

@@ -71,6 +71,11 @@ struct pgc_settings {
 	char connect_timeout[16];
 };
 
+/* The options passed on to libpq, kept (copied) for reconnecting; all but
+ * conninfo under libpq's keyword of the same name (pgc_opt_keys, pg_conn.c).
+ * Their order is the order in which libpq gets them. */
+enum pgc_opt { PGC_CONNINFO, PGC_HOST, PGC_PORT, PGC_USER, PGC_PASSWORD, PGC_DBNAME, PGC_N_OPTS };
+
 /* An open instance (the handle of the storage operations). */
 struct pg {
 	PGconn *conn;
@@ -78,8 +83,7 @@ struct pg {
 	unsigned roles;
 	int readonly; /* DDB_OPEN_READONLY */
 	struct pgc_settings set;
-	char *conninfo; /* owned copies of option values */
-	char *host, *port, *dbname, *user, *password;
+	char *opt[PGC_N_OPTS]; /* owned copies of the options pgc_opt_keys names */
 	char where[192]; /* "db@host:port" of the last connection */
 	unsigned char prepared[S_COUNT];
 	/* reconnection */
