@@ -163,6 +163,44 @@ static inline const char *ddb_batch_problem(unsigned served, unsigned role, size
 	return arrays_given ? NULL : missing;
 }
 
+/* The role whose instance holds a dataset (DDB_DS_*), or 0 when there is
+ * no such dataset. */
+static inline unsigned ddb_dataset_role(int dataset)
+{
+	switch (dataset) {
+	case DDB_DS_PRODUCTS:
+	case DDB_DS_INVENTORY:
+	case DDB_DS_ORDERS:
+	case DDB_DS_OUTBOX:
+	case DDB_DS_CUSTOMERS:
+		return DDB_ROLE_REGIONAL;
+	case DDB_DS_CENTRAL_PRODUCTS:
+	case DDB_DS_CENTRAL_ORDERS:
+		return DDB_ROLE_CENTRAL;
+	case DDB_DS_ORDER_LOGS:
+	case DDB_DS_COMPONENTS:
+		return DDB_ROLE_DOCUMENTS;
+	}
+	return 0;
+}
+
+/* scan_open: the cursor pointer (*cursor is NULL after it whenever it is
+ * given), the dataset (reason kept in why when it names it), its role.
+ * The region is each plugin's to check. */
+static inline const char *ddb_scan_problem(unsigned served, int dataset, void **cursor,
+                                           struct ddb_err *why)
+{
+	if (!cursor)
+		return "no cursor pointer";
+	*cursor = NULL;
+	unsigned role = ddb_dataset_role(dataset);
+	if (!role) {
+		snprintf(why->msg, sizeof why->msg, "unknown dataset %d", dataset);
+		return why->msg;
+	}
+	return ddb_role_problem(served, role);
+}
+
 /* Whether state is one of the outbox states, DDB_OUTBOX_NEW to
  * DDB_OUTBOX_APPLIED. */
 static inline int ddb_outbox_state_ok(int state)

@@ -961,35 +961,31 @@ static enum ddb_status mg_put_components(void *handle, const struct ddb_product 
 
 /* ---- scans --------------------------------------------------------------------- */
 
+/* The collection of each dataset (its role: ddb_dataset_role). */
 static const struct {
-	unsigned role;
 	const char *coll;
 	int by_region; /* the region filter applies */
 } scan_sets[] = {
-	[DDB_DS_PRODUCTS] = { DDB_ROLE_REGIONAL, C_PRODUCTS, 0 },
-	[DDB_DS_INVENTORY] = { DDB_ROLE_REGIONAL, C_INVENTORY, 0 },
-	[DDB_DS_ORDERS] = { DDB_ROLE_REGIONAL, C_ORDERS, 1 },
-	[DDB_DS_OUTBOX] = { DDB_ROLE_REGIONAL, C_OUTBOX, 0 },
-	[DDB_DS_CENTRAL_PRODUCTS] = { DDB_ROLE_CENTRAL, C_CPRODUCTS, 0 },
-	[DDB_DS_CENTRAL_ORDERS] = { DDB_ROLE_CENTRAL, C_CORDERS, 1 },
-	[DDB_DS_ORDER_LOGS] = { DDB_ROLE_DOCUMENTS, C_LOGS, 1 },
-	[DDB_DS_COMPONENTS] = { DDB_ROLE_DOCUMENTS, C_COMPONENTS, 0 },
-	[DDB_DS_CUSTOMERS] = { DDB_ROLE_REGIONAL, C_CUSTOMERS, 0 },
+	[DDB_DS_PRODUCTS] = { C_PRODUCTS, 0 },
+	[DDB_DS_INVENTORY] = { C_INVENTORY, 0 },
+	[DDB_DS_ORDERS] = { C_ORDERS, 1 },
+	[DDB_DS_OUTBOX] = { C_OUTBOX, 0 },
+	[DDB_DS_CENTRAL_PRODUCTS] = { C_CPRODUCTS, 0 },
+	[DDB_DS_CENTRAL_ORDERS] = { C_CORDERS, 1 },
+	[DDB_DS_ORDER_LOGS] = { C_LOGS, 1 },
+	[DDB_DS_COMPONENTS] = { C_COMPONENTS, 0 },
+	[DDB_DS_CUSTOMERS] = { C_CUSTOMERS, 0 },
 };
-#define N_DATASETS ((int)(sizeof scan_sets / sizeof scan_sets[0]))
 
 static enum ddb_status mg_scan_open(void *handle, int dataset, const char *region,
                                     void **cursor, struct ddb_err *err)
 {
 	static const char op[] = "scan_open";
 	struct mg *h = handle;
-	if (!cursor)
-		return mgb_fail(h, DDB_INVALID, err, "%s: no cursor pointer", op);
-	*cursor = NULL;
-	if (dataset < 1 || dataset >= N_DATASETS)
-		return mgb_fail(h, DDB_INVALID, err, "%s: unknown dataset %d", op, dataset);
-	if (!mgb_need_role(h, scan_sets[dataset].role, op, err))
-		return DDB_INVALID;
+	struct ddb_err msg;
+	const char *why = ddb_scan_problem(h->roles, dataset, cursor, &msg);
+	if (why)
+		return mgb_fail(h, DDB_INVALID, err, "%s: %s", op, why);
 	if (region && scan_sets[dataset].by_region && ddb_field_len(region, DDB_NAME_MAX) < 0)
 		return mgb_fail(h, DDB_INVALID, err, "%s: region longer than %d bytes", op,
 		                DDB_NAME_MAX - 1);
@@ -1000,7 +996,7 @@ static enum ddb_status mg_scan_open(void *handle, int dataset, const char *regio
 	cu->h = h;
 	cu->dataset = dataset;
 	cu->client = client_borrow(h);
-	if (scan_sets[dataset].role == DDB_ROLE_REGIONAL) {
+	if (ddb_dataset_role(dataset) == DDB_ROLE_REGIONAL) {
 		enum ddb_status st = mgi_regional_ready(h, cu->client, err);
 		if (st != DDB_OK) {
 			client_return(h, cu->client);

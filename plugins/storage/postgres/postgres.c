@@ -44,25 +44,23 @@
 
 /* ---- scan statements -------------------------------------------------------- */
 
-/* The scan statements of each dataset: all rows, one region's rows
- * (S_COUNT: no region filter); whether the key is the seq (else text). */
+/* The scan statements of each dataset (its role: ddb_dataset_role): all
+ * rows, one region's rows (S_COUNT: no region filter); whether the key is
+ * the seq (else text). */
 static const struct {
-	unsigned role;
 	enum stmt_id all, by_region;
 	int int_key;
 } scan_stmt[] = {
-	[DDB_DS_PRODUCTS] = { DDB_ROLE_REGIONAL, S_SCAN_PRODUCTS, S_COUNT, 0 },
-	[DDB_DS_INVENTORY] = { DDB_ROLE_REGIONAL, S_SCAN_INVENTORY, S_COUNT, 0 },
-	[DDB_DS_ORDERS] = { DDB_ROLE_REGIONAL, S_SCAN_ORDERS, S_SCAN_ORDERS_REGION, 0 },
-	[DDB_DS_OUTBOX] = { DDB_ROLE_REGIONAL, S_SCAN_OUTBOX, S_COUNT, 1 },
-	[DDB_DS_CENTRAL_PRODUCTS] = { DDB_ROLE_CENTRAL, S_SCAN_CENTRAL_PRODUCTS, S_COUNT, 0 },
-	[DDB_DS_CENTRAL_ORDERS] = { DDB_ROLE_CENTRAL, S_SCAN_CENTRAL_ORDERS,
-		S_SCAN_CENTRAL_ORDERS_REGION, 0 },
-	[DDB_DS_ORDER_LOGS] = { DDB_ROLE_DOCUMENTS, S_SCAN_ORDER_LOGS, S_SCAN_ORDER_LOGS_REGION, 0 },
-	[DDB_DS_COMPONENTS] = { DDB_ROLE_DOCUMENTS, S_SCAN_COMPONENTS, S_COUNT, 0 },
-	[DDB_DS_CUSTOMERS] = { DDB_ROLE_REGIONAL, S_SCAN_CUSTOMERS, S_COUNT, 0 },
+	[DDB_DS_PRODUCTS] = { S_SCAN_PRODUCTS, S_COUNT, 0 },
+	[DDB_DS_INVENTORY] = { S_SCAN_INVENTORY, S_COUNT, 0 },
+	[DDB_DS_ORDERS] = { S_SCAN_ORDERS, S_SCAN_ORDERS_REGION, 0 },
+	[DDB_DS_OUTBOX] = { S_SCAN_OUTBOX, S_COUNT, 1 },
+	[DDB_DS_CENTRAL_PRODUCTS] = { S_SCAN_CENTRAL_PRODUCTS, S_COUNT, 0 },
+	[DDB_DS_CENTRAL_ORDERS] = { S_SCAN_CENTRAL_ORDERS, S_SCAN_CENTRAL_ORDERS_REGION, 0 },
+	[DDB_DS_ORDER_LOGS] = { S_SCAN_ORDER_LOGS, S_SCAN_ORDER_LOGS_REGION, 0 },
+	[DDB_DS_COMPONENTS] = { S_SCAN_COMPONENTS, S_COUNT, 0 },
+	[DDB_DS_CUSTOMERS] = { S_SCAN_CUSTOMERS, S_COUNT, 0 },
 };
-#define N_DATASETS ((int)(sizeof scan_stmt / sizeof scan_stmt[0]))
 
 /* ---- scan cursors ------------------------------------------------------- */
 
@@ -859,13 +857,10 @@ static enum ddb_status pg_scan_open(void *handle, int dataset, const char *regio
 {
 	static const char op[] = "scan_open";
 	struct pg *h = handle;
-	if (!cursor)
-		return pgc_fail(h, DDB_INVALID, err, "%s: no cursor pointer", op);
-	*cursor = NULL;
-	if (dataset < 1 || dataset >= N_DATASETS)
-		return pgc_fail(h, DDB_INVALID, err, "%s: unknown dataset %d", op, dataset);
-	if (!need_role(h, scan_stmt[dataset].role, op, err))
-		return DDB_INVALID;
+	struct ddb_err msg;
+	const char *why = ddb_scan_problem(h->roles, dataset, cursor, &msg);
+	if (why)
+		return pgc_fail(h, DDB_INVALID, err, "%s: %s", op, why);
 	struct pg_cursor *c = calloc(1, sizeof *c);
 	if (!c)
 		return pgc_fail(h, DDB_INTERNAL, err, "%s: out of memory", op);

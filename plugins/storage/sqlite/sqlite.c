@@ -46,24 +46,21 @@
 
 #define PLUGIN_VERSION "0.1.0"
 
-/* The scan statements of each dataset: all rows, and one region's rows
- * (S_COUNT: the dataset has no region filter). */
+/* The scan statements of each dataset (its role: ddb_dataset_role): all
+ * rows, and one region's rows (S_COUNT: the dataset has no region filter). */
 static const struct {
-	unsigned role;
 	enum stmt_id all, by_region;
 } scan_stmt[] = {
-	[DDB_DS_PRODUCTS] = { DDB_ROLE_REGIONAL, S_SCAN_PRODUCTS, S_COUNT },
-	[DDB_DS_INVENTORY] = { DDB_ROLE_REGIONAL, S_SCAN_INVENTORY, S_COUNT },
-	[DDB_DS_ORDERS] = { DDB_ROLE_REGIONAL, S_SCAN_ORDERS, S_SCAN_ORDERS_REGION },
-	[DDB_DS_OUTBOX] = { DDB_ROLE_REGIONAL, S_SCAN_OUTBOX, S_COUNT },
-	[DDB_DS_CENTRAL_PRODUCTS] = { DDB_ROLE_CENTRAL, S_SCAN_CENTRAL_PRODUCTS, S_COUNT },
-	[DDB_DS_CENTRAL_ORDERS] = { DDB_ROLE_CENTRAL, S_SCAN_CENTRAL_ORDERS,
-		S_SCAN_CENTRAL_ORDERS_REGION },
-	[DDB_DS_ORDER_LOGS] = { DDB_ROLE_DOCUMENTS, S_SCAN_ORDER_LOGS, S_SCAN_ORDER_LOGS_REGION },
-	[DDB_DS_COMPONENTS] = { DDB_ROLE_DOCUMENTS, S_SCAN_COMPONENTS, S_COUNT },
-	[DDB_DS_CUSTOMERS] = { DDB_ROLE_REGIONAL, S_SCAN_CUSTOMERS, S_COUNT },
+	[DDB_DS_PRODUCTS] = { S_SCAN_PRODUCTS, S_COUNT },
+	[DDB_DS_INVENTORY] = { S_SCAN_INVENTORY, S_COUNT },
+	[DDB_DS_ORDERS] = { S_SCAN_ORDERS, S_SCAN_ORDERS_REGION },
+	[DDB_DS_OUTBOX] = { S_SCAN_OUTBOX, S_COUNT },
+	[DDB_DS_CENTRAL_PRODUCTS] = { S_SCAN_CENTRAL_PRODUCTS, S_COUNT },
+	[DDB_DS_CENTRAL_ORDERS] = { S_SCAN_CENTRAL_ORDERS, S_SCAN_CENTRAL_ORDERS_REGION },
+	[DDB_DS_ORDER_LOGS] = { S_SCAN_ORDER_LOGS, S_SCAN_ORDER_LOGS_REGION },
+	[DDB_DS_COMPONENTS] = { S_SCAN_COMPONENTS, S_COUNT },
+	[DDB_DS_CUSTOMERS] = { S_SCAN_CUSTOMERS, S_COUNT },
 };
-#define N_DATASETS ((int)(sizeof scan_stmt / sizeof scan_stmt[0]))
 
 struct sq_cursor {
 	struct sq *h;
@@ -760,13 +757,10 @@ static enum ddb_status sq_scan_open(void *handle, int dataset, const char *regio
 {
 	static const char op[] = "scan_open";
 	struct sq *h = handle;
-	if (!cursor)
-		return sqt_fail(h, DDB_INVALID, err, "%s: no cursor pointer", op);
-	*cursor = NULL;
-	if (dataset < 1 || dataset >= N_DATASETS)
-		return sqt_fail(h, DDB_INVALID, err, "%s: unknown dataset %d", op, dataset);
-	if (!sqt_need_role(h, scan_stmt[dataset].role, op, err))
-		return DDB_INVALID;
+	struct ddb_err msg;
+	const char *why = ddb_scan_problem(h->roles, dataset, cursor, &msg);
+	if (why)
+		return sqt_fail(h, DDB_INVALID, err, "%s: %s", op, why);
 	/* The region filter applies to the datasets of orders; the others
 	 * have no region and ignore it. */
 	int len = 0;
