@@ -150,6 +150,16 @@ static inline const char *ddb_role_problem(unsigned served, unsigned role)
 	return "this instance does not serve the documents role";
 }
 
+/* An operation on one record or with a callback: its role, then its
+ * pointer arguments (given: none of them NULL; missing: the reason when
+ * one is, e.g. "no product"). */
+static inline const char *ddb_call_problem(unsigned served, unsigned role, int given,
+                                           const char *missing)
+{
+	const char *why = ddb_role_problem(served, role);
+	return why || given ? why : missing;
+}
+
 /* A batch operation: its role, then, unless the batch is empty (then
  * *empty is set: nothing to do, DDB_OK), its arrays (arrays_given: none of
  * them NULL; missing: the reason when one is, e.g. "no orders array"). */

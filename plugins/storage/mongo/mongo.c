@@ -247,10 +247,8 @@ static enum ddb_status mg_upsert_product(void *handle, const struct ddb_product 
 {
 	static const char op[] = "upsert_product";
 	struct mg *h = handle;
-	if (!mgb_need_role(h, DDB_ROLE_REGIONAL, op, err))
+	if (!mgb_need_args(h, DDB_ROLE_REGIONAL, product != NULL, "no product", op, err))
 		return DDB_INVALID;
-	if (!product)
-		return mgb_fail(h, DDB_INVALID, err, "%s: no product", op);
 	const char *why = ddb_product_problem_utf8(product);
 	if (why)
 		return mgb_fail(h, DDB_INVALID, err, "%s: %.*s: %s", op, DDB_SKU_MAX - 1, product->sku,
@@ -615,10 +613,9 @@ static enum ddb_status mg_find_customers(void *handle, const struct ddb_customer
 {
 	static const char op[] = "find_customers";
 	struct mg *h = handle;
-	if (!mgb_need_role(h, DDB_ROLE_REGIONAL, op, err))
+	if (!mgb_need_args(h, DDB_ROLE_REGIONAL, filter && emit, "no filter or no emit function", op,
+	                   err))
 		return DDB_INVALID;
-	if (!filter || !emit)
-		return mgb_fail(h, DDB_INVALID, err, "%s: no filter or no emit function", op);
 	if (filter->zip_min > filter->zip_max)
 		return DDB_OK;
 
@@ -767,10 +764,8 @@ static enum ddb_status mg_sales_report(void *handle, int by,
 {
 	static const char op[] = "sales_report";
 	struct mg *h = handle;
-	if (!mgb_need_role(h, DDB_ROLE_CENTRAL, op, err))
+	if (!mgb_need_args(h, DDB_ROLE_CENTRAL, emit != NULL, "no emit function", op, err))
 		return DDB_INVALID;
-	if (!emit)
-		return mgb_fail(h, DDB_INVALID, err, "%s: no emit function", op);
 	const char *key = by == DDB_SALES_BY_REGION    ? "$region"
 	                  : by == DDB_SALES_BY_PRODUCT ? "$sku"
 	                                               : NULL;

@@ -98,12 +98,20 @@ static int is_dup(const bson_error_t *e)
 	return !network_error(e) && e->code == 11000;
 }
 
-int mgb_need_role(const struct mg *h, unsigned role, const char *op, struct ddb_err *err)
+/* The checks that open an operation (ddbsim/validate.h): its role, then
+ * its pointer arguments (ddb_call_problem): 1 to go on. */
+int mgb_need_args(const struct mg *h, unsigned role, int given, const char *missing,
+                  const char *op, struct ddb_err *err)
 {
-	const char *why = ddb_role_problem(h->roles, role);
+	const char *why = ddb_call_problem(h->roles, role, given, missing);
 	if (why)
 		mgb_fail(h, DDB_INVALID, err, "%s: %s", op, why);
 	return !why;
+}
+
+int mgb_need_role(const struct mg *h, unsigned role, const char *op, struct ddb_err *err)
+{
+	return mgb_need_args(h, role, 1, NULL, op, err);
 }
 
 /* ---- validation (as in every plugin) -------------------------------------- */

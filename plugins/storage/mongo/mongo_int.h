@@ -82,6 +82,8 @@ enum ddb_status mgb_status_of(const bson_error_t *e);
 enum ddb_status mgb_db_fail(const struct mg *h, const char *op, const bson_error_t *e,
                             struct ddb_err *err);
 
+int mgb_need_args(const struct mg *h, unsigned role, int given, const char *missing,
+                  const char *op, struct ddb_err *err);
 int mgb_need_role(const struct mg *h, unsigned role, const char *op, struct ddb_err *err);
 
 void mgb_append_order(bson_t *b, const struct ddb_order *o, int with_id);

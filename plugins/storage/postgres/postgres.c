@@ -79,12 +79,19 @@ struct pg_cursor {
 };
 
 /* The argument checks that open an operation (ddbsim/validate.h). */
-static int need_role(const struct pg *h, unsigned role, const char *op, struct ddb_err *err)
+/* Its role, then its pointer arguments (ddb_call_problem): 1 to go on. */
+static int need_args(const struct pg *h, unsigned role, int given, const char *missing,
+                     const char *op, struct ddb_err *err)
 {
-	const char *why = ddb_role_problem(h->roles, role);
+	const char *why = ddb_call_problem(h->roles, role, given, missing);
 	if (why)
 		pgc_fail(h, DDB_INVALID, err, "%s: %s", op, why);
 	return !why;
+}
+
+static int need_role(const struct pg *h, unsigned role, const char *op, struct ddb_err *err)
+{
+	return need_args(h, role, 1, NULL, op, err);
 }
 
 /* The preamble of a batch operation: 1 to go on, else 0 and *st what to
@@ -120,10 +127,8 @@ static enum ddb_status pg_upsert_product(void *handle, const struct ddb_product 
 {
 	static const char op[] = "upsert_product";
 	struct pg *h = handle;
-	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
+	if (!need_args(h, DDB_ROLE_REGIONAL, p != NULL, "no product", op, err))
 		return DDB_INVALID;
-	if (!p)
-		return pgc_fail(h, DDB_INVALID, err, "%s: no product", op);
 	const char *why = ddb_product_problem_utf8(p);
 	if (why) {
 		int l = ddb_field_len(p->sku, sizeof p->sku);
@@ -569,10 +574,9 @@ static enum ddb_status pg_find_customers(void *handle, const struct ddb_customer
 {
 	static const char op[] = "find_customers";
 	struct pg *h = handle;
-	if (!need_role(h, DDB_ROLE_REGIONAL, op, err))
+	if (!need_args(h, DDB_ROLE_REGIONAL, filter && emit, "no filter or no emit function", op,
+	               err))
 		return DDB_INVALID;
-	if (!filter || !emit)
-		return pgc_fail(h, DDB_INVALID, err, "%s: no filter or no emit function", op);
 	if ((filter->city && text_len(filter->city, DDB_TITLE_MAX) < 0) ||
 	    (filter->state && text_len(filter->state, DDB_NAME_MAX) < 0))
 		return pgc_fail(h, DDB_INVALID, err, "%s: city or state too long or not UTF-8", op);
@@ -769,10 +773,8 @@ static enum ddb_status pg_sales_report(void *handle, int by,
 {
 	static const char op[] = "sales_report";
 	struct pg *h = handle;
-	if (!need_role(h, DDB_ROLE_CENTRAL, op, err))
+	if (!need_args(h, DDB_ROLE_CENTRAL, emit != NULL, "no emit function", op, err))
 		return DDB_INVALID;
-	if (!emit)
-		return pgc_fail(h, DDB_INVALID, err, "%s: no emit function", op);
 	enum stmt_id id = by == DDB_SALES_BY_REGION    ? S_SALES_BY_REGION
 	                  : by == DDB_SALES_BY_PRODUCT ? S_SALES_BY_SKU
 	                                               : S_COUNT;

@@ -78,10 +78,8 @@ static enum ddb_status sq_upsert_product(void *handle, const struct ddb_product 
 {
 	static const char op[] = "upsert_product";
 	struct sq *h = handle;
-	if (!sqt_need_role(h, DDB_ROLE_REGIONAL, op, err))
+	if (!sqt_need_args(h, DDB_ROLE_REGIONAL, p != NULL, "no product", op, err))
 		return DDB_INVALID;
-	if (!p)
-		return sqt_fail(h, DDB_INVALID, err, "%s: no product", op);
 	struct product_lens l;
 	const char *why = sqt_product_invalid(p, &l);
 	if (why)
@@ -538,10 +536,9 @@ static enum ddb_status sq_find_customers(void *handle, const struct ddb_customer
 {
 	static const char op[] = "find_customers";
 	struct sq *h = handle;
-	if (!sqt_need_role(h, DDB_ROLE_REGIONAL, op, err))
+	if (!sqt_need_args(h, DDB_ROLE_REGIONAL, filter && emit, "no filter or no emit function", op,
+	                   err))
 		return DDB_INVALID;
-	if (!filter || !emit)
-		return sqt_fail(h, DDB_INVALID, err, "%s: no filter or no emit function", op);
 	if (h->stmt_busy[S_CUSTOMER_FIND])
 		return sqt_fail(h, DDB_INTERNAL, err, "%s: called from within its own emit", op);
 
@@ -646,10 +643,8 @@ static enum ddb_status sq_sales_report(void *handle, int by,
 {
 	static const char op[] = "sales_report";
 	struct sq *h = handle;
-	if (!sqt_need_role(h, DDB_ROLE_CENTRAL, op, err))
+	if (!sqt_need_args(h, DDB_ROLE_CENTRAL, emit != NULL, "no emit function", op, err))
 		return DDB_INVALID;
-	if (!emit)
-		return sqt_fail(h, DDB_INVALID, err, "%s: no emit function", op);
 	enum stmt_id id = by == DDB_SALES_BY_REGION    ? S_SALES_BY_REGION
 	                  : by == DDB_SALES_BY_PRODUCT ? S_SALES_BY_SKU
 	                                               : S_COUNT;

@@ -97,6 +97,8 @@ static inline const char *sqt_where(const struct sq *h)
 	return h ? h->path : NULL;
 }
 #define sqt_fail(h, st, err, ...) ddb_fail((err), (st), "sqlite", sqt_where(h), __VA_ARGS__)
+int sqt_need_args(struct sq *h, unsigned role, int given, const char *missing, const char *op,
+                  struct ddb_err *err);
 int sqt_need_role(struct sq *h, unsigned role, const char *op, struct ddb_err *err);
 int sqt_batch_go(struct sq *h, unsigned role, size_t n, int arrays_given, const char *missing,
                  const char *op, enum ddb_status *st, struct ddb_err *err);

@@ -206,12 +206,20 @@ enum ddb_status sqt_db_fail(struct sq *h, const char *op, int rc, struct ddb_err
 }
 
 
-int sqt_need_role(struct sq *h, unsigned role, const char *op, struct ddb_err *err)
+/* The checks that open an operation (ddbsim/validate.h): its role, then
+ * its pointer arguments (ddb_call_problem): 1 to go on. */
+int sqt_need_args(struct sq *h, unsigned role, int given, const char *missing, const char *op,
+                  struct ddb_err *err)
 {
-	const char *why = ddb_role_problem(h->roles, role);
+	const char *why = ddb_call_problem(h->roles, role, given, missing);
 	if (why)
 		sqt_fail(h, DDB_INVALID, err, "%s: %s", op, why);
 	return !why;
+}
+
+int sqt_need_role(struct sq *h, unsigned role, const char *op, struct ddb_err *err)
+{
+	return sqt_need_args(h, role, 1, NULL, op, err);
 }
 
 /* The preamble of a batch operation (ddbsim/validate.h): 1 to go on, else
