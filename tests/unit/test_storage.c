@@ -2857,6 +2857,54 @@ static void test_readonly_open(void **state)
 	}
 }
 
+/* The argument checks every plugin shares (ddbsim/validate.h) refuse with
+ * the same words in every plugin: "NAME: WHERE: OP: reason". */
+#define EXPECT_SHARED_REFUSAL(needle, call)                                               \
+	do {                                                                              \
+		struct ddb_err e_ = { "" };                                               \
+		enum ddb_status st_ = (call);                                             \
+		const char *name_ = G.plugin->desc->name;                                 \
+		if (st_ != DDB_INVALID || !strstr(e_.msg, (needle)) ||                    \
+		    strncmp(e_.msg, name_, strlen(name_)) != 0 ||                         \
+		    e_.msg[strlen(name_)] != ':')                                         \
+			fail_msg("%s -> %s '%s', want INVALID '%s: ...%s'", #call,        \
+			         ddb_status_name(st_), e_.msg, name_, (needle));          \
+	} while (0)
+
+static void test_shared_refusals(void **state)
+{
+	(void)state;
+	void *cur = &cur;
+	struct ddb_customer_filter any = { .zip_min = INT64_MIN, .zip_max = INT64_MAX };
+	struct ddb_order o = simple_order(1, "x", 1);
+	enum ddb_status r;
+	int64_t seq = 1;
+	EXPECT_SHARED_REFUSAL("scan_open: unknown dataset 99",
+	                      S->scan_open(G.region, 99, NULL, &cur, &e_));
+	assert_null(cur);
+	EXPECT_SHARED_REFUSAL("scan_open: no cursor pointer",
+	                      S->scan_open(G.region, DDB_DS_PRODUCTS, NULL, NULL, &e_));
+	EXPECT_SHARED_REFUSAL("scan_open: this instance does not serve the regional role",
+	                      S->scan_open(G.central, DDB_DS_ORDERS, NULL, &cur, &e_));
+	EXPECT_SHARED_REFUSAL("scan_open: this instance does not serve the central role",
+	                      S->scan_open(G.region, DDB_DS_CENTRAL_ORDERS, NULL, &cur, &e_));
+	EXPECT_SHARED_REFUSAL("upsert_product: no product", S->upsert_product(G.region, NULL, 1, &e_));
+	EXPECT_SHARED_REFUSAL("find_customers: no filter or no emit function",
+	                      S->find_customers(G.region, &any, NULL, NULL, &e_));
+	EXPECT_SHARED_REFUSAL("sales_report: no emit function",
+	                      S->sales_report(G.central, DDB_SALES_BY_REGION, NULL, NULL, &e_));
+	EXPECT_SHARED_REFUSAL("sales_report: this instance does not serve the central role",
+	                      S->sales_report(G.region, DDB_SALES_BY_REGION, collect_sales, NULL, &e_));
+	EXPECT_SHARED_REFUSAL("place_orders: this instance does not serve the regional role",
+	                      S->place_orders(G.docs, &o, 1, &r, &e_));
+	EXPECT_SHARED_REFUSAL("place_orders: no orders or no results array",
+	                      S->place_orders(G.region, &o, 1, NULL, &e_));
+	EXPECT_SHARED_REFUSAL("outbox_mark: unknown state 7",
+	                      S->outbox_mark(G.region, &seq, 1, 7, &e_));
+	EXPECT_SHARED_REFUSAL("put_order_logs: this instance does not serve the documents role",
+	                      S->put_order_logs(G.region, &o, 1, 1, &e_));
+}
+
 int main(void)
 {
 	/* Each test with what it needs (0: nothing); see run_gated(). */
@@ -2867,6 +2915,7 @@ int main(void)
 		TEST(test_descriptor, 0),
 		TEST(test_durable_across_reopen, 0),
 		TEST(test_roles_enforced, REG | CEN | DOC),
+		TEST(test_shared_refusals, REG | CEN | DOC),
 		TEST(test_product_new, REG),
 		TEST(test_product_versions, REG),
 		TEST(test_product_invalid, REG),
