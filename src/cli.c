@@ -22,6 +22,7 @@
 #include "node.h"
 #include "scenario.h"
 #include "report.h"
+#include "serve.h"
 #include "world.h"
 #include "util.h"
 
@@ -40,6 +41,9 @@ static const char usage_text[] =
     "  drain                finish the sync left pending in existing stores (after a\n"
     "                       crash, say), then run the checks\n"
     "  check                run the checks against the existing stores\n"
+    "  serve [SCENARIO.lua] run a scenario (default: the bundled live.lua) on the\n"
+    "                       wall clock behind an HTTP API, until SIGINT, SIGTERM or\n"
+    "                       POST /api/v1/shutdown; then check every invariant\n"
     "  plugins              list the plugins found: version, ABI, kind, roles, settings\n"
     "  node list            the nodes of the data directory and their states\n"
     "  node set NAME STATE  set a node's state, kept across runs: up, down, slow\n"
@@ -64,6 +68,15 @@ static const char usage_text[] =
     "  -L, --latency S      node set NAME slow: added latency, seconds (0-3600)\n"
     "  -J, --jitter S       node set NAME slow: up to this much more, seconds\n"
     "  -t, --trace          print failure steps as they happen (run)\n"
+    "      --listen ADDR:PORT\n"
+    "                       serve: where the API listens (default " SERVE_DEFAULT_LISTEN ";\n"
+    "                       port 0 picks a free one); not loopback: --token-file too\n"
+    "      --speed X        serve: engine seconds per wall second (default 1)\n"
+    "      --token-file FILE\n"
+    "                       serve: every request but GET /metrics must carry\n"
+    "                       'Authorization: Bearer TOKEN', TOKEN the file's first line\n"
+    "      --record FILE    serve: write the session's calls as a Lua scenario that\n"
+    "                       'ddbsim run FILE' replays\n"
     "  -q, --quiet          print only the checks that failed and the verdict\n"
     "  -h, --help           this help\n"
     "  -V, --version        version and plugin ABI\n"
@@ -99,6 +112,8 @@ struct cli {
 	int64_t latency_us, jitter_us; /* -1: not given */
 	int trace;
 	int quiet;
+	const char *listen, *token_file, *record; /* serve */
+	double speed;                             /* serve; 0: not given */
 };
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -180,7 +195,8 @@ static int take_operands(struct cli *c, int n, char **words)
 	for (int i = 0; i < n; i++) {
 		if (!c->command)
 			c->command = words[i];
-		else if (!c->scenario && strcmp(c->command, "run") == 0)
+		else if (!c->scenario && (strcmp(c->command, "run") == 0 ||
+		                          strcmp(c->command, "serve") == 0))
 			c->scenario = words[i];
 		else if (strcmp(c->command, "node") == 0 && c->n_args < ARRAY_LEN(c->args))
 			c->args[c->n_args++] = words[i];
@@ -189,6 +205,9 @@ static int take_operands(struct cli *c, int n, char **words)
 	}
 	return 0;
 }
+
+/* Options without a short form. */
+enum { OPT_LISTEN = 1000, OPT_SPEED, OPT_TOKEN_FILE, OPT_RECORD };
 
 static int parse_args(struct cli *c, int argc, char **argv)
 {
@@ -207,6 +226,10 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "speed", required_argument, NULL, OPT_SPEED },
+		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+		{ "record", required_argument, NULL, OPT_RECORD },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -246,6 +269,19 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			break;
 		}
 		case 'D': c->check_determinism = 1; break;
+		case OPT_LISTEN: c->listen = optarg; break;
+		case OPT_TOKEN_FILE: c->token_file = optarg; break;
+		case OPT_RECORD: c->record = optarg; break;
+		case OPT_SPEED: {
+			char *end;
+			errno = 0;
+			double v = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(v >= 0.01 && v <= SERVE_SPEED_MAX))
+				return usage_error("--speed needs a number from 0.01 to %g, not '%s'",
+				                   SERVE_SPEED_MAX, optarg);
+			c->speed = v;
+			break;
+		}
 		case 'L':
 		case 'J': {
 			int64_t us = parse_seconds(optarg);
@@ -656,25 +692,27 @@ static int lock_data_dir(struct datadir_lock *lock, const char *data_dir,
 	return EXIT_USAGE;
 }
 
-enum cli_command { CMD_RUN, CMD_DRAIN, CMD_CHECK, CMD_PLUGINS, CMD_NODE };
+enum cli_command { CMD_RUN, CMD_DRAIN, CMD_CHECK, CMD_PLUGINS, CMD_NODE, CMD_SERVE };
 
 /* The command named on the command line, and whether the options go with
  * it; 0, or the usage error's exit status. */
 static int check_command(const struct cli *c, enum cli_command *cmd)
 {
-	static const char *const names[] = { "run", "drain", "check", "plugins", "node" };
+	static const char *const names[] = { "run", "drain", "check", "plugins", "node", "serve" };
 	if (!c->command)
-		return usage_error("no command given: run, drain, check, plugins or node");
+		return usage_error("no command given: run, serve, drain, check, plugins or node");
 	size_t i = 0;
 	while (i < ARRAY_LEN(names) && strcmp(c->command, names[i]) != 0)
 		i++;
 	if (i == ARRAY_LEN(names))
-		return usage_error("unknown command '%s': use run, drain, check, plugins or node",
+		return usage_error("unknown command '%s': use run, serve, drain, check, plugins or node",
 		                   c->command);
 	*cmd = (enum cli_command)i;
 	int is_plugins = *cmd == CMD_PLUGINS, is_node = *cmd == CMD_NODE;
 	if ((c->runs || c->check_determinism) && *cmd != CMD_RUN)
 		return usage_error("--runs and --check-determinism go with run");
+	if ((c->listen || c->speed || c->token_file || c->record) && *cmd != CMD_SERVE)
+		return usage_error("--listen, --speed, --token-file and --record go with serve");
 	if (c->runs && c->check_determinism)
 		return usage_error("--runs and --check-determinism do not go together");
 	if ((c->latency_us >= 0 || c->jitter_us >= 0) &&
@@ -705,6 +743,8 @@ static void choose_scenario(const struct cli *c, const struct config *cfg, char 
 {
 	if (c->scenario)
 		resolve_scenario(c->scenario, out, len);
+	else if (strcmp(c->command, "serve") == 0)
+		snprintf(out, len, "%s/%s", engine_script_dir(), SERVE_DEFAULT_SCENARIO);
 	else if (cfg->scenario)
 		copy_str(out, len, cfg->scenario);
 	else
@@ -738,7 +778,7 @@ static int set_engine_options(const struct cli *c, struct config *cfg, const cha
 
 static void print_banner(const struct cli *c, enum cli_command cmd, const struct engine_options *o)
 {
-	if (c->quiet)
+	if (c->quiet || cmd == CMD_SERVE) /* serve's first line says where it listens */
 		return;
 	if (cmd == CMD_RUN)
 		printf("ddbsim %s: run %s seed=%" PRIu64 " config=%s data-dir=%s\n", PACKAGE_VERSION,
@@ -769,6 +809,62 @@ static int cmd_once(const struct cli *c, enum cli_command cmd, struct engine_opt
 	return rc;
 }
 
+/* The first line serve prints: where it listens. */
+static void print_listening(void *ctx, const char *url)
+{
+	(void)ctx;
+	printf("listening on %s\n", url);
+	fflush(stdout);
+}
+
+/* The token of --token-file: its first line, without the line end. */
+static int read_token(const char *path, char *token, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "ddbsim: --token-file %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	int ok = fgets(token, (int)len, f) != NULL;
+	fclose(f);
+	token[ok ? strcspn(token, "\r\n") : 0] = 0;
+	if (!token[0] || strlen(token) >= len - 1) {
+		fprintf(stderr, "ddbsim: --token-file %s: the first line must hold the token, 1 to %zu "
+		                "bytes\n", path, len - 2);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int cmd_serve(const struct cli *c, struct engine_options *o, struct report_file *rf)
+{
+	struct serve_options so;
+	char token[512], err[2048] = "";
+	serve_options_init(&so);
+	if (c->listen)
+		so.listen = c->listen;
+	if (c->speed)
+		so.speed = c->speed;
+	so.record = c->record;
+	if (c->token_file) {
+		int rc = read_token(c->token_file, token, sizeof token);
+		if (rc != 0)
+			return rc;
+		so.token = token;
+	}
+	so.on_listening = print_listening;
+	struct run_result res;
+	int rc;
+	if (serve(&so, o, &res, err, sizeof err) != 0) {
+		fprintf(stderr, "ddbsim: %s\n", err);
+		rc = EXIT_USAGE;
+	} else {
+		rc = finish_report(c, &res, rf, o);
+	}
+	run_result_free(&res);
+	return rc;
+}
+
 /* run, drain and check: what must be there is checked before the data
  * directory is locked, then the command runs once, or per --runs or
  * --check-determinism. */
@@ -776,7 +872,7 @@ static int cmd_stores(const struct cli *c, enum cli_command cmd, struct engine_o
 {
 	/* A scenario that is not there fails before the data directory is
 	 * created to hold the lock. */
-	if (cmd == CMD_RUN && access(o->scenario_path, R_OK) != 0) {
+	if ((cmd == CMD_RUN || cmd == CMD_SERVE) && access(o->scenario_path, R_OK) != 0) {
 		fprintf(stderr, "ddbsim: %s: cannot open the script: %s\n", o->scenario_path,
 		        strerror(errno));
 		return EXIT_USAGE;
@@ -791,16 +887,18 @@ static int cmd_stores(const struct cli *c, enum cli_command cmd, struct engine_o
 	/* One process per data directory. */
 	struct datadir_lock lock = { -1, 0 };
 	int rc = lock_data_dir(&lock, o->data_dir,
-	                       cmd == CMD_RUN ? DATADIR_CREATE
+	                       cmd == CMD_RUN || cmd == CMD_SERVE ? DATADIR_CREATE
 	                       : cmd == CMD_DRAIN ? DATADIR_EXISTING : DATADIR_OBSERVE);
 	if (rc == 0) {
 		/* A check only reads: interrupted, it may die at once. */
-		if (cmd == CMD_RUN || cmd == CMD_DRAIN) {
+		if (cmd == CMD_RUN || cmd == CMD_DRAIN || cmd == CMD_SERVE) {
 			catch_stop_signals();
 			o->stop = &stop_signal;
 		}
 		print_banner(c, cmd, o);
-		if (c->runs)
+		if (cmd == CMD_SERVE)
+			rc = cmd_serve(c, o, &rf);
+		else if (c->runs)
 			rc = cmd_runs(c, o);
 		else if (c->check_determinism)
 			rc = cmd_determinism(c, o);

@@ -6,6 +6,7 @@
  * nothing can move any more), then hashes the stores and runs the checks.
  */
 #include "engine.h"
+#include "engine_int.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -30,10 +31,7 @@
 #include "world.h"
 #include "util.h"
 
-enum event_type { EV_ARRIVAL = 1, EV_COMMIT, EV_SYNC, EV_RESTOCK, EV_FAILURE, EV_SAMPLE,
-	          EV_CUSTOMER,
-	          EV_RATE_POLL,       /* ask a region's rate function again: no order */
-	          EV_CUSTOMER_POLL }; /* ask the customer rate function again: no operation */
+ /* ask the customer rate function again: no operation */
 
 /* What the scenario module accepts must fit what the engine keeps. */
 _Static_assert(SCENARIO_REGIONS_MAX + 3 <= NODE_MAX, "regions, central, documents, broker");
@@ -50,31 +48,7 @@ _Static_assert(SCENARIO_DETAIL_MAX <= CHECK_DETAIL_MAX, "a check's detail is nev
 /* How long drain waits for a server that does not answer. */
 #define DRAIN_PATIENCE_S 15.0
 
-struct engine {
-	const struct engine_options *opt;
-	struct prng rng;
-	struct clock clock;
-	struct scenario *sc;
-	const struct scenario_info *si;
-	struct catalog cat;
-	struct world w;
-	int world_open;
-	struct metrics *m;
-	struct orders orders;
-	struct sync sync;
-	int sync_ready;
-	int out_of_memory; /* an event could not be scheduled: the run stops */
-	struct customers customers;
-	int customers_ready;
-	uint64_t trace;       /* hash of every event handled, in order */
-	double drain_started; /* wall time the workload ended, 0 before */
-	size_t arrivals_left; /* regions still receiving orders */
-	int customers_left;   /* the customer workload still runs */
-	size_t next_failure;  /* failure steps not yet applied start here */
-	struct fault_steps steps; /* the steps in force and the base they overlay */
-	int steps_ready;
-	size_t next_restock;
-};
+
 
 void engine_options_init(struct engine_options *o)
 {
@@ -90,8 +64,11 @@ const char *engine_script_dir(void)
 	return env && *env ? env : DDBSIM_SCRIPTDIR;
 }
 
-static void engine_free(struct engine *e)
+void engine_free(struct engine *e)
 {
+	for (size_t i = 0; i < e->n_live_steps; i++)
+		free((void *)e->live_steps[i]);
+	free(e->live_steps);
 	if (e->customers_ready)
 		customers_free(&e->customers);
 	if (e->steps_ready)
@@ -110,9 +87,9 @@ static void engine_free(struct engine *e)
 
 /* ---- scheduling ---------------------------------------------------------- */
 
-static void schedule(struct engine *e, int64_t at_us, int type, int arg)
+void engine_schedule(struct engine *e, int64_t at_us, int type, int arg)
 {
-	/* The run stops after the current event (run_loop); what was
+	/* The run stops after the current event (engine_loop); what was
 	 * committed stays in the stores, for drain to finish. */
 	if (clock_schedule(&e->clock, at_us, type, arg) != 0)
 		e->out_of_memory = 1;
@@ -141,15 +118,15 @@ static void schedule_arrival(struct engine *e, size_t r)
 		fprintf(stderr, "ddbsim: %s\n", msg);
 	if (rate <= 0) {
 		int64_t again = e->clock.now_us + US_PER_S;
-		if (scenario_rate_varies(e->sc) && again < e->si->duration_us)
-			schedule(e, again, EV_RATE_POLL, (int)r);
+		if (scenario_rate_varies(e->sc) && again < e->end_us)
+			engine_schedule(e, again, EV_RATE_POLL, (int)r);
 		else
 			e->arrivals_left--;
 		return;
 	}
 	int64_t next = next_at(e, rate);
-	if (next < e->si->duration_us)
-		schedule(e, next, EV_ARRIVAL, (int)r);
+	if (next < e->end_us)
+		engine_schedule(e, next, EV_ARRIVAL, (int)r);
 	else
 		e->arrivals_left--;
 }
@@ -163,7 +140,7 @@ static void commit(struct engine *e, size_t r)
 {
 	e->w.faults.caller = NULL;
 	if (orders_commit(&e->orders, r, e->clock.now_us))
-		schedule(e, e->clock.now_us + RETRY_US, EV_COMMIT, (int)r);
+		engine_schedule(e, e->clock.now_us + RETRY_US, EV_COMMIT, (int)r);
 }
 
 static void on_arrival(struct engine *e, size_t r)
@@ -174,7 +151,7 @@ static void on_arrival(struct engine *e, size_t r)
 	if (queued == ORDER_BATCH_FULL)
 		commit(e, to);
 	else if (queued == ORDER_QUEUED && orders_waiting(&e->orders, to) == 1)
-		schedule(e, now + e->opt->commit_window_us, EV_COMMIT, (int)to);
+		engine_schedule(e, now + e->opt->commit_window_us, EV_COMMIT, (int)to);
 	schedule_arrival(e, r);
 }
 
@@ -187,15 +164,15 @@ static void schedule_customer(struct engine *e)
 		fprintf(stderr, "ddbsim: %s\n", msg);
 	if (rate <= 0) { /* as for orders (schedule_arrival) */
 		int64_t again = e->clock.now_us + US_PER_S;
-		if (scenario_customer_rate_varies(e->sc) && again < e->si->duration_us)
-			schedule(e, again, EV_CUSTOMER_POLL, 0);
+		if (scenario_customer_rate_varies(e->sc) && again < e->end_us)
+			engine_schedule(e, again, EV_CUSTOMER_POLL, 0);
 		else
 			e->customers_left = 0;
 		return;
 	}
 	int64_t next = next_at(e, rate);
-	if (next < e->si->duration_us)
-		schedule(e, next, EV_CUSTOMER, 0);
+	if (next < e->end_us)
+		engine_schedule(e, next, EV_CUSTOMER, 0);
 	else
 		e->customers_left = 0;
 }
@@ -205,8 +182,8 @@ static void schedule_customer(struct engine *e)
  * its drain limit. */
 static void pace_if_unavailable(struct engine *e, uint64_t before)
 {
-	if (e->w.faults.store_unavailable == before)
-		return;
+	if (e->live || e->w.faults.store_unavailable == before)
+		return; /* serve follows the wall clock already */
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	nanosleep(&ts, NULL);
 }
@@ -238,9 +215,8 @@ static void region_changed(struct engine *e, struct node *n)
 
 /* Overlapping steps nest: the node states, links and message faults come
  * from every step in force (fault_steps.h). */
-static void on_failure(struct engine *e, size_t i)
+void engine_apply_step(struct engine *e, const struct scenario_failure *f)
 {
-	const struct scenario_failure *f = &e->si->failures[i];
 	int64_t now = e->clock.now_us;
 	char what[192];
 	uint64_t changed = 0;
@@ -264,10 +240,15 @@ static void on_failure(struct engine *e, size_t i)
 			sync_restart_applier(&e->sync);
 	}
 	metrics_step(e->m, now, f->target[0] ? f->target : "transport", what);
-	e->next_failure = i + 1;
 	if (e->opt->trace)
 		fprintf(stderr, "ddbsim: t=%.3f s: %s %s\n", (double)now / 1e6,
 		        f->target[0] ? f->target : "transport", what);
+}
+
+static void on_failure(struct engine *e, size_t i)
+{
+	engine_apply_step(e, &e->si->failures[i]);
+	e->next_failure = i + 1;
 }
 
 static uint64_t node_queue_depth(struct engine *e, size_t r)
@@ -313,16 +294,16 @@ static int any_node_down(struct engine *e)
 static int finished(struct engine *e)
 {
 	int64_t now = e->clock.now_us;
-	if (e->arrivals_left > 0 || e->customers_left || now < e->si->duration_us)
+	if (e->arrivals_left > 0 || e->customers_left || now < e->end_us)
 		return 0;
 	/* Whatever still waits, give up at some point: the checks say what. */
-	if (now > e->si->duration_us + DRAIN_LIMIT_US)
+	if (now > e->end_us + DRAIN_LIMIT_US)
 		return 1;
 	if (e->drain_started == 0)
 		e->drain_started = wall_now();
 	else if (wall_now() - e->drain_started > DRAIN_LIMIT_WALL_S)
 		return 1;
-	int no_more_steps = e->next_failure >= e->si->n_failures;
+	int no_more_steps = e->next_failure >= e->si->n_failures && e->live_ends_pending == 0;
 	if (e->w.faults.n_delayed > 0 && no_more_steps)
 		faults_release(&e->w.faults, &e->w.bus, 1); /* nothing more will come */
 	if (e->w.faults.n_delayed > 0)
@@ -368,9 +349,78 @@ static int stopped(const struct engine *e)
 	return e->opt->stop && *e->opt->stop;
 }
 
+/* A step of the API (serve) reached its time: usually the end of one. */
+static void on_live_step(struct engine *e, size_t i)
+{
+	const struct scenario_failure *f = e->live_steps[i];
+	if (f->ends && e->live_ends_pending > 0)
+		e->live_ends_pending--;
+	engine_apply_step(e, f);
+}
+
+int engine_handle(struct engine *e, const struct clock_event *ev)
+{
+	/* Serve stopped the workload (end_us): streams end at their next event.
+	 * A run never gets here: it schedules nothing at or past end_us. */
+	int over = ev->at_us >= e->end_us;
+	e->w.faults.now_us = e->clock.now_us;
+	trace_event(e, ev);
+	switch (ev->type) {
+	case EV_ARRIVAL:
+	case EV_RATE_POLL:
+		if (over)
+			e->arrivals_left--;
+		else if (ev->type == EV_ARRIVAL)
+			on_arrival(e, (size_t)ev->arg);
+		else
+			schedule_arrival(e, (size_t)ev->arg);
+		break;
+	case EV_CUSTOMER:
+	case EV_CUSTOMER_POLL:
+		if (over) {
+			e->customers_left = 0;
+			break;
+		}
+		if (ev->type == EV_CUSTOMER) {
+			customers_operate(&e->customers, e->clock.now_us);
+			faults_take_latency(&e->w.faults);
+		}
+		schedule_customer(e);
+		break;
+	case EV_COMMIT:
+		commit(e, (size_t)ev->arg);
+		break;
+	case EV_SYNC:
+		sync_tick(e);
+		if (!e->live && finished(e))
+			return 1;
+		/* Calls to slow nodes hold the sync back. */
+		engine_schedule(e, e->clock.now_us + e->opt->sync_every_us +
+		                faults_take_latency(&e->w.faults), EV_SYNC, 0);
+		break;
+	case EV_RESTOCK: {
+		const struct scenario_restock *rs = &e->si->restocks[ev->arg];
+		catalog_restock(&e->w, e->m, rs->region, rs->sku, rs->quantity);
+		e->next_restock = (size_t)ev->arg + 1;
+		break;
+	}
+	case EV_FAILURE:
+		on_failure(e, (size_t)ev->arg);
+		break;
+	case EV_LIVE_STEP:
+		on_live_step(e, (size_t)ev->arg);
+		break;
+	case EV_SAMPLE:
+		on_sample(e);
+		engine_schedule(e, e->clock.now_us + e->m->sample_every_us, EV_SAMPLE, 0);
+		break;
+	}
+	return 0;
+}
+
 /* 0 when the run is over, 1 when a signal stopped it between two events,
  * -1 when an event could not be scheduled. */
-static int run_loop(struct engine *e)
+int engine_loop(struct engine *e)
 {
 	struct clock_event ev;
 	for (;;) {
@@ -378,51 +428,12 @@ static int run_loop(struct engine *e)
 			return 1;
 		if (!clock_next(&e->clock, &ev))
 			return 0;
-		e->w.faults.now_us = e->clock.now_us;
-		trace_event(e, &ev);
-		switch (ev.type) {
-		case EV_ARRIVAL:
-			on_arrival(e, (size_t)ev.arg);
-			break;
-		case EV_COMMIT:
-			commit(e, (size_t)ev.arg);
-			break;
-		case EV_CUSTOMER:
-			customers_operate(&e->customers, e->clock.now_us);
-			faults_take_latency(&e->w.faults);
-			schedule_customer(e);
-			break;
-		case EV_RATE_POLL:
-			schedule_arrival(e, (size_t)ev.arg);
-			break;
-		case EV_CUSTOMER_POLL:
-			schedule_customer(e);
-			break;
-		case EV_SYNC:
-			sync_tick(e);
-			if (finished(e))
-				return 0;
-			/* Calls to slow nodes hold the sync back. */
-			schedule(e, e->clock.now_us + e->opt->sync_every_us +
-			                faults_take_latency(&e->w.faults), EV_SYNC, 0);
-			break;
-		case EV_RESTOCK: {
-			const struct scenario_restock *rs = &e->si->restocks[ev.arg];
-			catalog_restock(&e->w, e->m, rs->region, rs->sku, rs->quantity);
-			e->next_restock = (size_t)ev.arg + 1;
-			break;
-		}
-		case EV_FAILURE:
-			on_failure(e, (size_t)ev.arg);
-			break;
-		case EV_SAMPLE:
-			on_sample(e);
-			schedule(e, e->clock.now_us + e->m->sample_every_us, EV_SAMPLE, 0);
-			break;
-		}
+		int over = engine_handle(e, &ev);
 		/* A script past its limits cannot be trusted: stop here. */
 		if (e->out_of_memory || (e->sc && scenario_fatal(e->sc)))
 			return -1;
+		if (over)
+			return 0;
 	}
 }
 
@@ -584,6 +595,7 @@ static int load_run_scenario(struct engine *e, const struct engine_options *o, c
 	if (!e->sc)
 		return -1;
 	e->si = scenario_info(e->sc);
+	e->end_us = e->si->duration_us;
 	if (o->on_loaded)
 		o->on_loaded(o->on_loaded_ctx, e->si);
 	return 0;
@@ -651,11 +663,11 @@ static int start_run_workload(struct engine *e, const struct engine_options *o, 
 	for (size_t r = 0; r < e->w.n_regions; r++)
 		schedule_arrival(e, r);
 	for (size_t i = 0; i < e->si->n_restocks; i++)
-		schedule(e, e->si->restocks[i].at_us, EV_RESTOCK, (int)i);
+		engine_schedule(e, e->si->restocks[i].at_us, EV_RESTOCK, (int)i);
 	for (size_t i = 0; i < e->si->n_failures; i++)
-		schedule(e, e->si->failures[i].at_us, EV_FAILURE, (int)i);
-	schedule(e, 0, EV_SAMPLE, 0);
-	schedule(e, o->sync_every_us, EV_SYNC, 0);
+		engine_schedule(e, e->si->failures[i].at_us, EV_FAILURE, (int)i);
+	engine_schedule(e, 0, EV_SAMPLE, 0);
+	engine_schedule(e, o->sync_every_us, EV_SYNC, 0);
 	return 0;
 }
 
@@ -678,9 +690,9 @@ static int setup_run(struct engine *e, const struct engine_options *o, struct ru
 	return start_run_workload(e, o, err, errlen);
 }
 
-/* After the loop (looped: run_loop's return, or -1 if it could not start):
+/* After the loop (looped: engine_loop's return, or -1 if it could not start):
  * the checks, or the reason it stopped. 0, or -1 with err set. */
-static int finish_run(struct engine *e, struct run_result *res, int looped, double started,
+int engine_finish_run(struct engine *e, struct run_result *res, int looped, double started,
                       char *err, size_t errlen)
 {
 	if (looped < 0) {
@@ -700,22 +712,28 @@ static int finish_run(struct engine *e, struct run_result *res, int looped, doub
 	return finish(e, res, e->sc, err, errlen);
 }
 
+int engine_start_run(struct engine *e, const struct engine_options *o, struct run_result *res,
+                     char *err, size_t errlen)
+{
+	if (start(e, o, res, "run") != 0)
+		return errorf(err, errlen, "out of memory");
+	res->seed = o->seed;
+	res->has_seed = 1;
+	prng_seed(&e->rng, o->seed);
+	copy_str(res->scenario, sizeof res->scenario, o->scenario_path);
+	return setup_run(e, o, res, err, errlen);
+}
+
 int engine_run(const struct engine_options *o, struct run_result *res, char *err, size_t errlen)
 {
 	struct engine e;
-	if (start(&e, o, res, "run") != 0)
-		return errorf(err, errlen, "out of memory");
 	double t0 = wall_now();
-	res->seed = o->seed;
-	res->has_seed = 1;
-	prng_seed(&e.rng, o->seed);
-	copy_str(res->scenario, sizeof res->scenario, o->scenario_path);
-	int rc = setup_run(&e, o, res, err, errlen);
+	int rc = engine_start_run(&e, o, res, err, errlen);
 	if (rc == 0) {
 		double started = wall_now();
 		res->setup_seconds = started - t0;
-		int looped = e.out_of_memory || scenario_fatal(e.sc) ? -1 : run_loop(&e);
-		rc = finish_run(&e, res, looped, started, err, errlen);
+		int looped = e.out_of_memory || scenario_fatal(e.sc) ? -1 : engine_loop(&e);
+		rc = engine_finish_run(&e, res, looped, started, err, errlen);
 	} else if (rc > 0) {
 		rc = 0; /* interrupted before the first event: res says where */
 	}

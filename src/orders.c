@@ -64,63 +64,95 @@ const char *orders_validate(const struct catalog *cat, const struct ddb_order *o
 	return NULL;
 }
 
-int orders_arrive(struct orders *o, size_t r, int64_t now_us, size_t *to)
+static int refuse(struct orders *o, const char *reason, char *why, size_t whylen)
 {
-	struct ddb_order order;
-	const char *region = o->w->regions[r].node->name;
+	metrics_reject(o->m, reason);
+	if (why)
+		copy_str(why, whylen, reason);
+	return ORDER_REFUSED;
+}
+
+/* The rule, the routing, the validation, and the batch: what every order
+ * goes through once its fields are known. */
+static int admit(struct orders *o, size_t r, struct ddb_order *order, int64_t now_us, void *tag,
+                 size_t *to, char *why, size_t whylen)
+{
 	char msg[512];
+	const struct ddb_product *p = catalog_find(o->cat, order->sku);
+	order->unit_price_cents = p ? p->price_cents : 0;
 
-	*to = r;
-	memset(&order, 0, sizeof order);
-	o->m->orders_generated++;
-	copy_str(order.region, sizeof order.region, region);
-	snprintf(order.id, sizeof order.id, "%s-%012lld", region, (long long)o->batches[r].next_seq++);
-	order.placed_at_us = now_us;
-	scenario_set_time(o->sc, now_us);
-	if (scenario_next_order(o->sc, r, &order, msg, sizeof msg) != 0) {
-		fprintf(stderr, "ddbsim: %s\n", msg);
-		metrics_reject(o->m, "rule_error");
-		return ORDER_REFUSED;
-	}
-	const struct ddb_product *p = catalog_find(o->cat, order.sku);
-	order.unit_price_cents = p ? p->price_cents : 0;
-
-	switch (scenario_order_rule(o->sc, &order, msg, sizeof msg)) {
+	switch (scenario_order_rule(o->sc, order, msg, sizeof msg)) {
 	case RULE_ACCEPT:
 		break;
 	case RULE_REJECT: {
 		char reason[5 + SCENARIO_REASON_MAX] = "rule:";
 		copy_str(reason + 5, sizeof reason - 5, msg);
-		metrics_reject(o->m, reason);
-		return ORDER_REFUSED;
+		return refuse(o, reason, why, whylen);
 	}
 	case RULE_ERROR:
 		fprintf(stderr, "ddbsim: %s\n", msg);
-		metrics_reject(o->m, "rule_error");
-		return ORDER_REFUSED;
+		return refuse(o, "rule_error", why, whylen);
 	}
 	/* The rule may have routed the order to another region; its id and
 	 * time stay the core's. */
-	struct store *routed = world_region(o->w, order.region);
+	struct store *routed = world_region(o->w, order->region);
 	long target = routed ? (long)(routed - o->w->regions) : (long)r;
 	if ((size_t)target != r)
 		o->m->orders_routed++;
 	*to = (size_t)target;
-	copy_str(order.region, sizeof order.region, o->w->regions[target].node->name);
-	order.placed_at_us = now_us;
-	const char *invalid = orders_validate(o->cat, &order);
-	if (invalid) {
-		metrics_reject(o->m, invalid);
-		return ORDER_REFUSED;
-	}
+	copy_str(order->region, sizeof order->region, o->w->regions[target].node->name);
+	order->placed_at_us = now_us;
+	const char *invalid = orders_validate(o->cat, order);
+	if (invalid)
+		return refuse(o, invalid, why, whylen);
 	struct order_batch *b = &o->batches[target];
-	if (b->in_doubt) {
-		metrics_reject(o->m, "unavailable"); /* the region is not answering */
-		return ORDER_REFUSED;
-	}
-	b->orders[b->n] = order;
+	if (b->in_doubt) /* the region is not answering */
+		return refuse(o, "unavailable", why, whylen);
+	b->tags[b->n] = tag;
+	b->orders[b->n] = *order;
 	b->arrived_us[b->n++] = now_us;
 	return b->n >= o->batch_max ? ORDER_BATCH_FULL : ORDER_QUEUED;
+}
+
+/* A new order of region r: its id, region and time. */
+static void start_order(struct orders *o, size_t r, int64_t now_us, struct ddb_order *order)
+{
+	const char *region = o->w->regions[r].node->name;
+	memset(order, 0, sizeof *order);
+	o->m->orders_generated++;
+	copy_str(order->region, sizeof order->region, region);
+	snprintf(order->id, sizeof order->id, "%s-%012lld", region, (long long)o->batches[r].next_seq++);
+	order->placed_at_us = now_us;
+}
+
+int orders_arrive(struct orders *o, size_t r, int64_t now_us, size_t *to)
+{
+	struct ddb_order order;
+	char msg[512];
+
+	*to = r;
+	start_order(o, r, now_us, &order);
+	scenario_set_time(o->sc, now_us);
+	if (scenario_next_order(o->sc, r, &order, msg, sizeof msg) != 0) {
+		fprintf(stderr, "ddbsim: %s\n", msg);
+		return refuse(o, "rule_error", NULL, 0);
+	}
+	return admit(o, r, &order, now_us, NULL, to, NULL, 0);
+}
+
+int orders_submit(struct orders *o, size_t r, const struct ddb_order *req, int64_t now_us,
+                  void *tag, size_t *to, char *why, size_t whylen)
+{
+	struct ddb_order order;
+	*to = r;
+	start_order(o, r, now_us, &order);
+	if (req->id[0])
+		copy_str(order.id, sizeof order.id, req->id);
+	copy_str(order.sku, sizeof order.sku, req->sku);
+	copy_str(order.customer, sizeof order.customer, req->customer);
+	order.quantity = req->quantity;
+	scenario_set_time(o->sc, now_us);
+	return admit(o, r, &order, now_us, tag, to, why, whylen);
 }
 
 static const char *reason_of(enum ddb_status st)
@@ -133,6 +165,14 @@ static const char *reason_of(enum ddb_status st)
 	case DDB_UNAVAILABLE: return "unavailable";
 	default: return "store_error";
 	}
+}
+
+/* Tells a submitter what became of its order i of batch b. */
+static void tell(struct orders *o, const struct order_batch *b, size_t i, enum ddb_status st)
+{
+	if (b->tags[i] && o->on_result)
+		o->on_result(o->on_result_ctx, b->tags[i], &b->orders[i], st,
+		             st == DDB_OK ? NULL : reason_of(st));
 }
 
 int orders_commit(struct orders *o, size_t r, int64_t now_us)
@@ -169,8 +209,10 @@ int orders_commit(struct orders *o, size_t r, int64_t now_us)
 			if (res == DDB_OK || (b->in_doubt && res == DDB_DUPLICATE)) {
 				o->m->orders_accepted++;
 				hist_add(&o->m->order_latency_us, done - b->arrived_us[i]);
+				tell(o, b, i, DDB_OK);
 			} else {
 				metrics_reject(o->m, reason_of(res));
+				tell(o, b, i, res);
 			}
 		}
 	} else {
@@ -178,8 +220,10 @@ int orders_commit(struct orders *o, size_t r, int64_t now_us)
 		 * with the reason, and the customer would retry. */
 		if (st != DDB_UNAVAILABLE)
 			fprintf(stderr, "ddbsim: region %s: orders refused: %s\n", s->node->name, e.msg);
-		for (size_t i = 0; i < b->n; i++)
+		for (size_t i = 0; i < b->n; i++) {
 			metrics_reject(o->m, reason_of(st));
+			tell(o, b, i, st);
+		}
 	}
 	b->n = 0;
 	b->in_doubt = 0;

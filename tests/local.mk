@@ -94,7 +94,8 @@ tests_plugins_noops_la_CPPFLAGS = -I$(top_srcdir)/src
 # --- integration tests --------------------------------------------------
 include tests/integration/local.mk
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/data
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/serve_lib.sh \
+	tests/integration/data
 
 # --- fuzzing: make fuzz, and the seed corpora as tests ---------------------
 include tests/fuzz/local.mk

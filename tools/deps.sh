@@ -10,10 +10,10 @@
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
-liblua5.4-dev libinih-dev libcjson-dev libcmocka-dev libsqlite3-dev
+liblua5.4-dev libinih-dev libcjson-dev libmicrohttpd-dev libcmocka-dev libsqlite3-dev
 libpq-dev librabbitmq-dev libmongoc-dev libbson-dev"
 TEST_PACKAGES="sqlite3 jq python3 postgresql postgresql-contrib rabbitmq-server
-python3-pymongo python3-bson-ext python3-mongomock"
+python3-pymongo python3-bson-ext python3-mongomock python3-prometheus-client curl"
 # libclang-rt-14-dev (the sanitizer and libFuzzer runtimes) is only a
 # recommendation of clang-14, and recommendations are not installed here.
 FUZZ_PACKAGES="clang-14 libclang-rt-14-dev libfuzzer-14-dev"

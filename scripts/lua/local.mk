@@ -5,4 +5,5 @@ dist_scripts_DATA = \
 	scripts/lua/ecommerce.lua \
 	scripts/lua/flash_sale.lua \
 	scripts/lua/customers.lua \
-	scripts/lua/chaos.lua
+	scripts/lua/chaos.lua \
+	scripts/lua/live.lua

@@ -1,0 +1,78 @@
+/*
+ * api.h - the HTTP API of `ddbsim serve` (/api/v1/...): routes a request
+ * to its endpoint, reads its JSON body into domain values, calls the live
+ * engine (live.h), and answers JSON.  Endpoints live in api_*.c, one file
+ * per resource; this header is what they share.
+ */
+#ifndef DDBSIM_API_H
+#define DDBSIM_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http_server.h"
+
+struct cJSON;
+struct live;
+
+struct api {
+	struct live *live;
+	int shutdown;     /* POST /api/v1/shutdown asked the server to stop */
+	uint64_t requests;
+};
+
+void api_init(struct api *a, struct live *l);
+void api_free(struct api *a);
+/* The handler given to the HTTP server. */
+enum http_outcome api_handle(void *ctx, struct http_request *r);
+
+/* One endpoint: METHOD and a path pattern, where "*" matches one segment
+ * (its text is passed as arg). */
+typedef enum http_outcome (*api_endpoint_fn)(struct api *a, struct http_request *r,
+                                             const char *arg);
+struct api_route {
+	const char *method;
+	const char *pattern;
+	api_endpoint_fn fn;
+};
+/* Finds the route for method and path: the route (arg: the "*" segment,
+ * at most argmax bytes), or NULL with *path_known set when the path exists
+ * with another method (405) and not (404).  Pure: for tests and fuzzing. */
+const struct api_route *api_route_find(const char *method, const char *path, char *arg,
+                                       size_t argmax, int *path_known);
+
+/* ---- for the endpoints ------------------------------------------------- */
+
+/* Answers body (which it frees) with status. */
+enum http_outcome api_json(struct http_request *r, int status, struct cJSON *body);
+/* Answers {"error": message, "field": field} (field NULL: none). */
+enum http_outcome api_error(struct http_request *r, int status, const char *field,
+                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The body as a JSON object, or NULL with the 400 answered. */
+struct cJSON *api_body_object(struct http_request *r);
+
+/* Typed readers of a JSON object's fields, as the scenario parser has:
+ * each answers 0 (read, or absent and optional), or -1 with the message
+ * (naming the field) in err.  A string is UTF-8 of at most size-1 bytes. */
+enum api_need { API_OPTIONAL = 0, API_REQUIRED = 1 };
+int api_field_string(const struct cJSON *o, const char *name, enum api_need need, char *out,
+                     size_t size, char *err, size_t errlen);
+int api_field_int(const struct cJSON *o, const char *name, enum api_need need, int64_t min,
+                  int64_t max, int64_t *out, char *err, size_t errlen);
+int api_field_number(const struct cJSON *o, const char *name, enum api_need need, double min,
+                     double max, double *out, char *err, size_t errlen);
+/* Fields not in the NULL-terminated list known: -1 naming the first. */
+int api_fields_known(const struct cJSON *o, const char *const *known, char *err, size_t errlen);
+
+/* The endpoints, by resource; an _init registers what a resource needs. */
+void api_orders_init(struct api *a);
+enum http_outcome api_status(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_shutdown(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_checks(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_orders_post(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_orders_get(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_sales(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_nodes_list(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_nodes_put(struct api *a, struct http_request *r, const char *arg);
+
+#endif

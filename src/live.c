@@ -1,0 +1,537 @@
+/*
+ * live.c - the engine on the wall clock (see live.h): the clock, the
+ * orders of the API and their outcomes, the API's failure steps, and the
+ * end of a session.
+ */
+#include "live.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+#include "metrics.h"
+#include "util.h"
+
+/* Orders the API remembers (for GET /orders/{id} and repeated ids); past
+ * this many, new orders are refused with 503. */
+#define LIVE_ORDERS_MAX 500000
+/* Steps the API may start in one session. */
+#define LIVE_STEPS_MAX 100000
+/* API steps are numbered from here, apart from the script's. */
+#define LIVE_STEP_BASE 1000000
+/* GET /checks and the end wait at most this long for the sync to drain. */
+#define SETTLE_LIMIT_S 30.0
+/* live_region_behind counts at most this many events per state. */
+#define LIVE_BEHIND_MAX 1024
+
+struct live {
+	struct engine e;
+	double speed;
+	double wall0;            /* wall clock when the engine clock was 0 */
+	struct live_order **orders; /* open addressing by id */
+	size_t orders_cap, n_orders;
+	live_order_done_fn done_fn;
+	void *done_ctx;
+	struct ddb_event *scratch; /* LIVE_BEHIND_MAX events: live_region_behind */
+	int64_t *step_ends_at;   /* by live_steps index: when a step ends (0: until
+	                            undone, -1: ended or without an end) */
+};
+
+/* ---- the clock ------------------------------------------------------------ */
+
+int64_t live_now(const struct live *l)
+{
+	return l->e.clock.now_us;
+}
+
+double live_speed(const struct live *l)
+{
+	return l->speed;
+}
+
+double live_uptime_s(const struct live *l)
+{
+	return wall_now() - l->wall0;
+}
+
+/* Where the engine clock should be by now. */
+static int64_t due_us(const struct live *l)
+{
+	double t = (wall_now() - l->wall0) * l->speed * 1e6;
+	return t > 4e18 ? (int64_t)4e18 : (int64_t)t;
+}
+
+/* API operations happen now: the clock moves up to the wall clock first
+ * (events due meanwhile are run by the next live_advance; an operation
+ * between two events sees the time it arrived). */
+static void catch_up(struct live *l)
+{
+	int64_t due = due_us(l), next = clock_peek(&l->e.clock);
+	int64_t to = due < next ? due : next;
+	if (to > l->e.clock.now_us)
+		l->e.clock.now_us = to;
+	l->e.w.faults.now_us = l->e.clock.now_us;
+}
+
+static int engine_broken(struct live *l, char *err, size_t errlen)
+{
+	if (l->e.sc && scenario_fatal(l->e.sc))
+		return errorf(err, errlen, "%s", scenario_fatal(l->e.sc));
+	if (l->e.out_of_memory)
+		return errorf(err, errlen, "out of memory for the next event");
+	return 0;
+}
+
+int live_advance(struct live *l, int max_wait_ms, int *wait_ms, char *err, size_t errlen)
+{
+	int64_t due = due_us(l);
+	struct clock_event ev;
+	while (clock_peek(&l->e.clock) <= due) {
+		clock_next(&l->e.clock, &ev);
+		engine_handle(&l->e, &ev);
+		if (engine_broken(l, err, errlen) != 0)
+			return -1;
+	}
+	if (l->e.clock.now_us < due)
+		l->e.clock.now_us = due;
+	int64_t next = clock_peek(&l->e.clock);
+	double ms = (double)(next - due) / 1e3 / l->speed;
+	*wait_ms = ms > max_wait_ms ? max_wait_ms : ms < 0 ? 0 : (int)ms + 1;
+	return 0;
+}
+
+/* ---- setup and end ------------------------------------------------------------ */
+
+static void order_committed(void *ctx, void *tag, const struct ddb_order *order,
+                            enum ddb_status st, const char *reason);
+
+int live_open(struct live **out, const struct engine_options *o, double speed,
+              struct run_result *res, char *err, size_t errlen)
+{
+	struct live *l = calloc(1, sizeof *l);
+	*out = l;
+	if (!l)
+		return errorf(err, errlen, "out of memory");
+	l->speed = speed > 0 ? speed : 1;
+	l->orders_cap = 1024;
+	l->orders = calloc(l->orders_cap, sizeof *l->orders);
+	if (!l->orders)
+		return errorf(err, errlen, "out of memory");
+	int rc = engine_start_run(&l->e, o, res, err, errlen);
+	if (rc != 0)
+		return rc;
+	l->e.live = 1;
+	l->e.orders.on_result = order_committed;
+	l->e.orders.on_result_ctx = l;
+	l->wall0 = wall_now();
+	return 0;
+}
+
+void live_close(struct live *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->orders_cap; i++)
+		free(l->orders ? l->orders[i] : NULL);
+	free(l->orders);
+	free(l->step_ends_at);
+	free(l->scratch);
+	engine_free(&l->e);
+	free(l);
+}
+
+void live_on_order_done(struct live *l, live_order_done_fn fn, void *ctx)
+{
+	l->done_fn = fn;
+	l->done_ctx = ctx;
+}
+
+/* Runs the sync until nothing moves (or SETTLE_LIMIT_S): what GET /checks
+ * and the end wait for. */
+static void settle_sync(struct live *l)
+{
+	struct engine *e = &l->e;
+	double t0 = wall_now();
+	for (size_t r = 0; r < e->w.n_regions; r++)
+		orders_commit(&e->orders, r, e->clock.now_us);
+	for (;;) {
+		int more = 1;
+		size_t moved = 0;
+		if (e->customers_ready)
+			for (size_t r = 0; r < e->w.n_regions; r++)
+				moved += customers_replay(&e->customers, r, e->clock.now_us);
+		while (more && wall_now() - t0 < SETTLE_LIMIT_S)
+			moved += sync_round(&e->sync, e->clock.now_us, &more);
+		sync_flush_marks(&e->sync);
+		if (moved == 0 || wall_now() - t0 > SETTLE_LIMIT_S)
+			break;
+	}
+	sync_settle(&e->sync);
+}
+
+int live_checks(struct live *l, struct check_list *checks, struct cJSON **facts, char *err,
+                size_t errlen)
+{
+	struct engine *e = &l->e;
+	catch_up(l);
+	settle_sync(l);
+	struct customers *cs = e->customers_ready ? &e->customers : NULL;
+	return checks_run(&e->w, &e->sync, cs, e->sc, e->m, checks, facts, err, errlen);
+}
+
+int live_finish(struct live *l, struct run_result *res, char *err, size_t errlen)
+{
+	struct engine *e = &l->e;
+	catch_up(l);
+	double started = wall_now();
+	/* The workload stops here; the schedule left and the sync play out on
+	 * the virtual clock, as after a run's workload. */
+	e->live = 0;
+	e->end_us = e->clock.now_us;
+	int looped = engine_broken(l, err, errlen) != 0 ? -1 : engine_loop(e);
+	res->virtual_us = e->clock.now_us;
+	return engine_finish_run(e, res, looped, started, err, errlen);
+}
+
+/* ---- orders -------------------------------------------------------------------- */
+
+static uint64_t hash_id(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static struct live_order **order_slot(const struct live *l, const char *id)
+{
+	size_t i = (size_t)(hash_id(id) & (l->orders_cap - 1));
+	while (l->orders[i] && strcmp(l->orders[i]->order.id, id) != 0)
+		i = (i + 1) & (l->orders_cap - 1);
+	return &l->orders[i];
+}
+
+static int grow_orders(struct live *l)
+{
+	size_t old_cap = l->orders_cap;
+	struct live_order **old = l->orders;
+	l->orders = calloc(old_cap * 2, sizeof *l->orders);
+	if (!l->orders) {
+		l->orders = old;
+		return -1;
+	}
+	l->orders_cap = old_cap * 2;
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i])
+			*order_slot(l, old[i]->order.id) = old[i];
+	free(old);
+	return 0;
+}
+
+const struct live_order *live_order_find(const struct live *l, const char *id)
+{
+	return *order_slot(l, id);
+}
+
+/* The reason categories of the API, from the core's reasons. */
+static const char *reason_category(const char *detail)
+{
+	if (strncmp(detail, "rule:", 5) == 0 || strcmp(detail, "rule_error") == 0)
+		return "rule";
+	if (strcmp(detail, "insufficient_stock") == 0)
+		return "stock";
+	if (strcmp(detail, "unavailable") == 0)
+		return "unavailable";
+	if (strcmp(detail, "duplicate_order") == 0)
+		return "duplicate";
+	if (strcmp(detail, "store_error") == 0)
+		return "error";
+	return "invalid";
+}
+
+static void decide(struct live *l, struct live_order *lo, int accepted, const char *detail)
+{
+	lo->state = accepted ? LIVE_ORDER_ACCEPTED : LIVE_ORDER_REJECTED;
+	lo->decided_at_us = l->e.clock.now_us;
+	if (!accepted) {
+		copy_str(lo->detail, sizeof lo->detail, detail);
+		copy_str(lo->reason, sizeof lo->reason, reason_category(detail));
+	}
+}
+
+/* Whether id has the form the engine gives orders: REGION-NNNNNNNNNNNN. */
+static int generated_id(struct live *l, const char *id)
+{
+	const char *dash = strrchr(id, '-');
+	if (!dash || strlen(dash + 1) != 12 || strspn(dash + 1, "0123456789") != 12)
+		return 0;
+	for (size_t r = 0; r < l->e.w.n_regions; r++) {
+		const char *name = l->e.w.regions[r].node->name;
+		if (strlen(name) == (size_t)(dash - id) && strncmp(name, id, (size_t)(dash - id)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The tag the orders module carries is the record; the client's own tag
+ * waits beside it, until the outcome. */
+struct pending_tag {
+	struct live_order *lo;
+	void *client;
+};
+
+static void order_committed(void *ctx, void *tag, const struct ddb_order *order,
+                            enum ddb_status st, const char *reason)
+{
+	struct live *l = ctx;
+	struct pending_tag *pt = tag;
+	pt->lo->order = *order;
+	decide(l, pt->lo, st == DDB_OK, reason ? reason : "");
+	if (l->done_fn)
+		l->done_fn(l->done_ctx, pt->client, pt->lo);
+	free(pt);
+}
+
+const struct live_order *live_order(struct live *l, const char *region, const struct ddb_order *req,
+                                    void *tag, int *http_status, char *field, size_t fieldlen,
+                                    char *err, size_t errlen)
+{
+	struct engine *e = &l->e;
+	field[0] = 0;
+	*http_status = 400;
+	struct store *s = world_region(&e->w, region);
+	if (!s) {
+		copy_str(field, fieldlen, "region");
+		errorf(err, errlen, "no region called '%s'", region);
+		return NULL;
+	}
+	if (req->id[0]) {
+		const struct live_order *seen = live_order_find(l, req->id);
+		if (seen && seen->state == LIVE_ORDER_PENDING) {
+			*http_status = 409;
+			copy_str(field, fieldlen, "id");
+			errorf(err, errlen, "order %s is being committed: ask again with GET", req->id);
+			return NULL;
+		}
+		if (seen)
+			return seen; /* the same answer as the first time */
+	}
+	if (l->n_orders >= LIVE_ORDERS_MAX || ((l->n_orders + 1) * 10 > l->orders_cap * 7 &&
+	                                       grow_orders(l) != 0)) {
+		*http_status = 503;
+		errorf(err, errlen, "too many orders in this session (%d)", LIVE_ORDERS_MAX);
+		return NULL;
+	}
+	size_t r = (size_t)(s - e->w.regions), to;
+	struct ddb_order q = *req;
+	if (q.id[0] && generated_id(l, q.id)) {
+		copy_str(field, fieldlen, "id");
+		errorf(err, errlen, "ids of the form REGION-NNNNNNNNNNNN are the engine's: choose another");
+		return NULL;
+	}
+	if (!q.id[0])
+		snprintf(q.id, sizeof q.id, "%s-%012lld", region, (long long)e->orders.batches[r].next_seq);
+	struct live_order **slot = order_slot(l, q.id);
+	if (*slot) { /* a generated id cannot repeat: only a client's, looked up above */
+		*http_status = 409;
+		errorf(err, errlen, "order id %s is taken", q.id);
+		return NULL;
+	}
+	struct live_order *lo = calloc(1, sizeof *lo);
+	struct pending_tag *pt = malloc(sizeof *pt);
+	if (!lo || !pt) {
+		free(lo);
+		free(pt);
+		*http_status = 503;
+		errorf(err, errlen, "out of memory");
+		return NULL;
+	}
+	catch_up(l);
+	char why[256];
+	pt->lo = lo;
+	pt->client = tag;
+	int queued = orders_submit(&e->orders, r, &q, e->clock.now_us, pt, &to, why, sizeof why);
+	/* What the client asked, where the rule sent it, when; the commit
+	 * fills in the rest. */
+	lo->order = q;
+	copy_str(lo->order.region, sizeof lo->order.region, e->w.regions[to].node->name);
+	lo->order.placed_at_us = e->clock.now_us;
+	*slot = lo;
+	l->n_orders++;
+	if (queued == ORDER_REFUSED) {
+		free(pt);
+		decide(l, lo, 0, why);
+	}
+	*http_status = 200;
+	return lo;
+}
+
+void live_commit_orders(struct live *l)
+{
+	struct engine *e = &l->e;
+	for (size_t r = 0; r < e->w.n_regions; r++) {
+		const struct order_batch *b = &e->orders.batches[r];
+		int has_api_order = 0;
+		for (size_t i = 0; i < b->n && !has_api_order; i++)
+			has_api_order = b->tags[i] != NULL;
+		if (has_api_order && !b->in_doubt)
+			orders_commit(&e->orders, r, e->clock.now_us);
+	}
+}
+
+/* ---- failure steps ------------------------------------------------------------- */
+
+static long add_step(struct live *l, const struct scenario_failure *f, char *err, size_t errlen)
+{
+	struct engine *e = &l->e;
+	if (e->n_live_steps >= LIVE_STEPS_MAX)
+		return errorf(err, errlen, "too many steps in this session (%d)", LIVE_STEPS_MAX);
+	if (e->n_live_steps == e->cap_live_steps) {
+		size_t cap = e->cap_live_steps ? e->cap_live_steps * 2 : 64;
+		const struct scenario_failure **v = realloc(e->live_steps, cap * sizeof *v);
+		if (!v)
+			return errorf(err, errlen, "out of memory");
+		e->live_steps = v;
+		int64_t *ends = realloc(l->step_ends_at, cap * sizeof *ends);
+		if (!ends)
+			return errorf(err, errlen, "out of memory");
+		l->step_ends_at = ends;
+		e->cap_live_steps = cap;
+	}
+	struct scenario_failure *copy = malloc(sizeof *copy);
+	if (!copy)
+		return errorf(err, errlen, "out of memory");
+	*copy = *f;
+	l->step_ends_at[e->n_live_steps] = -1;
+	e->live_steps[e->n_live_steps++] = copy;
+	return (long)e->n_live_steps - 1;
+}
+
+/* Whether a step of this action has an end (the others change the base:
+ * down and slow end with `up`). */
+static int action_ends(int action)
+{
+	return action == FAILURE_DOWN || action == FAILURE_SLOW || action == FAILURE_PARTITION ||
+	       action == FAILURE_DROP || action == FAILURE_DUPLICATE || action == FAILURE_DELAY ||
+	       action == FAILURE_REORDER || action == FAILURE_CRASH;
+}
+
+long live_start_step(struct live *l, const struct scenario_failure *f, int64_t for_us, char *err,
+                     size_t errlen)
+{
+	struct engine *e = &l->e;
+	catch_up(l);
+	struct scenario_failure start = *f;
+	start.at_us = e->clock.now_us;
+	start.step = LIVE_STEP_BASE + (int)e->n_live_steps;
+	start.ends = 0;
+	/* Down and slow without a duration change the node's base, as in a
+	 * script; the other kinds stay in force until undone. */
+	int timed = for_us > 0 && action_ends(f->action);
+	start.has_end = timed || (action_ends(f->action) && f->action != FAILURE_DOWN &&
+	                          f->action != FAILURE_SLOW);
+	long i = add_step(l, &start, err, errlen);
+	if (i < 0)
+		return -1;
+	if (start.has_end)
+		l->step_ends_at[i] = timed ? e->clock.now_us + for_us : 0;
+	engine_apply_step(e, e->live_steps[i]);
+	if (timed) {
+		struct scenario_failure end = start;
+		end.ends = 1;
+		end.has_end = 0;
+		end.at_us = e->clock.now_us + for_us;
+		long k = add_step(l, &end, err, errlen);
+		if (k < 0)
+			return -1; /* the step stays in force: DELETE ends it */
+		engine_schedule(e, end.at_us, EV_LIVE_STEP, (int)k);
+		e->live_ends_pending++;
+	}
+	if (engine_broken(l, err, errlen) != 0)
+		return -1;
+	return i + 1;
+}
+
+int live_end_step(struct live *l, long id, char *err, size_t errlen)
+{
+	struct engine *e = &l->e;
+	if (id < 1 || (size_t)id > e->n_live_steps || l->step_ends_at[id - 1] < 0)
+		return errorf(err, errlen, "no step %ld in force", id);
+	catch_up(l);
+	struct scenario_failure end = *e->live_steps[id - 1];
+	end.ends = 1;
+	end.has_end = 0;
+	end.at_us = e->clock.now_us;
+	long k = add_step(l, &end, err, errlen);
+	if (k < 0)
+		return -1;
+	l->step_ends_at[id - 1] = -1;
+	engine_apply_step(e, e->live_steps[k]);
+	return engine_broken(l, err, errlen);
+}
+
+void live_steps_each(const struct live *l,
+                     void (*fn)(void *ctx, long id, const struct scenario_failure *f,
+                                int64_t ends_at_us),
+                     void *ctx)
+{
+	for (size_t i = 0; i < l->e.n_live_steps; i++) {
+		int64_t ends = l->step_ends_at[i];
+		/* A timed end that has passed took the step away. */
+		if (ends > 0 && ends <= l->e.clock.now_us)
+			continue;
+		if (ends >= 0)
+			fn(ctx, (long)i + 1, l->e.live_steps[i], ends);
+	}
+}
+
+/* ---- what the API reads ----------------------------------------------------------- */
+
+struct world *live_world(struct live *l)
+{
+	return &l->e.w;
+}
+
+struct metrics *live_metrics(struct live *l)
+{
+	return l->e.m;
+}
+
+struct customers *live_customers(struct live *l)
+{
+	return l->e.customers_ready ? &l->e.customers : NULL;
+}
+
+const struct catalog *live_catalog(const struct live *l)
+{
+	return &l->e.cat;
+}
+
+int live_region_behind(struct live *l, size_t r, uint64_t cap, uint64_t *behind, int *capped)
+{
+	struct engine *e = &l->e;
+	struct store *s = &e->w.regions[r];
+	*behind = 0;
+	*capped = 0;
+	if (cap > LIVE_BEHIND_MAX)
+		cap = LIVE_BEHIND_MAX;
+	if (!l->scratch && !(l->scratch = calloc(LIVE_BEHIND_MAX, sizeof *l->scratch)))
+		return -1;
+	static const int states[] = { DDB_OUTBOX_NEW, DDB_OUTBOX_PUBLISHED };
+	for (size_t k = 0; k < ARRAY_LEN(states); k++) {
+		size_t n = 0;
+		struct ddb_err de = { "" };
+		/* An observation: past the fault layer, as the checks read. */
+		if (s->ops->outbox_read(s->h, 0, states[k], l->scratch, (size_t)cap, &n, &de) !=
+		    DDB_OK)
+			return -1;
+		*behind += n;
+		if (n == cap)
+			*capped = 1;
+	}
+	return 0;
+}

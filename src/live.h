@@ -1,0 +1,128 @@
+/*
+ * live.h - the engine on the wall clock, for `ddbsim serve`.
+ *
+ * The same engine, domain flows, fault layer and plugins as a run: the
+ * scenario's workload and schedule play out in real time (times a speed),
+ * and the API's operations (api_*.c) act on the engine between two events,
+ * on the one thread that runs both.  Nothing here knows HTTP or JSON.
+ */
+#ifndef DDBSIM_LIVE_H
+#define DDBSIM_LIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ddbsim/plugin.h"
+#include "engine.h"
+#include "scenario.h"
+
+struct live;
+struct metrics;
+struct world;
+struct customers;
+struct catalog;
+
+/* What became of an order given to live_order. */
+enum live_order_state { LIVE_ORDER_PENDING = 0, LIVE_ORDER_ACCEPTED, LIVE_ORDER_REJECTED };
+
+struct live_order {
+	struct ddb_order order; /* as placed: id, region (after the rule), sku, price */
+	int state;              /* enum live_order_state */
+	char reason[16];        /* rejected: stock, rule, invalid, unavailable, duplicate, error */
+	char detail[192];       /* rejected: the core's reason, e.g. rule:too_many */
+	int64_t decided_at_us;  /* engine clock of the outcome */
+};
+
+/* Told each order's outcome once its batch commits (tag: live_order's). */
+typedef void (*live_order_done_fn)(void *ctx, void *tag, const struct live_order *o);
+
+/* Sets up a run as `run` does (fresh stores, catalog, workload), on an
+ * engine that follows the wall clock from now, times speed.  *out is freed
+ * with live_close.  0, 1 interrupted during setup (res says where), or -1
+ * with err set. */
+int live_open(struct live **out, const struct engine_options *o, double speed,
+              struct run_result *res, char *err, size_t errlen);
+void live_close(struct live *l);
+void live_on_order_done(struct live *l, live_order_done_fn fn, void *ctx);
+
+/* The engine clock (microseconds since the start) and the wall clock it
+ * follows. */
+int64_t live_now(const struct live *l);
+double live_speed(const struct live *l);
+double live_uptime_s(const struct live *l);
+
+/* Runs every event that is due by the wall clock.  *wait_ms: how long until
+ * the next one (at most max_wait_ms).  0, or -1 when the run cannot go on
+ * (out of memory, a script past its limits: err says what). */
+int live_advance(struct live *l, int max_wait_ms, int *wait_ms, char *err, size_t errlen);
+/* Commits at once every region's batch that holds an order of the API, so
+ * that its client hears the outcome now (a group commit of what arrived
+ * together). */
+void live_commit_orders(struct live *l);
+
+/* Stops the workload now, lets the schedule that is left and the sync play
+ * out on the virtual clock, and runs the checks into res, as `run` does at
+ * its end.  0, or -1 with err set.  Call once, then live_close. */
+int live_finish(struct live *l, struct run_result *res, char *err, size_t errlen);
+/* Settles the sync in flight and runs the checks now, without stopping
+ * anything: GET /checks.  checks and facts as engine_run's; the caller
+ * frees them (check_list_free, cJSON_Delete).  failed checks count, or -1
+ * with err set. */
+int live_checks(struct live *l, struct check_list *checks, struct cJSON **facts, char *err,
+                size_t errlen);
+
+/* ---- orders and products ------------------------------------------------ */
+
+/* Places an order (sku, quantity, customer; id optional: empty gives the
+ * region's next) in region.  An id seen before answers what it answered
+ * then.  Returns the order's record (never NULL unless err is set): its
+ * state is PENDING until the commit, when done_fn is told with tag; or
+ * decided now (a refusal, a repeated id).  NULL with err: an unknown
+ * region (field "region"), an id in flight already (status 409), no room. */
+const struct live_order *live_order(struct live *l, const char *region, const struct ddb_order *req,
+                                    void *tag, int *http_status, char *field, size_t fieldlen,
+                                    char *err, size_t errlen);
+/* A placed order by id, or NULL. */
+const struct live_order *live_order_find(const struct live *l, const char *id);
+
+/* Adds a product (or a new version of one): its price, components and the
+ * stock of each region (stock[i] for the scenario's region i; regions that
+ * are down get none, and are listed in *skipped).  It reaches the center
+ * and the components store through the outbox, as the sync protocol says.
+ * 0, or -1 with err (and field) set. */
+int live_add_product(struct live *l, const struct ddb_product *p, const int64_t *stock,
+                     size_t n_stock, char *skipped, size_t skippedlen, char *field,
+                     size_t fieldlen, char *err, size_t errlen);
+
+/* ---- failure steps -------------------------------------------------------- */
+
+/* Applies a step now, as the scenario's schedule would (f->at_us, step and
+ * ends are set here).  for_us > 0: it ends by itself that much later
+ * (engine clock).  An until-undone step (for_us 0) of a kind that ends
+ * (partition, message fault) stays in force until live_end_step.  Returns
+ * the step's id (>= 1), or -1 with err set. */
+long live_start_step(struct live *l, const struct scenario_failure *f, int64_t for_us, char *err,
+                     size_t errlen);
+/* Ends step id now, if it is in force.  0, or -1 when no such step is in
+ * force (err says). */
+int live_end_step(struct live *l, long id, char *err, size_t errlen);
+/* The API's steps in force, with their id and when they end (0: until
+ * undone); for GET /faults and GET /partitions. */
+void live_steps_each(const struct live *l,
+                     void (*fn)(void *ctx, long id, const struct scenario_failure *f,
+                                int64_t ends_at_us),
+                     void *ctx);
+
+/* ---- what the API reads --------------------------------------------------- */
+
+struct world *live_world(struct live *l);
+struct metrics *live_metrics(struct live *l);
+/* The customers of the run, or NULL when the scenario has none. */
+struct customers *live_customers(struct live *l);
+const struct catalog *live_catalog(const struct live *l);
+/* How far the center is behind region r: the events of r's outbox not yet
+ * applied (NEW or PUBLISHED), counted up to cap (*capped set when there
+ * are more).  -1 when the region's store does not answer. */
+int live_region_behind(struct live *l, size_t r, uint64_t cap, uint64_t *behind, int *capped);
+
+#endif

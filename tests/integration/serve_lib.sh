@@ -1,0 +1,62 @@
+# tests/integration/serve_lib.sh - for the tests of `ddbsim serve`: start a
+# server on a free port, wait for its "listening on" line, call the API,
+# stop it by its pid.  Source after lib.sh.
+
+SERVE_PID=
+SERVE_URL=
+PY=/usr/bin/python3
+stop_serve_hard() { [ -z "$SERVE_PID" ] || kill -9 "$SERVE_PID" 2>/dev/null || true; }
+trap 'stop_serve_hard; cleanup' EXIT INT TERM
+
+# start_serve NAME ARGS...: `ddbsim serve --listen 127.0.0.1:0 ARGS` in the
+# background, stdout in $TMP/NAME.out, stderr in $TMP/NAME.err; sets
+# SERVE_PID and SERVE_URL (http://127.0.0.1:PORT, no trailing slash).
+start_serve() {
+	name=$1
+	shift
+	"$DDBSIM" serve --listen 127.0.0.1:0 "$@" > "$TMP/$name.out" 2> "$TMP/$name.err" &
+	SERVE_PID=$!
+	SERVE_URL=
+	for _ in $(seq 1 300); do
+		line=$(head -n 1 "$TMP/$name.out" 2>/dev/null || true)
+		case "$line" in
+		"listening on http://"*) SERVE_URL=${line#listening on }; SERVE_URL=${SERVE_URL%/}; return 0 ;;
+		esac
+		kill -0 "$SERVE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$TMP/$name.out" "$TMP/$name.err" >&2
+	fail "$name: ddbsim serve did not say where it listens"
+}
+
+# stop_serve [SIGNAL]: ends the server (TERM by default) and waits for it,
+# at most 60 s; its exit status in $serve_rc.
+stop_serve() {
+	kill -"${1:-TERM}" "$SERVE_PID" 2>/dev/null || true
+	serve_rc=0
+	for _ in $(seq 1 600); do
+		kill -0 "$SERVE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$SERVE_PID" 2>/dev/null && { kill -9 "$SERVE_PID"; fail "the server did not stop in 60 s"; }
+	wait "$SERVE_PID" || serve_rc=$?
+	SERVE_PID=
+}
+
+# api METHOD PATH [BODY]: one call; the status in $status, the body in
+# $TMP/body (and $body).
+api() {
+	status=$(curl -s -o "$TMP/body" -w '%{http_code}' -X "$1" ${3:+--data-binary "$3"} \
+	         -H 'Content-Type: application/json' --max-time 30 "$SERVE_URL$2") || status=000
+	body=$(cat "$TMP/body")
+}
+
+# expect_status CODE WHAT: the last call's status.
+expect_status() {
+	[ "$status" = "$1" ] || fail "$2: status $status, expected $1: $body"
+}
+
+# json_get EXPR: a value of the last body, by a Python expression on d.
+json_get() {
+	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$TMP/body" "$1"
+}
