@@ -29,6 +29,9 @@ static const struct api_route routes[] = {
 	{ "GET", "/sales", api_sales },
 	{ "GET", "/nodes", api_nodes_list },
 	{ "PUT", "/nodes/*", api_nodes_put },
+	{ "POST", "/customers", api_customers_post },
+	{ "GET", "/customers", api_customers_search },
+	{ "GET", "/customers/*", api_customers_get },
 };
 
 void api_init(struct api *a, struct live *l)
