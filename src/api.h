@@ -77,5 +77,11 @@ enum http_outcome api_nodes_put(struct api *a, struct http_request *r, const cha
 enum http_outcome api_customers_post(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_customers_get(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_customers_search(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_compat_node_statuses(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_compat_node_status(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_compat_create_customer(struct api *a, struct http_request *r,
+                                             const char *arg);
+enum http_outcome api_compat_filter_records(struct api *a, struct http_request *r,
+                                            const char *arg);
 
 #endif

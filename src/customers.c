@@ -272,6 +272,8 @@ int customers_create(struct customers *cs, const struct ddb_customer *c, int64_t
 	copy_str(e->latest.home, sizeof e->latest.home, cs->w->regions[home].node->name);
 	e->home = (uint8_t)home;
 	e->n_replicas = (uint8_t)n;
+	if (home < 64)
+		cs->homes |= UINT64_C(1) << home;
 	for (size_t k = 0; k < n; k++) {
 		e->replicas[k] = (uint8_t)replicas[k];
 		if (replicas[k] < 64)
@@ -411,7 +413,8 @@ void customers_search(struct customers *cs, const struct ddb_customer_filter *f,
 int customers_region_read(const struct customers *cs, size_t r,
                           const struct customer_region_read *reads)
 {
-	return reads[r].home_answered || (reads[r].answered & cs->replica_regions[r]) != 0;
+	return reads[r].home_answered || (reads[r].answered & cs->replica_regions[r]) != 0 ||
+	       (r < 64 && !(cs->homes & (UINT64_C(1) << r)));
 }
 
 static void count_row(void *ctx, size_t home, size_t served_by, const struct ddb_customer *c)

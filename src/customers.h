@@ -96,6 +96,7 @@ struct customers {
 	unsigned char wire[WIRE_MAX];
 	struct queued_writes journal; /* which writes were queued, for later checks */
 	uint64_t *replica_regions; /* per home region: bit k, region k holds copies */
+	uint64_t homes;            /* bit r: some customer's home is region r */
 	struct customer_region_read *reads; /* find's scratch, per region */
 };
 
@@ -121,7 +122,7 @@ const struct customer_entry *customers_get(struct customers *cs, const char *id,
 void customers_search(struct customers *cs, const struct ddb_customer_filter *f,
                       customer_row_fn fn, void *ctx, struct customer_region_read *reads);
 /* Whether home region r was read by reads: it answered, or one of the
- * regions that hold copies of its records did. */
+ * regions that hold copies of its records did, or it is no one's home. */
 int customers_region_read(const struct customers *cs, size_t r,
                           const struct customer_region_read *reads);
 /* "ok" (the home took the create), "home_pending" (only a replica did) or
