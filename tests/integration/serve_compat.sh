@@ -115,6 +115,8 @@ stop_serve TERM
 [ "$serve_rc" -eq 0 ] || { cat "$TMP/m1.out" "$TMP/m1.err" >&2; fail "serve exited $serve_rc"; }
 grep -q "all checks hold" "$TMP/m1.out" || { cat "$TMP/m1.out" >&2; fail "not every check holds"; }
 grep -q "ok   no_lost_queued_write" "$TMP/m1.out" || fail "no_lost_queued_write does not hold"
+grep -q "replays *4 records (0 older" "$TMP/m1.out" ||
+	{ cat "$TMP/m1.out" >&2; fail "the report does not say 4 records were replayed"; }
 grep -q "ok   customers_converged: 4 customers" "$TMP/m1.out" ||
 	{ cat "$TMP/m1.out" >&2; fail "customers_converged does not count the 4 customers"; }
 pass "shutdown: every check holds"

@@ -150,6 +150,8 @@ stop_serve TERM
 [ "$serve_rc" -eq 0 ] || { cat "$TMP/c1.out" "$TMP/c1.err" >&2; fail "serve exited $serve_rc"; }
 grep -q "all checks hold" "$TMP/c1.out" || { cat "$TMP/c1.out" >&2; fail "not every check holds"; }
 grep -q "ok   no_lost_queued_write" "$TMP/c1.out" || fail "no_lost_queued_write does not hold"
+grep -q "replays *7 records (0 older" "$TMP/c1.out" ||
+	{ cat "$TMP/c1.out" >&2; fail "the report does not say 7 records were replayed"; }
 grep -q "ok   customers_converged: 7 customers" "$TMP/c1.out" ||
 	{ cat "$TMP/c1.out" >&2; fail "customers_converged does not count the 7 customers"; }
 pass "shutdown: every check holds"
