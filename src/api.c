@@ -29,6 +29,7 @@ static const struct api_route routes[] = {
 	{ "GET", "/sales", api_sales },
 	{ "GET", "/nodes", api_nodes_list },
 	{ "PUT", "/nodes/*", api_nodes_put },
+	{ "POST", "/products", api_products_post },
 };
 
 void api_init(struct api *a, struct live *l)

@@ -659,6 +659,11 @@ static int start_run_workload(struct engine *e, const struct engine_options *o, 
 		schedule_customer(e);
 	}
 
+	/* The scenario kept these within SCENARIO_UNITS_MAX. */
+	for (size_t i = 0; i < e->si->n_products * e->si->n_regions; i++)
+		e->units_total += e->si->stock[i];
+	for (size_t i = 0; i < e->si->n_restocks; i++)
+		e->units_total += e->si->restocks[i].quantity;
 	e->arrivals_left = e->w.n_regions;
 	for (size_t r = 0; r < e->w.n_regions; r++)
 		schedule_arrival(e, r);

@@ -54,6 +54,8 @@ struct engine {
 	const struct scenario_failure **live_steps; /* owned, stable addresses */
 	size_t n_live_steps, cap_live_steps;
 	size_t live_ends_pending; /* ends of API steps still on the clock */
+	int64_t units_total;  /* stock in every region and restocks so far: at most
+	                         SCENARIO_UNITS_MAX (products added in serve count) */
 };
 
 /* Sets up a run up to its first event (scenario, stores, catalog,
@@ -74,5 +76,17 @@ void engine_schedule(struct engine *e, int64_t at_us, int type, int arg);
 int engine_finish_run(struct engine *e, struct run_result *res, int looped, double started,
                       char *err, size_t errlen);
 void engine_free(struct engine *e);
+
+/* ---- the operations of serve's clients (engine_actions.c) ---------------
+ * Each acts at the engine clock's now: live.c calls them once the clock has
+ * caught up, the replay of a recording at the recorded times. */
+
+/* Adds a product (or its next version) to every region with stock[r] units
+ * (stock has one entry per region), and to the catalog when a region took
+ * it; the regions' outboxes carry it to the center and the components
+ * store.  -1 with field and err set when it is invalid (nothing written). */
+int engine_add_product(struct engine *e, const struct ddb_product *p, const int64_t *stock,
+                       struct product_added *out, char *field, size_t fieldlen, char *err,
+                       size_t errlen);
 
 #endif

@@ -383,6 +383,17 @@ void live_commit_orders(struct live *l)
 	}
 }
 
+int live_add_product(struct live *l, const struct ddb_product *p, const int64_t *stock,
+                     struct product_added *out, char *field, size_t fieldlen, char *err,
+                     size_t errlen)
+{
+	catch_up(l);
+	int rc = engine_add_product(&l->e, p, stock, out, field, fieldlen, err, errlen);
+	if (rc != 0 && l->e.out_of_memory)
+		return -1;
+	return rc;
+}
+
 /* ---- failure steps ------------------------------------------------------------- */
 
 static long add_step(struct live *l, const struct scenario_failure *f, char *err, size_t errlen)

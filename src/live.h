@@ -85,14 +85,18 @@ const struct live_order *live_order(struct live *l, const char *region, const st
 /* A placed order by id, or NULL. */
 const struct live_order *live_order_find(const struct live *l, const char *id);
 
-/* Adds a product (or a new version of one): its price, components and the
- * stock of each region (stock[i] for the scenario's region i; regions that
- * are down get none, and are listed in *skipped).  It reaches the center
- * and the components store through the outbox, as the sync protocol says.
- * 0, or -1 with err (and field) set. */
+/* Adds a product (or its next version: the catalog's + 1): its price,
+ * components and the stock of each region (stock[i] for the scenario's
+ * region i, one per region).  Every region that is up takes it with its
+ * stock; a region that does not answer is skipped and listed in
+ * out->skipped (it never gets this version: post again once it is back).
+ * It reaches the center and the components store through the regions'
+ * outboxes, as the sync protocol says; orders for it validate at once.
+ * 0 (out->n_took 0: no region took it, and the catalog is unchanged), or
+ * -1 with err and field set (an invalid product: nothing written). */
 int live_add_product(struct live *l, const struct ddb_product *p, const int64_t *stock,
-                     size_t n_stock, char *skipped, size_t skippedlen, char *field,
-                     size_t fieldlen, char *err, size_t errlen);
+                     struct product_added *out, char *field, size_t fieldlen, char *err,
+                     size_t errlen);
 
 /* ---- failure steps -------------------------------------------------------- */
 
