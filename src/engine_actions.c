@@ -8,6 +8,7 @@
  */
 #include "engine_int.h"
 
+#include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,4 +121,201 @@ int engine_add_product(struct engine *e, const struct ddb_product *p, const int6
 		return errorf(err, errlen, "out of memory");
 	}
 	return 0;
+}
+
+/* ---- orders ---------------------------------------------------------------- */
+
+int engine_submit_order(struct engine *e, size_t r, const struct ddb_order *req, void *tag,
+                        size_t *to, char *why, size_t whylen)
+{
+	return orders_submit(&e->orders, r, req, e->clock.now_us, tag, to, why, whylen);
+}
+
+void engine_commit_region(struct engine *e, size_t r)
+{
+	e->w.faults.caller = NULL; /* the clients' orders */
+	orders_commit(&e->orders, r, e->clock.now_us);
+}
+
+/* ---- customers ------------------------------------------------------------- */
+
+void engine_customer(struct engine *e, const struct customer_request *req)
+{
+	if (!e->customers_ready)
+		return;
+	e->w.faults.caller = NULL;
+	scenario_set_time(e->sc, e->clock.now_us);
+	customers_apply(&e->customers, req, e->clock.now_us);
+	faults_take_latency(&e->w.faults);
+}
+
+/* ---- failure steps ------------------------------------------------------------ */
+
+/* Steps the clients may start in one session. */
+#define LIVE_STEPS_MAX 100000
+/* The clients' steps are numbered from here, apart from the script's. */
+#define LIVE_STEP_BASE 1000000
+
+static long add_step(struct engine *e, const struct scenario_failure *f, char *err, size_t errlen)
+{
+	if (e->n_live_steps >= LIVE_STEPS_MAX)
+		return errorf(err, errlen, "too many steps in this session (%d)", LIVE_STEPS_MAX);
+	if (e->n_live_steps == e->cap_live_steps) {
+		size_t cap = e->cap_live_steps ? e->cap_live_steps * 2 : 64;
+		const struct scenario_failure **v = realloc(e->live_steps, cap * sizeof *v);
+		if (!v)
+			return errorf(err, errlen, "out of memory");
+		e->live_steps = v;
+		int64_t *ends = realloc(e->live_step_ends, cap * sizeof *ends);
+		if (!ends)
+			return errorf(err, errlen, "out of memory");
+		e->live_step_ends = ends;
+		e->cap_live_steps = cap;
+	}
+	struct scenario_failure *copy = malloc(sizeof *copy);
+	if (!copy)
+		return errorf(err, errlen, "out of memory");
+	*copy = *f;
+	e->live_step_ends[e->n_live_steps] = -1;
+	e->live_steps[e->n_live_steps++] = copy;
+	return (long)e->n_live_steps - 1;
+}
+
+/* Whether a step of this action has an end (the others change the base:
+ * down and slow end with `up`). */
+static int action_ends(int action)
+{
+	return action == FAILURE_DOWN || action == FAILURE_SLOW || action == FAILURE_PARTITION ||
+	       action == FAILURE_DROP || action == FAILURE_DUPLICATE || action == FAILURE_DELAY ||
+	       action == FAILURE_REORDER || action == FAILURE_CRASH;
+}
+
+long engine_start_step(struct engine *e, const struct scenario_failure *f, int64_t for_us,
+                       char *err, size_t errlen)
+{
+	struct scenario_failure start = *f;
+	start.at_us = e->clock.now_us;
+	start.step = LIVE_STEP_BASE + (int)e->n_live_steps;
+	start.ends = 0;
+	/* Down and slow without a duration change the node's base, as in a
+	 * script; the other kinds stay in force until undone. */
+	int timed = for_us > 0 && action_ends(f->action);
+	start.has_end = timed || (action_ends(f->action) && f->action != FAILURE_DOWN &&
+	                          f->action != FAILURE_SLOW);
+	long i = add_step(e, &start, err, errlen);
+	if (i < 0)
+		return -1;
+	if (start.has_end)
+		e->live_step_ends[i] = timed ? e->clock.now_us + for_us : 0;
+	engine_apply_step(e, e->live_steps[i]);
+	if (timed) {
+		struct scenario_failure end = start;
+		end.ends = 1;
+		end.has_end = 0;
+		end.at_us = e->clock.now_us + for_us;
+		long k = add_step(e, &end, err, errlen);
+		if (k < 0)
+			return -1; /* the step stays in force: ending it by id ends it */
+		engine_schedule(e, end.at_us, EV_LIVE_STEP, (int)k);
+		e->live_ends_pending++;
+	}
+	return i + 1;
+}
+
+int engine_end_step(struct engine *e, long id, char *err, size_t errlen)
+{
+	if (id < 1 || (size_t)id > e->n_live_steps || e->live_step_ends[id - 1] < 0)
+		return errorf(err, errlen, "no step %ld in force", id);
+	struct scenario_failure end = *e->live_steps[id - 1];
+	end.ends = 1;
+	end.has_end = 0;
+	end.at_us = e->clock.now_us;
+	long k = add_step(e, &end, err, errlen);
+	if (k < 0)
+		return -1;
+	e->live_step_ends[id - 1] = -1;
+	engine_apply_step(e, e->live_steps[k]);
+	return 0;
+}
+
+/* ---- settling and checking ------------------------------------------------------ */
+
+/* GET /checks waits at most this long (wall time) for the sync to drain. */
+#define SETTLE_LIMIT_S 30.0
+
+void engine_settle(struct engine *e)
+{
+	double t0 = wall_now();
+	for (size_t r = 0; r < e->w.n_regions; r++)
+		orders_commit(&e->orders, r, e->clock.now_us);
+	for (;;) {
+		int more = 1;
+		size_t moved = 0;
+		if (e->customers_ready)
+			for (size_t r = 0; r < e->w.n_regions; r++)
+				moved += customers_replay(&e->customers, r, e->clock.now_us);
+		while (more && wall_now() - t0 < SETTLE_LIMIT_S)
+			moved += sync_round(&e->sync, e->clock.now_us, &more);
+		sync_flush_marks(&e->sync);
+		if (moved == 0 || wall_now() - t0 > SETTLE_LIMIT_S)
+			break;
+	}
+	sync_settle(&e->sync);
+}
+
+int engine_checks_now(struct engine *e, struct check_list *checks, struct cJSON **facts,
+                      char *err, size_t errlen)
+{
+	engine_settle(e);
+	struct customers *cs = e->customers_ready ? &e->customers : NULL;
+	return checks_run(&e->w, &e->sync, cs, e->sc, e->m, checks, facts, err, errlen);
+}
+
+/* ---- the replay of a recorded session -------------------------------------------- */
+
+void engine_run_action(struct engine *e, size_t i)
+{
+	const struct scenario_action *a = &e->si->actions[i];
+	char err[512], field[96];
+	e->next_action = i + 1;
+	switch (a->kind) {
+	case ACTION_ORDER: {
+		size_t to;
+		char why[256];
+		engine_submit_order(e, a->region, &a->order, NULL, &to, why, sizeof why);
+		break;
+	}
+	case ACTION_COMMIT:
+		engine_commit_region(e, a->region);
+		break;
+	case ACTION_PRODUCT: {
+		struct product_added out;
+		if (engine_add_product(e, &a->product->product, a->product->stock, &out, field,
+		                       sizeof field, err, sizeof err) != 0)
+			fprintf(stderr, "ddbsim: actions[%zu]: product %s: %s\n", i + 1,
+			        a->product->product.sku, err);
+		break;
+	}
+	case ACTION_CUSTOMER:
+		engine_customer(e, a->customer);
+		break;
+	case ACTION_STEP:
+		if (engine_start_step(e, &a->step->f, a->step->for_us, err, sizeof err) < 0)
+			fprintf(stderr, "ddbsim: actions[%zu]: step: %s\n", i + 1, err);
+		break;
+	case ACTION_END_STEP:
+		if (engine_end_step(e, a->step_id, err, sizeof err) != 0)
+			fprintf(stderr, "ddbsim: actions[%zu]: end_step: %s\n", i + 1, err);
+		break;
+	case ACTION_CHECKS: {
+		struct check_list checks = { 0 };
+		struct cJSON *facts = NULL;
+		if (engine_checks_now(e, &checks, &facts, err, sizeof err) < 0)
+			fprintf(stderr, "ddbsim: actions[%zu]: checks: %s\n", i + 1, err);
+		check_list_free(&checks);
+		if (facts)
+			cJSON_Delete(facts);
+		break;
+	}
+	}
 }

@@ -21,6 +21,7 @@ struct metrics;
 struct world;
 struct customers;
 struct catalog;
+struct customer_request;
 
 /* What became of an order given to live_order. */
 enum live_order_state { LIVE_ORDER_PENDING = 0, LIVE_ORDER_ACCEPTED, LIVE_ORDER_REJECTED };
@@ -43,6 +44,17 @@ typedef void (*live_order_done_fn)(void *ctx, void *tag, const struct live_order
 int live_open(struct live **out, const struct engine_options *o, double speed,
               struct run_result *res, char *err, size_t errlen);
 void live_close(struct live *l);
+/* --record FILE: from now on, every call that changes something is written
+ * to path as a scenario that `ddbsim run` replays (recorder.h); the
+ * recording ends with live_finish.  0, or -1 with err set. */
+int live_record(struct live *l, const char *path, char *err, size_t errlen);
+/* For the customer operations of the API: records req at now.  The
+ * operation itself must be engine_customer (engine_int.h: customers_apply
+ * at now, then the latency taken), which the replay runs; and an endpoint
+ * that only reads must not call the stores through the fault layer (a slow
+ * node's jitter draws from the run's PRNG and its latency delays the next
+ * sync tick: the replay would not see that read). */
+void live_record_customer(struct live *l, const struct customer_request *req);
 void live_on_order_done(struct live *l, live_order_done_fn fn, void *ctx);
 
 /* The engine clock (microseconds since the start) and the wall clock it

@@ -31,7 +31,7 @@ src_libddbsim_la_SOURCES = \
 	src/report.c src/report.h \
 	src/utf8.c src/utf8.h \
 	src/engine.c src/engine.h src/engine_int.h src/engine_actions.c \
-	src/live.c src/live.h \
+	src/live.c src/live.h src/recorder.c src/recorder.h \
 	src/http_server.c src/http_server.h \
 	src/api.c src/api.h src/api_orders.c src/api_nodes.c src/api_products.c \
 	src/serve.c src/serve.h
