@@ -64,5 +64,34 @@ replay_hash=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/o
 	{ cat "$TMP/out" "$TMP/err" >&2; fail "the replay ends at $replay_hash, the session at $live_hash"; }
 pass "ddbsim run replays the recording to the same state hash, every check holding"
 
+# A recording is a scenario like any other: a bad action is an error naming
+# it (exit 2).
+bad_actions() { # bad_actions ACTIONS EXPECTED_MESSAGE
+	cat > "$TMP/bad.lua" <<LUA
+return { regions = { "east" }, catalog = { { sku = "A", price = 1, stock = 5 } },
+         workload = { rate = 0, order = function() end }, actions = { $1 } }
+LUA
+	ddbsim run "$TMP/bad.lua" -c "$CONF" -d "$TMP/bad"
+	expect_rc 2 "actions { $1 }"
+	expect_err "$2" "actions { $1 }"
+}
+bad_actions '{ at = 2, commit = "east" }, { at = 1, commit = "east" }' \
+	'actions[2].at: earlier than the action before'
+bad_actions '{ at = 1, order = { region = "mars", sku = "A", quantity = 1 } }' \
+	'actions[1].order.region: unknown region "mars"'
+bad_actions '{ at = 1, commit = "east", checks = true }' 'actions[1]: must hold one of'
+bad_actions '{ at = 1, step = { action = "down", target = "east", latency = 1 } }' \
+	'actions[1].step.latency: not a field of a "down" step'
+bad_actions '{ at = 1, product = { sku = "B", price = 1, stock = { east = 10000000000 } } }' \
+	'actions[1].product.stock.east: the stock of every product'
+pass "bad actions are errors naming the action and the field"
+
+# A recording that cannot be written: an error before serve listens.
+ddbsim serve -c "$CONF" -d "$TMP/data2" --listen 127.0.0.1:0 --param background=no \
+	--record "$TMP/no/such/dir/x.lua"
+expect_rc 2 "--record into a missing directory"
+expect_err "--record $TMP/no/such/dir/x.lua" "the error names the file"
+pass "--record to a file that cannot be created: exit 2 naming it"
+
 # TODO(lead): customers (POST /customers) belong in this session once the
 # customer endpoints are merged: they call live_record_customer.
