@@ -1199,25 +1199,25 @@ static void parse_step_action(lua_State *L, struct scenario *sc, int e, const ch
 		fail(L, sc, "%s: must be a failure action (\"down\", \"up\", \"slow\", "
 		            "\"partition\", \"heal\", \"drop\", ...), not \"%.32s\"", af, name);
 	lua_pop(L, 1);
+	/* The ends a client may start too: heal takes a partition's fields,
+	 * restart a crash's target. */
+	int action = f->action;
+	if (action == FAILURE_HEAL)
+		f->action = FAILURE_PARTITION;
+	if (action == FAILURE_RESTART)
+		f->action = FAILURE_CRASH;
 	const struct step_rule *rule = &step_rules[f->action];
 	for (int k = 0; k < SF_N; k++) {
 		if (getf(L, e, step_field_names[k]) != LUA_TNIL && !(rule->allows & SF(k)))
 			fail(L, sc, "%s.%s: not a field of a \"%s\" step", w, step_field_names[k],
-			     action_names[f->action]);
+			     action_names[action]);
 		lua_pop(L, 1);
 	}
 	struct step_targets tg = { .n = 1 };
 	tg.names[0][0] = '\0';
-	if (rule->allows & SF(SF_TARGET)) {
-		for (int k = 0; k < SF_N; k++)
-			read_step_field(L, sc, regidx, e, w, (enum step_field)k, f, &tg);
-	} else if (f->action == FAILURE_RESTART) {
-		struct at at = { sc, e, w, "" };
-		field_text(L, &at, "target", REQUIRED, DDB_NAME_MAX, tg.names[0]);
-	} else {
-		for (int k = 0; k < SF_N; k++)
-			read_step_field(L, sc, regidx, e, w, (enum step_field)k, f, &tg);
-	}
+	for (int k = 0; k < SF_N; k++)
+		read_step_field(L, sc, regidx, e, w, (enum step_field)k, f, &tg);
+	f->action = action;
 	if (tg.n != 1)
 		fail(L, sc, "%s.target: one node only", w);
 	copy_field(f->target, sizeof f->target, tg.names[0], strlen(tg.names[0]));
