@@ -77,7 +77,7 @@ static void append_name(char *list, size_t size, const char *name, const char *w
 {
 	size_t used = strlen(list);
 	if (used < size)
-		snprintf(list + used, size - used, "%s%s (%s)", used ? ", " : "", name, why);
+		snprintf(list + used, size - used, "%s%s (%.120s)", used ? ", " : "", name, why);
 }
 
 int engine_add_product(struct engine *e, const struct ddb_product *p, const int64_t *stock,
@@ -101,13 +101,12 @@ int engine_add_product(struct engine *e, const struct ddb_product *p, const int6
 		enum ddb_status st = store_upsert_product(s, &q, now, &de);
 		if (st != DDB_OK && st != DDB_DUPLICATE) {
 			append_name(out->skipped, sizeof out->skipped, s->node->name,
-			            ddb_status_name(st));
+			            s->node->state == NODE_DOWN ? "down" : de.msg);
 			continue;
 		}
 		out->n_took++;
 		if (stock[r] > 0 && (st = store_restock(s, q.sku, stock[r], &de)) != DDB_OK)
-			append_name(out->unstocked, sizeof out->unstocked, s->node->name,
-			            ddb_status_name(st));
+			append_name(out->unstocked, sizeof out->unstocked, s->node->name, de.msg);
 		else if (stock[r] > 0)
 			e->m->restocks++;
 	}
