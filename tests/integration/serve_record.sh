@@ -131,6 +131,17 @@ ddbsim run "$TMP/hand.lua" -c "$CONF" -d "$TMP/hand2"
 expect_out "$hand_hash" "hand-written actions: the same state hash again"
 pass "actions written by hand: every kind runs, the same state every time"
 
+# A session that dies (kill -9) leaves a recording that is complete up to
+# its last call: it replays.
+start_serve r2 -c "$CONF" -d "$TMP/data3" --param background=no --record "$TMP/crashed.lua"
+order east MOUSE 1 k1 accepted
+order west MOUSE 1 k2 accepted
+stop_serve KILL
+ddbsim run "$TMP/crashed.lua" -c "$CONF" -d "$TMP/replay3"
+expect_rc 0 "the replay of a session killed with -9"
+expect_out "2 accepted, 0 rejected of 2" "the replay of a killed session has its two orders"
+pass "the recording of a session killed with -9 replays up to its last call"
+
 # A recording that cannot be written: an error before serve listens.
 ddbsim serve -c "$CONF" -d "$TMP/data2" --listen 127.0.0.1:0 --param background=no \
 	--record "$TMP/no/such/dir/x.lua"
