@@ -131,6 +131,29 @@ ddbsim run "$TMP/hand.lua" -c "$CONF" -d "$TMP/hand2"
 expect_out "$hand_hash" "hand-written actions: the same state hash again"
 pass "actions written by hand: every kind runs, the same state every time"
 
+# Customer actions: routed by the scenario's rules, queued for a region
+# that is down, replayed when it is back (live.lua's customers).
+cat > "$TMP/cust.lua" <<'LUA'
+local param = ddbsim.param
+ddbsim.param = function(name, default) if name == "background" then return "no" end return default end
+local s = require "live"
+ddbsim.param = param
+s.duration = 2
+s.actions = {
+  { at = 0.1, customer = { op = "create", id = "c1", unique_id = "u1", zip = 1234, city = "Boston", state = "MA" } },
+  { at = 0.2, step = { action = "down", target = "east" } },
+  { at = 0.3, customer = { op = "create", id = "c2", unique_id = "u2", zip = 45000, city = "Chicago", state = "IL" } },
+  { at = 0.4, customer = { op = "update", id = "c1", city = "Cambridge", changed = { "city" } } },
+  { at = 0.5, step = { action = "up", target = "east" } },
+  { at = 0.6, customer = { op = "delete", id = "c2" } },
+}
+return s
+LUA
+ddbsim run "$TMP/cust.lua" -c "$CONF" -d "$TMP/cust"
+expect_rc 0 "customer actions"
+expect_out "customers_converged: 2 customers (1 live)" "customer actions: c1 and c2 created, c2 deleted"
+pass "customer actions create, update (queued while east is down) and delete"
+
 # A session that dies (kill -9) leaves a recording that is complete up to
 # its last call: it replays.
 start_serve r2 -c "$CONF" -d "$TMP/data3" --param background=no --record "$TMP/crashed.lua"
