@@ -1,7 +1,8 @@
 /*
  * engine_int.h - the engine's state and the few internal calls that the
- * live mode (live.c) shares with the batch run (engine.c).  Private to
- * those two files.
+ * live mode (live.c) shares with the batch run (engine.c), and the
+ * operations of serve's clients (engine_actions.c) that both run.
+ * Private to those three files.
  */
 #ifndef DDBSIM_ENGINE_INT_H
 #define DDBSIM_ENGINE_INT_H
