@@ -32,6 +32,7 @@ static const struct api_route routes[] = {
 	{ "POST", "/customers", api_customers_post },
 	{ "GET", "/customers", api_customers_search },
 	{ "GET", "/customers/*", api_customers_get },
+	{ "POST", "/products", api_products_post },
 };
 
 /* The customer-records system's own endpoints, at the root (api_compat.c). */

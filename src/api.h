@@ -73,6 +73,7 @@ enum http_outcome api_orders_post(struct api *a, struct http_request *r, const c
 enum http_outcome api_orders_get(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_sales(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_nodes_list(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_products_post(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_nodes_put(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_customers_post(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_customers_get(struct api *a, struct http_request *r, const char *arg);

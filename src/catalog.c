@@ -69,6 +69,27 @@ const struct ddb_product *catalog_find(const struct catalog *c, const char *sku)
 	return bsearch(&key, c->products, c->n, sizeof *c->products, compare_sku);
 }
 
+int catalog_put(struct catalog *c, const struct ddb_product *p)
+{
+	struct ddb_product *old = (struct ddb_product *)catalog_find(c, p->sku);
+	if (old) {
+		*old = *p;
+		return 0;
+	}
+	struct ddb_product *v = realloc(c->products, (c->n + 1) * sizeof *v);
+	if (!v)
+		return -1;
+	c->products = v;
+	size_t i = c->n;
+	while (i > 0 && strcmp(v[i - 1].sku, p->sku) > 0) {
+		v[i] = v[i - 1];
+		i--;
+	}
+	v[i] = *p;
+	c->n++;
+	return 0;
+}
+
 int catalog_install(struct world *w, const struct scenario_info *si,
                     int64_t now_us, char *err, size_t errlen)
 {

@@ -26,6 +26,10 @@ struct catalog {
 int catalog_build(struct catalog *c, const struct scenario_info *si, char *err, size_t errlen);
 void catalog_free(struct catalog *c);
 const struct ddb_product *catalog_find(const struct catalog *c, const char *sku);
+/* Adds p to the catalog, or replaces the product with its sku, keeping the
+ * order by sku (serve adds products while it runs).  0, or -1 out of
+ * memory (the catalog unchanged). */
+int catalog_put(struct catalog *c, const struct ddb_product *p);
 
 /* Writes every product and its initial stock to every region store. */
 int catalog_install(struct world *w, const struct scenario_info *si,

@@ -69,6 +69,7 @@ void engine_free(struct engine *e)
 	for (size_t i = 0; i < e->n_live_steps; i++)
 		free((void *)e->live_steps[i]);
 	free(e->live_steps);
+	free(e->live_step_ends);
 	if (e->customers_ready)
 		customers_free(&e->customers);
 	if (e->steps_ready)
@@ -303,7 +304,8 @@ static int finished(struct engine *e)
 		e->drain_started = wall_now();
 	else if (wall_now() - e->drain_started > DRAIN_LIMIT_WALL_S)
 		return 1;
-	int no_more_steps = e->next_failure >= e->si->n_failures && e->live_ends_pending == 0;
+	int no_more_steps = e->next_failure >= e->si->n_failures && e->live_ends_pending == 0 &&
+	                    e->next_action >= e->si->n_actions;
 	if (e->w.faults.n_delayed > 0 && no_more_steps)
 		faults_release(&e->w.faults, &e->w.bus, 1); /* nothing more will come */
 	if (e->w.faults.n_delayed > 0)
@@ -409,6 +411,9 @@ int engine_handle(struct engine *e, const struct clock_event *ev)
 		break;
 	case EV_LIVE_STEP:
 		on_live_step(e, (size_t)ev->arg);
+		break;
+	case EV_ACTION:
+		engine_run_action(e, (size_t)ev->arg);
 		break;
 	case EV_SAMPLE:
 		on_sample(e);
@@ -651,6 +656,10 @@ static int start_run_workload(struct engine *e, const struct engine_options *o, 
 	    sync_init(&e->sync, &e->w, e->m) != 0)
 		return errorf(err, errlen, "out of memory");
 	e->sync_ready = 1;
+	/* A recorded client action comes before every event at its time, as
+	 * it did live (the first events scheduled; ties go in that order). */
+	for (size_t i = 0; i < e->si->n_actions; i++)
+		engine_schedule(e, e->si->actions[i].at_us, EV_ACTION, (int)i);
 	if (scenario_has_customers(e->sc)) {
 		if (customers_init(&e->customers, &e->w, e->sc, e->m) != 0)
 			return errorf(err, errlen, "out of memory");
@@ -659,6 +668,11 @@ static int start_run_workload(struct engine *e, const struct engine_options *o, 
 		schedule_customer(e);
 	}
 
+	/* The scenario kept these within SCENARIO_UNITS_MAX. */
+	for (size_t i = 0; i < e->si->n_products * e->si->n_regions; i++)
+		e->units_total += e->si->stock[i];
+	for (size_t i = 0; i < e->si->n_restocks; i++)
+		e->units_total += e->si->restocks[i].quantity;
 	e->arrivals_left = e->w.n_regions;
 	for (size_t r = 0; r < e->w.n_regions; r++)
 		schedule_arrival(e, r);

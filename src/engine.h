@@ -69,6 +69,14 @@ struct run_result {
 	const char *interrupted_in;
 };
 
+/* What became of a product serve added (live_add_product). */
+struct product_added {
+	int64_t version;     /* the version it got: 1, or the catalog's + 1 */
+	size_t n_took;       /* regions that have it now */
+	char skipped[512];   /* regions that did not take it: "west (unavailable), ..." */
+	char unstocked[512]; /* regions that took it but not its stock */
+};
+
 void engine_options_init(struct engine_options *o);
 /* Where bundled scenarios and shop.lua are: $DDBSIM_SCRIPTDIR, else the
  * installed directory. */

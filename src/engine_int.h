@@ -1,7 +1,8 @@
 /*
  * engine_int.h - the engine's state and the few internal calls that the
- * live mode (live.c) shares with the batch run (engine.c).  Private to
- * those two files.
+ * live mode (live.c) shares with the batch run (engine.c), and the
+ * operations of serve's clients (engine_actions.c) that both run.
+ * Private to those three files.
  */
 #ifndef DDBSIM_ENGINE_INT_H
 #define DDBSIM_ENGINE_INT_H
@@ -21,7 +22,8 @@ enum event_type { EV_ARRIVAL = 1, EV_COMMIT, EV_SYNC, EV_RESTOCK, EV_FAILURE, EV
 	          EV_CUSTOMER,
 	          EV_RATE_POLL,       /* ask a region's rate function again: no order */
 	          EV_CUSTOMER_POLL,   /* ask the customer rate function again: no operation */
-	          EV_LIVE_STEP };     /* serve: a step of the API (arg: its live_steps index) */
+	          EV_LIVE_STEP,       /* serve: a step of the API (arg: its live_steps index) */
+	          EV_ACTION };        /* a recorded client action (arg: its index in si->actions) */
 
 struct engine {
 	const struct engine_options *opt;
@@ -54,6 +56,11 @@ struct engine {
 	const struct scenario_failure **live_steps; /* owned, stable addresses */
 	size_t n_live_steps, cap_live_steps;
 	size_t live_ends_pending; /* ends of API steps still on the clock */
+	int64_t *live_step_ends; /* by live_steps index: when a step ends (0: until
+	                            undone, -1: ended or without an end) */
+	size_t next_action;   /* recorded actions not yet run start here */
+	int64_t units_total;  /* stock in every region and restocks so far: at most
+	                         SCENARIO_UNITS_MAX (products added in serve count) */
 };
 
 /* Sets up a run up to its first event (scenario, stores, catalog,
@@ -74,5 +81,41 @@ void engine_schedule(struct engine *e, int64_t at_us, int type, int arg);
 int engine_finish_run(struct engine *e, struct run_result *res, int looped, double started,
                       char *err, size_t errlen);
 void engine_free(struct engine *e);
+
+/* ---- the operations of serve's clients (engine_actions.c) ---------------
+ * Each acts at the engine clock's now: live.c calls them once the clock has
+ * caught up, the replay of a recording at the recorded times. */
+
+/* Adds a product (or its next version) to every region with stock[r] units
+ * (stock has one entry per region), and to the catalog when a region took
+ * it; the regions' outboxes carry it to the center and the components
+ * store.  -1 with field and err set when it is invalid (nothing written). */
+int engine_add_product(struct engine *e, const struct ddb_product *p, const int64_t *stock,
+                       struct product_added *out, char *field, size_t fieldlen, char *err,
+                       size_t errlen);
+/* An order of a client in region r (orders_submit at now). */
+int engine_submit_order(struct engine *e, size_t r, const struct ddb_order *req, void *tag,
+                        size_t *to, char *why, size_t whylen);
+/* Commits region r's batch now, as the clients' call. */
+void engine_commit_region(struct engine *e, size_t r);
+/* A customer operation of a client (customers_apply at now); nothing when
+ * the scenario has no customers. */
+void engine_customer(struct engine *e, const struct customer_request *req);
+/* Applies a step now, as the scenario's schedule would; for_us > 0: it
+ * ends by itself that much later.  An until-undone step (for_us 0) of a
+ * kind that ends (partition, message fault) stays in force until
+ * engine_end_step.  The step's id (>= 1), or -1 with err set. */
+long engine_start_step(struct engine *e, const struct scenario_failure *f, int64_t for_us,
+                       char *err, size_t errlen);
+/* Ends step id now if it is in force; 0, or -1 with err set. */
+int engine_end_step(struct engine *e, long id, char *err, size_t errlen);
+/* Commits every batch and runs the sync until nothing moves (at most 30 s
+ * of wall time), at now. */
+void engine_settle(struct engine *e);
+/* Runs the recorded action i of the scenario (EV_ACTION). */
+void engine_run_action(struct engine *e, size_t i);
+/* engine_settle, then the checks (checks_run). */
+int engine_checks_now(struct engine *e, struct check_list *checks, struct cJSON **facts,
+                      char *err, size_t errlen);
 
 #endif

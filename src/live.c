@@ -13,17 +13,12 @@
 #include "customers.h"
 #include "engine_int.h"
 #include "metrics.h"
+#include "recorder.h"
 #include "util.h"
 
 /* Orders the API remembers (for GET /orders/{id} and repeated ids); past
  * this many, new orders are refused with 503. */
 #define LIVE_ORDERS_MAX 500000
-/* Steps the API may start in one session. */
-#define LIVE_STEPS_MAX 100000
-/* API steps are numbered from here, apart from the script's. */
-#define LIVE_STEP_BASE 1000000
-/* GET /checks and the end wait at most this long for the sync to drain. */
-#define SETTLE_LIMIT_S 30.0
 /* live_region_behind counts at most this many events per state. */
 #define LIVE_BEHIND_MAX 1024
 
@@ -36,8 +31,7 @@ struct live {
 	live_order_done_fn done_fn;
 	void *done_ctx;
 	struct ddb_event *scratch; /* LIVE_BEHIND_MAX events: live_region_behind */
-	int64_t *step_ends_at;   /* by live_steps index: when a step ends (0: until
-	                            undone, -1: ended or without an end) */
+	struct recorder *rec;      /* --record: the calls that change something */
 };
 
 /* ---- the clock ------------------------------------------------------------ */
@@ -89,7 +83,10 @@ int live_advance(struct live *l, int max_wait_ms, int *wait_ms, char *err, size_
 {
 	int64_t due = due_us(l);
 	struct clock_event ev;
-	while (clock_peek(&l->e.clock) <= due) {
+	/* Only what is due before now: an operation of a client at `due` comes
+	 * before the events at `due`, as it does at any time (catch_up), and as
+	 * a recorded session replays it (EV_ACTION). */
+	while (clock_peek(&l->e.clock) < due) {
 		clock_next(&l->e.clock, &ev);
 		engine_handle(&l->e, &ev);
 		if (engine_broken(l, err, errlen) != 0)
@@ -130,14 +127,27 @@ int live_open(struct live **out, const struct engine_options *o, double speed,
 	return 0;
 }
 
+int live_record(struct live *l, const char *path, char *err, size_t errlen)
+{
+	const struct engine_options *o = l->e.opt;
+	struct recorder_setup s = { l->e.si, o->scenario_path, engine_script_dir(), o->params,
+		                    o->n_params, o->seed };
+	return recorder_open(&l->rec, path, &s, err, errlen);
+}
+
+void live_record_customer(struct live *l, const struct customer_request *req)
+{
+	recorder_customer(l->rec, l->e.clock.now_us, req);
+}
+
 void live_close(struct live *l)
 {
 	if (!l)
 		return;
+	recorder_close(l->rec, l->e.clock.now_us);
 	for (size_t i = 0; i < l->orders_cap; i++)
 		free(l->orders ? l->orders[i] : NULL);
 	free(l->orders);
-	free(l->step_ends_at);
 	free(l->scratch);
 	engine_free(&l->e);
 	free(l);
@@ -149,37 +159,12 @@ void live_on_order_done(struct live *l, live_order_done_fn fn, void *ctx)
 	l->done_ctx = ctx;
 }
 
-/* Runs the sync until nothing moves (or SETTLE_LIMIT_S): what GET /checks
- * and the end wait for. */
-static void settle_sync(struct live *l)
-{
-	struct engine *e = &l->e;
-	double t0 = wall_now();
-	for (size_t r = 0; r < e->w.n_regions; r++)
-		orders_commit(&e->orders, r, e->clock.now_us);
-	for (;;) {
-		int more = 1;
-		size_t moved = 0;
-		if (e->customers_ready)
-			for (size_t r = 0; r < e->w.n_regions; r++)
-				moved += customers_replay(&e->customers, r, e->clock.now_us);
-		while (more && wall_now() - t0 < SETTLE_LIMIT_S)
-			moved += sync_round(&e->sync, e->clock.now_us, &more);
-		sync_flush_marks(&e->sync);
-		if (moved == 0 || wall_now() - t0 > SETTLE_LIMIT_S)
-			break;
-	}
-	sync_settle(&e->sync);
-}
-
 int live_checks(struct live *l, struct check_list *checks, struct cJSON **facts, char *err,
                 size_t errlen)
 {
-	struct engine *e = &l->e;
 	catch_up(l);
-	settle_sync(l);
-	struct customers *cs = e->customers_ready ? &e->customers : NULL;
-	return checks_run(&e->w, &e->sync, cs, e->sc, e->m, checks, facts, err, errlen);
+	recorder_checks(l->rec, l->e.clock.now_us);
+	return engine_checks_now(&l->e, checks, facts, err, errlen);
 }
 
 int live_finish(struct live *l, struct run_result *res, char *err, size_t errlen)
@@ -191,6 +176,8 @@ int live_finish(struct live *l, struct run_result *res, char *err, size_t errlen
 	 * the virtual clock, as after a run's workload. */
 	e->live = 0;
 	e->end_us = e->clock.now_us;
+	recorder_close(l->rec, e->end_us);
+	l->rec = NULL;
 	int looped = engine_broken(l, err, errlen) != 0 ? -1 : engine_loop(e);
 	res->virtual_us = e->clock.now_us;
 	return engine_finish_run(e, res, looped, started, err, errlen);
@@ -355,7 +342,8 @@ const struct live_order *live_order(struct live *l, const char *region, const st
 	char why[256];
 	pt->lo = lo;
 	pt->client = tag;
-	int queued = orders_submit(&e->orders, r, &q, e->clock.now_us, pt, &to, why, sizeof why);
+	recorder_order(l->rec, e->clock.now_us, region, &q);
+	int queued = engine_submit_order(e, r, &q, pt, &to, why, sizeof why);
 	/* What the client asked, where the rule sent it, when; the commit
 	 * fills in the rest. */
 	lo->order = q;
@@ -379,99 +367,45 @@ void live_commit_orders(struct live *l)
 		int has_api_order = 0;
 		for (size_t i = 0; i < b->n && !has_api_order; i++)
 			has_api_order = b->tags[i] != NULL;
-		if (has_api_order && !b->in_doubt)
-			orders_commit(&e->orders, r, e->clock.now_us);
+		if (has_api_order && !b->in_doubt) {
+			recorder_commit(l->rec, e->clock.now_us, e->w.regions[r].node->name);
+			engine_commit_region(e, r);
+		}
 	}
+}
+
+int live_add_product(struct live *l, const struct ddb_product *p, const int64_t *stock,
+                     struct product_added *out, char *field, size_t fieldlen, char *err,
+                     size_t errlen)
+{
+	catch_up(l);
+	int rc = engine_add_product(&l->e, p, stock, out, field, fieldlen, err, errlen);
+	if (rc == 0) /* an invalid product changed nothing */
+		recorder_product(l->rec, l->e.clock.now_us, p, stock);
+	if (rc != 0 && l->e.out_of_memory)
+		return -1;
+	return rc;
 }
 
 /* ---- failure steps ------------------------------------------------------------- */
 
-static long add_step(struct live *l, const struct scenario_failure *f, char *err, size_t errlen)
-{
-	struct engine *e = &l->e;
-	if (e->n_live_steps >= LIVE_STEPS_MAX)
-		return errorf(err, errlen, "too many steps in this session (%d)", LIVE_STEPS_MAX);
-	if (e->n_live_steps == e->cap_live_steps) {
-		size_t cap = e->cap_live_steps ? e->cap_live_steps * 2 : 64;
-		const struct scenario_failure **v = realloc(e->live_steps, cap * sizeof *v);
-		if (!v)
-			return errorf(err, errlen, "out of memory");
-		e->live_steps = v;
-		int64_t *ends = realloc(l->step_ends_at, cap * sizeof *ends);
-		if (!ends)
-			return errorf(err, errlen, "out of memory");
-		l->step_ends_at = ends;
-		e->cap_live_steps = cap;
-	}
-	struct scenario_failure *copy = malloc(sizeof *copy);
-	if (!copy)
-		return errorf(err, errlen, "out of memory");
-	*copy = *f;
-	l->step_ends_at[e->n_live_steps] = -1;
-	e->live_steps[e->n_live_steps++] = copy;
-	return (long)e->n_live_steps - 1;
-}
-
-/* Whether a step of this action has an end (the others change the base:
- * down and slow end with `up`). */
-static int action_ends(int action)
-{
-	return action == FAILURE_DOWN || action == FAILURE_SLOW || action == FAILURE_PARTITION ||
-	       action == FAILURE_DROP || action == FAILURE_DUPLICATE || action == FAILURE_DELAY ||
-	       action == FAILURE_REORDER || action == FAILURE_CRASH;
-}
-
 long live_start_step(struct live *l, const struct scenario_failure *f, int64_t for_us, char *err,
                      size_t errlen)
 {
-	struct engine *e = &l->e;
 	catch_up(l);
-	struct scenario_failure start = *f;
-	start.at_us = e->clock.now_us;
-	start.step = LIVE_STEP_BASE + (int)e->n_live_steps;
-	start.ends = 0;
-	/* Down and slow without a duration change the node's base, as in a
-	 * script; the other kinds stay in force until undone. */
-	int timed = for_us > 0 && action_ends(f->action);
-	start.has_end = timed || (action_ends(f->action) && f->action != FAILURE_DOWN &&
-	                          f->action != FAILURE_SLOW);
-	long i = add_step(l, &start, err, errlen);
-	if (i < 0)
+	recorder_step(l->rec, l->e.clock.now_us, f, for_us);
+	long id = engine_start_step(&l->e, f, for_us, err, errlen);
+	if (id < 0 || engine_broken(l, err, errlen) != 0)
 		return -1;
-	if (start.has_end)
-		l->step_ends_at[i] = timed ? e->clock.now_us + for_us : 0;
-	engine_apply_step(e, e->live_steps[i]);
-	if (timed) {
-		struct scenario_failure end = start;
-		end.ends = 1;
-		end.has_end = 0;
-		end.at_us = e->clock.now_us + for_us;
-		long k = add_step(l, &end, err, errlen);
-		if (k < 0)
-			return -1; /* the step stays in force: DELETE ends it */
-		engine_schedule(e, end.at_us, EV_LIVE_STEP, (int)k);
-		e->live_ends_pending++;
-	}
-	if (engine_broken(l, err, errlen) != 0)
-		return -1;
-	return i + 1;
+	return id;
 }
 
 int live_end_step(struct live *l, long id, char *err, size_t errlen)
 {
-	struct engine *e = &l->e;
-	if (id < 1 || (size_t)id > e->n_live_steps || l->step_ends_at[id - 1] < 0)
-		return errorf(err, errlen, "no step %ld in force", id);
 	catch_up(l);
-	struct scenario_failure end = *e->live_steps[id - 1];
-	end.ends = 1;
-	end.has_end = 0;
-	end.at_us = e->clock.now_us;
-	long k = add_step(l, &end, err, errlen);
-	if (k < 0)
-		return -1;
-	l->step_ends_at[id - 1] = -1;
-	engine_apply_step(e, e->live_steps[k]);
+	if (engine_end_step(&l->e, id, err, errlen) != 0)
+		return -1; /* no such step in force: nothing changed */
+	recorder_end_step(l->rec, l->e.clock.now_us, id);
 	return engine_broken(l, err, errlen);
 }
 
@@ -481,7 +415,7 @@ void live_steps_each(const struct live *l,
                      void *ctx)
 {
 	for (size_t i = 0; i < l->e.n_live_steps; i++) {
-		int64_t ends = l->step_ends_at[i];
+		int64_t ends = l->e.live_step_ends[i];
 		/* A timed end that has passed took the step away. */
 		if (ends > 0 && ends <= l->e.clock.now_us)
 			continue;

@@ -21,6 +21,7 @@ struct metrics;
 struct world;
 struct customers;
 struct catalog;
+struct customer_request;
 
 /* What became of an order given to live_order. */
 enum live_order_state { LIVE_ORDER_PENDING = 0, LIVE_ORDER_ACCEPTED, LIVE_ORDER_REJECTED };
@@ -43,6 +44,17 @@ typedef void (*live_order_done_fn)(void *ctx, void *tag, const struct live_order
 int live_open(struct live **out, const struct engine_options *o, double speed,
               struct run_result *res, char *err, size_t errlen);
 void live_close(struct live *l);
+/* --record FILE: from now on, every call that changes something is written
+ * to path as a scenario that `ddbsim run` replays (recorder.h); the
+ * recording ends with live_finish.  0, or -1 with err set. */
+int live_record(struct live *l, const char *path, char *err, size_t errlen);
+/* For the customer operations of the API: records req at now.  The
+ * operation itself must be engine_customer (engine_int.h: customers_apply
+ * at now, then the latency taken), which the replay runs; and an endpoint
+ * that only reads must not call the stores through the fault layer (a slow
+ * node's jitter draws from the run's PRNG and its latency delays the next
+ * sync tick: the replay would not see that read). */
+void live_record_customer(struct live *l, const struct customer_request *req);
 void live_on_order_done(struct live *l, live_order_done_fn fn, void *ctx);
 
 /* The engine clock (microseconds since the start) and the wall clock it
@@ -85,14 +97,18 @@ const struct live_order *live_order(struct live *l, const char *region, const st
 /* A placed order by id, or NULL. */
 const struct live_order *live_order_find(const struct live *l, const char *id);
 
-/* Adds a product (or a new version of one): its price, components and the
- * stock of each region (stock[i] for the scenario's region i; regions that
- * are down get none, and are listed in *skipped).  It reaches the center
- * and the components store through the outbox, as the sync protocol says.
- * 0, or -1 with err (and field) set. */
+/* Adds a product (or its next version: the catalog's + 1): its price,
+ * components and the stock of each region (stock[i] for the scenario's
+ * region i, one per region).  Every region that is up takes it with its
+ * stock; a region that does not answer is skipped and listed in
+ * out->skipped (it never gets this version: post again once it is back).
+ * It reaches the center and the components store through the regions'
+ * outboxes, as the sync protocol says; orders for it validate at once.
+ * 0 (out->n_took 0: no region took it, and the catalog is unchanged), or
+ * -1 with err and field set (an invalid product: nothing written). */
 int live_add_product(struct live *l, const struct ddb_product *p, const int64_t *stock,
-                     size_t n_stock, char *skipped, size_t skippedlen, char *field,
-                     size_t fieldlen, char *err, size_t errlen);
+                     struct product_added *out, char *field, size_t fieldlen, char *err,
+                     size_t errlen);
 
 /* ---- customer records ------------------------------------------------------ */
 

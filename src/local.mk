@@ -30,10 +30,10 @@ src_libddbsim_la_SOURCES = \
 	src/state_hash.c src/state_hash.h \
 	src/report.c src/report.h \
 	src/utf8.c src/utf8.h \
-	src/engine.c src/engine.h src/engine_int.h \
-	src/live.c src/live.h \
+	src/engine.c src/engine.h src/engine_int.h src/engine_actions.c \
+	src/live.c src/live.h src/recorder.c src/recorder.h \
 	src/http_server.c src/http_server.h \
-	src/api.c src/api.h src/api_orders.c src/api_nodes.c \
+	src/api.c src/api.h src/api_orders.c src/api_nodes.c src/api_products.c \
 	src/api_customers.c src/api_compat.c \
 	src/serve.c src/serve.h
 src_libddbsim_la_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS) $(INIH_CFLAGS) $(CJSON_CFLAGS) $(MHD_CFLAGS)

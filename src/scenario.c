@@ -415,6 +415,12 @@ void scenario_free(struct scenario *sc)
 	free(sc->info.stock);
 	free(sc->info.restocks);
 	free(sc->info.failures);
+	for (size_t i = 0; i < sc->info.n_actions; i++) {
+		free(sc->info.actions[i].product);
+		free(sc->info.actions[i].step);
+		free(sc->info.actions[i].customer);
+	}
+	free(sc->info.actions);
 	for (size_t i = 0; i < sc->n_checks; i++)
 		free(sc->checks[i].name);
 	free(sc->checks);

@@ -19,6 +19,7 @@
 
 struct prng;
 struct cJSON;
+struct customer_request;
 
 /* What a failure step does.  Each start action has its end: a step given
  * with a duration is expanded at load time into its start and its end, so
@@ -64,6 +65,44 @@ struct scenario_restock {
 	int64_t quantity;
 };
 
+/* ---- recorded client actions (ddbsim serve --record, replayed by run) ---- */
+
+enum scenario_action_kind {
+	ACTION_ORDER = 1, /* a client's order in a region (not committed yet) */
+	ACTION_COMMIT,    /* the commit of a region's batch */
+	ACTION_PRODUCT,   /* a product, or its next version, with stock per region */
+	ACTION_CUSTOMER,  /* a customer create, update or delete */
+	ACTION_STEP,      /* a failure step of a client, ending by itself after for_us */
+	ACTION_END_STEP,  /* the end of the client's step with that id */
+	ACTION_CHECKS     /* settle the sync and run the checks (GET /checks) */
+};
+
+struct scenario_product_action {
+	struct ddb_product product; /* version set when it is added */
+	int64_t stock[];            /* one per region */
+};
+
+struct scenario_step_action {
+	struct scenario_failure f; /* action, target and the action's fields */
+	int64_t for_us;            /* > 0: ends by itself that much later */
+};
+
+/* One action, run at at_us before any event of the engine at that time,
+ * in the order of the list. */
+struct scenario_action {
+	int64_t at_us;
+	int kind;                 /* enum scenario_action_kind */
+	size_t region;            /* order, commit: the region's index */
+	long step_id;             /* end_step */
+	struct ddb_order order;   /* order: id (may be empty), sku, quantity, customer */
+	struct scenario_product_action *product; /* owned */
+	struct scenario_step_action *step;       /* owned */
+	struct customer_request *customer;       /* owned */
+};
+
+/* The most actions a scenario may list. */
+#define SCENARIO_ACTIONS_MAX 1000000
+
 struct scenario_info {
 	char name[DDB_NAME_MAX];
 	char path[4096];  /* the script, as given */
@@ -77,6 +116,8 @@ struct scenario_info {
 	struct scenario_restock *restocks; /* sorted by time */
 	size_t n_failures;
 	struct scenario_failure *failures; /* sorted by time */
+	size_t n_actions;
+	struct scenario_action *actions;   /* in time order, as listed */
 };
 
 struct scenario;

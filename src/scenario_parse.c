@@ -1062,12 +1062,294 @@ static void default_name(struct scenario *sc)
 	utf8_scrub(sc->info.name); /* a file name may be any bytes */
 }
 
+/* ---- actions: a recorded session of serve ------------------------------- */
+
+/* actions[i].order = { region =, sku =, quantity =, customer =, id = } */
+static void parse_order_action(lua_State *L, struct scenario *sc, int e, const char *w,
+                               int regidx, struct scenario_action *a)
+{
+	static const char *const keys[] = { "region", "sku", "quantity", "customer", "id", NULL };
+	check_keys(L, sc, e, keys, w);
+	struct at at = { sc, e, w, "" };
+	field_text(L, &at, "region", REQUIRED | KEEP, DDB_NAME_MAX, a->order.region);
+	long r = lookup(L, regidx, -1);
+	if (r < 0)
+		fail(L, sc, "%s: unknown region \"%s\"", at.field, a->order.region);
+	lua_pop(L, 1);
+	a->region = (size_t)r;
+	field_text(L, &at, "sku", REQUIRED, DDB_SKU_MAX, a->order.sku);
+	field_count(L, &at, "quantity", REQUIRED, 1, &a->order.quantity);
+	field_text(L, &at, "customer", OPTIONAL, DDB_NAME_MAX, a->order.customer);
+	field_text(L, &at, "id", OPTIONAL, DDB_ID_MAX, a->order.id);
+}
+
+/* A map { NAME = integer, ... } at t: each entry to put (names are checked
+ * by the caller). */
+static void read_count_map(lua_State *L, struct scenario *sc, int t, const char *f, int64_t min,
+                           void (*put)(void *ctx, const char *name, int64_t q), void *ctx)
+{
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		char ef[320];
+		if (lua_type(L, -2) != LUA_TSTRING)
+			fail(L, sc, "%s: keys must be names", f);
+		snprintf(ef, sizeof ef, "%s.%.100s", f, lua_tostring(L, -2));
+		put(ctx, lua_tostring(L, -2), count_at(L, sc, -1, ef, min));
+		lua_pop(L, 1);
+	}
+}
+
+struct product_reading {
+	lua_State *L;
+	struct scenario *sc;
+	struct scenario_product_action *pa;
+	const char *field;
+};
+
+static void put_component(void *ctx, const char *sku, int64_t q)
+{
+	struct product_reading *pr = ctx;
+	struct ddb_product *p = &pr->pa->product;
+	if (p->n_components == DDB_COMPONENTS_MAX)
+		fail(pr->L, pr->sc, "%s: more than %d components", pr->field, DDB_COMPONENTS_MAX);
+	struct ddb_component *c = &p->components[p->n_components++];
+	if (strlen(sku) >= sizeof c->sku)
+		fail(pr->L, pr->sc, "%s: sku \"%.40s...\" is too long", pr->field, sku);
+	copy_field(c->sku, sizeof c->sku, sku, strlen(sku));
+	c->quantity = q;
+}
+
+/* actions[i].product = { sku =, name =, price = | price_cents =,
+ * components = { SKU = n }, stock = { REGION = n } }; the components are
+ * checked against the catalog when it runs. */
+static void parse_product_action(lua_State *L, struct scenario *sc, int e, const char *w,
+                                 int regidx, struct scenario_action *a)
+{
+	static const char *const keys[] = { "sku", "name", "price", "price_cents", "components",
+		                            "stock", NULL };
+	check_keys(L, sc, e, keys, w);
+	size_t nr = sc->info.n_regions;
+	a->product = calloc(1, sizeof *a->product + nr * sizeof a->product->stock[0]);
+	if (!a->product)
+		fail(L, sc, "not enough memory");
+	struct ddb_product *p = &a->product->product;
+	struct at at = { sc, e, w, "" };
+	field_text(L, &at, "sku", REQUIRED, DDB_SKU_MAX, p->sku);
+	if (!p->sku[0])
+		fail(L, sc, "%s: must not be empty", at.field);
+	if (!field_text(L, &at, "name", OPTIONAL, DDB_TITLE_MAX, p->name))
+		copy_field(p->name, sizeof p->name, p->sku, strlen(p->sku));
+	int has_cents = field_count(L, &at, "price_cents", OPTIONAL, 0, &p->price_cents);
+	if (has_cents && p->price_cents > SCENARIO_PRICE_MAX_CENTS)
+		fail(L, sc, "%s: must be at most %lld", at.field, (long long)SCENARIO_PRICE_MAX_CENTS);
+	if (!has_cents)
+		field_price(L, &at, "price", REQUIRED, &p->price_cents);
+	else if (field_get(L, &at, "price", OPTIONAL))
+		fail(L, sc, "%s: give price or price_cents, not both", at.field);
+	struct product_reading pr = { L, sc, a->product, "" };
+	char f[160];
+	join_field(f, sizeof f, w, "components");
+	pr.field = f;
+	int ty = getf(L, e, "components");
+	if (ty == LUA_TTABLE)
+		read_count_map(L, sc, lua_gettop(L), f, 1, put_component, &pr);
+	else if (ty != LUA_TNIL)
+		fail(L, sc, "%s: must be a table of sku = quantity", f);
+	lua_pop(L, 1);
+	join_field(f, sizeof f, w, "stock");
+	ty = getf(L, e, "stock");
+	int t = lua_gettop(L);
+	if (ty == LUA_TTABLE) {
+		check_map_keys(L, sc, t, regidx, f, "region", "regions");
+		for (size_t r = 0; r < nr; r++) {
+			char rf[256];
+			snprintf(rf, sizeof rf, "%s.%s", f, sc->info.regions[r]);
+			if (getf(L, t, sc->info.regions[r]) != LUA_TNIL) {
+				a->product->stock[r] = count_at(L, sc, -1, rf, 0);
+				add_units(L, sc, rf, a->product->stock[r], 1);
+			}
+			lua_pop(L, 1);
+		}
+	} else if (ty != LUA_TNIL) {
+		fail(L, sc, "%s: must be a table region = quantity", f);
+	}
+	lua_settop(L, t - 1);
+}
+
+/* actions[i].step = { action =, target =, ..., ["for"] = seconds }: a
+ * failure step's fields (one target), started as a client starts one. */
+static void parse_step_action(lua_State *L, struct scenario *sc, int e, const char *w,
+                              int regidx, struct scenario_action *a)
+{
+	static const char *const keys[] = { "action", "target", "latency", "jitter", "from", "to",
+		                            "oneway", "probability", "delay", "for", NULL };
+	check_keys(L, sc, e, keys, w);
+	a->step = calloc(1, sizeof *a->step);
+	if (!a->step)
+		fail(L, sc, "not enough memory");
+	struct scenario_failure *f = &a->step->f;
+	char af[96];
+	join_field(af, sizeof af, w, "action");
+	getf(L, e, "action");
+	const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+	for (int k = FAILURE_DOWN; k <= FAILURE_RESTART; k++)
+		if (strcmp(name, action_names[k]) == 0)
+			f->action = k;
+	if (f->action == 0)
+		fail(L, sc, "%s: must be a failure action (\"down\", \"up\", \"slow\", "
+		            "\"partition\", \"heal\", \"drop\", ...), not \"%.32s\"", af, name);
+	lua_pop(L, 1);
+	/* The ends a client may start too: heal takes a partition's fields,
+	 * restart a crash's target. */
+	int action = f->action;
+	if (action == FAILURE_HEAL)
+		f->action = FAILURE_PARTITION;
+	if (action == FAILURE_RESTART)
+		f->action = FAILURE_CRASH;
+	const struct step_rule *rule = &step_rules[f->action];
+	for (int k = 0; k < SF_N; k++) {
+		if (getf(L, e, step_field_names[k]) != LUA_TNIL && !(rule->allows & SF(k)))
+			fail(L, sc, "%s.%s: not a field of a \"%s\" step", w, step_field_names[k],
+			     action_names[action]);
+		lua_pop(L, 1);
+	}
+	struct step_targets tg = { .n = 1 };
+	tg.names[0][0] = '\0';
+	for (int k = 0; k < SF_N; k++)
+		read_step_field(L, sc, regidx, e, w, (enum step_field)k, f, &tg);
+	f->action = action;
+	if (tg.n != 1)
+		fail(L, sc, "%s.target: one node only", w);
+	copy_field(f->target, sizeof f->target, tg.names[0], strlen(tg.names[0]));
+	struct at at = { sc, e, w, "" };
+	field_time(L, &at, "for", OPTIONAL, &a->step->for_us);
+}
+
+/* actions[i].customer = { op = "create" | "update" | "delete", id =,
+ * unique_id =, zip =, city =, state =, name =, email =, changed = { ... } } */
+static void parse_customer_action(lua_State *L, struct scenario *sc, int e, const char *w,
+                                  struct scenario_action *a)
+{
+	static const char *const keys[] = { "op",    "id",   "unique_id", "zip",     "city",
+		                            "state", "name", "email",     "changed", NULL };
+	static const char *const fields[] = { "unique_id", "zip", "city", "state", "name",
+		                              "email" };
+	check_keys(L, sc, e, keys, w);
+	a->customer = calloc(1, sizeof *a->customer);
+	if (!a->customer)
+		fail(L, sc, "not enough memory");
+	struct customer_request *q = a->customer;
+	struct at at = { sc, e, w, "" };
+	char op[16] = "";
+	field_text(L, &at, "op", REQUIRED, sizeof op, op);
+	q->op = strcmp(op, "create") == 0 ? CUSTOMER_CREATE : strcmp(op, "update") == 0
+	        ? CUSTOMER_UPDATE : strcmp(op, "delete") == 0 ? CUSTOMER_DELETE : 0;
+	if (!q->op)
+		fail(L, sc, "%s: must be \"create\", \"update\" or \"delete\"", at.field);
+	field_text(L, &at, "id", REQUIRED, DDB_NAME_MAX, q->c.id);
+	field_text(L, &at, "unique_id", OPTIONAL, DDB_NAME_MAX, q->c.unique_id);
+	field_count(L, &at, "zip", OPTIONAL, 0, &q->c.zip_prefix);
+	field_text(L, &at, "city", OPTIONAL, DDB_TITLE_MAX, q->c.city);
+	field_text(L, &at, "state", OPTIONAL, DDB_NAME_MAX, q->c.state);
+	field_text(L, &at, "name", OPTIONAL, DDB_TITLE_MAX, q->c.name);
+	field_text(L, &at, "email", OPTIONAL, DDB_TITLE_MAX, q->c.email);
+	if (getf(L, e, "changed") == LUA_TTABLE) {
+		int t = lua_gettop(L);
+		size_t n = list_len(L, sc, t, "changed");
+		for (size_t i = 0; i < n; i++) {
+			lua_rawgeti(L, t, (lua_Integer)(i + 1));
+			const char *name = lua_tostring(L, -1);
+			size_t k = 0;
+			while (k < sizeof fields / sizeof fields[0] && (!name || strcmp(name, fields[k]) != 0))
+				k++;
+			if (k == sizeof fields / sizeof fields[0])
+				fail(L, sc, "%s.changed[%zu]: not a customer field", w, i + 1);
+			q->changed |= 1u << k;
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+}
+
+/* actions = { { at = T, KIND = ... }, ... } in time order: see
+ * ddbsim-lua(7), RECORDED SESSIONS. */
+static void parse_actions(lua_State *L, struct scenario *sc, int T, int regidx)
+{
+	static const char *const keys[] = { "at",   "order",    "commit", "product", "customer",
+		                            "step", "end_step", "checks", NULL };
+	int ty = getf(L, T, "actions");
+	int t = lua_gettop(L);
+	if (ty == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (ty != LUA_TTABLE)
+		fail(L, sc, "actions: must be a list of { at = ..., order = { ... } | ... }");
+	size_t n = list_len(L, sc, t, "actions");
+	if (n > SCENARIO_ACTIONS_MAX)
+		fail(L, sc, "actions: more than %d", SCENARIO_ACTIONS_MAX);
+	sc->info.actions = calloc(n ? n : 1, sizeof *sc->info.actions);
+	if (!sc->info.actions)
+		fail(L, sc, "not enough memory");
+	for (size_t i = 0; i < n; i++) {
+		struct scenario_action *a = &sc->info.actions[i];
+		char w[32];
+		snprintf(w, sizeof w, "actions[%zu]", i + 1);
+		if (lua_rawgeti(L, t, (lua_Integer)(i + 1)) != LUA_TTABLE)
+			fail(L, sc, "%s: must be a table { at = ..., order = { ... } | ... }", w);
+		int e = lua_gettop(L);
+		check_keys(L, sc, e, keys, w);
+		sc->info.n_actions = i + 1;
+		struct at at = { sc, e, w, "" };
+		field_time(L, &at, "at", REQUIRED, &a->at_us);
+		if (i > 0 && a->at_us < a[-1].at_us)
+			fail(L, sc, "%s: earlier than the action before (actions are in time order)",
+			     at.field);
+		int kinds = 0;
+		for (int k = 1; keys[k]; k++)
+			if (getf(L, e, keys[k]) != LUA_TNIL)
+				kinds++, a->kind = k;
+		lua_settop(L, e);
+		if (kinds != 1)
+			fail(L, sc, "%s: must hold one of order, commit, product, customer, step, "
+			            "end_step or checks", w);
+		char sub[64];
+		join_field(sub, sizeof sub, w, keys[a->kind]);
+		int v = lua_gettop(L) + 1;
+		ty = getf(L, e, keys[a->kind]);
+		if (a->kind == ACTION_COMMIT) {
+			string_at(L, sc, v, sub, DDB_NAME_MAX, a->order.region);
+			long r = lookup(L, regidx, v);
+			if (r < 0)
+				fail(L, sc, "%s: unknown region \"%s\"", sub, a->order.region);
+			a->region = (size_t)r;
+		} else if (a->kind == ACTION_END_STEP) {
+			a->step_id = (long)count_at(L, sc, v, sub, 1);
+		} else if (a->kind == ACTION_CHECKS) {
+			if (ty != LUA_TBOOLEAN || !lua_toboolean(L, v))
+				fail(L, sc, "%s: must be true", sub);
+		} else if (ty != LUA_TTABLE) {
+			fail(L, sc, "%s: must be a table", sub);
+		} else if (a->kind == ACTION_ORDER) {
+			parse_order_action(L, sc, v, sub, regidx, a);
+		} else if (a->kind == ACTION_PRODUCT) {
+			parse_product_action(L, sc, v, sub, regidx, a);
+		} else if (a->kind == ACTION_CUSTOMER) {
+			parse_customer_action(L, sc, v, sub, a);
+		} else {
+			parse_step_action(L, sc, v, sub, regidx, a);
+		}
+		lua_settop(L, t);
+	}
+	lua_settop(L, t - 1);
+}
+
 /* scn_validate(sc, scenario_table) */
 int scn_validate(lua_State *L)
 {
 	static const char *const keys[] = { "name",    "description", "duration", "regions",
 	                                    "catalog", "restocks",    "workload", "rules",
-	                                    "failures", "checks",     NULL };
+	                                    "failures", "checks",     "actions",  NULL };
 	struct scenario *sc = lua_touserdata(L, 1);
 	const int T = 2;
 	check_keys(L, sc, T, keys, "");
@@ -1093,6 +1375,7 @@ int scn_validate(lua_State *L)
 	parse_workload(L, sc, T, regidx);
 	parse_rules(L, sc, T);
 	parse_checks(L, sc, T);
+	parse_actions(L, sc, T, regidx);
 	return 0;
 }
 /* Stable merge sort (the C library's qsort is not stable). */

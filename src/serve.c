@@ -41,6 +41,10 @@ int serve(const struct serve_options *so, const struct engine_options *o, struct
 		live_close(l);
 		return rc > 0 ? 0 : -1; /* interrupted during setup: res says where */
 	}
+	if (so->record && live_record(l, so->record, err, errlen) != 0) {
+		live_close(l);
+		return -1;
+	}
 	api_init(&api, l);
 	struct http_server_options ho = { so->listen, so->token, api_handle, &api };
 	if (http_server_start(&srv, &ho, err, errlen) != 0) {

@@ -23,4 +23,6 @@ INTEGRATION_TESTS += \
 	tests/integration/fuzz_findings.sh \
 	tests/integration/serve_basics.sh \
 	tests/integration/serve_customers.sh \
-	tests/integration/serve_compat.sh
+	tests/integration/serve_compat.sh \
+	tests/integration/serve_products.sh \
+	tests/integration/serve_record.sh

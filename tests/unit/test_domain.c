@@ -156,6 +156,37 @@ static void order_validation(void **state)
 	catalog_free(&cat);
 }
 
+/* serve adds products while it runs: the catalog stays sorted, a new
+ * version replaces the old one. */
+static void catalog_put_keeps_the_order(void **state)
+{
+	(void)state;
+	struct ddb_product p[2];
+	struct scenario_info si = two_products(p);
+	struct catalog cat;
+	char err[256];
+	assert_int_equal(catalog_build(&cat, &si, err, sizeof err), 0);
+	static const char *const skus[] = { "ZEBRA", "AAA", "MOUSE", "KIT" };
+	for (size_t i = 0; i < sizeof skus / sizeof skus[0]; i++) {
+		struct ddb_product q = p[0];
+		strcpy(q.sku, skus[i]);
+		q.version = 2;
+		q.price_cents = (int64_t)i;
+		assert_int_equal(catalog_put(&cat, &q), 0);
+	}
+	assert_int_equal(cat.n, 5); /* MOUSE replaced, four new */
+	for (size_t i = 1; i < cat.n; i++)
+		assert_true(strcmp(cat.products[i - 1].sku, cat.products[i].sku) < 0);
+	const struct ddb_product *m = catalog_find(&cat, "MOUSE");
+	assert_non_null(m);
+	assert_int_equal(m->version, 2);
+	assert_int_equal(m->price_cents, 2);
+	assert_non_null(catalog_find(&cat, "AAA"));
+	assert_non_null(catalog_find(&cat, "ZEBRA"));
+	assert_non_null(catalog_find(&cat, "LAPTOP"));
+	catalog_free(&cat);
+}
+
 static void catalog_errors(void **state)
 {
 	(void)state;
@@ -1198,6 +1229,7 @@ int main(void)
 		cmocka_unit_test(wire_refuses_malformed),
 		cmocka_unit_test(order_validation),
 		cmocka_unit_test(catalog_errors),
+		cmocka_unit_test(catalog_put_keeps_the_order),
 		cmocka_unit_test(histogram_percentiles),
 		cmocka_unit_test(reasons_beyond_the_table),
 		cmocka_unit_test(overlapping_down_steps_nest),

@@ -1,0 +1,176 @@
+#!/bin/sh
+# serve_record.sh - `ddbsim serve --record FILE` writes the session as a
+# scenario, and `ddbsim run FILE` replays it on the virtual clock to the
+# same state hash, every check holding: orders (accepted, and rejected for
+# stock, for an unknown sku, for a region that is down), a product added
+# and ordered, a node down and up, a timed slow step, GET /checks in the
+# middle.  A write error stops the recording, not the session.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serve_lib.sh"
+
+REC="$TMP/session.lua"
+start_serve r1 -c "$CONF" -d "$TMP/data" --param background=no --record "$REC"
+
+order() { # order REGION SKU QUANTITY ID EXPECTED_STATUS
+	api POST /api/v1/orders "{\"region\":\"$1\",\"sku\":\"$2\",\"quantity\":$3,\"id\":\"$4\",\"customer\":\"c-$4\"}"
+	expect_status 200 "order $4"
+	[ "$(json_get 'd["status"]')" = "$5" ] || fail "order $4 should be $5: $body"
+}
+order east MOUSE 2 o1 accepted
+order middle LAPTOP 1 o2 accepted
+order west KEYBOARD 2000000 o3 rejected
+order east NOPE 1 o4 rejected
+api POST /api/v1/orders '{"region":"west","sku":"WEBCAM","quantity":1}'
+[ "$(json_get 'd["status"]')" = accepted ] || fail "an order without an id: $body"
+api POST /api/v1/products '{"sku":"DOCK","name":"Dock","price":129.5,"stock":{"east":5,"middle":1},"components":{"KEYBOARD":1,"MOUSE":2}}'
+expect_status 200 "a product"
+order east DOCK 3 o5 accepted
+order middle DOCK 2 o6 rejected
+api GET /api/v1/checks
+expect_status 200 "checks in the middle"
+api PUT /api/v1/nodes/middle '{"state":"down"}'
+expect_status 200 "middle down"
+order middle MOUSE 1 o7 rejected
+order east MOUSE 1 o8 accepted
+api PUT /api/v1/nodes/central '{"state":"slow","latency_ms":20,"for_s":0.5}'
+expect_status 200 "central slow for 0.5 s"
+sleep 0.3
+api PUT /api/v1/nodes/middle '{"state":"up"}'
+expect_status 200 "middle up"
+api POST /api/v1/products '{"sku":"DOCK","price_cents":9900,"stock":{"middle":4}}'
+expect_status 200 "a new version"
+order middle DOCK 4 o9 accepted
+for i in 1 2 3 4 5 6; do order west MOUSE 1 "m$i" accepted; done
+sleep 0.6
+api POST /api/v1/shutdown
+expect_status 202 "shutdown"
+stop_serve TERM
+[ "$serve_rc" -eq 0 ] || { cat "$TMP/r1.out" "$TMP/r1.err" >&2; fail "serve exited $serve_rc"; }
+grep -q "all checks hold" "$TMP/r1.out" || { cat "$TMP/r1.out" >&2; fail "live checks failed"; }
+live_hash=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/r1.out" | head -n 1)
+[ -n "$live_hash" ] || { cat "$TMP/r1.out" >&2; fail "no state hash in serve's report"; }
+n_orders=$(grep -c '^act { at = [0-9.]*, order = ' "$REC" || true)
+[ "$n_orders" -eq 16 ] || { cat "$REC" >&2; fail "the recording holds $n_orders orders, not 16"; }
+grep -q 'product = { sku = "DOCK"' "$REC" || fail "the product is not recorded"
+grep -q 'step = { action = "down", target = "middle"' "$REC" || fail "middle down is not recorded"
+grep -q 'checks = true' "$REC" || fail "GET /checks is not recorded"
+pass "serve --record writes the session's calls (live state hash $live_hash)"
+
+ddbsim run "$REC" -c "$CONF" -d "$TMP/replay"
+expect_rc 0 "the replay"
+expect_out "all checks hold" "the replay's checks"
+replay_hash=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/out" | head -n 1)
+[ "$replay_hash" = "$live_hash" ] ||
+	{ cat "$TMP/out" "$TMP/err" >&2; fail "the replay ends at $replay_hash, the session at $live_hash"; }
+pass "ddbsim run replays the recording to the same state hash, every check holding"
+
+# A recording is a scenario like any other: a bad action is an error naming
+# it (exit 2).
+bad_actions() { # bad_actions ACTIONS EXPECTED_MESSAGE
+	cat > "$TMP/bad.lua" <<LUA
+return { regions = { "east" }, catalog = { { sku = "A", price = 1, stock = 5 } },
+         workload = { rate = 0, order = function() end }, actions = { $1 } }
+LUA
+	ddbsim run "$TMP/bad.lua" -c "$CONF" -d "$TMP/bad"
+	expect_rc 2 "actions { $1 }"
+	expect_err "$2" "actions { $1 }"
+}
+bad_actions '{ at = 2, commit = "east" }, { at = 1, commit = "east" }' \
+	'actions[2].at: earlier than the action before'
+bad_actions '{ at = 1, order = { region = "mars", sku = "A", quantity = 1 } }' \
+	'actions[1].order.region: unknown region "mars"'
+bad_actions '{ at = 1, commit = "east", checks = true }' 'actions[1]: must hold one of'
+bad_actions '{ at = 1, step = { action = "down", target = "east", latency = 1 } }' \
+	'actions[1].step.latency: not a field of a "down" step'
+bad_actions '{ at = 1, product = { sku = "B", price = 1, stock = { east = 10000000000 } } }' \
+	'actions[1].product.stock.east: the stock of every product'
+pass "bad actions are errors naming the action and the field"
+
+# Actions written by hand: every kind, every step action; the run is
+# deterministic and the actions took effect.
+cat > "$TMP/hand.lua" <<'LUA'
+return {
+  regions = { "east", "west" }, duration = 3,
+  catalog = { { sku = "A", price = 2.5, stock = 10 }, { sku = "B", price = 1, stock = 10 } },
+  workload = { rate = 0, order = function() end },
+  actions = {
+    { at = 0.1, order = { region = "east", sku = "A", quantity = 4, customer = "c1", id = "h1" } },
+    { at = 0.1, order = { region = "east", sku = "A", quantity = 7, id = "h2" } },
+    { at = 0.1, commit = "east" },
+    { at = 0.2, product = { sku = "K", name = "Kit", price_cents = 350,
+                            components = { A = 1, B = 2 }, stock = { west = 3 } } },
+    { at = 0.3, order = { region = "west", sku = "K", quantity = 3 } },
+    { at = 0.3, commit = "west" },
+    { at = 0.4, step = { action = "down", target = "west", ["for"] = 0.25 } },
+    { at = 0.5, step = { action = "slow", target = "central", latency = 0.01, jitter = 0.002 } },
+    { at = 0.6, step = { action = "up", target = "central" } },
+    { at = 0.7, step = { action = "partition", from = { "east" }, to = { "broker" } } },
+    { at = 0.9, end_step = 5 },
+    { at = 1.0, step = { action = "drop", probability = 0.3, ["for"] = 0.2 } },
+    { at = 1.0, step = { action = "duplicate", probability = 0.2 } },
+    { at = 1.1, step = { action = "delay", probability = 0.5, delay = 0.05 } },
+    { at = 1.1, step = { action = "reorder", probability = 0.5 } },
+    { at = 1.2, step = { action = "crash", target = "relay" } },
+    { at = 1.25, end_step = 12 },
+    { at = 1.3, step = { action = "restart", target = "relay" } },
+    { at = 1.4, step = { action = "heal", from = { "east" }, to = { "broker" } } },
+    { at = 1.5, end_step = 9 }, { at = 1.5, end_step = 10 }, { at = 1.5, end_step = 11 },
+    { at = 1.6, checks = true },
+    { at = 2.0, order = { region = "east", sku = "B", quantity = 1, id = "h3" } },
+    { at = 2.0, commit = "east" },
+  },
+}
+LUA
+ddbsim run "$TMP/hand.lua" -c "$CONF" -d "$TMP/hand1"
+expect_rc 0 "hand-written actions"
+expect_out "all checks hold" "hand-written actions: checks"
+expect_out "3 accepted, 1 rejected of 4" "hand-written actions: orders h1, K, h3 accepted, h2 rejected"
+! grep 'actions\[' "$TMP/err" || fail "an action failed"
+hand_hash=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/out" | head -n 1)
+ddbsim run "$TMP/hand.lua" -c "$CONF" -d "$TMP/hand2"
+expect_out "$hand_hash" "hand-written actions: the same state hash again"
+pass "actions written by hand: every kind runs, the same state every time"
+
+# Customer actions: routed by the scenario's rules, queued for a region
+# that is down, replayed when it is back (live.lua's customers).
+cat > "$TMP/cust.lua" <<'LUA'
+local param = ddbsim.param
+ddbsim.param = function(name, default) if name == "background" then return "no" end return default end
+local s = require "live"
+ddbsim.param = param
+s.duration = 2
+s.actions = {
+  { at = 0.1, customer = { op = "create", id = "c1", unique_id = "u1", zip = 1234, city = "Boston", state = "MA" } },
+  { at = 0.2, step = { action = "down", target = "east" } },
+  { at = 0.3, customer = { op = "create", id = "c2", unique_id = "u2", zip = 45000, city = "Chicago", state = "IL" } },
+  { at = 0.4, customer = { op = "update", id = "c1", city = "Cambridge", changed = { "city" } } },
+  { at = 0.5, step = { action = "up", target = "east" } },
+  { at = 0.6, customer = { op = "delete", id = "c2" } },
+}
+return s
+LUA
+ddbsim run "$TMP/cust.lua" -c "$CONF" -d "$TMP/cust"
+expect_rc 0 "customer actions"
+expect_out "customers_converged: 2 customers (1 live)" "customer actions: c1 and c2 created, c2 deleted"
+pass "customer actions create, update (queued while east is down) and delete"
+
+# A session that dies (kill -9) leaves a recording that is complete up to
+# its last call: it replays.
+start_serve r2 -c "$CONF" -d "$TMP/data3" --param background=no --record "$TMP/crashed.lua"
+order east MOUSE 1 k1 accepted
+order west MOUSE 1 k2 accepted
+stop_serve KILL
+ddbsim run "$TMP/crashed.lua" -c "$CONF" -d "$TMP/replay3"
+expect_rc 0 "the replay of a session killed with -9"
+expect_out "2 accepted, 0 rejected of 2" "the replay of a killed session has its two orders"
+pass "the recording of a session killed with -9 replays up to its last call"
+
+# A recording that cannot be written: an error before serve listens.
+ddbsim serve -c "$CONF" -d "$TMP/data2" --listen 127.0.0.1:0 --param background=no \
+	--record "$TMP/no/such/dir/x.lua"
+expect_rc 2 "--record into a missing directory"
+expect_err "--record $TMP/no/such/dir/x.lua" "the error names the file"
+pass "--record to a file that cannot be created: exit 2 naming it"
+
+# TODO(lead): customers (POST /customers) belong in this session once the
+# customer endpoints are merged: they call live_record_customer.
