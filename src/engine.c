@@ -134,14 +134,12 @@ static void schedule_arrival(struct engine *e, size_t r)
 
 /* ---- event handlers ------------------------------------------------------- */
 
-/* How long an order batch whose outcome is unknown waits to be retried. */
-#define RETRY_US (100 * 1000)
 
 static void commit(struct engine *e, size_t r)
 {
 	e->w.faults.caller = NULL;
 	if (orders_commit(&e->orders, r, e->clock.now_us))
-		engine_schedule(e, e->clock.now_us + RETRY_US, EV_COMMIT, (int)r);
+		engine_schedule(e, e->clock.now_us + ENGINE_COMMIT_RETRY_US, EV_COMMIT, (int)r);
 }
 
 static void on_arrival(struct engine *e, size_t r)

@@ -133,7 +133,8 @@ int engine_submit_order(struct engine *e, size_t r, const struct ddb_order *req,
 void engine_commit_region(struct engine *e, size_t r)
 {
 	e->w.faults.caller = NULL; /* the clients' orders */
-	orders_commit(&e->orders, r, e->clock.now_us);
+	if (orders_commit(&e->orders, r, e->clock.now_us)) /* in doubt: retried, as a run does */
+		engine_schedule(e, e->clock.now_us + ENGINE_COMMIT_RETRY_US, EV_COMMIT, (int)r);
 }
 
 /* ---- customers ------------------------------------------------------------- */

@@ -25,6 +25,9 @@ enum event_type { EV_ARRIVAL = 1, EV_COMMIT, EV_SYNC, EV_RESTOCK, EV_FAILURE, EV
 	          EV_LIVE_STEP,       /* serve: a step of the API (arg: its live_steps index) */
 	          EV_ACTION };        /* a recorded client action (arg: its index in si->actions) */
 
+/* How long an order batch whose outcome is unknown waits to be retried. */
+#define ENGINE_COMMIT_RETRY_US (100 * 1000)
+
 struct engine {
 	const struct engine_options *opt;
 	struct prng rng;

@@ -354,6 +354,9 @@ const struct live_order *live_order(struct live *l, const char *region, const st
 	if (queued == ORDER_REFUSED) {
 		free(pt);
 		decide(l, lo, 0, why);
+	} else if (queued == ORDER_BATCH_FULL) { /* no room for the next one: commit now */
+		recorder_commit(l->rec, e->clock.now_us, e->w.regions[to].node->name);
+		engine_commit_region(e, to);
 	}
 	*http_status = 200;
 	return lo;
@@ -426,6 +429,27 @@ void live_steps_each(const struct live *l,
 
 /* ---- customer records ---------------------------------------------------------- */
 
+/* A read of the API is an observation: it goes through the fault layer (a
+ * down region does not answer it), but it leaves the run's random draws
+ * and the latency owed by slow nodes as they were, so that a recorded
+ * session, which does not hold its reads, replays to the same state. */
+struct observation {
+	struct prng rng;
+	int64_t latency_us;
+};
+
+static void observe_begin(struct live *l, struct observation *o)
+{
+	o->rng = l->e.rng;
+	o->latency_us = l->e.w.faults.latency_us;
+}
+
+static void observe_end(struct live *l, const struct observation *o)
+{
+	l->e.rng = o->rng;
+	l->e.w.faults.latency_us = o->latency_us;
+}
+
 static int same_record(const struct ddb_customer *a, const struct ddb_customer *b)
 {
 	return strcmp(a->unique_id, b->unique_id) == 0 && a->zip_prefix == b->zip_prefix &&
@@ -457,7 +481,18 @@ int live_customer_create(struct live *l, const struct ddb_customer *c,
 		*repeated = 1;
 		return 0;
 	}
-	if (customers_create(cs, c, l->e.clock.now_us, out) == 0)
+	/* As a replay does it (engine_customer): the rules see the time, the
+	 * latency of slow copies is taken, the call is recorded. */
+	struct customer_request req;
+	memset(&req, 0, sizeof req);
+	req.op = CUSTOMER_CREATE;
+	req.c = *c;
+	scenario_set_time(l->e.sc, l->e.clock.now_us);
+	l->e.w.faults.caller = NULL;
+	int created = customers_create(cs, c, l->e.clock.now_us, out);
+	faults_take_latency(&l->e.w.faults);
+	live_record_customer(l, &req);
+	if (created == 0)
 		return 0;
 	*http_status = strcmp(out->reason, "out_of_memory") == 0 ? 503 : 400;
 	if (strcmp(out->reason, "rule:zip_out_of_range") == 0)
@@ -474,7 +509,11 @@ const struct customer_entry *live_customer_get(struct live *l, const char *id,
 		return NULL;
 	catch_up(l);
 	l->e.m->customers.generated++;
-	return customers_get(cs, id, out);
+	struct observation o;
+	observe_begin(l, &o);
+	const struct customer_entry *e = customers_get(cs, id, out);
+	observe_end(l, &o);
+	return e;
 }
 
 /* What a search gathers: each store's rows arrive by id, so past limit + 1
@@ -548,7 +587,10 @@ int live_customer_search(struct live *l, const struct ddb_customer_filter *f, co
 	struct ddb_customer_filter all = *f;
 	all.limit = 0; /* each store's rows are cut by gather_row */
 	struct gather g = { after, limit, NULL, 0, 0, (size_t)-1, (size_t)-1, 0, 0 };
+	struct observation o;
+	observe_begin(l, &o);
 	customers_search(cs, &all, gather_row, &g, reads);
+	observe_end(l, &o);
 	if (g.failed) {
 		free(reads);
 		free(g.rows);

@@ -369,10 +369,14 @@ void recorder_customer(struct recorder *r, int64_t at_us, const struct customer_
 	out_str(r, c->city);
 	out(r, ", state = ");
 	out_str(r, c->state);
-	out(r, ", name = ");
-	out_str(r, c->name);
-	out(r, ", email = ");
-	out_str(r, c->email);
+	if (c->name[0]) { /* optional fields: absent when empty */
+		out(r, ", name = ");
+		out_str(r, c->name);
+	}
+	if (c->email[0]) {
+		out(r, ", email = ");
+		out_str(r, c->email);
+	}
 	if (q->op == CUSTOMER_UPDATE) {
 		out(r, ", changed = {");
 		int first = 1;

@@ -3,8 +3,8 @@
 # scenario, and `ddbsim run FILE` replays it on the virtual clock to the
 # same state hash, every check holding: orders (accepted, and rejected for
 # stock, for an unknown sku, for a region that is down), a product added
-# and ordered, a node down and up, a timed slow step, GET /checks in the
-# middle.  A write error stops the recording, not the session.
+# and ordered, customers created while a region is down, reads of a slow
+# copy, a node down and up, timed slow steps, GET /checks in the middle.  A write error stops the recording, not the session.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 
@@ -32,6 +32,19 @@ api PUT /api/v1/nodes/middle '{"state":"down"}'
 expect_status 200 "middle down"
 order middle MOUSE 1 o7 rejected
 order east MOUSE 1 o8 accepted
+# Customers: one whose home (middle) is down (queued for it, written to its
+# replica), one written everywhere; reads, even of a slow copy, change
+# nothing that a replay would miss.
+api POST /api/v1/customers '{"id":"cu1","unique_id":"u1","zip_prefix":45000,"city":"Chicago","state":"IL"}'
+expect_status 201 "a customer whose home is down"
+api POST /api/v1/customers '{"id":"cu2","unique_id":"u2","zip_prefix":2000,"city":"Boston","state":"MA"}'
+expect_status 201 "a customer"
+api PUT /api/v1/nodes/east '{"state":"slow","latency_ms":30,"jitter_ms":20,"for_s":0.4}'
+expect_status 200 "east slow"
+api GET /api/v1/customers/cu2
+expect_status 200 "a read of a slow copy"
+api GET '/api/v1/customers?zip_min=1000&zip_max=99999'
+expect_status 200 "a search"
 api PUT /api/v1/nodes/central '{"state":"slow","latency_ms":20,"for_s":0.5}'
 expect_status 200 "central slow for 0.5 s"
 sleep 0.3
@@ -54,6 +67,8 @@ n_orders=$(grep -c '^act { at = [0-9.]*, order = ' "$REC" || true)
 grep -q 'product = { sku = "DOCK"' "$REC" || fail "the product is not recorded"
 grep -q 'step = { action = "down", target = "middle"' "$REC" || fail "middle down is not recorded"
 grep -q 'checks = true' "$REC" || fail "GET /checks is not recorded"
+grep -q 'customer = { op = "create", id = "cu1"' "$REC" || fail "the customers are not recorded"
+grep -q "customers_converged: 2 customers" "$TMP/r1.out" || { cat "$TMP/r1.out" >&2; fail "the session's customers"; }
 pass "serve --record writes the session's calls (live state hash $live_hash)"
 
 ddbsim run "$REC" -c "$CONF" -d "$TMP/replay"
@@ -172,5 +187,3 @@ expect_rc 2 "--record into a missing directory"
 expect_err "--record $TMP/no/such/dir/x.lua" "the error names the file"
 pass "--record to a file that cannot be created: exit 2 naming it"
 
-# TODO(lead): customers (POST /customers) belong in this session once the
-# customer endpoints are merged: they call live_record_customer.
