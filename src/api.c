@@ -29,6 +29,12 @@ static const struct api_route routes[] = {
 	{ "GET", "/sales", api_sales },
 	{ "GET", "/nodes", api_nodes_list },
 	{ "PUT", "/nodes/*", api_nodes_put },
+	{ "POST", "/partitions", api_partitions_post },
+	{ "GET", "/partitions", api_partitions_list },
+	{ "DELETE", "/partitions/*", api_partitions_delete },
+	{ "POST", "/faults", api_faults_post },
+	{ "GET", "/faults", api_faults_list },
+	{ "DELETE", "/faults/*", api_faults_delete },
 };
 
 void api_init(struct api *a, struct live *l)

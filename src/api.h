@@ -74,5 +74,11 @@ enum http_outcome api_orders_get(struct api *a, struct http_request *r, const ch
 enum http_outcome api_sales(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_nodes_list(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_nodes_put(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_partitions_post(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_partitions_list(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_partitions_delete(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_faults_post(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_faults_list(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_faults_delete(struct api *a, struct http_request *r, const char *arg);
 
 #endif
