@@ -35,6 +35,12 @@ static const struct api_route routes[] = {
 	{ "POST", "/faults", api_faults_post },
 	{ "GET", "/faults", api_faults_list },
 	{ "DELETE", "/faults/*", api_faults_delete },
+	{ "GET", "/events", api_events_get },
+};
+
+/* Outside /api/v1 (no token needed for GET /metrics: http_server.c). */
+static const struct api_route root_routes[] = {
+	{ "GET", "/metrics", api_metrics_get },
 };
 
 void api_init(struct api *a, struct live *l)
@@ -42,11 +48,18 @@ void api_init(struct api *a, struct live *l)
 	memset(a, 0, sizeof *a);
 	a->live = l;
 	api_orders_init(a);
+	api_events_init(a);
 }
 
 void api_free(struct api *a)
 {
+	api_events_free(a);
 	memset(a, 0, sizeof *a);
+}
+
+void api_tick(struct api *a)
+{
+	api_events_tick(a);
 }
 
 /* ---- routing ------------------------------------------------------------------ */
@@ -71,6 +84,21 @@ static int matches(const char *pattern, const char *path, char *arg, size_t argm
 	return *pattern == 0 && *path == 0;
 }
 
+static const struct api_route *find_in(const struct api_route *table, size_t n,
+                                       const char *method, const char *path, char *arg,
+                                       size_t argmax, int *path_known)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!matches(table[i].pattern, path, arg, argmax))
+			continue;
+		if (strcmp(table[i].method, method) == 0)
+			return &table[i];
+		*path_known = 1;
+	}
+	arg[0] = 0;
+	return NULL;
+}
+
 const struct api_route *api_route_find(const char *method, const char *path, char *arg,
                                        size_t argmax, int *path_known)
 {
@@ -78,17 +106,9 @@ const struct api_route *api_route_find(const char *method, const char *path, cha
 	arg[0] = 0;
 	size_t plen = strlen(API_PREFIX);
 	if (strncmp(path, API_PREFIX, plen) != 0)
-		return NULL;
-	path += plen;
-	for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
-		if (!matches(routes[i].pattern, path, arg, argmax))
-			continue;
-		if (strcmp(routes[i].method, method) == 0)
-			return &routes[i];
-		*path_known = 1;
-	}
-	arg[0] = 0;
-	return NULL;
+		return find_in(root_routes, ARRAY_LEN(root_routes), method, path, arg, argmax,
+		               path_known);
+	return find_in(routes, ARRAY_LEN(routes), method, path + plen, arg, argmax, path_known);
 }
 
 enum http_outcome api_handle(void *ctx, struct http_request *r)
