@@ -23,4 +23,5 @@ INTEGRATION_TESTS += \
 	tests/integration/fuzz_findings.sh \
 	tests/integration/serve_basics.sh \
 	tests/integration/serve_faults.sh \
-	tests/integration/serve_events.sh
+	tests/integration/serve_events.sh \
+	tests/integration/serve_metrics.sh
