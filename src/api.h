@@ -14,15 +14,22 @@
 
 struct cJSON;
 struct live;
+struct metrics;
+struct api_events;
 
 struct api {
 	struct live *live;
 	int shutdown;     /* POST /api/v1/shutdown asked the server to stop */
 	uint64_t requests;
+	struct api_events *events; /* GET /api/v1/events (api_events.c) */
 };
 
 void api_init(struct api *a, struct live *l);
+/* After the HTTP server stopped (it ended the event streams). */
 void api_free(struct api *a);
+/* Called by the serve loop every round: what the API does with time
+ * (an event sample every second). */
+void api_tick(struct api *a);
 /* The handler given to the HTTP server. */
 enum http_outcome api_handle(void *ctx, struct http_request *r);
 
@@ -84,5 +91,26 @@ enum http_outcome api_compat_create_customer(struct api *a, struct http_request 
                                              const char *arg);
 enum http_outcome api_compat_filter_records(struct api *a, struct http_request *r,
                                             const char *arg);
+enum http_outcome api_partitions_post(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_partitions_list(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_partitions_delete(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_faults_post(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_faults_list(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_faults_delete(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_events_get(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_metrics_get(struct api *a, struct http_request *r, const char *arg);
+
+/* Event streams: the subscribers and the steps they hear of (api_events.c). */
+void api_events_init(struct api *a);
+void api_events_free(struct api *a);
+void api_events_tick(struct api *a);
+/* Streams open now, and streams dropped because their client fell behind. */
+void api_events_counts(const struct api *a, uint64_t *open, uint64_t *dropped);
+
+/* The categories of rejected orders (as GET /orders answers them), and the
+ * run's rejections counted by category (api_metrics.c). */
+#define API_REASONS 6
+extern const char *const api_reason_names[API_REASONS];
+void api_reasons(const struct metrics *m, uint64_t out[API_REASONS]);
 
 #endif

@@ -153,8 +153,25 @@ void engine_customer(struct engine *e, const struct customer_request *req)
 
 /* Steps the clients may start in one session. */
 #define LIVE_STEPS_MAX 100000
-/* The clients' steps are numbered from here, apart from the script's. */
-#define LIVE_STEP_BASE 1000000
+
+/* The end of a start, as the scenario parser builds one: the same step
+ * and target, the action that ends it, no probability or latency left. */
+static struct scenario_failure end_of(const struct scenario_failure *start, int64_t at_us)
+{
+	struct scenario_failure end = *start;
+	end.ends = 1;
+	end.has_end = 0;
+	end.at_us = at_us;
+	end.probability = 0;
+	end.latency_us = end.jitter_us = 0;
+	if (start->action == FAILURE_DOWN)
+		end.action = FAILURE_UP;
+	else if (start->action == FAILURE_PARTITION)
+		end.action = FAILURE_HEAL;
+	else if (start->action == FAILURE_CRASH)
+		end.action = FAILURE_RESTART;
+	return end;
+}
 
 static long add_step(struct engine *e, const struct scenario_failure *f, char *err, size_t errlen)
 {
@@ -209,10 +226,7 @@ long engine_start_step(struct engine *e, const struct scenario_failure *f, int64
 		e->live_step_ends[i] = timed ? e->clock.now_us + for_us : 0;
 	engine_apply_step(e, e->live_steps[i]);
 	if (timed) {
-		struct scenario_failure end = start;
-		end.ends = 1;
-		end.has_end = 0;
-		end.at_us = e->clock.now_us + for_us;
+		struct scenario_failure end = end_of(&start, e->clock.now_us + for_us);
 		long k = add_step(e, &end, err, errlen);
 		if (k < 0)
 			return -1; /* the step stays in force: ending it by id ends it */
@@ -224,17 +238,18 @@ long engine_start_step(struct engine *e, const struct scenario_failure *f, int64
 
 int engine_end_step(struct engine *e, long id, char *err, size_t errlen)
 {
-	if (id < 1 || (size_t)id > e->n_live_steps || e->live_step_ends[id - 1] < 0)
+	/* A timed end that has passed took the step away already. */
+	int64_t ends = id >= 1 && (size_t)id <= e->n_live_steps ? e->live_step_ends[id - 1] : -1;
+	if (ends < 0 || (ends > 0 && ends <= e->clock.now_us))
 		return errorf(err, errlen, "no step %ld in force", id);
-	struct scenario_failure end = *e->live_steps[id - 1];
-	end.ends = 1;
-	end.has_end = 0;
-	end.at_us = e->clock.now_us;
+	struct scenario_failure end = end_of(e->live_steps[id - 1], e->clock.now_us);
 	long k = add_step(e, &end, err, errlen);
 	if (k < 0)
 		return -1;
 	e->live_step_ends[id - 1] = -1;
+	e->live_ending_id = id;
 	engine_apply_step(e, e->live_steps[k]);
+	e->live_ending_id = 0;
 	return 0;
 }
 

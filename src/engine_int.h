@@ -25,6 +25,10 @@ enum event_type { EV_ARRIVAL = 1, EV_COMMIT, EV_SYNC, EV_RESTOCK, EV_FAILURE, EV
 	          EV_LIVE_STEP,       /* serve: a step of the API (arg: its live_steps index) */
 	          EV_ACTION };        /* a recorded client action (arg: its index in si->actions) */
 
+/* The clients' steps (serve, and their replay) are numbered from here,
+ * apart from the script's. */
+#define LIVE_STEP_BASE 1000000
+
 /* How long an order batch whose outcome is unknown waits to be retried. */
 #define ENGINE_COMMIT_RETRY_US (100 * 1000)
 
@@ -64,6 +68,10 @@ struct engine {
 	size_t next_action;   /* recorded actions not yet run start here */
 	int64_t units_total;  /* stock in every region and restocks so far: at most
 	                         SCENARIO_UNITS_MAX (products added in serve count) */
+	/* serve: told of every step applied, after it took effect (NULL: none) */
+	void (*step_observer)(void *ctx, const struct scenario_failure *f, const char *what);
+	long live_ending_id; /* the API step being ended by its id now (engine_end_step) */
+	void *step_observer_ctx;
 };
 
 /* Sets up a run up to its first event (scenario, stores, catalog,

@@ -32,6 +32,8 @@ struct live {
 	void *done_ctx;
 	struct ddb_event *scratch; /* LIVE_BEHIND_MAX events: live_region_behind */
 	struct recorder *rec;      /* --record: the calls that change something */
+	live_step_fn step_fn;    /* told of every step applied */
+	void *step_ctx;
 };
 
 /* ---- the clock ------------------------------------------------------------ */
@@ -225,8 +227,7 @@ const struct live_order *live_order_find(const struct live *l, const char *id)
 	return *order_slot(l, id);
 }
 
-/* The reason categories of the API, from the core's reasons. */
-static const char *reason_category(const char *detail)
+const char *live_reason_category(const char *detail)
 {
 	if (strncmp(detail, "rule:", 5) == 0 || strcmp(detail, "rule_error") == 0)
 		return "rule";
@@ -247,7 +248,7 @@ static void decide(struct live *l, struct live_order *lo, int accepted, const ch
 	lo->decided_at_us = l->e.clock.now_us;
 	if (!accepted) {
 		copy_str(lo->detail, sizeof lo->detail, detail);
-		copy_str(lo->reason, sizeof lo->reason, reason_category(detail));
+		copy_str(lo->reason, sizeof lo->reason, live_reason_category(detail));
 	}
 }
 
@@ -410,6 +411,28 @@ int live_end_step(struct live *l, long id, char *err, size_t errlen)
 		return -1; /* no such step in force: nothing changed */
 	recorder_end_step(l->rec, l->e.clock.now_us, id);
 	return engine_broken(l, err, errlen);
+}
+
+/* The engine applied step f (the schedule's, or the API's): the observer
+ * hears it with the API's id of the step (0: the schedule's).  The end of
+ * an API step that DELETE ended already changes nothing, and is not told. */
+static void step_applied(void *ctx, const struct scenario_failure *f, const char *what)
+{
+	struct live *l = ctx;
+	long id = f->step >= LIVE_STEP_BASE ? (long)(f->step - LIVE_STEP_BASE) + 1 : 0;
+	if (id > 0 && f->ends && (size_t)id <= l->e.n_live_steps && l->e.live_step_ends[id - 1] < 0 &&
+	    l->e.live_ending_id != id && l->e.live_steps[id - 1]->has_end)
+		return;
+	if (l->step_fn)
+		l->step_fn(l->step_ctx, id, f, what);
+}
+
+void live_on_step(struct live *l, live_step_fn fn, void *ctx)
+{
+	l->step_fn = fn;
+	l->step_ctx = ctx;
+	l->e.step_observer = fn ? step_applied : NULL;
+	l->e.step_observer_ctx = fn ? l : NULL;
 }
 
 void live_steps_each(const struct live *l,
@@ -645,6 +668,11 @@ struct customers *live_customers(struct live *l)
 const struct catalog *live_catalog(const struct live *l)
 {
 	return &l->e.cat;
+}
+
+int live_sync_backlog(struct live *l, struct sync_backlog *b)
+{
+	return sync_pending(&l->e.sync, b) < 0 ? -1 : 0;
 }
 
 int live_region_behind(struct live *l, size_t r, uint64_t cap, uint64_t *behind, int *capped)

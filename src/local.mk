@@ -34,7 +34,8 @@ src_libddbsim_la_SOURCES = \
 	src/live.c src/live.h src/recorder.c src/recorder.h \
 	src/http_server.c src/http_server.h \
 	src/api.c src/api.h src/api_orders.c src/api_nodes.c src/api_products.c \
-	src/api_customers.c src/api_compat.c \
+	src/api_customers.c src/api_compat.c src/api_faults.c \
+	src/api_events.c src/api_metrics.c \
 	src/serve.c src/serve.h
 src_libddbsim_la_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS) $(INIH_CFLAGS) $(CJSON_CFLAGS) $(MHD_CFLAGS)
 src_libddbsim_la_LIBADD = $(LUA_LIBS) $(INIH_LIBS) $(CJSON_LIBS) $(MHD_LIBS)

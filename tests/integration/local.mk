@@ -25,4 +25,7 @@ INTEGRATION_TESTS += \
 	tests/integration/serve_customers.sh \
 	tests/integration/serve_compat.sh \
 	tests/integration/serve_products.sh \
-	tests/integration/serve_record.sh
+	tests/integration/serve_record.sh \
+	tests/integration/serve_faults.sh \
+	tests/integration/serve_events.sh \
+	tests/integration/serve_metrics.sh
