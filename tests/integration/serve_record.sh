@@ -47,6 +47,14 @@ api GET '/api/v1/customers?zip_min=1000&zip_max=99999'
 expect_status 200 "a search"
 api PUT /api/v1/nodes/central '{"state":"slow","latency_ms":20,"for_s":0.5}'
 expect_status 200 "central slow for 0.5 s"
+api POST /api/v1/faults '{"kind":"duplicate","probability":0.5,"for_s":0.4}'
+expect_status 201 "duplicates for 0.4 s"
+api POST /api/v1/partitions '{"from":["west"],"to":["broker"]}'
+expect_status 201 "west cut from the broker"
+cut=$(json_get 'd["id"]')
+order west MOUSE 1 w1 accepted
+api DELETE "/api/v1/partitions/$cut"
+expect_status 200 "the partition undone"
 sleep 0.3
 api PUT /api/v1/nodes/middle '{"state":"up"}'
 expect_status 200 "middle up"
@@ -63,7 +71,7 @@ grep -q "all checks hold" "$TMP/r1.out" || { cat "$TMP/r1.out" >&2; fail "live c
 live_hash=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/r1.out" | head -n 1)
 [ -n "$live_hash" ] || { cat "$TMP/r1.out" >&2; fail "no state hash in serve's report"; }
 n_orders=$(grep -c '^act { at = [0-9.]*, order = ' "$REC" || true)
-[ "$n_orders" -eq 16 ] || { cat "$REC" >&2; fail "the recording holds $n_orders orders, not 16"; }
+[ "$n_orders" -eq 17 ] || { cat "$REC" >&2; fail "the recording holds $n_orders orders, not 17"; }
 grep -q 'product = { sku = "DOCK"' "$REC" || fail "the product is not recorded"
 grep -q 'step = { action = "down", target = "middle"' "$REC" || fail "middle down is not recorded"
 grep -q 'checks = true' "$REC" || fail "GET /checks is not recorded"
