@@ -36,6 +36,9 @@ int serve(const struct serve_options *so, const struct engine_options *o, struct
 	 * then finishes like a run, not interrupted. */
 	struct engine_options eo = *o;
 	eo.stop = NULL;
+	/* A bad address fails before the scenario starts. */
+	if (http_server_check_listen(so->listen, so->token != NULL, err, errlen) != 0)
+		return -1;
 	int rc = live_open(&l, &eo, so->speed, res, err, errlen);
 	if (rc != 0) {
 		live_close(l);
