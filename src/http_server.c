@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -30,6 +31,7 @@ struct http_server {
 	int has_token;
 	char url[128];
 	struct http_request *all; /* every request in progress, for stop */
+	int stopping;             /* http_server_stop: no request reaches the handler */
 };
 
 struct http_request {
@@ -272,6 +274,8 @@ static enum MHD_Result refuse(struct http_request *r, int status, const char *ms
 	reply_error(r, status, msg);
 	if (status == 401)
 		http_reply_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	if (r->srv->stopping)
+		http_reply_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	return send_reply(r);
 }
 
@@ -310,6 +314,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = r;
 		/* Refused before its body is read (MHD then closes the
 		 * connection instead of reading the rest). */
+		if (s->stopping)
+			return refuse(r, 503, "the server is shutting down");
 		if (declared_too_large(r))
 			return refuse(r, 413, "the body is larger than 64 KiB");
 		if (!authorized(r))
@@ -341,6 +347,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!r->handled) { /* the whole request is in */
 		if (r->too_large)
 			return refuse(r, 413, "the body is larger than 64 KiB");
+		if (s->stopping)
+			return refuse(r, 503, "the server is shutting down");
 		r->handled = 1;
 		if (s->handler(s->ctx, r) == HTTP_LATER && !r->replied) {
 			r->suspended = 1;
@@ -509,6 +517,10 @@ void http_server_stop(struct http_server *s)
 {
 	if (!s)
 		return;
+	/* No new connection; a request that comes on an open one is answered
+	 * 503 without reaching the handler (the engine has finished). */
+	s->stopping = 1;
+	MHD_socket listener = MHD_quiesce_daemon(s->d);
 	/* Every request still waiting is answered, every stream ended; a few
 	 * rounds send what is ready. */
 	for (struct http_request *r = s->all; r; r = r->next) {
@@ -521,6 +533,19 @@ void http_server_stop(struct http_server *s)
 	double t0 = wall_now();
 	while (s->all && wall_now() - t0 < 1.0)
 		http_server_run(s, 10);
+	/* MHD must not stop with a connection suspended: none is (each was
+	 * answered and woken above, and nothing waits any more), but a wake
+	 * may still be pending. */
+	int pending = 0;
+	for (struct http_request *r = s->all; r; r = r->next)
+		if (r->suspended) {
+			wake(r);
+			pending = 1;
+		}
+	if (pending)
+		MHD_run(s->d);
 	MHD_stop_daemon(s->d);
+	if (listener != MHD_INVALID_SOCKET)
+		close(listener);
 	free(s);
 }

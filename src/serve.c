@@ -67,6 +67,9 @@ int serve(const struct serve_options *so, const struct engine_options *o, struct
 		 * round also reads what came meanwhile: the next group). */
 		http_server_run(srv, 0);
 	}
+	/* The last round read requests after its commit: they commit now, so
+	 * that their clients hear the outcome, not a 503. */
+	live_commit_orders(l);
 	if (rc == 0)
 		rc = live_finish(l, res, err, errlen);
 	/* The orders still waiting were decided by the finish: their clients

@@ -22,4 +22,5 @@ INTEGRATION_TESTS += \
 	tests/integration/strict_names.sh \
 	tests/integration/fuzz_findings.sh \
 	tests/integration/serve_basics.sh \
-	tests/integration/serve_security.sh
+	tests/integration/serve_security.sh \
+	tests/integration/serve_load.sh
