@@ -23,4 +23,5 @@ INTEGRATION_TESTS += \
 	tests/integration/fuzz_findings.sh \
 	tests/integration/serve_basics.sh \
 	tests/integration/serve_security.sh \
-	tests/integration/serve_load.sh
+	tests/integration/serve_load.sh \
+	tests/integration/serve_full.sh

@@ -120,6 +120,18 @@ s, b = call("POST", "/api/v1/orders", body=chunks(2), headers={"Transfer-Encodin
 expect(s == 400, "a chunked body of 8 KiB of spaces: status %d" % s)
 print("ok: bodies up to 64 KiB are read, larger ones answered 413")
 
+# Ambiguous bodies are refused, naming the field (found by fuzz_api).
+for body, field in ((b'{"region":"east","sku":"MOUSE","quantity":1,"quantity":1000}', None),
+                    (b'{"region":"","sku":"MOUSE","quantity":1}', "region"),
+                    (b'{"region":"east","sku":"","quantity":1}', "sku"),
+                    (b'{"region":"east","sku":"MOUSE","quantity":9223372036854775807}', "quantity")):
+    s, b = call("POST", "/api/v1/orders", body=body)
+    d = json.loads(b)
+    expect(s == 400 and d.get("field") == field, "%r: %d %r" % (body, s, d))
+expect("twice" in json.loads(call("POST", "/api/v1/orders", body=b'{"sku":"A","sku":"B"}')[1])["error"],
+       "a field given twice is not said so")
+print("ok: a field given twice, an empty region or sku, a quantity past 2^63: 400")
+
 # No CORS: not on any answer so far, not on a preflight.
 call("OPTIONS", "/api/v1/orders", headers={"Origin": "http://evil.example",
      "Access-Control-Request-Method": "POST"})
