@@ -27,7 +27,7 @@ tests_bench_plain_mhd_SOURCES = tests/bench/plain_mhd.c
 tests_bench_plain_mhd_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 tests_bench_plain_mhd_LDADD = $(MHD_LIBS)
 EXTRA_DIST += tests/bench/bench_serve.sh
-BENCH_SERVE_SECONDS = 5
+BENCH_SERVE_SECONDS = 4
 
 bench-serve: tests/bench/http_load$(EXEEXT) tests/bench/plain_mhd$(EXEEXT) ddbsim$(EXEEXT) \
 		$(pkglib_LTLIBRARIES)
