@@ -479,8 +479,8 @@ int http_server_start(struct http_server **out, const struct http_server_options
 	                        MHD_OPTION_END);
 	if (!s->d) {
 		free(s);
-		return errorf(err, errlen, "cannot listen on %s (in use, or not an address of this "
-		              "machine?)", o->listen);
+		return errorf(err, errlen, "--listen %s: cannot listen there (the port in use, or "
+		              "not an address of this machine?)", o->listen);
 	}
 	const union MHD_DaemonInfo *port = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	char host[INET6_ADDRSTRLEN] = "";

@@ -20,7 +20,7 @@ refused() {
 	expect_rc 2 "$what"
 	grep -q -- "$option" "$TMP/err" || { cat "$TMP/err" >&2; fail "$what: the message does not name $option"; }
 	grep -q "listening on" "$TMP/out" && fail "$what: it listened"
-	grep -q "orders" "$TMP/out" && fail "$what: the scenario ran before the refusal"
+	grep -q "orders" "$TMP/out" && fail "$what: a report was printed"
 	return 0
 }
 
@@ -40,6 +40,10 @@ pass "bad --listen, --speed, --token-file values and an open address without a t
 
 printf 'the-token-0123456789\n' > "$TMP/token"
 start_serve sec -c "$CONF" -d "$TMP/data" --param background=no --token-file "$TMP/token"
+port=${SERVE_URL##*:}
+refused "a port in use" --listen --listen "127.0.0.1:$port"
+grep -q "cannot listen there" "$TMP/err" || fail "a port in use: $(cat "$TMP/err")"
+pass "a port in use: exit 2 naming --listen"
 timeout 120 "$PY" - "$SERVE_URL" the-token-0123456789 <<'PY' || fail "the limits (see above)"
 import http.client, json, socket, sys, time, urllib.parse
 
