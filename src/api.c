@@ -168,12 +168,10 @@ enum http_outcome api_error(struct http_request *r, int status, const char *fiel
 	return api_json(r, status, o);
 }
 
-cJSON *api_body_object(struct http_request *r)
+cJSON *api_parse_json(const char *body, size_t len, char *err, size_t errlen)
 {
-	size_t len;
-	const char *body = http_body(r, &len);
 	if (len == 0) {
-		api_error(r, 400, NULL, "a JSON object is required as the body");
+		errorf(err, errlen, "a JSON object is required as the body");
 		return NULL;
 	}
 	const char *end = NULL;
@@ -187,7 +185,19 @@ cJSON *api_body_object(struct http_request *r)
 	}
 	if (!o) {
 		size_t at = end && end >= body ? (size_t)(end - body) : 0;
-		api_error(r, 400, NULL, "the body is not valid JSON (at byte %zu)", at);
+		errorf(err, errlen, "the body is not valid JSON (at byte %zu)", at);
+	}
+	return o;
+}
+
+cJSON *api_body_object(struct http_request *r)
+{
+	size_t len;
+	char err[256];
+	const char *body = http_body(r, &len);
+	cJSON *o = api_parse_json(body, len, err, sizeof err);
+	if (!o) {
+		api_error(r, 400, NULL, "%s", err);
 		return NULL;
 	}
 	if (!cJSON_IsObject(o)) {
@@ -255,6 +265,9 @@ int api_field_int(const cJSON *o, const char *name, enum api_need need, int64_t 
 		return 0;
 	if (d != floor(d))
 		return errorf(err, errlen, "%s must be a whole number", name);
+	/* (double)INT64_MAX is 2^63, one past it: it must not be converted. */
+	if (d >= 9223372036854775808.0)
+		return errorf(err, errlen, "%s must be from %" PRId64 " to %" PRId64, name, min, max);
 	*out = (int64_t)d;
 	return 0;
 }
@@ -262,12 +275,19 @@ int api_field_int(const cJSON *o, const char *name, enum api_need need, int64_t 
 int api_fields_known(const cJSON *o, const char *const *known, char *err, size_t errlen)
 {
 	const cJSON *item;
+	uint64_t seen = 0; /* bit k: known[k] was met (lists are shorter than 64) */
 	cJSON_ArrayForEach(item, o) {
-		int found = 0;
-		for (const char *const *k = known; *k && !found; k++)
-			found = item->string && strcmp(item->string, *k) == 0;
-		if (!found)
+		int found = -1;
+		for (int k = 0; known[k] && found < 0; k++)
+			if (item->string && strcmp(item->string, known[k]) == 0)
+				found = k;
+		if (found < 0)
 			return errorf(err, errlen, "unknown field %s", item->string ? item->string : "?");
+		/* A field given twice: which one counts would be a guess. */
+		if (found < 64 && (seen & (UINT64_C(1) << found)))
+			return errorf(err, errlen, "field %s is given twice", item->string);
+		if (found < 64)
+			seen |= UINT64_C(1) << found;
 	}
 	return 0;
 }

@@ -48,6 +48,17 @@ struct api_route {
 const struct api_route *api_route_find(const char *method, const char *path, char *arg,
                                        size_t argmax, int *path_known);
 
+/* ---- pure parsers (no server, no engine): for the endpoints and fuzzing -- */
+
+/* body (len bytes) as one JSON value, nothing but blanks after it: the
+ * value, or NULL with err saying where it broke. */
+struct cJSON *api_parse_json(const char *body, size_t len, char *err, size_t errlen);
+/* The body of POST /orders: 0 with region and req (id and customer empty
+ * when not given), or -1 with err and the field at fault ("" when none). */
+struct ddb_order;
+int api_order_parse(const struct cJSON *o, char *region, size_t regionlen, struct ddb_order *req,
+                    char *field, size_t fieldlen, char *err, size_t errlen);
+
 /* ---- for the endpoints ------------------------------------------------- */
 
 /* Answers body (which it frees) with status. */
@@ -68,7 +79,8 @@ int api_field_int(const struct cJSON *o, const char *name, enum api_need need, i
                   int64_t max, int64_t *out, char *err, size_t errlen);
 int api_field_number(const struct cJSON *o, const char *name, enum api_need need, double min,
                      double max, double *out, char *err, size_t errlen);
-/* Fields not in the NULL-terminated list known: -1 naming the first. */
+/* Fields not in the NULL-terminated list known, or one of them twice: -1
+ * naming the first. */
 int api_fields_known(const struct cJSON *o, const char *const *known, char *err, size_t errlen);
 
 /* The endpoints, by resource; an _init registers what a resource needs. */

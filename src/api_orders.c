@@ -56,45 +56,61 @@ void api_orders_init(struct api *a)
 	live_on_order_done(a->live, order_done, a);
 }
 
+int api_order_parse(const cJSON *o, char *region, size_t regionlen, struct ddb_order *req,
+                    char *field, size_t fieldlen, char *err, size_t errlen)
+{
+	static const char *const known[] = { "region", "sku", "quantity", "customer", "id", NULL };
+	const char *what = "";
+	memset(req, 0, sizeof *req);
+	region[0] = field[0] = err[0] = 0;
+	int bad = api_fields_known(o, known, err, errlen) != 0;
+	if (!bad && api_field_string(o, "region", API_REQUIRED, region, regionlen, err, errlen) != 0)
+		what = "region", bad = 1;
+	if (!bad && api_field_string(o, "sku", API_REQUIRED, req->sku, sizeof req->sku, err,
+	                             errlen) != 0)
+		what = "sku", bad = 1;
+	if (!bad && (!region[0] || !req->sku[0])) {
+		what = !region[0] ? "region" : "sku";
+		snprintf(err, errlen, "%s must not be empty", what);
+		bad = 1;
+	}
+	if (!bad && api_field_int(o, "quantity", API_REQUIRED, 1, 1000000000, &req->quantity, err,
+	                          errlen) != 0)
+		what = "quantity", bad = 1;
+	if (!bad && (api_field_string(o, "customer", API_OPTIONAL, req->customer,
+	                              sizeof req->customer, err, errlen) != 0 ||
+	             (req->customer[0] && !plain_name(req->customer)))) {
+		if (!err[0] || req->customer[0])
+			snprintf(err, errlen, "customer may hold letters, digits and ._:- only");
+		what = "customer", bad = 1;
+	}
+	/* An id leaves room for nothing else in DDB_ID_MAX: 64 bytes at most. */
+	if (!bad && (api_field_string(o, "id", API_OPTIONAL, req->id, 65, err, errlen) != 0 ||
+	             (req->id[0] && !plain_name(req->id)))) {
+		if (req->id[0])
+			snprintf(err, errlen, "id may hold letters, digits and ._:- only");
+		what = "id", bad = 1;
+	}
+	if (!bad)
+		return 0;
+	copy_str(field, fieldlen, what);
+	return -1;
+}
+
 enum http_outcome api_orders_post(struct api *a, struct http_request *r, const char *arg)
 {
 	(void)arg;
-	static const char *const known[] = { "region", "sku", "quantity", "customer", "id", NULL };
-	char err[512], region[DDB_NAME_MAX] = "", what[16] = "";
+	char err[512], region[DDB_NAME_MAX], field[32];
 	struct ddb_order req;
-	memset(&req, 0, sizeof req);
 	cJSON *o = api_body_object(r);
 	if (!o)
 		return HTTP_DONE;
-	int bad = api_fields_known(o, known, err, sizeof err) != 0;
-	if (!bad && api_field_string(o, "region", API_REQUIRED, region, sizeof region, err,
-	                             sizeof err) != 0)
-		copy_str(what, sizeof what, "region"), bad = 1;
-	if (!bad && api_field_string(o, "sku", API_REQUIRED, req.sku, sizeof req.sku, err,
-	                             sizeof err) != 0)
-		copy_str(what, sizeof what, "sku"), bad = 1;
-	if (!bad && api_field_int(o, "quantity", API_REQUIRED, 1, 1000000000, &req.quantity, err,
-	                          sizeof err) != 0)
-		copy_str(what, sizeof what, "quantity"), bad = 1;
-	if (!bad && (api_field_string(o, "customer", API_OPTIONAL, req.customer,
-	                              sizeof req.customer, err, sizeof err) != 0 ||
-	             (req.customer[0] && !plain_name(req.customer)))) {
-		if (!err[0] || req.customer[0])
-			snprintf(err, sizeof err, "customer may hold letters, digits and ._:- only");
-		copy_str(what, sizeof what, "customer"), bad = 1;
-	}
-	/* An id leaves room for nothing else in DDB_ID_MAX: 64 bytes at most. */
-	if (!bad && (api_field_string(o, "id", API_OPTIONAL, req.id, 65, err, sizeof err) != 0 ||
-	             (req.id[0] && !plain_name(req.id)))) {
-		if (req.id[0])
-			snprintf(err, sizeof err, "id may hold letters, digits and ._:- only");
-		copy_str(what, sizeof what, "id"), bad = 1;
-	}
+	int bad = api_order_parse(o, region, sizeof region, &req, field, sizeof field, err,
+	                          sizeof err);
 	cJSON_Delete(o);
 	if (bad)
-		return api_error(r, 400, what, "%s", err);
+		return api_error(r, 400, field, "%s", err);
 	int status;
-	char field[32];
 	const struct live_order *lo = live_order(a->live, region, &req, r, &status, field,
 	                                         sizeof field, err, sizeof err);
 	if (!lo)

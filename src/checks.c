@@ -614,7 +614,6 @@ static int check_node_queues(struct ctx *c, struct customers *cs)
 	size_t n_queued = 0;
 	if (queued_writes_load(c->w->data_dir, &queued, &n_queued, c->err, c->errlen) != 0)
 		return -1;
-	uint64_t total = 0;
 	for (size_t r = 0; r < c->w->n_regions; r++) {
 		char q[DDB_ID_MAX];
 		uint64_t depth;
@@ -627,7 +626,6 @@ static int check_node_queues(struct ctx *c, struct customers *cs)
 		else if (depth)
 			offend(&f, "%" PRIu64 " writes still wait in %s (%s is %s)", depth, q, name,
 			       node_state_name(c->w->regions[r].node->state));
-		total += asked ? depth : 0;
 		/* Its records: queued is sorted by node. */
 		size_t at = 0;
 		while (at < n_queued && strcmp(queued[at].node, name) != 0)

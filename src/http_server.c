@@ -15,8 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "util.h"
+
+/* What of a too large chunked body is read (and dropped) before the
+ * connection is closed instead of answered 413. */
+#define HTTP_DROP_MAX (1024 * 1024)
 
 struct http_server {
 	struct MHD_Daemon *d;
@@ -26,6 +31,7 @@ struct http_server {
 	int has_token;
 	char url[128];
 	struct http_request *all; /* every request in progress, for stop */
+	int stopping;             /* http_server_stop: no request reaches the handler */
 };
 
 struct http_request {
@@ -35,7 +41,9 @@ struct http_request {
 	const char *method, *path;
 	char *body;
 	size_t body_len;
-	int too_large;
+	int queued;    /* the reply is with MHD */
+	int too_large; /* a chunked body past HTTP_BODY_MAX */
+	size_t dropped;
 	int handled;   /* the handler has seen it */
 	int suspended; /* waiting for a reply (HTTP_LATER) or for a stream's data */
 	int replied;
@@ -209,6 +217,7 @@ static enum MHD_Result send_reply(struct http_request *r)
 		i += strlen(name) + 1 + strlen(value) + 1;
 	}
 	enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+	r->queued = ok == MHD_YES;
 	MHD_destroy_response(resp);
 	return ok;
 }
@@ -248,6 +257,28 @@ static int authorized(const struct http_request *r)
 
 /* ---- the callbacks ------------------------------------------------------------ */
 
+/* A Content-Length above HTTP_BODY_MAX (or one that is not a number). */
+static int declared_too_large(const struct http_request *r)
+{
+	const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (!cl)
+		return 0;
+	size_t digits = strspn(cl, "0123456789");
+	return digits == 0 || cl[digits] || digits > 9 || strtol(cl, NULL, 10) > HTTP_BODY_MAX;
+}
+
+/* Answers an error at once, the handler never seeing the request. */
+static enum MHD_Result refuse(struct http_request *r, int status, const char *msg)
+{
+	r->handled = 1;
+	reply_error(r, status, msg);
+	if (status == 401)
+		http_reply_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	if (r->srv->stopping)
+		http_reply_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	return send_reply(r);
+}
+
 static void unlink_request(struct http_request *r)
 {
 	struct http_server *s = r->srv;
@@ -281,14 +312,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			s->all->prev = r;
 		s->all = r;
 		*con_cls = r;
+		/* Refused before its body is read (MHD then closes the
+		 * connection instead of reading the rest). */
+		if (s->stopping)
+			return refuse(r, 503, "the server is shutting down");
+		if (declared_too_large(r))
+			return refuse(r, 413, "the body is larger than 64 KiB");
+		if (!authorized(r))
+			return refuse(r, 401, "an Authorization: Bearer token is required");
 		return MHD_YES;
 	}
 	if (*upload_data_size) { /* a piece of the body */
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		if (r->handled) /* refused: the rest is not read */
+			return MHD_YES;
+		/* A chunked body (no Content-Length) found too large: MHD can
+		 * answer only once it is all in, so the rest is read and dropped,
+		 * up to a bound past which the connection is closed. */
 		if (r->too_large || r->body_len + n > HTTP_BODY_MAX) {
 			r->too_large = 1;
-			return MHD_YES;
+			r->dropped += n;
+			return r->dropped > HTTP_DROP_MAX ? MHD_NO : MHD_YES;
 		}
 		char *grown = realloc(r->body, r->body_len + n + 1);
 		if (!grown)
@@ -300,19 +345,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (!r->handled) { /* the whole request is in */
-		r->handled = 1;
 		if (r->too_large)
-			reply_error(r, 413, "the body is larger than 64 KiB");
-		else if (!authorized(r))
-			reply_error(r, 401, "an Authorization: Bearer token is required");
-		else if (s->handler(s->ctx, r) == HTTP_LATER && !r->replied) {
+			return refuse(r, 413, "the body is larger than 64 KiB");
+		if (s->stopping)
+			return refuse(r, 503, "the server is shutting down");
+		r->handled = 1;
+		if (s->handler(s->ctx, r) == HTTP_LATER && !r->replied) {
 			r->suspended = 1;
 			MHD_suspend_connection(conn);
 			return MHD_YES;
 		}
 	}
-	if (!r->replied)
-		return MHD_YES; /* resumed early: wait again */
+	if (r->queued)
+		return MHD_YES;
+	if (!r->replied) { /* woken with no reply yet: wait again */
+		r->suspended = 1;
+		MHD_suspend_connection(conn);
+		return MHD_YES;
+	}
 	return send_reply(r);
 }
 
@@ -381,16 +431,30 @@ static int parse_listen(const char *listen, struct sockaddr_storage *out, char *
 	return 0;
 }
 
+static int check_listen(const char *listen, int has_token, struct sockaddr_storage *sa, char *err,
+                        size_t errlen)
+{
+	if (parse_listen(listen, sa, err, errlen) != 0)
+		return -1;
+	if (!loopback((struct sockaddr *)sa) && !has_token)
+		return errorf(err, errlen, "--listen %s is not a loopback address: give --token-file "
+		              "too, so that only holders of the token can reach the API", listen);
+	return 0;
+}
+
+int http_server_check_listen(const char *listen, int has_token, char *err, size_t errlen)
+{
+	struct sockaddr_storage sa;
+	return check_listen(listen, has_token, &sa, err, errlen);
+}
+
 int http_server_start(struct http_server **out, const struct http_server_options *o, char *err,
                       size_t errlen)
 {
 	struct sockaddr_storage sa;
 	*out = NULL;
-	if (parse_listen(o->listen, &sa, err, errlen) != 0)
+	if (check_listen(o->listen, o->token != NULL, &sa, err, errlen) != 0)
 		return -1;
-	if (!loopback((struct sockaddr *)&sa) && !o->token)
-		return errorf(err, errlen, "--listen %s is not a loopback address: give --token-file "
-		              "too, so that only holders of the token can reach the API", o->listen);
 	struct http_server *s = calloc(1, sizeof *s);
 	if (!s)
 		return errorf(err, errlen, "out of memory");
@@ -415,8 +479,8 @@ int http_server_start(struct http_server **out, const struct http_server_options
 	                        MHD_OPTION_END);
 	if (!s->d) {
 		free(s);
-		return errorf(err, errlen, "cannot listen on %s (in use, or not an address of this "
-		              "machine?)", o->listen);
+		return errorf(err, errlen, "--listen %s: cannot listen there (the port in use, or "
+		              "not an address of this machine?)", o->listen);
 	}
 	const union MHD_DaemonInfo *port = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	char host[INET6_ADDRSTRLEN] = "";
@@ -453,6 +517,10 @@ void http_server_stop(struct http_server *s)
 {
 	if (!s)
 		return;
+	/* No new connection; a request that comes on an open one is answered
+	 * 503 without reaching the handler (the engine has finished). */
+	s->stopping = 1;
+	MHD_socket listener = MHD_quiesce_daemon(s->d);
 	/* Every request still waiting is answered, every stream ended; a few
 	 * rounds send what is ready. */
 	for (struct http_request *r = s->all; r; r = r->next) {
@@ -465,6 +533,19 @@ void http_server_stop(struct http_server *s)
 	double t0 = wall_now();
 	while (s->all && wall_now() - t0 < 1.0)
 		http_server_run(s, 10);
+	/* MHD must not stop with a connection suspended: none is (each was
+	 * answered and woken above, and nothing waits any more), but a wake
+	 * may still be pending. */
+	int pending = 0;
+	for (struct http_request *r = s->all; r; r = r->next)
+		if (r->suspended) {
+			wake(r);
+			pending = 1;
+		}
+	if (pending)
+		MHD_run(s->d);
 	MHD_stop_daemon(s->d);
+	if (listener != MHD_INVALID_SOCKET)
+		close(listener);
 	free(s);
 }

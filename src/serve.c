@@ -36,6 +36,9 @@ int serve(const struct serve_options *so, const struct engine_options *o, struct
 	 * then finishes like a run, not interrupted. */
 	struct engine_options eo = *o;
 	eo.stop = NULL;
+	/* A bad address fails before the scenario starts. */
+	if (http_server_check_listen(so->listen, so->token != NULL, err, errlen) != 0)
+		return -1;
 	int rc = live_open(&l, &eo, so->speed, res, err, errlen);
 	if (rc != 0) {
 		live_close(l);
@@ -64,8 +67,14 @@ int serve(const struct serve_options *so, const struct engine_options *o, struct
 		live_commit_orders(l); /* what came in while the events ran */
 		http_server_run(srv, wait_ms);
 		live_commit_orders(l); /* what this round of requests placed */
+		/* Their answers go out now, not after the next events (this
+		 * round also reads what came meanwhile: the next group). */
+		http_server_run(srv, 0);
 		api_tick(&api);
 	}
+	/* The last round read requests after its commit: they commit now, so
+	 * that their clients hear the outcome, not a 503. */
+	live_commit_orders(l);
 	if (rc == 0)
 		rc = live_finish(l, res, err, errlen);
 	/* The orders still waiting were decided by the finish: their clients

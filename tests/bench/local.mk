@@ -17,3 +17,23 @@ bench: tests/bench/bench_orders$(EXEEXT) ddbsim$(EXEEXT) $(pkglib_LTLIBRARIES)
 		tests/bench/bench_orders ./ddbsim$(EXEEXT) $(top_srcdir)/tests/bench/bench.lua \
 		$(top_srcdir)/tests/bench/bench.conf $(BENCH_ORDERS) $(BENCH_RSS_ORDERS)
 .PHONY: bench
+
+# make bench-serve: ddbsim serve against a plain libmicrohttpd server, the
+# same load (tests/bench/bench_serve.sh).
+EXTRA_PROGRAMS += tests/bench/http_load tests/bench/plain_mhd
+tests_bench_http_load_SOURCES = tests/bench/http_load.c
+tests_bench_http_load_LDADD = -lpthread
+tests_bench_plain_mhd_SOURCES = tests/bench/plain_mhd.c
+tests_bench_plain_mhd_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
+tests_bench_plain_mhd_LDADD = $(MHD_LIBS)
+EXTRA_DIST += tests/bench/bench_serve.sh
+BENCH_SERVE_SECONDS = 4
+
+bench-serve: tests/bench/http_load$(EXEEXT) tests/bench/plain_mhd$(EXEEXT) ddbsim$(EXEEXT) \
+		$(pkglib_LTLIBRARIES)
+	@case "$(SAN_CFLAGS)" in *sanitize*) \
+		echo "make bench-serve: this build has sanitizers: numbers mean little (configure without --enable-sanitizers)";; esac
+	DDBSIM_PLUGIN_DIR='$(TEST_PLUGIN_DIR)' DDBSIM_SCRIPTDIR='$(abs_top_srcdir)/scripts/lua' \
+		$(SHELL) $(top_srcdir)/tests/bench/bench_serve.sh ./ddbsim$(EXEEXT) \
+		tests/bench/http_load$(EXEEXT) tests/bench/plain_mhd$(EXEEXT) $(BENCH_SERVE_SECONDS)
+.PHONY: bench-serve

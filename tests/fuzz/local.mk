@@ -1,6 +1,7 @@
 # tests/fuzz/local.mk - fuzzing: libFuzzer harnesses for the parsers of
 # what comes from outside (config files, messages, kept queues, scenario
-# tables, the nodes file, the record of queued writes).
+# tables, the nodes file, the record of queued writes) and the HTTP API's
+# router and JSON bodies.
 #
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_HARNESSES='config wire']
 #
@@ -25,7 +26,7 @@
 #      program.
 
 FUZZ_SECONDS = 60
-FUZZ_ALL = config wire broker_queues scenario nodes queued_writes
+FUZZ_ALL = config wire broker_queues scenario nodes queued_writes api
 FUZZ_HARNESSES = $(FUZZ_ALL)
 
 FUZZ_COMMON = tests/fuzz/fuzz_common.c
@@ -39,6 +40,10 @@ FUZZ_SCENARIO_SRC = tests/fuzz/fuzz_scenario.c src/scenario.c src/scenario_limit
 	src/scenario_sandbox.c src/scenario_parse.c src/scenario_customers.c src/script_watchdog.c src/utf8.c src/prng.c
 FUZZ_NODES_SRC = tests/fuzz/fuzz_nodes.c src/node.c
 FUZZ_QUEUED_WRITES_SRC = tests/fuzz/fuzz_queued_writes.c src/queued_writes.c src/node.c
+# The API's parsers sit beside its endpoints, which reach the whole engine:
+# this harness is built with every source of the library.
+FUZZ_API_SRC = tests/fuzz/fuzz_api.c
+FUZZ_API_LIB_C = `for f in $(src_libddbsim_la_SOURCES); do case $$f in *.c) echo $$f;; esac; done`
 
 EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/make_corpus.sh tests/fuzz/scenario_seed.c \
 	tests/fuzz/scenario.dict tests/fuzz/config.dict tests/fuzz/corpus
@@ -66,6 +71,11 @@ tests/fuzz/fuzz_nodes: $(FUZZ_INCLUDED) $(FUZZ_COMMON) $(FUZZ_NODES_SRC)
 	$(AM_V_GEN)$(FUZZ_BUILD) $(FUZZ_COMMON) $(FUZZ_NODES_SRC)
 tests/fuzz/fuzz_queued_writes: $(FUZZ_INCLUDED) $(FUZZ_COMMON) $(FUZZ_QUEUED_WRITES_SRC)
 	$(AM_V_GEN)$(FUZZ_BUILD) $(FUZZ_COMMON) $(FUZZ_QUEUED_WRITES_SRC)
+tests/fuzz/fuzz_api: $(FUZZ_INCLUDED) $(FUZZ_COMMON) $(FUZZ_API_SRC) $(src_libddbsim_la_SOURCES)
+	$(AM_V_GEN)$(FUZZ_BUILD) $(LUA_CFLAGS) $(INIH_CFLAGS) $(CJSON_CFLAGS) $(MHD_CFLAGS) \
+		$(AM_CPPFLAGS) \
+		$(FUZZ_COMMON) $(FUZZ_API_SRC) $(FUZZ_API_LIB_C) \
+		$(LUA_LIBS) $(INIH_LIBS) $(CJSON_LIBS) $(MHD_LIBS) $(LIBS)
 
 fuzz:
 	@if test -n '$(FUZZ_MISSING)'; then \
@@ -85,7 +95,7 @@ FUZZ_REPLAY = tests/fuzz/replay.c tests/fuzz/fuzz.h $(FUZZ_COMMON)
 FUZZ_REPLAY_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/fuzz
 check_PROGRAMS += tests/fuzz/replay_config tests/fuzz/replay_wire \
 	tests/fuzz/replay_broker_queues tests/fuzz/replay_scenario tests/fuzz/replay_nodes \
-	tests/fuzz/replay_queued_writes
+	tests/fuzz/replay_queued_writes tests/fuzz/replay_api
 tests_fuzz_replay_config_SOURCES = $(FUZZ_REPLAY) $(FUZZ_CONFIG_SRC)
 tests_fuzz_replay_config_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"config"'
 tests_fuzz_replay_config_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
@@ -102,3 +112,7 @@ tests_fuzz_replay_nodes_SOURCES = $(FUZZ_REPLAY) $(FUZZ_NODES_SRC)
 tests_fuzz_replay_nodes_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"nodes"'
 tests_fuzz_replay_queued_writes_SOURCES = $(FUZZ_REPLAY) $(FUZZ_QUEUED_WRITES_SRC)
 tests_fuzz_replay_queued_writes_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"queued_writes"'
+tests_fuzz_replay_api_SOURCES = $(FUZZ_REPLAY) $(FUZZ_API_SRC)
+tests_fuzz_replay_api_CPPFLAGS = $(FUZZ_REPLAY_CPPFLAGS) -DFUZZ_NAME='"api"'
+tests_fuzz_replay_api_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
+tests_fuzz_replay_api_LDADD = src/libddbsim.la $(CJSON_LIBS)

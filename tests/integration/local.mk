@@ -28,4 +28,7 @@ INTEGRATION_TESTS += \
 	tests/integration/serve_record.sh \
 	tests/integration/serve_faults.sh \
 	tests/integration/serve_events.sh \
-	tests/integration/serve_metrics.sh
+	tests/integration/serve_metrics.sh \
+	tests/integration/serve_security.sh \
+	tests/integration/serve_load.sh \
+	tests/integration/serve_full.sh
