@@ -24,5 +24,7 @@ void hist_add(struct histogram *h, int64_t value); /* negative counts as 0 */
  * top of its bucket, capped by max); 0 when empty. */
 int64_t hist_percentile(const struct histogram *h, double q);
 double hist_mean(const struct histogram *h);
+/* The largest value that falls in bucket idx (0 .. HIST_BUCKETS-1). */
+uint64_t hist_bucket_top(int idx);
 
 #endif
