@@ -297,8 +297,14 @@ int report_html_commit_run(struct report_html *h, const struct run_result *res, 
 
 	char title[512], line[4600];
 	snprintf(title, sizeof title, "ddbsim: %s seed %" PRIu64, res->scenario, res->seed);
-	snprintf(line, sizeof line, "%s, seed %" PRIu64 ", state hash %016" PRIx64, res->scenario,
-	         res->seed, res->state_hash);
+	if (res->interrupted)
+		snprintf(line, sizeof line, "%s, seed %" PRIu64 ", stopped by %s at t=%.3f s (%s): no "
+		         "checks, no state hash", res->scenario, res->seed,
+		         report_signal_name(res->interrupted), (double)res->virtual_us / 1e6,
+		         res->interrupted_in ? res->interrupted_in : "");
+	else
+		snprintf(line, sizeof line, "%s, seed %" PRIu64 ", state hash %016" PRIx64, res->scenario,
+		         res->seed, res->state_hash);
 	struct page pg = {
 		.h = h, .title = title, .data = data, .line = line,
 		.verdict = res->interrupted ? "interrupted" : res->failed_checks ? "SOME CHECKS FAILED"

@@ -21,7 +21,29 @@ ddbsim run -c "$CONF" "$SCENARIO" --html "$TMP/no/such/dir/r.html"
 expect_rc 2 "--html into a missing directory"
 expect_err "--html $TMP/no/such/dir/r.html" "--html into a missing directory"
 [ ! -e "$TMP/data" ] || fail "--html into a missing directory: the run started"
+ddbsim run -c "$CONF" "$SCENARIO" --check-determinism --html "$TMP/x.html"
+expect_rc 2 "--html with --check-determinism"
 pass "--html: usage errors and an unwritable path, before the run"
+
+# A run stopped by SIGTERM: the page says so, without checks or state hash.
+"$DDBSIM" run -c "$CONF" "$top_srcdir/tests/integration/data/long.lua" -q \
+	--html "$TMP/stopped.html" > "$TMP/out" 2> "$TMP/err" &
+RUN_PID=$!
+i=0
+until grep -q "resetting no" "$TMP/data/nodes" 2>/dev/null; do # the setup is over
+	kill -0 "$RUN_PID" 2>/dev/null || { cat "$TMP/out" "$TMP/err"; fail "the long run ended"; }
+	i=$((i + 1))
+	[ "$i" -le 1200 ] || fail "the long run did not start within 60 s"
+	sleep 0.05
+done
+kill -TERM "$RUN_PID"
+rc=0
+wait "$RUN_PID" || rc=$?
+RUN_PID=
+expect_rc 143 "a run stopped by SIGTERM"
+grep -q '<span class="verdict fail">interrupted</span>.*stopped by SIGTERM at t=' \
+	"$TMP/stopped.html" || fail "the page of a stopped run does not say it was stopped"
+pass "--html: the page of a run stopped by SIGTERM"
 
 # One run: its failing check makes it exit 1; the page is written anyway.
 ddbsim run -c "$CONF" "$SCENARIO" --seed 3 --html "$TMP/run.html"
