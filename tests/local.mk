@@ -69,6 +69,11 @@ tests_unit_test_engine_SOURCES = tests/unit/test_engine.c tests/unit/plugin_fixt
 tests_unit_test_engine_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_engine_LDADD = src/libddbsim.la $(UNIT_LIBS)
 
+check_PROGRAMS += tests/unit/test_report_html
+tests_unit_test_report_html_SOURCES = tests/unit/test_report_html.c
+tests_unit_test_report_html_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_report_html_LDADD = src/libddbsim.la $(UNIT_LIBS)
+
 TESTS += $(check_PROGRAMS)
 
 # --- test plugins: built from the public header alone --------------------
@@ -95,7 +100,12 @@ tests_plugins_noops_la_CPPFLAGS = -I$(top_srcdir)/src
 include tests/integration/local.mk
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/serve_lib.sh \
-	tests/integration/data
+	tests/integration/data tests/browser/browser.py tests/browser/report_html_test.py
+# The browser tests' screenshots and console logs.
+clean-local: clean-browser-logs
+clean-browser-logs:
+	-rm -rf tests/integration/report_html.d
+.PHONY: clean-browser-logs
 
 # --- fuzzing: make fuzz, and the seed corpora as tests ---------------------
 include tests/fuzz/local.mk

@@ -31,4 +31,5 @@ INTEGRATION_TESTS += \
 	tests/integration/serve_metrics.sh \
 	tests/integration/serve_security.sh \
 	tests/integration/serve_load.sh \
-	tests/integration/serve_full.sh
+	tests/integration/serve_full.sh \
+	tests/integration/report_html.sh
