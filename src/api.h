@@ -14,11 +14,13 @@
 
 struct cJSON;
 struct live;
+struct api_static;
 
 struct api {
 	struct live *live;
 	int shutdown;     /* POST /api/v1/shutdown asked the server to stop */
 	uint64_t requests;
+	struct api_static *statics; /* the web page's files (api_static.c) */
 };
 
 void api_init(struct api *a, struct live *l);
@@ -74,5 +76,13 @@ enum http_outcome api_orders_get(struct api *a, struct http_request *r, const ch
 enum http_outcome api_sales(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_nodes_list(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_nodes_put(struct api *a, struct http_request *r, const char *arg);
+
+/* The web page (api_static.c): its fixed list of files, read once (a
+ * file that cannot be read is answered 503 with the reason). */
+struct api_static *api_static_load(void);
+void api_static_free(struct api_static *s);
+/* Whether path is one of the page's files. */
+int api_static_known(const char *path);
+enum http_outcome api_static_get(struct api *a, struct http_request *r);
 
 #endif

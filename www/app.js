@@ -1,0 +1,848 @@
+/*
+ * app.js - the web page of `ddbsim serve`: it reads and drives the live
+ * API (/api/v1, same origin) and follows /api/v1/events.  Every value from
+ * the server is inserted as text (textContent, createElement), never as
+ * HTML.  An API error is shown in the page's error area.  No build step:
+ * plain ES2017 in the browser, the charts by dygraphs (window.Dygraph).
+ */
+'use strict';
+
+(function () {
+
+const API = '/api/v1';
+const HISTORY_POINTS = 600;      /* the charts keep the last 10 minutes (1 sample/s) */
+const TRACKED_MAX = 12;          /* records created here that the page keeps re-reading */
+const POLL_MS = 2000;            /* sales, tracked records, and nodes when the stream is down */
+/* Zip ranges of live.lua: the n-th region (in the order of GET /nodes) is
+ * home for the n-th range; each region's copies live on the region before
+ * it in the ring (1 on 3, 2 on 1, 3 on 2). */
+const ZIP_RANGES = [[1000, 39999], [40000, 69999], [70000, 99999]];
+
+const state = {
+	nodes: [],               /* from GET /nodes or the stream: {name, kind, state, ...} */
+	queues: {},              /* queue name -> depth, from the stream's samples */
+	samples: [],             /* chart rows: {t: Date, accepted, rejected: {reason: n}, p50, p99, queues: {}} */
+	rejectReasons: [],       /* every reason seen, in order */
+	queueNames: [],          /* every queue seen, in order */
+	bands: [],               /* {t: Date, states: {node: state}, faults: n} */
+	tracked: [],             /* ids of records created here, newest first */
+	trackedInfo: {},         /* id -> {zip, city, home, read} */
+	partitions: [],
+	faults: [],
+	lastCounters: null,
+	streamUp: false,
+	charts: {},
+};
+
+/* ---- small DOM helpers (text only) ------------------------------------ */
+
+function $(id) { return document.getElementById(id); }
+
+function el(tag, text, cls) {
+	const e = document.createElement(tag);
+	if (text !== undefined && text !== null)
+		e.textContent = String(text);
+	if (cls)
+		e.className = cls;
+	return e;
+}
+
+function clear(e) {
+	while (e.firstChild)
+		e.removeChild(e.firstChild);
+}
+
+function row(cells) {
+	const tr = document.createElement('tr');
+	for (const c of cells) {
+		const td = document.createElement('td');
+		if (c instanceof Node)
+			td.appendChild(c);
+		else
+			td.textContent = c === undefined || c === null ? '' : String(c);
+		tr.appendChild(td);
+	}
+	return tr;
+}
+
+function badge(text, kind) {
+	return el('span', text, 'badge badge-' + kind);
+}
+
+function stateKind(s) {
+	if (s === 'up') return 'ok';
+	if (s === 'down') return 'bad';
+	if (s === 'slow' || s === 'cut' || s === 'partitioned') return 'warn';
+	return 'unknown';
+}
+
+/* ---- the API ------------------------------------------------------------ */
+
+class ApiError extends Error {
+	constructor(what, status, body) {
+		const msg = body && body.error ? body.error : 'HTTP ' + status;
+		super(what + ': ' + (status ? status + ' ' : '') + msg +
+		      (body && body.field ? ' (field ' + body.field + ')' : ''));
+		this.status = status;
+		this.body = body;
+	}
+}
+
+/* One call; the JSON answer, or an ApiError (shown by the caller). */
+async function api(method, path, body) {
+	const what = method + ' ' + API + path;
+	const init = { method, headers: { 'Accept': 'application/json' } };
+	if (body !== undefined) {
+		init.headers['Content-Type'] = 'application/json';
+		init.body = JSON.stringify(body);
+	}
+	let res;
+	try {
+		res = await fetch(API + path, init);
+	} catch (e) {
+		throw new ApiError(what, 0, { error: 'the server did not answer (' + e.message + ')' });
+	}
+	let json = null;
+	try {
+		json = await res.json();
+	} catch (e) {
+		json = null;
+	}
+	if (!res.ok)
+		throw new ApiError(what, res.status, json);
+	return json;
+}
+
+function showError(e) {
+	$('error-text').textContent = e && e.message ? e.message : String(e);
+	$('errors').hidden = false;
+}
+
+function clearError() {
+	$('errors').hidden = true;
+	$('error-text').textContent = '';
+}
+
+/* Runs an action of the page; its error goes to the error area. */
+async function guarded(fn) {
+	try {
+		return await fn();
+	} catch (e) {
+		showError(e);
+		return undefined;
+	}
+}
+
+/* ---- nodes -------------------------------------------------------------- */
+
+function regions() {
+	return state.nodes.filter(n => n.kind === 'region').map(n => n.name);
+}
+
+function nodeState(name) {
+	const n = state.nodes.find(x => x.name === name);
+	return n ? n.state : 'unknown';
+}
+
+function nodeForSeconds() {
+	const v = $('node-for').value.trim();
+	if (v === '')
+		return undefined;
+	const n = Number(v);
+	return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+async function setNode(name, st) {
+	const body = { state: st };
+	const forS = nodeForSeconds();
+	if (st === 'slow')
+		body.latency_ms = Math.max(1, Math.round(Number($('node-latency').value) || 200));
+	if (st !== 'up' && forS !== undefined)
+		body.for_s = forS;
+	await guarded(async () => {
+		const n = await api('PUT', '/nodes/' + encodeURIComponent(name), body);
+		mergeNode(n);
+		renderNodes();
+		clearError();
+	});
+}
+
+async function partitionNode(name) {
+	const others = state.nodes.map(n => n.name).filter(x => x !== name);
+	const body = { a: [name], b: others };
+	const forS = nodeForSeconds();
+	if (forS !== undefined)
+		body.for_s = forS;
+	await guarded(async () => {
+		await api('POST', '/partitions', body);
+		clearError();
+		await loadNodes();
+		await loadCuts();
+	});
+}
+
+function mergeNode(n) {
+	if (!n || !n.name)
+		return;
+	const i = state.nodes.findIndex(x => x.name === n.name);
+	if (i >= 0)
+		state.nodes[i] = Object.assign({}, state.nodes[i], n);
+	else
+		state.nodes.push(n);
+}
+
+async function loadNodes() {
+	const j = await api('GET', '/nodes');
+	state.nodes = j.nodes || [];
+	renderNodes();
+	renderRegions();
+	renderRoute();
+}
+
+function queueOf(node) {
+	const d = state.queues['node.' + node];
+	return typeof d === 'number' ? d : null;
+}
+
+function renderNodes() {
+	const tb = $('nodes').tBodies[0];
+	clear(tb);
+	for (const n of state.nodes) {
+		let st = n.state || 'unknown';
+		const cut = Array.isArray(n.cut_from) && n.cut_from.length ? n.cut_from : null;
+		const stateCell = document.createElement('span');
+		stateCell.appendChild(badge(st, stateKind(st)));
+		if (n.state === 'slow' && n.latency_ms)
+			stateCell.appendChild(el('span', ' +' + n.latency_ms + ' ms', 'muted'));
+		if (cut)
+			stateCell.appendChild(el('span', ' cut from ' + cut.join(', '), 'muted small'));
+		const q = queueOf(n.name);
+		const qCell = q === null ? '' : (q > 0 ? badge(q + ' queued', 'warn') : el('span', '0', 'muted'));
+		const ctl = el('span', null, 'controls');
+		for (const [label, st2] of [['Down', 'down'], ['Up', 'up'], ['Slow', 'slow']]) {
+			const b = el('button', label);
+			b.type = 'button';
+			b.setAttribute('aria-label', label + ' ' + n.name);
+			b.dataset.node = n.name;
+			b.dataset.action = st2;
+			b.addEventListener('click', () => setNode(n.name, st2));
+			ctl.appendChild(b);
+		}
+		const p = el('button', 'Partition');
+		p.type = 'button';
+		p.setAttribute('aria-label', 'Partition ' + n.name + ' from the others');
+		p.dataset.node = n.name;
+		p.dataset.action = 'partition';
+		p.addEventListener('click', () => partitionNode(n.name));
+		ctl.appendChild(p);
+		const tr = row([n.name, n.kind || '', stateCell, qCell, ctl]);
+		tr.dataset.node = n.name;
+		tr.dataset.state = st;
+		tb.appendChild(tr);
+	}
+}
+
+async function loadCuts() {
+	const parts = await api('GET', '/partitions').catch(() => null);
+	const faults = await api('GET', '/faults').catch(() => null);
+	state.partitions = parts && Array.isArray(parts.partitions) ? parts.partitions : [];
+	state.faults = faults && Array.isArray(faults.faults) ? faults.faults : [];
+	renderCuts();
+}
+
+function describeCut(p) {
+	const sides = [p.a, p.b].filter(Array.isArray).map(s => s.join(', '));
+	let s = sides.length ? sides.join(' | ') : (p.nodes ? [].concat(p.nodes).join(', ') : '');
+	if (p.until_s !== undefined)
+		s += ' (until t=' + Number(p.until_s).toFixed(1) + ' s)';
+	return s;
+}
+
+function describeFault(f) {
+	const parts = [f.kind || f.type || 'fault'];
+	if (f.target || f.link || f.queue)
+		parts.push('on ' + (f.target || f.link || f.queue));
+	if (f.probability !== undefined)
+		parts.push('p=' + f.probability);
+	if (f.until_s !== undefined)
+		parts.push('until t=' + Number(f.until_s).toFixed(1) + ' s');
+	return parts.join(' ');
+}
+
+function renderCuts() {
+	const ul = $('cuts');
+	clear(ul);
+	const add = (text, path) => {
+		const li = el('li', text + ' ');
+		const b = el('button', 'Undo');
+		b.type = 'button';
+		b.setAttribute('aria-label', 'Undo: ' + text);
+		b.addEventListener('click', () => guarded(async () => {
+			await api('DELETE', path);
+			clearError();
+			await loadCuts();
+			await loadNodes();
+		}));
+		li.appendChild(b);
+		ul.appendChild(li);
+	};
+	for (const p of state.partitions)
+		add('partition ' + p.id + ': ' + describeCut(p), '/partitions/' + encodeURIComponent(p.id));
+	for (const f of state.faults)
+		add('fault ' + f.id + ': ' + describeFault(f), '/faults/' + encodeURIComponent(f.id));
+	if (!ul.firstChild)
+		ul.appendChild(el('li', 'none', 'muted'));
+}
+
+/* ---- customers ---------------------------------------------------------- */
+
+/* Where a zip goes, as live.lua routes it: {home, replica} or null. */
+function routeOf(zip) {
+	const r = regions();
+	for (let i = 0; i < ZIP_RANGES.length && i < r.length; i++)
+		if (zip >= ZIP_RANGES[i][0] && zip <= ZIP_RANGES[i][1])
+			return { home: r[i], replica: r[(i + r.length - 1) % r.length] };
+	return null;
+}
+
+function renderRoute() {
+	const p = $('c-route');
+	clear(p);
+	const raw = $('c-zip').value.trim();
+	if (raw === '') {
+		p.textContent = 'Enter a zip to see where the record goes.';
+		return;
+	}
+	const zip = Number(raw);
+	const rt = /^[0-9]+$/.test(raw) ? routeOf(zip) : null;
+	if (!rt) {
+		p.appendChild(badge('no region', 'bad'));
+		p.appendChild(document.createTextNode(' zip ' + raw + ' is outside every range (1000-99999): the server will refuse it'));
+		return;
+	}
+	const part = (label, name) => {
+		const st = nodeState(name);
+		const s = el('span', null, 'route-part');
+		s.dataset.role = label;
+		s.dataset.region = name;
+		s.appendChild(document.createTextNode(label + ': '));
+		s.appendChild(el('strong', name));
+		s.appendChild(document.createTextNode(' '));
+		s.appendChild(badge(st === 'up' ? 'up' : st + ': queued', stateKind(st)));
+		return s;
+	};
+	p.appendChild(part('home', rt.home));
+	p.appendChild(document.createTextNode(' · '));
+	p.appendChild(part('replica', rt.replica));
+}
+
+function renderQueued() {
+	const ul = $('queued');
+	clear(ul);
+	const names = Object.keys(state.queues).filter(q => q.startsWith('node.') && state.queues[q] > 0);
+	for (const q of names) {
+		const li = el('li');
+		li.dataset.queue = q;
+		li.appendChild(badge(String(state.queues[q]), 'warn'));
+		li.appendChild(document.createTextNode(' write' + (state.queues[q] === 1 ? '' : 's') +
+		                                       ' waiting for ' + q.slice(5) + ' (' + nodeState(q.slice(5)) + ')'));
+		ul.appendChild(li);
+	}
+	if (!ul.firstChild)
+		ul.appendChild(el('li', 'none', 'muted'));
+}
+
+/* Text of where a create went, from POST /customers's answer. */
+function describeCreate(j) {
+	const out = [];
+	const copies = Array.isArray(j.copies) ? j.copies : [];
+	if (copies.length) {
+		for (const c of copies)
+			out.push((c.role || 'copy') + ' ' + c.region + ': ' + (c.fate || c.status || '?'));
+	} else {
+		if (j.home)
+			out.push('home ' + (j.home.region || j.home) + (j.home.status ? ': ' + j.home.status : ''));
+		for (const r of j.replicas || [])
+			out.push('replica ' + (r.region || r) + (r.status ? ': ' + r.status : ''));
+	}
+	const queued = j.queued || [];
+	if (queued.length)
+		out.push('queued for ' + queued.map(q => q.node || q.region || q).join(', '));
+	return out.join('; ');
+}
+
+async function createCustomer(ev) {
+	ev.preventDefault();
+	const body = {
+		zip: Number($('c-zip').value.trim()),
+		city: $('c-city').value,
+		state: $('c-state').value,
+	};
+	const id = $('c-id').value.trim();
+	body.id = id || 'web-' + Date.now().toString(36) + '-' + Math.floor(Math.random() * 1e6).toString(36);
+	await guarded(async () => {
+		const j = await api('POST', '/customers', body);
+		clearError();
+		$('c-result').textContent = 'Created ' + body.id + ': ' + describeCreate(j);
+		state.tracked = [body.id].concat(state.tracked.filter(x => x !== body.id)).slice(0, TRACKED_MAX);
+		state.trackedInfo[body.id] = { zip: body.zip, city: body.city, home: j.home && (j.home.region || j.home) };
+		$('c-id').value = '';
+		await readTracked();
+	});
+}
+
+/* Which copy answered a read: "home east", "replica west", ... */
+function servedBy(j) {
+	const copy = j.copy || j.served_from || (j.replica ? 'replica' : 'home');
+	const where = j.served_by || j.region || '';
+	return { copy, where };
+}
+
+async function readTracked() {
+	for (const id of state.tracked) {
+		try {
+			const j = await api('GET', '/customers/' + encodeURIComponent(id));
+			const info = state.trackedInfo[id] || {};
+			info.read = servedBy(j);
+			info.version = j.version;
+			info.error = null;
+			if (j.home)
+				info.home = j.home.region || j.home;
+			const rec = j.record || j.customer || j;
+			if (rec.city !== undefined)
+				info.city = rec.city;
+			if (rec.zip !== undefined)
+				info.zip = rec.zip;
+			state.trackedInfo[id] = info;
+		} catch (e) {
+			(state.trackedInfo[id] = state.trackedInfo[id] || {}).error = e.body && e.body.error ? e.body.error : e.message;
+		}
+	}
+	renderTracked();
+}
+
+function servedCell(read) {
+	const s = el('span');
+	s.appendChild(badge(read.copy, read.copy === 'home' ? 'ok' : 'warn'));
+	if (read.where)
+		s.appendChild(document.createTextNode(' ' + read.where));
+	return s;
+}
+
+function renderTracked() {
+	const tb = $('tracked').tBodies[0];
+	clear(tb);
+	for (const id of state.tracked) {
+		const info = state.trackedInfo[id] || {};
+		const read = info.error ? el('span', info.error, 'warn') : info.read ? servedCell(info.read) : '';
+		const tr = row([id, info.zip, info.city, info.home, read, info.version]);
+		tr.dataset.id = id;
+		if (info.read) {
+			tr.dataset.copy = info.read.copy;
+			tr.dataset.servedBy = info.read.where;
+		}
+		tb.appendChild(tr);
+	}
+}
+
+async function filterRecords(ev) {
+	if (ev)
+		ev.preventDefault();
+	const q = new URLSearchParams();
+	const put = (k, id) => { const v = $(id).value.trim(); if (v !== '') q.set(k, v); };
+	put('zip_min', 'f-zip-min');
+	put('zip_max', 'f-zip-max');
+	put('city', 'f-city');
+	put('state', 'f-state');
+	q.set('limit', '100');
+	await guarded(async () => {
+		const j = await api('GET', '/customers?' + q.toString());
+		clearError();
+		const tb = $('filtered').tBodies[0];
+		clear(tb);
+		for (const c of j.customers || j.records || []) {
+			const rec = c.record || c;
+			const tr = row([rec.id, rec.zip, rec.city, rec.state, c.home, servedCell(servedBy(c))]);
+			tr.dataset.id = rec.id;
+			tb.appendChild(tr);
+		}
+		if (!tb.firstChild)
+			tb.appendChild(row([el('span', 'no records', 'muted')]));
+		const un = j.unavailable_regions || [];
+		const w = $('f-unavailable');
+		w.hidden = un.length === 0;
+		w.textContent = un.length ? 'Not read (no copy up): ' + un.join(', ') + ' — their records are missing from this list.' : '';
+	});
+}
+
+/* ---- orders and sales ----------------------------------------------------- */
+
+function renderRegions() {
+	const sel = $('o-region');
+	const keep = sel.value;
+	const names = regions();
+	if ([...sel.options].map(o => o.value).join() === names.join())
+		return;
+	clear(sel);
+	for (const r of names)
+		sel.appendChild(el('option', r));
+	if (names.includes(keep))
+		sel.value = keep;
+}
+
+function money(cents) {
+	return (Number(cents) / 100).toFixed(2);
+}
+
+async function placeOrder(ev) {
+	ev.preventDefault();
+	const body = {
+		region: $('o-region').value,
+		sku: $('o-sku').value,
+		quantity: Number($('o-quantity').value),
+	};
+	const c = $('o-customer').value.trim();
+	if (c)
+		body.customer = c;
+	await guarded(async () => {
+		const j = await api('POST', '/orders', body);
+		clearError();
+		const res = $('o-result');
+		clear(res);
+		res.appendChild(badge(j.status, j.status === 'accepted' ? 'ok' : 'bad'));
+		res.appendChild(document.createTextNode(' order ' + j.id + ' in ' + j.region + ': ' + j.quantity + ' × ' + j.sku +
+		                                        (j.reason ? ' — ' + j.reason + (j.detail ? ': ' + j.detail : '') : '')));
+		await loadSales();
+	});
+}
+
+async function loadSales() {
+	const j = await api('GET', '/sales');
+	const tb = $('sales-regions').tBodies[0];
+	clear(tb);
+	const behind = j.behind || {};
+	const seen = new Set();
+	for (const s of j.by_region || []) {
+		seen.add(s.key);
+		tb.appendChild(row([s.key, s.orders, s.units, money(s.revenue_cents), behindText(behind[s.key])]));
+	}
+	for (const r of Object.keys(behind))
+		if (!seen.has(r))
+			tb.appendChild(row([r, 0, 0, money(0), behindText(behind[r])]));
+	const tp = $('sales-products').tBodies[0];
+	clear(tp);
+	for (const s of j.by_product || [])
+		tp.appendChild(row([s.key, s.units, money(s.revenue_cents)]));
+}
+
+function behindText(b) {
+	if (!b)
+		return '';
+	if (b.events === null || b.events === undefined)
+		return badge(b.error || 'unknown', 'bad');
+	return (b.at_least ? '≥ ' : '') + b.events + ' event' + (b.events === 1 ? '' : 's');
+}
+
+/* ---- checks --------------------------------------------------------------- */
+
+async function runChecks() {
+	const btn = $('checks-run');
+	btn.disabled = true;
+	$('checks-summary').textContent = 'running…';
+	await guarded(async () => {
+		const j = await api('GET', '/checks');
+		clearError();
+		const ul = $('checks');
+		clear(ul);
+		for (const c of j.checks || []) {
+			const li = el('li', null, c.ok ? 'check-ok' : 'check-bad');
+			li.dataset.ok = c.ok ? 'yes' : 'no';
+			li.appendChild(badge(c.ok ? 'holds' : 'FAILS', c.ok ? 'ok' : 'bad'));
+			li.appendChild(el('strong', ' ' + c.name));
+			if (c.detail)
+				li.appendChild(el('pre', c.detail, 'detail'));
+			ul.appendChild(li);
+		}
+		const s = $('checks-summary');
+		clear(s);
+		s.appendChild(badge(j.all_hold ? 'all hold' : j.failed + ' failed', j.all_hold ? 'ok' : 'bad'));
+		s.appendChild(document.createTextNode(' at t=' + Number(j.clock_s).toFixed(1) + ' s'));
+	});
+	if ($('checks-summary').textContent === 'running…')
+		$('checks-summary').textContent = '';
+	btn.disabled = false;
+}
+
+/* ---- the live stream -------------------------------------------------------- */
+
+/* A sample of the stream: its counters into a chart row. */
+function onSample(s) {
+	const t = new Date();
+	const c = s.orders || s.counters || {};
+	const accepted = Number(c.accepted !== undefined ? c.accepted : c.orders_accepted) || 0;
+	const rejected = c.rejected && typeof c.rejected === 'object' ? c.rejected : {};
+	const prev = state.lastCounters;
+	state.lastCounters = { t, accepted, rejected };
+	if (s.queues && typeof s.queues === 'object') {
+		state.queues = Object.assign({}, s.queues);
+		for (const q of Object.keys(s.queues))
+			if (!state.queueNames.includes(q))
+				state.queueNames.push(q);
+	}
+	if (s.nodes) {
+		const list = Array.isArray(s.nodes) ? s.nodes
+			: Object.keys(s.nodes).map(k => typeof s.nodes[k] === 'object' ? Object.assign({ name: k }, s.nodes[k]) : { name: k, state: s.nodes[k] });
+		for (const n of list)
+			mergeNode(n);
+	}
+	const lag = s.sync_lag || s.lag || {};
+	const dt = prev ? (t - prev.t) / 1000 : 0;
+	const rate = (now, before) => dt > 0 ? Math.max(0, (now - before) / dt) : 0;
+	const rejRates = {};
+	for (const r of Object.keys(rejected)) {
+		if (!state.rejectReasons.includes(r))
+			state.rejectReasons.push(r);
+		rejRates[r] = prev ? rate(Number(rejected[r]) || 0, Number(prev.rejected[r]) || 0) : 0;
+	}
+	if (prev) {
+		state.samples.push({
+			t,
+			accepted: rate(accepted, prev.accepted),
+			rejected: rejRates,
+			p50: Number(lag.p50_ms !== undefined ? lag.p50_ms : lag.p50) || 0,
+			p99: Number(lag.p99_ms !== undefined ? lag.p99_ms : lag.p99) || 0,
+			queues: Object.assign({}, state.queues),
+		});
+		if (state.samples.length > HISTORY_POINTS)
+			state.samples.shift();
+	}
+	recordBand(t, Number(s.faults_active || (s.faults ? s.faults.length : 0)) || 0);
+	renderNodes();
+	renderQueued();
+	renderRoute();
+	drawCharts();
+}
+
+function recordBand(t, faults) {
+	const states = {};
+	for (const n of state.nodes)
+		states[n.name] = n.cut_from && n.cut_from.length && n.state === 'up' ? 'cut' : n.state;
+	state.bands.push({ t, states, faults: faults + state.partitions.length });
+	if (state.bands.length > HISTORY_POINTS)
+		state.bands.shift();
+}
+
+/* A change (node, fault, partition) as it happens. */
+function onChange(ev) {
+	if (ev && ev.node && typeof ev.node === 'object')
+		mergeNode(ev.node);
+	else if (ev && ev.name && ev.state)
+		mergeNode(ev);
+	else if (ev && ev.kind === 'node' && ev.target)
+		mergeNode({ name: ev.target, state: ev.state });
+	renderNodes();
+	renderRoute();
+	recordBand(new Date(), 0);
+	/* What the event does not say (cuts, faults, exact states): read it. */
+	guarded(loadNodes);
+	loadCuts();
+}
+
+function setStream(up, text) {
+	state.streamUp = up;
+	const s = $('stream');
+	s.textContent = 'events: ' + text;
+	s.className = 'badge badge-' + (up ? 'ok' : 'warn');
+}
+
+function connectStream() {
+	if (!window.EventSource) {
+		setStream(false, 'not supported: polling');
+		return;
+	}
+	const es = new EventSource(API + '/events');
+	const parse = fn => m => {
+		let j;
+		try {
+			j = JSON.parse(m.data);
+		} catch (e) {
+			return;
+		}
+		fn(j);
+	};
+	es.addEventListener('open', () => setStream(true, 'live'));
+	es.addEventListener('error', () => setStream(false, 'reconnecting (polling meanwhile)'));
+	es.addEventListener('sample', parse(onSample));
+	es.addEventListener('metrics', parse(onSample));
+	for (const kind of ['node', 'fault', 'partition', 'change'])
+		es.addEventListener(kind, parse(onChange));
+	es.onmessage = parse(j => (j.type === 'sample' || j.counters || j.queues ? onSample(j) : onChange(j)));
+}
+
+/* ---- charts -------------------------------------------------------------------- */
+
+const BAND_COLORS = { up: '#2e7d32', down: '#c62828', slow: '#f9a825', cut: '#ef6c00', unknown: '#9e9e9e' };
+
+/* Shades the windows when something was broken: a node not up, or a fault. */
+function shadeFaults(canvas, area, g) {
+	const b = state.bands;
+	canvas.fillStyle = 'rgba(198, 40, 40, 0.12)';
+	for (let i = 0; i < b.length; i++) {
+		const broken = b[i].faults > 0 || Object.values(b[i].states).some(s => s !== 'up');
+		if (!broken)
+			continue;
+		const x0 = g.toDomXCoord(b[i].t);
+		const x1 = i + 1 < b.length ? g.toDomXCoord(b[i + 1].t) : area.x + area.w;
+		canvas.fillRect(Math.max(x0, area.x), area.y, Math.max(1, Math.min(x1, area.x + area.w) - Math.max(x0, area.x)), area.h);
+	}
+}
+
+function chartRows(kind) {
+	const rows = [];
+	for (const s of state.samples) {
+		if (kind === 'orders')
+			rows.push([s.t, s.accepted].concat(state.rejectReasons.map(r => s.rejected[r] || 0)));
+		else if (kind === 'lag')
+			rows.push([s.t, s.p50, s.p99]);
+		else
+			rows.push([s.t].concat(state.queueNames.map(q => s.queues[q] || 0)));
+	}
+	return rows;
+}
+
+function chartLabels(kind) {
+	if (kind === 'orders')
+		return ['time', 'accepted'].concat(state.rejectReasons.map(r => 'rejected: ' + r));
+	if (kind === 'lag')
+		return ['time', 'p50', 'p99'];
+	return ['time'].concat(state.queueNames);
+}
+
+function drawCharts() {
+	if (!window.Dygraph)
+		return;
+	for (const kind of ['orders', 'lag', 'queues']) {
+		let rows = chartRows(kind);
+		const labels = chartLabels(kind);
+		if (rows.length === 0) {
+			/* Nothing yet: a flat line now, so that the axes show. */
+			const now = new Date();
+			rows = [[new Date(now - 1000)].concat(labels.slice(1).map(() => 0)), [now].concat(labels.slice(1).map(() => 0))];
+		}
+		if (labels.length < 2)
+			continue;
+		const g = state.charts[kind];
+		const opts = { file: rows, labels };
+		if (!g || g.getLabels().length !== labels.length) {
+			if (g)
+				g.destroy();
+			const o = {
+				labels,
+				legend: 'always',
+				labelsSeparateLines: false,
+				includeZero: true,
+				strokeWidth: 1.5,
+				axisLabelFontSize: 11,
+				labelsKMB: true,
+				underlayCallback: shadeFaults,
+			};
+			if (kind === 'queues')
+				o.drawCallback = drawBand;
+			state.charts[kind] = new Dygraph($('chart-' + kind), rows, o);
+		} else {
+			g.updateOptions(opts);
+		}
+	}
+}
+
+/* The node states as a band, one row per node, on the charts' time axis. */
+function drawBand() {
+	const canvas = $('node-band');
+	const g = state.charts.queues;
+	const names = state.nodes.map(n => n.name);
+	const rowH = 10;
+	const left = 90;
+	const width = canvas.clientWidth || 600;
+	const height = Math.max(rowH * names.length + 4, 20);
+	const ratio = window.devicePixelRatio || 1;
+	canvas.width = Math.round(width * ratio);
+	canvas.height = Math.round(height * ratio);
+	canvas.style.height = height + 'px';
+	const cx = canvas.getContext('2d');
+	cx.setTransform(ratio, 0, 0, ratio, 0, 0);
+	cx.clearRect(0, 0, width, height);
+	cx.font = '10px system-ui, sans-serif';
+	cx.textBaseline = 'middle';
+	const b = state.bands;
+	let x0Of = t => left;
+	let area = { x: left, w: width - left };
+	if (g && b.length) {
+		const a = g.getArea();
+		const [lo, hi] = g.xAxisRange();
+		/* The band spans the chart's plot width, mapped to the same times. */
+		const scale = (width - left) / Math.max(1, hi - lo);
+		x0Of = t => left + (t - lo) * scale;
+		area = { x: left, w: width - left, chart: a };
+	}
+	names.forEach((name, k) => {
+		const y = 2 + k * rowH;
+		cx.fillStyle = '#333';
+		cx.fillText(name, 2, y + rowH / 2);
+		for (let i = 0; i < b.length; i++) {
+			const st = b[i].states[name] || 'unknown';
+			cx.fillStyle = BAND_COLORS[st] || BAND_COLORS.unknown;
+			const x0 = Math.max(area.x, x0Of(b[i].t));
+			const x1 = i + 1 < b.length ? x0Of(b[i + 1].t) : area.x + area.w;
+			if (x1 > x0)
+				cx.fillRect(x0, y, Math.max(1, x1 - x0), rowH - 2);
+		}
+		if (b.length === 0) {
+			cx.fillStyle = BAND_COLORS[nodeState(name)] || BAND_COLORS.unknown;
+			cx.fillRect(area.x, y, area.w, rowH - 2);
+		}
+	});
+}
+
+/* ---- status and polling ------------------------------------------------------------ */
+
+async function loadStatus() {
+	const j = await api('GET', '/status');
+	const c = j.counters || {};
+	$('status').textContent = 't=' + Number(j.clock_s).toFixed(1) + ' s · speed ×' + j.speed +
+		' · orders ' + (c.orders_accepted || 0) + ' accepted, ' + (c.orders_rejected || 0) + ' rejected · customers ' +
+		(c.customers_created || 0) + ' · writes queued ' + (c.customer_writes_queued || 0) + ', replayed ' +
+		(c.customer_writes_replayed || 0);
+}
+
+async function poll() {
+	await guarded(loadStatus);
+	await guarded(loadSales);
+	if (!state.streamUp) {
+		await guarded(loadNodes);
+		recordBand(new Date(), 0);
+	}
+	if (state.tracked.length)
+		await readTracked();
+}
+
+async function start() {
+	$('error-close').addEventListener('click', clearError);
+	$('c-zip').addEventListener('input', renderRoute);
+	$('customer-form').addEventListener('submit', createCustomer);
+	$('filter-form').addEventListener('submit', filterRecords);
+	$('order-form').addEventListener('submit', placeOrder);
+	$('node-options').addEventListener('submit', ev => ev.preventDefault());
+	$('checks-run').addEventListener('click', runChecks);
+	window.addEventListener('resize', () => { for (const g of Object.values(state.charts)) g.resize(); drawBand(); });
+	await guarded(loadNodes);
+	await loadCuts();
+	recordBand(new Date(), 0);
+	drawCharts();
+	connectStream();
+	await poll();
+	setInterval(poll, POLL_MS);
+}
+
+document.addEventListener('DOMContentLoaded', start);
+
+})();
