@@ -29,6 +29,17 @@ static const struct api_route routes[] = {
 	{ "GET", "/sales", api_sales },
 	{ "GET", "/nodes", api_nodes_list },
 	{ "PUT", "/nodes/*", api_nodes_put },
+	{ "POST", "/customers", api_customers_post },
+	{ "GET", "/customers", api_customers_search },
+	{ "GET", "/customers/*", api_customers_get },
+};
+
+/* The customer-records system's own endpoints, at the root (api_compat.c). */
+static const struct api_route root_routes[] = {
+	{ "GET", "/node-statuses", api_compat_node_statuses },
+	{ "POST", "/node-status", api_compat_node_status },
+	{ "POST", "/create-customer", api_compat_create_customer },
+	{ "POST", "/filter-records", api_compat_filter_records },
 };
 
 void api_init(struct api *a, struct live *l)
@@ -73,14 +84,19 @@ const struct api_route *api_route_find(const char *method, const char *path, cha
 	*path_known = 0;
 	arg[0] = 0;
 	size_t plen = strlen(API_PREFIX);
-	if (strncmp(path, API_PREFIX, plen) != 0)
-		return NULL;
-	path += plen;
-	for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
-		if (!matches(routes[i].pattern, path, arg, argmax))
+	const struct api_route *table = routes;
+	size_t n = ARRAY_LEN(routes);
+	if (strncmp(path, API_PREFIX, plen) == 0) {
+		path += plen;
+	} else {
+		table = root_routes;
+		n = ARRAY_LEN(root_routes);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!matches(table[i].pattern, path, arg, argmax))
 			continue;
-		if (strcmp(routes[i].method, method) == 0)
-			return &routes[i];
+		if (strcmp(table[i].method, method) == 0)
+			return &table[i];
 		*path_known = 1;
 	}
 	arg[0] = 0;

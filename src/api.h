@@ -76,6 +76,15 @@ enum http_outcome api_orders_get(struct api *a, struct http_request *r, const ch
 enum http_outcome api_sales(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_nodes_list(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_nodes_put(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_customers_post(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_customers_get(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_customers_search(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_compat_node_statuses(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_compat_node_status(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_compat_create_customer(struct api *a, struct http_request *r,
+                                             const char *arg);
+enum http_outcome api_compat_filter_records(struct api *a, struct http_request *r,
+                                            const char *arg);
 
 /* The web page (api_static.c): its fixed list of files, read once (a
  * file that cannot be read is answered 503 with the reason). */

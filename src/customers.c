@@ -95,7 +95,10 @@ int customers_init(struct customers *cs, struct world *w, struct scenario *sc, s
 	cs->deliveries = calloc(REPLAY_BATCH, sizeof *cs->deliveries);
 	cs->batch = calloc(REPLAY_BATCH, sizeof *cs->batch);
 	cs->results = calloc(REPLAY_BATCH, sizeof *cs->results);
+	cs->replica_regions = calloc(n, sizeof *cs->replica_regions);
+	cs->reads = calloc(n, sizeof *cs->reads);
 	if (!cs->back_since || !cs->conv_index || !cs->deliveries || !cs->batch || !cs->results ||
+	    !cs->replica_regions || !cs->reads ||
 	    queued_writes_init(&cs->journal, w->data_dir) != 0 || grow(cs) != 0) {
 		customers_free(cs);
 		return -1;
@@ -116,6 +119,8 @@ void customers_free(struct customers *cs)
 	free(cs->deliveries);
 	free(cs->batch);
 	free(cs->results);
+	free(cs->replica_regions);
+	free(cs->reads);
 	queued_writes_free(&cs->journal);
 	memset(cs, 0, sizeof *cs);
 }
@@ -140,7 +145,7 @@ static int hold(struct customers *cs, size_t r, const struct ddb_customer *c)
 
 /* Queues a write for region r on node.NAME; if the broker cannot take it
  * either, keeps it in memory (reported as pending) and tries again later. */
-static void enqueue(struct customers *cs, size_t r, const struct ddb_customer *c)
+static enum customer_copy_fate enqueue(struct customers *cs, size_t r, const struct ddb_customer *c)
 {
 	struct bus *bus = &cs->w->bus;
 	char q[DDB_ID_MAX];
@@ -158,15 +163,16 @@ static void enqueue(struct customers *cs, size_t r, const struct ddb_customer *c
 			fprintf(stderr, "ddbsim: cannot record a queued write (no_lost_queued_write "
 			                "will not see it): %s\n", why);
 		}
-		return;
+		return CUSTOMER_QUEUED;
 	}
 	if (hold(cs, r, c) != 0)
 		fprintf(stderr, "ddbsim: out of memory holding a write for %s\n",
 		        cs->w->regions[r].node->name);
+	return CUSTOMER_HELD;
 }
 
-/* Writes c to region r directly, or queues it.  Returns 1 if r took it. */
-static int write_copy(struct customers *cs, size_t r, const struct ddb_customer *c)
+/* Writes c to region r directly, or queues it. */
+static enum customer_copy_fate write_copy(struct customers *cs, size_t r, const struct ddb_customer *c)
 {
 	struct ddb_err e = { "" };
 	enum ddb_status res;
@@ -174,23 +180,30 @@ static int write_copy(struct customers *cs, size_t r, const struct ddb_customer 
 	enum ddb_status st = store_put_customers(&cs->w->regions[r], c, 1, &res, &e);
 	if (st == DDB_OK) {
 		cs->m->customers.writes_direct++;
-		return 1;
+		return CUSTOMER_WRITTEN;
 	}
 	if (st == DDB_UNAVAILABLE)
 		cs->m->unavailable_calls++;
 	else
 		fprintf(stderr, "ddbsim: customer %s on %s: %s\n", c->id, cs->w->regions[r].node->name,
 		        e.msg);
-	enqueue(cs, r, c);
-	return 0;
+	return enqueue(cs, r, c);
 }
 
-/* The decision table, for the record c of entry e. */
-static void write_everywhere(struct customers *cs, const struct customer_entry *e)
+/* The decision table, for the record c of entry e; fates (if not NULL)
+ * gets what became of each copy, the home's first. */
+static void write_everywhere(struct customers *cs, const struct customer_entry *e, uint8_t *fates)
 {
-	int home = write_copy(cs, e->home, &e->latest), replica = 0;
-	for (size_t k = 0; k < e->n_replicas; k++)
-		replica |= write_copy(cs, e->replicas[k], &e->latest);
+	enum customer_copy_fate f = write_copy(cs, e->home, &e->latest);
+	int home = f == CUSTOMER_WRITTEN, replica = 0;
+	if (fates)
+		fates[0] = (uint8_t)f;
+	for (size_t k = 0; k < e->n_replicas; k++) {
+		f = write_copy(cs, e->replicas[k], &e->latest);
+		replica |= f == CUSTOMER_WRITTEN;
+		if (fates)
+			fates[1 + k] = (uint8_t)f;
+	}
 	if (home)
 		cs->m->customers.writes_ok++;
 	else if (replica)
@@ -204,9 +217,19 @@ static void reject(struct customers *cs, const char *reason)
 	metrics_customer_reject(cs->m, reason);
 }
 
+/* Rejects with reason, telling out (if any) why. */
+static int refuse(struct customers *cs, struct customer_outcome *out, const char *reason)
+{
+	reject(cs, reason);
+	if (out)
+		copy_str(out->reason, sizeof out->reason, reason);
+	return -1;
+}
+
 /* Whether a customer rule's verdict lets the write go on; a rejection is
  * counted as rule:REASON, an error of the hook as rule_error. */
-static int rule_accepts(struct customers *cs, enum rule_verdict v, const char *msg)
+static int rule_accepts(struct customers *cs, enum rule_verdict v, const char *msg,
+                        struct customer_outcome *out)
 {
 	switch (v) {
 	case RULE_ACCEPT:
@@ -214,46 +237,65 @@ static int rule_accepts(struct customers *cs, enum rule_verdict v, const char *m
 	case RULE_REJECT: {
 		char r[5 + SCENARIO_REASON_MAX] = "rule:";
 		copy_str(r + 5, sizeof r - 5, msg);
-		reject(cs, r);
+		refuse(cs, out, r);
 		return 0;
 	}
 	case RULE_ERROR:
 		fprintf(stderr, "ddbsim: %s\n", msg);
-		reject(cs, "rule_error");
+		refuse(cs, out, "rule_error");
 		return 0;
 	}
 	return 0;
 }
 
-static void create(struct customers *cs, const struct customer_request *req, int64_t now_us)
+int customers_create(struct customers *cs, const struct ddb_customer *c, int64_t now_us,
+                     struct customer_outcome *out)
 {
-	if (customers_find(cs, req->c.id)) {
-		reject(cs, "exists");
-		return;
-	}
+	if (out)
+		memset(out, 0, sizeof *out);
+	if (customers_find(cs, c->id))
+		return refuse(cs, out, "exists");
 	char msg[512];
 	size_t home, replicas[CUSTOMER_REPLICAS_MAX], n = 0;
-	if (!rule_accepts(cs, scenario_customer_home(cs->sc, &req->c, &home, msg, sizeof msg), msg) ||
-	    !rule_accepts(cs, scenario_customer_replicas(cs->sc, &req->c, home, replicas,
+	if (!rule_accepts(cs, scenario_customer_home(cs->sc, c, &home, msg, sizeof msg), msg, out) ||
+	    !rule_accepts(cs, scenario_customer_replicas(cs->sc, c, home, replicas,
 	                                                 CUSTOMER_REPLICAS_MAX, &n, msg, sizeof msg),
-	                  msg))
-		return;
-	struct customer_entry *e = insert(cs, req->c.id);
-	if (!e) {
-		reject(cs, "out_of_memory");
-		return;
-	}
-	e->latest = req->c;
+	                  msg, out))
+		return -1;
+	struct customer_entry *e = insert(cs, c->id);
+	if (!e)
+		return refuse(cs, out, "out_of_memory");
+	e->latest = *c;
 	e->latest.version = 1;
 	e->latest.deleted = 0;
 	e->latest.updated_at_us = now_us;
 	copy_str(e->latest.home, sizeof e->latest.home, cs->w->regions[home].node->name);
 	e->home = (uint8_t)home;
 	e->n_replicas = (uint8_t)n;
-	for (size_t k = 0; k < n; k++)
+	if (home < 64)
+		cs->homes |= UINT64_C(1) << home;
+	for (size_t k = 0; k < n; k++) {
 		e->replicas[k] = (uint8_t)replicas[k];
+		if (replicas[k] < 64)
+			cs->replica_regions[home] |= UINT64_C(1) << replicas[k];
+	}
 	cs->m->customers.created++;
-	write_everywhere(cs, e);
+	write_everywhere(cs, e, e->created);
+	if (out) {
+		out->accepted = 1;
+		out->entry = e;
+	}
+	return 0;
+}
+
+const char *customers_create_result(const struct customer_entry *e)
+{
+	if (e->created[0] == CUSTOMER_WRITTEN)
+		return "ok";
+	for (size_t k = 0; k < e->n_replicas; k++)
+		if (e->created[1 + k] == CUSTOMER_WRITTEN)
+			return "home_pending";
+	return "unavailable";
 }
 
 static void change(struct customers *cs, const struct customer_request *req, int64_t now_us)
@@ -288,52 +330,97 @@ static void change(struct customers *cs, const struct customer_request *req, int
 	}
 	c->version++;
 	c->updated_at_us = now_us;
-	write_everywhere(cs, e);
+	write_everywhere(cs, e, NULL);
 }
 
 /* ---- reads ----------------------------------------------------------------- */
 
-static void get(struct customers *cs, const char *id)
+const struct customer_entry *customers_get(struct customers *cs, const char *id,
+                                           struct customer_read *out)
 {
 	struct customer_metrics *cm = &cs->m->customers;
 	const struct customer_entry *e = customers_find(cs, id);
+	memset(out, 0, sizeof *out);
 	cm->gets++;
 	if (!e) {
 		cm->reads_not_found++;
-		return;
+		return NULL;
 	}
 	cs->w->faults.caller = NULL;
-	struct ddb_customer got;
+	struct ddb_customer *got = &out->c;
 	struct ddb_err err = { "" };
 	size_t order[1 + CUSTOMER_REPLICAS_MAX], n = 0;
 	order[n++] = e->home;
 	for (size_t k = 0; k < e->n_replicas; k++)
 		order[n++] = e->replicas[k];
 	for (size_t i = 0; i < n; i++) {
-		enum ddb_status st = store_get_customer(&cs->w->regions[order[i]], id, &got, &err);
+		enum ddb_status st = store_get_customer(&cs->w->regions[order[i]], id, got, &err);
 		if (st == DDB_UNAVAILABLE)
 			continue;
 		if (i == 0)
 			cm->reads_home++;
 		else
 			cm->reads_replica++;
-		if (st == DDB_NOT_FOUND || (st == DDB_OK && got.version < e->latest.version))
+		out->answered = 1;
+		out->region = order[i];
+		out->replica = i > 0;
+		out->has_record = st == DDB_OK;
+		out->stale = st == DDB_NOT_FOUND || (st == DDB_OK && got->version < e->latest.version);
+		if (out->stale)
 			cm->reads_stale++; /* a copy that has not caught up yet */
-		return;
+		return e;
 	}
 	cm->reads_failed++;
+	return e;
 }
 
-struct found {
-	size_t n;
-	const char *home; /* only records whose home this is */
+/* One store's answer for the records of one home region. */
+struct region_rows {
+	const char *home_name; /* only records whose home this is */
+	size_t home, served_by;
+	customer_row_fn fn;
+	void *ctx;
 };
 
-static void count_found(void *ctx, const struct ddb_customer *c)
+static void home_row(void *ctx, const struct ddb_customer *c)
 {
-	struct found *f = ctx;
-	if (strcmp(c->home, f->home) == 0)
-		f->n++;
+	struct region_rows *rr = ctx;
+	if (strcmp(c->home, rr->home_name) == 0)
+		rr->fn(rr->ctx, rr->home, rr->served_by, c);
+}
+
+void customers_search(struct customers *cs, const struct ddb_customer_filter *f,
+                      customer_row_fn fn, void *ctx, struct customer_region_read *reads)
+{
+	cs->w->faults.caller = NULL;
+	for (size_t r = 0; r < cs->w->n_regions; r++) {
+		struct region_rows rr = { cs->w->regions[r].node->name, r, r, fn, ctx };
+		struct ddb_err e = { "" };
+		reads[r].answered = 0;
+		reads[r].home_answered =
+			store_find_customers(&cs->w->regions[r], f, home_row, &rr, &e) == DDB_OK;
+		if (reads[r].home_answered)
+			continue;
+		for (size_t k = 0; k < cs->w->n_regions; k++) {
+			rr.served_by = k;
+			if (k != r && store_find_customers(&cs->w->regions[k], f, home_row, &rr, &e) ==
+			                      DDB_OK && k < 64)
+				reads[r].answered |= UINT64_C(1) << k;
+		}
+	}
+}
+
+int customers_region_read(const struct customers *cs, size_t r,
+                          const struct customer_region_read *reads)
+{
+	return reads[r].home_answered || (reads[r].answered & cs->replica_regions[r]) != 0 ||
+	       (r < 64 && !(cs->homes & (UINT64_C(1) << r)));
+}
+
+static void count_row(void *ctx, size_t home, size_t served_by, const struct ddb_customer *c)
+{
+	(void)home, (void)served_by, (void)c;
+	(*(size_t *)ctx)++;
 }
 
 /* Each region answers for the customers whose home it is; for a region that
@@ -343,23 +430,12 @@ static void find(struct customers *cs, const struct customer_request *req)
 	struct customer_metrics *cm = &cs->m->customers;
 	struct ddb_customer_filter f = req->filter;
 	f.limit = 0; /* the limit applies to the merged answer */
-	cs->w->faults.caller = NULL;
 	cm->finds++;
-	size_t total = 0;
+	size_t total = 0; /* replicas may repeat a record: an upper bound */
 	int partial = 0;
-	for (size_t r = 0; r < cs->w->n_regions; r++) {
-		struct found got = { 0, cs->w->regions[r].node->name };
-		struct ddb_err e = { "" };
-		if (store_find_customers(&cs->w->regions[r], &f, count_found, &got, &e) != DDB_OK) {
-			int answered = 0;
-			for (size_t k = 0; k < cs->w->n_regions; k++)
-				if (k != r && store_find_customers(&cs->w->regions[k], &f, count_found, &got,
-				                                   &e) == DDB_OK)
-					answered = 1;
-			partial |= !answered;
-		}
-		total += got.n; /* replicas may repeat a record: an upper bound */
-	}
+	customers_search(cs, &f, count_row, &total, cs->reads);
+	for (size_t r = 0; r < cs->w->n_regions; r++)
+		partial |= !cs->reads[r].home_answered && cs->reads[r].answered == 0;
 	if (req->filter.limit && total > req->filter.limit)
 		total = req->filter.limit;
 	cm->found += total;
@@ -369,10 +445,14 @@ static void find(struct customers *cs, const struct customer_request *req)
 void customers_apply(struct customers *cs, const struct customer_request *req, int64_t now_us)
 {
 	switch (req->op) {
-	case CUSTOMER_CREATE: create(cs, req, now_us); break;
+	case CUSTOMER_CREATE: customers_create(cs, &req->c, now_us, NULL); break;
 	case CUSTOMER_UPDATE:
 	case CUSTOMER_DELETE: change(cs, req, now_us); break;
-	case CUSTOMER_GET: get(cs, req->c.id); break;
+	case CUSTOMER_GET: {
+		struct customer_read got;
+		customers_get(cs, req->c.id, &got);
+		break;
+	}
 	case CUSTOMER_FIND: find(cs, req); break;
 	}
 }

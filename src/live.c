@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "customers.h"
 #include "engine_int.h"
 #include "metrics.h"
 #include "util.h"
@@ -487,6 +488,158 @@ void live_steps_each(const struct live *l,
 		if (ends >= 0)
 			fn(ctx, (long)i + 1, l->e.live_steps[i], ends);
 	}
+}
+
+/* ---- customer records ---------------------------------------------------------- */
+
+static int same_record(const struct ddb_customer *a, const struct ddb_customer *b)
+{
+	return strcmp(a->unique_id, b->unique_id) == 0 && a->zip_prefix == b->zip_prefix &&
+	       strcmp(a->city, b->city) == 0 && strcmp(a->state, b->state) == 0 &&
+	       strcmp(a->name, b->name) == 0 && strcmp(a->email, b->email) == 0;
+}
+
+int live_customer_create(struct live *l, const struct ddb_customer *c,
+                         struct customer_outcome *out, int *repeated, int *http_status,
+                         char *field, size_t fieldlen, char *err, size_t errlen)
+{
+	struct customers *cs = live_customers(l);
+	memset(out, 0, sizeof *out);
+	*repeated = 0;
+	field[0] = 0;
+	*http_status = 404;
+	if (!cs)
+		return errorf(err, errlen, "this scenario has no customer records");
+	catch_up(l);
+	const struct customer_entry *seen = customers_find(cs, c->id);
+	if (seen) {
+		*http_status = 409;
+		copy_str(field, fieldlen, "id");
+		if (seen->latest.deleted || seen->latest.version != 1 || !same_record(&seen->latest, c))
+			return errorf(err, errlen, "customer %s exists with other content", c->id);
+		out->accepted = 1;
+		out->entry = seen;
+		*repeated = 1;
+		return 0;
+	}
+	if (customers_create(cs, c, l->e.clock.now_us, out) == 0)
+		return 0;
+	*http_status = strcmp(out->reason, "out_of_memory") == 0 ? 503 : 400;
+	if (strcmp(out->reason, "rule:zip_out_of_range") == 0)
+		copy_str(field, fieldlen, "zip_prefix");
+	return errorf(err, errlen, "rejected: %s", out->reason);
+}
+
+const struct customer_entry *live_customer_get(struct live *l, const char *id,
+                                               struct customer_read *out)
+{
+	struct customers *cs = live_customers(l);
+	memset(out, 0, sizeof *out);
+	if (!cs)
+		return NULL;
+	catch_up(l);
+	return customers_get(cs, id, out);
+}
+
+/* What a search gathers: each store's rows arrive by id, so past limit + 1
+ * rows from one store for one home region, the rest cannot be on the page. */
+struct gather {
+	const char *after;
+	size_t limit;
+	struct live_customer_row *rows;
+	size_t n, cap;
+	size_t home, served_by, in_stream; /* the store call the rows come from */
+	int failed;
+};
+
+static void gather_row(void *ctx, size_t home, size_t served_by, const struct ddb_customer *c)
+{
+	struct gather *g = ctx;
+	if (g->failed || (g->after[0] && strcmp(c->id, g->after) <= 0))
+		return;
+	if (home != g->home || served_by != g->served_by) {
+		g->home = home;
+		g->served_by = served_by;
+		g->in_stream = 0;
+	}
+	if (g->in_stream++ > g->limit)
+		return;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 64;
+		struct live_customer_row *v = realloc(g->rows, cap * sizeof *v);
+		if (!v) {
+			g->failed = 1;
+			return;
+		}
+		g->rows = v;
+		g->cap = cap;
+	}
+	g->rows[g->n].c = *c;
+	g->rows[g->n].served_by = served_by;
+	g->rows[g->n].replica = served_by != home;
+	g->n++;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct live_customer_row *x = a, *y = b;
+	int d = strcmp(x->c.id, y->c.id);
+	/* The same record from two copies: the one served first (home, then
+	 * the nearer replica) comes first. */
+	return d ? d : (x->replica - y->replica);
+}
+
+int live_customer_search(struct live *l, const struct ddb_customer_filter *f, const char *after,
+                         size_t limit, struct live_customer_page *page, int *http_status,
+                         char *err, size_t errlen)
+{
+	struct customers *cs = live_customers(l);
+	memset(page, 0, sizeof *page);
+	*http_status = 404;
+	if (!cs)
+		return errorf(err, errlen, "this scenario has no customer records");
+	*http_status = 503;
+	if (limit < 1 || limit > LIVE_SEARCH_MAX)
+		return errorf(err, errlen, "limit must be from 1 to %d", LIVE_SEARCH_MAX);
+	size_t n_regions = l->e.w.n_regions;
+	struct customer_region_read *reads = calloc(n_regions ? n_regions : 1, sizeof *reads);
+	if (!reads)
+		return errorf(err, errlen, "out of memory");
+	catch_up(l);
+	struct ddb_customer_filter all = *f;
+	all.limit = 0; /* each store's rows are cut by gather_row */
+	struct gather g = { after, limit, NULL, 0, 0, (size_t)-1, (size_t)-1, 0, 0 };
+	customers_search(cs, &all, gather_row, &g, reads);
+	if (g.failed) {
+		free(reads);
+		free(g.rows);
+		return errorf(err, errlen, "out of memory");
+	}
+	for (size_t r = 0; r < n_regions && r < 64; r++)
+		if (!customers_region_read(cs, r, reads))
+			page->unavailable |= UINT64_C(1) << r;
+	free(reads);
+	if (g.n)
+		qsort(g.rows, g.n, sizeof *g.rows, by_id);
+	size_t kept = 0;
+	for (size_t i = 0; i < g.n; i++) {
+		if (kept && strcmp(g.rows[kept - 1].c.id, g.rows[i].c.id) == 0)
+			continue; /* a second copy of the same record */
+		if (kept == limit) {
+			page->more = 1;
+			break;
+		}
+		g.rows[kept++] = g.rows[i];
+	}
+	page->rows = g.rows;
+	page->n = kept;
+	return 0;
+}
+
+void live_customer_page_free(struct live_customer_page *page)
+{
+	free(page->rows);
+	memset(page, 0, sizeof *page);
 }
 
 /* ---- what the API reads ----------------------------------------------------------- */

@@ -94,6 +94,47 @@ int live_add_product(struct live *l, const struct ddb_product *p, const int64_t 
                      size_t n_stock, char *skipped, size_t skippedlen, char *field,
                      size_t fieldlen, char *err, size_t errlen);
 
+/* ---- customer records ------------------------------------------------------ */
+
+struct customer_outcome;
+struct customer_read;
+struct customer_entry;
+
+/* Creates customer c (id, unique_id, zip_prefix, city, state; name and
+ * email optional) now, through the decision table; *out says where it went.
+ * A repeated id with the same record answers what it answered then (*repeated
+ * set); with other content: 409.  0, or -1 with *http_status, field and err
+ * set (400 rejected by the rules, 404 no customers in the scenario, 409). */
+int live_customer_create(struct live *l, const struct ddb_customer *c,
+                         struct customer_outcome *out, int *repeated, int *http_status,
+                         char *field, size_t fieldlen, char *err, size_t errlen);
+/* Reads id now from its home, or a replica while the home is down: the
+ * run's entry (NULL: unknown id, or no customers) and the copy's answer. */
+const struct customer_entry *live_customer_get(struct live *l, const char *id,
+                                               struct customer_read *out);
+
+/* A row of a search, and which copy served it. */
+struct live_customer_row {
+	struct ddb_customer c;
+	size_t served_by; /* region index */
+	int replica;      /* 1: a replica served it (its home did not answer) */
+};
+struct live_customer_page {
+	struct live_customer_row *rows; /* by id, at most limit */
+	size_t n;
+	int more;               /* rows after the last one match too */
+	uint64_t unavailable;   /* bit r: region r's records could not be read */
+};
+/* Searches every region now for the records f selects whose id is after
+ * `after` ("": from the first), by id, at most limit (1..LIVE_SEARCH_MAX).
+ * A region none of whose copies answered is set in page->unavailable.  0,
+ * or -1 with err set (no customers in the scenario: 404; out of memory). */
+#define LIVE_SEARCH_MAX 1000
+int live_customer_search(struct live *l, const struct ddb_customer_filter *f, const char *after,
+                         size_t limit, struct live_customer_page *page, int *http_status,
+                         char *err, size_t errlen);
+void live_customer_page_free(struct live_customer_page *page);
+
 /* ---- failure steps -------------------------------------------------------- */
 
 /* Applies a step now, as the scenario's schedule would (f->at_us, step and
