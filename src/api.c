@@ -32,6 +32,12 @@ static const struct api_route routes[] = {
 	{ "POST", "/customers", api_customers_post },
 	{ "GET", "/customers", api_customers_search },
 	{ "GET", "/customers/*", api_customers_get },
+	{ "POST", "/partitions", api_partitions_post },
+	{ "GET", "/partitions", api_partitions_list },
+	{ "DELETE", "/partitions/*", api_partitions_delete },
+	{ "POST", "/faults", api_faults_post },
+	{ "GET", "/faults", api_faults_list },
+	{ "DELETE", "/faults/*", api_faults_delete },
 };
 
 /* The customer-records system's own endpoints, at the root (api_compat.c). */

@@ -76,6 +76,12 @@ enum http_outcome api_orders_get(struct api *a, struct http_request *r, const ch
 enum http_outcome api_sales(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_nodes_list(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_nodes_put(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_partitions_post(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_partitions_list(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_partitions_delete(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_faults_post(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_faults_list(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_faults_delete(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_customers_post(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_customers_get(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_customers_search(struct api *a, struct http_request *r, const char *arg);

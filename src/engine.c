@@ -240,6 +240,8 @@ void engine_apply_step(struct engine *e, const struct scenario_failure *f)
 			sync_restart_applier(&e->sync);
 	}
 	metrics_step(e->m, now, f->target[0] ? f->target : "transport", what);
+	if (e->step_observer)
+		e->step_observer(e->step_observer_ctx, f, what);
 	if (e->opt->trace)
 		fprintf(stderr, "ddbsim: t=%.3f s: %s %s\n", (double)now / 1e6,
 		        f->target[0] ? f->target : "transport", what);

@@ -54,6 +54,9 @@ struct engine {
 	const struct scenario_failure **live_steps; /* owned, stable addresses */
 	size_t n_live_steps, cap_live_steps;
 	size_t live_ends_pending; /* ends of API steps still on the clock */
+	/* serve: told of every step applied, after it took effect (NULL: none) */
+	void (*step_observer)(void *ctx, const struct scenario_failure *f, const char *what);
+	void *step_observer_ctx;
 };
 
 /* Sets up a run up to its first event (scenario, stores, catalog,

@@ -38,6 +38,9 @@ struct live {
 	struct ddb_event *scratch; /* LIVE_BEHIND_MAX events: live_region_behind */
 	int64_t *step_ends_at;   /* by live_steps index: when a step ends (0: until
 	                            undone, -1: ended or without an end) */
+	live_step_fn step_fn;    /* told of every step applied */
+	void *step_ctx;
+	long ending_id;          /* the step live_end_step is ending now */
 };
 
 /* ---- the clock ------------------------------------------------------------ */
@@ -238,8 +241,7 @@ const struct live_order *live_order_find(const struct live *l, const char *id)
 	return *order_slot(l, id);
 }
 
-/* The reason categories of the API, from the core's reasons. */
-static const char *reason_category(const char *detail)
+const char *live_reason_category(const char *detail)
 {
 	if (strncmp(detail, "rule:", 5) == 0 || strcmp(detail, "rule_error") == 0)
 		return "rule";
@@ -260,7 +262,7 @@ static void decide(struct live *l, struct live_order *lo, int accepted, const ch
 	lo->decided_at_us = l->e.clock.now_us;
 	if (!accepted) {
 		copy_str(lo->detail, sizeof lo->detail, detail);
-		copy_str(lo->reason, sizeof lo->reason, reason_category(detail));
+		copy_str(lo->reason, sizeof lo->reason, live_reason_category(detail));
 	}
 }
 
@@ -386,6 +388,25 @@ void live_commit_orders(struct live *l)
 
 /* ---- failure steps ------------------------------------------------------------- */
 
+/* The end of a start, as the scenario parser builds one: the same step
+ * and target, the action that ends it, no probability or latency left. */
+static struct scenario_failure end_of(const struct scenario_failure *start, int64_t at_us)
+{
+	struct scenario_failure end = *start;
+	end.ends = 1;
+	end.has_end = 0;
+	end.at_us = at_us;
+	end.probability = 0;
+	end.latency_us = end.jitter_us = 0;
+	if (start->action == FAILURE_DOWN)
+		end.action = FAILURE_UP;
+	else if (start->action == FAILURE_PARTITION)
+		end.action = FAILURE_HEAL;
+	else if (start->action == FAILURE_CRASH)
+		end.action = FAILURE_RESTART;
+	return end;
+}
+
 static long add_step(struct live *l, const struct scenario_failure *f, char *err, size_t errlen)
 {
 	struct engine *e = &l->e;
@@ -442,10 +463,7 @@ long live_start_step(struct live *l, const struct scenario_failure *f, int64_t f
 		l->step_ends_at[i] = timed ? e->clock.now_us + for_us : 0;
 	engine_apply_step(e, e->live_steps[i]);
 	if (timed) {
-		struct scenario_failure end = start;
-		end.ends = 1;
-		end.has_end = 0;
-		end.at_us = e->clock.now_us + for_us;
+		struct scenario_failure end = end_of(&start, e->clock.now_us + for_us);
 		long k = add_step(l, &end, err, errlen);
 		if (k < 0)
 			return -1; /* the step stays in force: DELETE ends it */
@@ -460,19 +478,42 @@ long live_start_step(struct live *l, const struct scenario_failure *f, int64_t f
 int live_end_step(struct live *l, long id, char *err, size_t errlen)
 {
 	struct engine *e = &l->e;
-	if (id < 1 || (size_t)id > e->n_live_steps || l->step_ends_at[id - 1] < 0)
-		return errorf(err, errlen, "no step %ld in force", id);
 	catch_up(l);
-	struct scenario_failure end = *e->live_steps[id - 1];
-	end.ends = 1;
-	end.has_end = 0;
-	end.at_us = e->clock.now_us;
+	/* A timed end that has passed took the step away already. */
+	int64_t ends = id >= 1 && (size_t)id <= e->n_live_steps ? l->step_ends_at[id - 1] : -1;
+	if (ends < 0 || (ends > 0 && ends <= e->clock.now_us))
+		return errorf(err, errlen, "no step %ld in force", id);
+	struct scenario_failure end = end_of(e->live_steps[id - 1], e->clock.now_us);
 	long k = add_step(l, &end, err, errlen);
 	if (k < 0)
 		return -1;
 	l->step_ends_at[id - 1] = -1;
+	l->ending_id = id;
 	engine_apply_step(e, e->live_steps[k]);
+	l->ending_id = 0;
 	return engine_broken(l, err, errlen);
+}
+
+/* The engine applied step f (the schedule's, or the API's): the observer
+ * hears it with the API's id of the step (0: the schedule's).  The end of
+ * an API step that DELETE ended already changes nothing, and is not told. */
+static void step_applied(void *ctx, const struct scenario_failure *f, const char *what)
+{
+	struct live *l = ctx;
+	long id = f->step >= LIVE_STEP_BASE ? (long)(f->step - LIVE_STEP_BASE) + 1 : 0;
+	if (id > 0 && f->ends && (size_t)id <= l->e.n_live_steps && l->step_ends_at[id - 1] < 0 &&
+	    l->ending_id != id && l->e.live_steps[id - 1]->has_end)
+		return;
+	if (l->step_fn)
+		l->step_fn(l->step_ctx, id, f, what);
+}
+
+void live_on_step(struct live *l, live_step_fn fn, void *ctx)
+{
+	l->step_fn = fn;
+	l->step_ctx = ctx;
+	l->e.step_observer = fn ? step_applied : NULL;
+	l->e.step_observer_ctx = fn ? l : NULL;
 }
 
 void live_steps_each(const struct live *l,
@@ -662,6 +703,11 @@ struct customers *live_customers(struct live *l)
 const struct catalog *live_catalog(const struct live *l)
 {
 	return &l->e.cat;
+}
+
+int live_sync_backlog(struct live *l, struct sync_backlog *b)
+{
+	return sync_pending(&l->e.sync, b) < 0 ? -1 : 0;
 }
 
 int live_region_behind(struct live *l, size_t r, uint64_t cap, uint64_t *behind, int *capped)

@@ -154,7 +154,23 @@ void live_steps_each(const struct live *l,
                                 int64_t ends_at_us),
                      void *ctx);
 
+/* Told of every step the engine applies, the schedule's and the API's
+ * (starts and ends), after it took effect: api_id is the API's id of the
+ * step (live_start_step's), 0 for the schedule's; what says what it did,
+ * as the report does.  fn NULL: no one is told. */
+typedef void (*live_step_fn)(void *ctx, long api_id, const struct scenario_failure *f,
+                             const char *what);
+void live_on_step(struct live *l, live_step_fn fn, void *ctx);
+
 /* ---- what the API reads --------------------------------------------------- */
+
+/* The category of a rejection (stock, rule, invalid, unavailable,
+ * duplicate, error) from the core's reason, as GET /orders answers it. */
+const char *live_reason_category(const char *detail);
+/* The sync's backlog now (an observation: no fault layer); 0, or -1 when a
+ * store or the transport did not answer (the counts it got are set). */
+struct sync_backlog;
+int live_sync_backlog(struct live *l, struct sync_backlog *b);
 
 struct world *live_world(struct live *l);
 struct metrics *live_metrics(struct live *l);

@@ -21,4 +21,5 @@ INTEGRATION_TESTS += \
 	tests/integration/rule_contract.sh \
 	tests/integration/strict_names.sh \
 	tests/integration/fuzz_findings.sh \
-	tests/integration/serve_basics.sh
+	tests/integration/serve_basics.sh \
+	tests/integration/serve_faults.sh
