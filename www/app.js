@@ -169,7 +169,7 @@ async function setNode(name, st) {
 
 async function partitionNode(name) {
 	const others = state.nodes.map(n => n.name).filter(x => x !== name);
-	const body = { a: [name], b: others };
+	const body = { from: [name], to: others };
 	const forS = nodeForSeconds();
 	if (forS !== undefined)
 		body.for_s = forS;
@@ -217,7 +217,16 @@ function renderNodes() {
 		if (cut)
 			stateCell.appendChild(el('span', ' cut from ' + cut.join(', '), 'muted small'));
 		const q = queueOf(n.name);
-		const qCell = q === null ? '' : (q > 0 ? badge(q + ' queued', 'warn') : el('span', '0', 'muted'));
+		if (q > 0) {
+			const qb = badge(q + ' queued', 'warn');
+			qb.dataset.queued = String(q);
+			stateCell.appendChild(document.createTextNode(' '));
+			stateCell.appendChild(qb);
+		}
+		const nameCell = el('span');
+		nameCell.appendChild(el('strong', n.name));
+		if (n.kind && n.kind !== n.name)
+			nameCell.appendChild(el('span', ' ' + n.kind, 'muted small'));
 		const ctl = el('span', null, 'controls');
 		for (const [label, st2] of [['Down', 'down'], ['Up', 'up'], ['Slow', 'slow']]) {
 			const b = el('button', label);
@@ -235,7 +244,7 @@ function renderNodes() {
 		p.dataset.action = 'partition';
 		p.addEventListener('click', () => partitionNode(n.name));
 		ctl.appendChild(p);
-		const tr = row([n.name, n.kind || '', stateCell, qCell, ctl]);
+		const tr = row([nameCell, stateCell, ctl]);
 		tr.dataset.node = n.name;
 		tr.dataset.state = st;
 		tb.appendChild(tr);
@@ -250,23 +259,20 @@ async function loadCuts() {
 	renderCuts();
 }
 
+function until(x) {
+	return x.until_s === null || x.until_s === undefined ? ' until undone'
+		: ' until t=' + Number(x.until_s).toFixed(1) + ' s';
+}
+
 function describeCut(p) {
-	const sides = [p.a, p.b].filter(Array.isArray).map(s => s.join(', '));
-	let s = sides.length ? sides.join(' | ') : (p.nodes ? [].concat(p.nodes).join(', ') : '');
-	if (p.until_s !== undefined)
-		s += ' (until t=' + Number(p.until_s).toFixed(1) + ' s)';
-	return s;
+	return (p.from || []).join(', ') + (p.oneway ? ' → ' : ' ⇹ ') + (p.to || []).join(', ') + until(p);
 }
 
 function describeFault(f) {
-	const parts = [f.kind || f.type || 'fault'];
-	if (f.target || f.link || f.queue)
-		parts.push('on ' + (f.target || f.link || f.queue));
-	if (f.probability !== undefined)
-		parts.push('p=' + f.probability);
-	if (f.until_s !== undefined)
-		parts.push('until t=' + Number(f.until_s).toFixed(1) + ' s');
-	return parts.join(' ');
+	let s = f.kind + ' p=' + f.probability;
+	if (f.delay_ms !== undefined)
+		s += ' ' + f.delay_ms + ' ms';
+	return s + until(f);
 }
 
 function renderCuts() {
@@ -352,50 +358,56 @@ function renderQueued() {
 		ul.appendChild(el('li', 'none', 'muted'));
 }
 
-/* Text of where a create went, from POST /customers's answer. */
+/* Where a create went, from POST /customers's answer: home and replicas,
+ * each written or queued (or held), as badges. */
 function describeCreate(j) {
-	const out = [];
-	const copies = Array.isArray(j.copies) ? j.copies : [];
-	if (copies.length) {
-		for (const c of copies)
-			out.push((c.role || 'copy') + ' ' + c.region + ': ' + (c.fate || c.status || '?'));
-	} else {
-		if (j.home)
-			out.push('home ' + (j.home.region || j.home) + (j.home.status ? ': ' + j.home.status : ''));
-		for (const r of j.replicas || [])
-			out.push('replica ' + (r.region || r) + (r.status ? ': ' + r.status : ''));
+	const p = el('span');
+	const copies = [['home', j.home]].concat((j.replicas || []).map(r => ['replica', r]));
+	for (const [role, c] of copies) {
+		if (!c)
+			continue;
+		const s = el('span', null, 'route-part');
+		s.dataset.role = role;
+		s.dataset.region = c.region;
+		s.dataset.write = c.write;
+		s.appendChild(document.createTextNode(role + ' ' + c.region + ' '));
+		s.appendChild(badge(c.write, c.write === 'written' ? 'ok' : 'warn'));
+		p.appendChild(s);
 	}
-	const queued = j.queued || [];
-	if (queued.length)
-		out.push('queued for ' + queued.map(q => q.node || q.region || q).join(', '));
-	return out.join('; ');
+	if (j.pending)
+		p.appendChild(el('span', ' no copy is up: the write waits, accepted', 'warn'));
+	return p;
 }
 
 async function createCustomer(ev) {
 	ev.preventDefault();
+	const raw = $('c-zip').value.trim();
 	const body = {
-		zip: Number($('c-zip').value.trim()),
+		zip_prefix: /^[0-9]+$/.test(raw) ? Number(raw) : raw,
 		city: $('c-city').value,
 		state: $('c-state').value,
 	};
 	const id = $('c-id').value.trim();
 	body.id = id || 'web-' + Date.now().toString(36) + '-' + Math.floor(Math.random() * 1e6).toString(36);
+	body.unique_id = body.id;
 	await guarded(async () => {
 		const j = await api('POST', '/customers', body);
 		clearError();
-		$('c-result').textContent = 'Created ' + body.id + ': ' + describeCreate(j);
+		const res = $('c-result');
+		clear(res);
+		res.appendChild(document.createTextNode('Created ' + body.id + ': '));
+		res.appendChild(describeCreate(j));
 		state.tracked = [body.id].concat(state.tracked.filter(x => x !== body.id)).slice(0, TRACKED_MAX);
-		state.trackedInfo[body.id] = { zip: body.zip, city: body.city, home: j.home && (j.home.region || j.home) };
+		state.trackedInfo[body.id] = { zip: body.zip_prefix, city: body.city, home: j.home && j.home.region };
 		$('c-id').value = '';
 		await readTracked();
 	});
 }
 
-/* Which copy answered a read: "home east", "replica west", ... */
+/* Which copy answered a read: {copy: home|replica, where: region}. */
 function servedBy(j) {
-	const copy = j.copy || j.served_from || (j.replica ? 'replica' : 'home');
-	const where = j.served_by || j.region || '';
-	return { copy, where };
+	const by = j.served_by || {};
+	return { copy: by.copy || '?', where: by.region || '' };
 }
 
 async function readTracked() {
@@ -404,15 +416,14 @@ async function readTracked() {
 			const j = await api('GET', '/customers/' + encodeURIComponent(id));
 			const info = state.trackedInfo[id] || {};
 			info.read = servedBy(j);
-			info.version = j.version;
+			info.version = j.version === null ? 'not there yet' : j.version + (j.stale ? ' (stale)' : '');
 			info.error = null;
-			if (j.home)
-				info.home = j.home.region || j.home;
-			const rec = j.record || j.customer || j;
-			if (rec.city !== undefined)
+			const rec = j.record;
+			if (rec) {
+				info.home = rec.home;
 				info.city = rec.city;
-			if (rec.zip !== undefined)
-				info.zip = rec.zip;
+				info.zip = rec.zip_prefix;
+			}
 			state.trackedInfo[id] = info;
 		} catch (e) {
 			(state.trackedInfo[id] = state.trackedInfo[id] || {}).error = e.body && e.body.error ? e.body.error : e.message;
@@ -460,18 +471,19 @@ async function filterRecords(ev) {
 		clearError();
 		const tb = $('filtered').tBodies[0];
 		clear(tb);
-		for (const c of j.customers || j.records || []) {
-			const rec = c.record || c;
-			const tr = row([rec.id, rec.zip, rec.city, rec.state, c.home, servedCell(servedBy(c))]);
-			tr.dataset.id = rec.id;
+		for (const c of j.customers || []) {
+			const tr = row([c.id, c.zip_prefix, c.city, c.state, c.home, servedCell(servedBy(c))]);
+			tr.dataset.id = c.id;
 			tb.appendChild(tr);
 		}
+		if (j.next_cursor)
+			tb.appendChild(row([el('span', 'first ' + j.count + ' shown; narrow the filter for more', 'muted')]));
 		if (!tb.firstChild)
 			tb.appendChild(row([el('span', 'no records', 'muted')]));
 		const un = j.unavailable_regions || [];
 		const w = $('f-unavailable');
 		w.hidden = un.length === 0;
-		w.textContent = un.length ? 'Not read (no copy up): ' + un.join(', ') + ' — their records are missing from this list.' : '';
+		w.textContent = un.length ? 'Cannot be read (no copy up): ' + un.join(', ') + ' — records homed there are missing from this list.' : '';
 	});
 }
 
@@ -578,9 +590,9 @@ async function runChecks() {
 /* A sample of the stream: its counters into a chart row. */
 function onSample(s) {
 	const t = new Date();
-	const c = s.orders || s.counters || {};
-	const accepted = Number(c.accepted !== undefined ? c.accepted : c.orders_accepted) || 0;
-	const rejected = c.rejected && typeof c.rejected === 'object' ? c.rejected : {};
+	const c = s.orders || {};
+	const accepted = Number(c.accepted) || 0;
+	const rejected = c.rejected_by_reason && typeof c.rejected_by_reason === 'object' ? c.rejected_by_reason : {};
 	const prev = state.lastCounters;
 	state.lastCounters = { t, accepted, rejected };
 	if (s.queues && typeof s.queues === 'object') {
@@ -595,7 +607,7 @@ function onSample(s) {
 		for (const n of list)
 			mergeNode(n);
 	}
-	const lag = s.sync_lag || s.lag || {};
+	const lag = s.sync_lag_s || {};
 	const dt = prev ? (t - prev.t) / 1000 : 0;
 	const rate = (now, before) => dt > 0 ? Math.max(0, (now - before) / dt) : 0;
 	const rejRates = {};
@@ -609,14 +621,14 @@ function onSample(s) {
 			t,
 			accepted: rate(accepted, prev.accepted),
 			rejected: rejRates,
-			p50: Number(lag.p50_ms !== undefined ? lag.p50_ms : lag.p50) || 0,
-			p99: Number(lag.p99_ms !== undefined ? lag.p99_ms : lag.p99) || 0,
+			p50: (Number(lag.p50) || 0) * 1000,
+			p99: (Number(lag.p99) || 0) * 1000,
 			queues: Object.assign({}, state.queues),
 		});
 		if (state.samples.length > HISTORY_POINTS)
 			state.samples.shift();
 	}
-	recordBand(t, Number(s.faults_active || (s.faults ? s.faults.length : 0)) || 0);
+	recordBand(t, state.faults.length);
 	renderNodes();
 	renderQueued();
 	renderRoute();
@@ -634,15 +646,15 @@ function recordBand(t, faults) {
 
 /* A change (node, fault, partition) as it happens. */
 function onChange(ev) {
-	if (ev && ev.node && typeof ev.node === 'object')
-		mergeNode(ev.node);
-	else if (ev && ev.name && ev.state)
-		mergeNode(ev);
-	else if (ev && ev.kind === 'node' && ev.target)
-		mergeNode({ name: ev.target, state: ev.state });
+	if (ev && typeof ev.node === 'string' && ev.state) {
+		const n = { name: ev.node, state: ev.state };
+		if (ev.latency_ms !== undefined)
+			n.latency_ms = ev.latency_ms;
+		mergeNode(n);
+	}
 	renderNodes();
 	renderRoute();
-	recordBand(new Date(), 0);
+	recordBand(new Date(), state.faults.length);
 	/* What the event does not say (cuts, faults, exact states): read it. */
 	guarded(loadNodes);
 	loadCuts();
@@ -673,10 +685,8 @@ function connectStream() {
 	es.addEventListener('open', () => setStream(true, 'live'));
 	es.addEventListener('error', () => setStream(false, 'reconnecting (polling meanwhile)'));
 	es.addEventListener('sample', parse(onSample));
-	es.addEventListener('metrics', parse(onSample));
-	for (const kind of ['node', 'fault', 'partition', 'change'])
+	for (const kind of ['node', 'fault', 'partition'])
 		es.addEventListener(kind, parse(onChange));
-	es.onmessage = parse(j => (j.type === 'sample' || j.counters || j.queues ? onSample(j) : onChange(j)));
 }
 
 /* ---- charts -------------------------------------------------------------------- */
@@ -817,10 +827,6 @@ async function loadStatus() {
 async function poll() {
 	await guarded(loadStatus);
 	await guarded(loadSales);
-	if (!state.streamUp) {
-		await guarded(loadNodes);
-		recordBand(new Date(), 0);
-	}
 	if (state.tracked.length)
 		await readTracked();
 }
@@ -841,6 +847,13 @@ async function start() {
 	connectStream();
 	await poll();
 	setInterval(poll, POLL_MS);
+	/* Without the stream, the nodes are read every second instead. */
+	setInterval(() => {
+		if (!state.streamUp) {
+			guarded(loadNodes);
+			recordBand(new Date(), state.faults.length);
+		}
+	}, 1000);
 }
 
 document.addEventListener('DOMContentLoaded', start);

@@ -22,4 +22,8 @@ INTEGRATION_TESTS += \
 	tests/integration/strict_names.sh \
 	tests/integration/fuzz_findings.sh \
 	tests/integration/serve_basics.sh \
-	tests/integration/serve_faults.sh
+	tests/integration/serve_faults.sh \
+	tests/integration/page.sh
+# The browser test's script, and what it leaves beside its log.
+EXTRA_DIST += tests/browser/page_test.py
+CLEANFILES += tests/browser/page-*.png tests/browser/page-console.log

@@ -1,0 +1,390 @@
+#!/usr/bin/python3
+"""page_test.py - the web page of `ddbsim serve` in headless Chromium,
+against a real server (tests/integration/page.sh starts it): the page
+loads without console errors; a region taken down with its control queues
+a customer's write and the record is read from its replica; brought up,
+the queue drains and the record is read from home; a change made through
+the API shows within 2 s; every chart has drawn pixels; a value holding
+<script> shows as text; an API error shows on the page; the page fits
+1280x800 and 390x844.  Each step saves a screenshot beside the logs.
+
+usage: page_test.py URL OUTDIR [--doc DOCDIR]
+Exit 0 all passed, 1 a step failed, 77 no browser (skip).
+"""
+import json
+import os
+import sys
+import time
+import urllib.request
+
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+except ImportError as e:  # pragma: no cover - reported as a skip
+    print("skip: python3-selenium is missing (%s)" % e)
+    sys.exit(77)
+
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+WAIT_S = 15
+
+
+class StepFailed(Exception):
+    pass
+
+
+def start_browser():
+    if not os.access(CHROMEDRIVER, os.X_OK):
+        print("skip: no chromedriver at %s" % CHROMEDRIVER)
+        sys.exit(77)
+    o = Options()
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,800",
+              "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions"):
+        o.add_argument(a)
+    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    try:
+        return webdriver.Chrome(service=Service(CHROMEDRIVER), options=o)
+    except WebDriverException as e:
+        print("skip: Chromium did not start: %s" % str(e).splitlines()[0])
+        sys.exit(77)
+
+
+class Page:
+    def __init__(self, driver, url, outdir):
+        self.d = driver
+        self.url = url.rstrip("/")
+        self.outdir = outdir
+        self.logs = []
+
+    # -- browser helpers ---------------------------------------------------
+    def viewport(self, w, h, mobile=False):
+        self.d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": w, "height": h, "deviceScaleFactor": 1,
+                                "mobile": mobile})
+
+    def js(self, script, *args):
+        return self.d.execute_script(script, *args)
+
+    def wait(self, what, fn, timeout=WAIT_S):
+        """Polls fn until it answers something true; its value, or StepFailed."""
+        end = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < end:
+            try:
+                last = fn()
+                if last:
+                    return last
+            except WebDriverException as e:
+                last = e
+            time.sleep(0.1)
+        raise StepFailed("waited %g s for %s (last: %r)" % (timeout, what, last))
+
+    def console(self):
+        """Browser log entries since the last call (kept in self.logs too)."""
+        got = self.d.get_log("browser")
+        self.logs.extend(got)
+        return got
+
+    def screenshot(self, name):
+        path = os.path.join(self.outdir, "page-%s.png" % name)
+        self.d.save_screenshot(path)
+        print("  screenshot: %s" % path)
+        return path
+
+    def click(self, css):
+        e = self.d.find_element(By.CSS_SELECTOR, css)
+        self.js("arguments[0].scrollIntoView({block: 'center'})", e)
+        e.click()
+
+    def fill(self, css, text):
+        e = self.d.find_element(By.CSS_SELECTOR, css)
+        e.clear()
+        e.send_keys(text)
+
+    def text(self, css):
+        return self.js("const e = document.querySelector(arguments[0]);"
+                       "return e ? e.textContent : null;", css)
+
+    def node_state(self, name):
+        return self.js("const r = document.querySelector('#nodes tr[data-node=\"' + arguments[0] + '\"]');"
+                       "return r ? r.dataset.state : null;", name)
+
+    def tracked(self, cid):
+        return self.js("const r = document.querySelector('#tracked tr[data-id=\"' + arguments[0] + '\"]');"
+                       "return r ? {copy: r.dataset.copy || null, by: r.dataset.servedBy || null,"
+                       " text: r.textContent} : null;", cid)
+
+    def queued(self, node):
+        return self.js("const e = document.querySelector('#queued li[data-queue=\"node.' + arguments[0] + '\"]');"
+                       "return e ? e.textContent : null;", node)
+
+    # -- the API, directly (not through the page) ------------------------------
+    def api(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + "/api/v1" + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as res:
+            return json.load(res)
+
+
+def severe(entries, allowed=()):
+    return [e for e in entries
+            if e.get("level") == "SEVERE" and not any(a in e.get("message", "") for a in allowed)]
+
+
+# ---- the steps ---------------------------------------------------------------
+
+REGION = "east"          # the first region: zips 1000-39999 live there
+REPLICA = "west"         # its copies live on the third (1 on 3)
+OTHER = "middle"
+CITY = "<script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\">Springfield"
+CID = "page-c1"
+
+
+def step_load(p):
+    p.viewport(1280, 800)
+    p.d.get(p.url + "/")
+    p.wait("the nodes table", lambda: p.node_state(REGION) == "up")
+    p.wait("the live stream", lambda: "live" in (p.text("#stream") or ""))
+    p.wait("a sample in the charts", lambda: p.js("return document.querySelectorAll('.chart canvas').length >= 3"))
+    time.sleep(1.5)
+    bad = severe(p.console())
+    if bad:
+        raise StepFailed("console errors on load: %s" % bad)
+    title = p.d.title
+    if "ddbsim" not in title:
+        raise StepFailed("title: %r" % title)
+
+
+def step_down_and_create(p):
+    # Keyboard: the control is a real button, pressed with Enter.
+    b = p.d.find_element(By.CSS_SELECTOR, '#nodes button[data-node="%s"][data-action="down"]' % REGION)
+    p.js("arguments[0].scrollIntoView({block: 'center'})", b)
+    b.send_keys(Keys.ENTER)
+    p.wait("%s shown down" % REGION, lambda: p.node_state(REGION) == "down")
+    state = p.api("GET", "/nodes")
+    if [n["state"] for n in state["nodes"] if n["name"] == REGION] != ["down"]:
+        raise StepFailed("the server does not have %s down: %s" % (REGION, state))
+    p.fill("#c-id", CID)
+    p.fill("#c-zip", "12345")
+    p.fill("#c-city", CITY)
+    p.fill("#c-state", "MA")
+    route = p.wait("the route preview", lambda: p.js(
+        "const h = document.querySelector('#c-route [data-role=home]'),"
+        " r = document.querySelector('#c-route [data-role=replica]');"
+        "return h && r ? [h.dataset.region, r.dataset.region, h.textContent] : null;"))
+    if route[0] != REGION or route[1] != REPLICA or "queued" not in route[2]:
+        raise StepFailed("the preview before submit says %r, expected home %s (down: queued), replica %s"
+                         % (route, REGION, REPLICA))
+    p.click("#c-create")
+    fate = p.wait("the create's answer", lambda: p.js(
+        "const h = document.querySelector('#c-result [data-role=home]'),"
+        " r = document.querySelector('#c-result [data-role=replica]');"
+        "return h && r ? [h.dataset.write, r.dataset.write] : null;"))
+    if fate != ["queued", "written"]:
+        raise StepFailed("home/replica writes shown as %r, expected queued/written" % fate)
+    p.wait("the queued write for %s" % REGION, lambda: p.queued(REGION))
+    t = p.wait("the record read from its replica",
+               lambda: (lambda r: r if r and r["copy"] == "replica" else None)(p.tracked(CID)))
+    if t["by"] != REPLICA:
+        raise StepFailed("read from %r, expected the replica %s" % (t, REPLICA))
+    print("  queued: %s" % p.queued(REGION).strip())
+
+
+def step_up_and_drain(p):
+    p.click('#nodes button[data-node="%s"][data-action="up"]' % REGION)
+    p.wait("%s shown up" % REGION, lambda: p.node_state(REGION) == "up")
+    p.wait("the queue of %s drained" % REGION, lambda: p.queued(REGION) is None)
+    t = p.wait("the record read from home",
+               lambda: (lambda r: r if r and r["copy"] == "home" else None)(p.tracked(CID)))
+    if t["by"] != REGION:
+        raise StepFailed("read from %r, expected home %s" % (t, REGION))
+
+
+def step_follows_api(p):
+    for want in ("down", "up"):
+        p.api("PUT", "/nodes/" + OTHER, {"state": want})
+        t0 = time.monotonic()
+        p.wait("%s %s through the API" % (OTHER, want), lambda: p.node_state(OTHER) == want, timeout=2.0)
+        print("  %s %s shown after %.2f s" % (OTHER, want, time.monotonic() - t0))
+
+
+PIXELS_JS = """
+const out = {};
+for (const id of ['chart-orders', 'chart-lag', 'chart-queues', 'node-band']) {
+  const root = document.getElementById(id);
+  const cs = root.tagName === 'CANVAS' ? [root] : [...root.querySelectorAll('canvas')];
+  let best = 0;
+  for (const c of cs) {
+    if (!c.width || !c.height) continue;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    best = Math.max(best, n);
+  }
+  out[id] = best;
+}
+return out;
+"""
+
+
+def step_charts(p):
+    # The samples of a few seconds, with east's outage in them.
+    p.wait("a few samples", lambda: p.js("return document.querySelectorAll('.chart canvas').length") >= 3)
+    time.sleep(2)
+    px = p.js(PIXELS_JS)
+    print("  drawn pixels: %s" % px)
+    empty = [k for k, v in px.items() if v < 200]
+    if empty:
+        raise StepFailed("charts with (almost) nothing drawn: %s" % empty)
+
+
+def step_text_only(p):
+    shown = p.js("const r = document.querySelector('#tracked tr[data-id=\"%s\"]');"
+                 "return r ? r.cells[2].textContent : null;" % CID)
+    if shown != CITY:
+        raise StepFailed("the city shows as %r, expected the text %r" % (shown, CITY))
+    if p.js("return window.__xss || 0"):
+        raise StepFailed("the <script> value ran")
+    if p.js("return document.querySelectorAll('main script, main img').length"):
+        raise StepFailed("the value became elements")
+    # The filter view too.
+    p.fill("#f-zip-min", "12345")
+    p.fill("#f-zip-max", "12345")
+    p.click("#f-search")
+    p.wait("the filter's row", lambda: p.js(
+        "const r = document.querySelector('#filtered tr[data-id=\"%s\"]');"
+        "return r ? r.cells[2].textContent : null;" % CID) == CITY)
+    if p.js("return window.__xss || 0") or p.js("return document.querySelectorAll('main script, main img').length"):
+        raise StepFailed("the <script> value ran in the filter view")
+
+
+def step_unavailable_flagged(p):
+    # Both copies of REGION's records down: the filter flags the region.
+    for n in (REGION, REPLICA):
+        p.api("PUT", "/nodes/" + n, {"state": "down"})
+    p.wait("both down on the page", lambda: p.node_state(REGION) == "down" and p.node_state(REPLICA) == "down")
+    p.click("#f-search")
+    msg = p.wait("the unavailable regions flagged", lambda: p.js(
+        "const w = document.getElementById('f-unavailable'); return w.hidden ? null : w.textContent;"))
+    if REGION not in msg:
+        raise StepFailed("flagged %r, expected %s named" % (msg, REGION))
+    p.screenshot("unavailable")
+    for n in (REGION, REPLICA):
+        p.api("PUT", "/nodes/" + n, {"state": "up"})
+    p.wait("both up again", lambda: p.node_state(REGION) == "up" and p.node_state(REPLICA) == "up")
+
+
+def step_error_shown(p):
+    p.console()
+    p.fill("#c-id", "page-bad-zip")
+    p.fill("#c-zip", "500")
+    p.fill("#c-city", "Nowhere")
+    p.fill("#c-state", "XX")
+    p.click("#c-create")
+    msg = p.wait("the error area", lambda: p.js(
+        "const e = document.getElementById('errors'); return e.hidden ? null : e.textContent;"))
+    if "400" not in msg:
+        raise StepFailed("the error area says %r, expected the 400" % msg)
+    p.screenshot("error")
+    p.click("#error-close")
+    p.wait("the error dismissed", lambda: p.js("return document.getElementById('errors').hidden"))
+    # The only console entry allowed: the 400 itself.
+    bad = severe(p.console(), allowed=("status of 400",))
+    if bad:
+        raise StepFailed("console errors: %s" % bad)
+
+
+def step_orders_and_checks(p):
+    p.js("document.getElementById('o-region').value = arguments[0]", OTHER)
+    p.fill("#o-quantity", "2")
+    p.click("#o-place")
+    p.wait("the order's answer", lambda: "accepted" in (p.text("#o-result") or ""))
+    p.wait("sales by region", lambda: p.js("return document.querySelectorAll('#sales-regions tbody tr').length") >= 3)
+    p.click("#checks-run")
+    s = p.wait("the checks", lambda: p.js("return document.querySelectorAll('#checks li').length")
+               and p.text("#checks-summary"))
+    if "all hold" not in s:
+        raise StepFailed("the checks: %r" % s)
+
+
+def fits(p, w):
+    return p.js("return document.documentElement.scrollWidth") <= w
+
+
+def step_layouts(p, doc):
+    p.viewport(1280, 800)
+    p.js("window.scrollTo(0, 0)")
+    time.sleep(1.2)
+    if not fits(p, 1280):
+        raise StepFailed("wider than 1280: %s" % p.js("return document.documentElement.scrollWidth"))
+    shot = p.screenshot("desktop")
+    if doc:
+        p.d.save_screenshot(os.path.join(doc, "page.png"))
+    p.viewport(390, 844, mobile=True)
+    time.sleep(1.2)
+    if not fits(p, 390):
+        raise StepFailed("wider than 390: %s" % p.js("return document.documentElement.scrollWidth"))
+    # Every control is reachable: none is cut off at the right edge.
+    cut = p.js("return [...document.querySelectorAll('button, input, select')]"
+               ".filter(e => e.getBoundingClientRect().right > 390 + 1 && !e.closest('.scroll'))"
+               ".map(e => e.id || e.textContent)")
+    if cut:
+        raise StepFailed("controls past the right edge at 390 px: %s" % cut)
+    p.js("window.scrollTo(0, 0)")
+    time.sleep(0.5)
+    p.screenshot("mobile")
+    if doc:
+        p.d.save_screenshot(os.path.join(doc, "page-mobile.png"))
+    p.viewport(1280, 800)
+    return shot
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    url, outdir = sys.argv[1], sys.argv[2]
+    doc = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--doc" else None
+    os.makedirs(outdir, exist_ok=True)
+    driver = start_browser()
+    p = Page(driver, url, outdir)
+    steps = [
+        ("load: no console errors", step_load),
+        ("a region down with its control: the write queued, read from the replica", step_down_and_create),
+        ("the region up: the queue drains, read from home", step_up_and_drain),
+        ("a change through the API shows within 2 s", step_follows_api),
+        ("each chart has drawn pixels", step_charts),
+        ("a value with <script> shows as text", step_text_only),
+        ("regions that cannot be read are flagged", step_unavailable_flagged),
+        ("an API error shows on the page", step_error_shown),
+        ("an order, the sales, the checks", step_orders_and_checks),
+        ("1280x800 and 390x844", lambda p: step_layouts(p, doc)),
+    ]
+    failed = 0
+    try:
+        for i, (name, fn) in enumerate(steps, 1):
+            t0 = time.monotonic()
+            try:
+                fn(p)
+                print("ok %d - %s (%.1f s)" % (i, name, time.monotonic() - t0))
+            except (StepFailed, WebDriverException) as e:
+                failed += 1
+                print("not ok %d - %s: %s" % (i, name, str(e).splitlines()[0] if str(e) else e))
+            p.screenshot("%02d" % i)
+            if failed:
+                break  # the steps build on each other
+    finally:
+        p.console()
+        with open(os.path.join(outdir, "page-console.log"), "w") as f:
+            for e in p.logs:
+                f.write("%s %s\n" % (e.get("level"), e.get("message")))
+        driver.quit()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
