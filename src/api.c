@@ -38,10 +38,13 @@ static const struct api_route routes[] = {
 	{ "POST", "/faults", api_faults_post },
 	{ "GET", "/faults", api_faults_list },
 	{ "DELETE", "/faults/*", api_faults_delete },
+	{ "GET", "/events", api_events_get },
 };
 
-/* The customer-records system's own endpoints, at the root (api_compat.c). */
+/* Outside /api/v1 (no token needed for GET /metrics: http_server.c). */
 static const struct api_route root_routes[] = {
+	{ "GET", "/metrics", api_metrics_get },
+	/* The customer-records system's own endpoints (api_compat.c). */
 	{ "GET", "/node-statuses", api_compat_node_statuses },
 	{ "POST", "/node-status", api_compat_node_status },
 	{ "POST", "/create-customer", api_compat_create_customer },
@@ -54,12 +57,19 @@ void api_init(struct api *a, struct live *l)
 	a->live = l;
 	a->statics = api_static_load();
 	api_orders_init(a);
+	api_events_init(a);
 }
 
 void api_free(struct api *a)
 {
 	api_static_free(a->statics);
+	api_events_free(a);
 	memset(a, 0, sizeof *a);
+}
+
+void api_tick(struct api *a)
+{
+	api_events_tick(a);
 }
 
 /* ---- routing ------------------------------------------------------------------ */
@@ -84,20 +94,10 @@ static int matches(const char *pattern, const char *path, char *arg, size_t argm
 	return *pattern == 0 && *path == 0;
 }
 
-const struct api_route *api_route_find(const char *method, const char *path, char *arg,
+static const struct api_route *find_in(const struct api_route *table, size_t n,
+                                       const char *method, const char *path, char *arg,
                                        size_t argmax, int *path_known)
 {
-	*path_known = 0;
-	arg[0] = 0;
-	size_t plen = strlen(API_PREFIX);
-	const struct api_route *table = routes;
-	size_t n = ARRAY_LEN(routes);
-	if (strncmp(path, API_PREFIX, plen) == 0) {
-		path += plen;
-	} else {
-		table = root_routes;
-		n = ARRAY_LEN(root_routes);
-	}
 	for (size_t i = 0; i < n; i++) {
 		if (!matches(table[i].pattern, path, arg, argmax))
 			continue;
@@ -107,6 +107,18 @@ const struct api_route *api_route_find(const char *method, const char *path, cha
 	}
 	arg[0] = 0;
 	return NULL;
+}
+
+const struct api_route *api_route_find(const char *method, const char *path, char *arg,
+                                       size_t argmax, int *path_known)
+{
+	*path_known = 0;
+	arg[0] = 0;
+	size_t plen = strlen(API_PREFIX);
+	if (strncmp(path, API_PREFIX, plen) != 0)
+		return find_in(root_routes, ARRAY_LEN(root_routes), method, path, arg, argmax,
+		               path_known);
+	return find_in(routes, ARRAY_LEN(routes), method, path + plen, arg, argmax, path_known);
 }
 
 enum http_outcome api_handle(void *ctx, struct http_request *r)

@@ -15,16 +15,23 @@
 struct cJSON;
 struct live;
 struct api_static;
+struct metrics;
+struct api_events;
 
 struct api {
 	struct live *live;
 	int shutdown;     /* POST /api/v1/shutdown asked the server to stop */
 	uint64_t requests;
 	struct api_static *statics; /* the web page's files (api_static.c) */
+	struct api_events *events; /* GET /api/v1/events (api_events.c) */
 };
 
 void api_init(struct api *a, struct live *l);
+/* After the HTTP server stopped (it ended the event streams). */
 void api_free(struct api *a);
+/* Called by the serve loop every round: what the API does with time
+ * (an event sample every second). */
+void api_tick(struct api *a);
 /* The handler given to the HTTP server. */
 enum http_outcome api_handle(void *ctx, struct http_request *r);
 
@@ -99,5 +106,18 @@ void api_static_free(struct api_static *s);
 /* Whether path is one of the page's files. */
 int api_static_known(const char *path);
 enum http_outcome api_static_get(struct api *a, struct http_request *r);
+enum http_outcome api_events_get(struct api *a, struct http_request *r, const char *arg);
+enum http_outcome api_metrics_get(struct api *a, struct http_request *r, const char *arg);
+
+/* Event streams: the subscribers and the steps they hear of (api_events.c). */
+void api_events_init(struct api *a);
+void api_events_free(struct api *a);
+void api_events_tick(struct api *a);
+
+/* The categories of rejected orders (as GET /orders answers them), and the
+ * run's rejections counted by category (api_metrics.c). */
+#define API_REASONS 6
+extern const char *const api_reason_names[API_REASONS];
+void api_reasons(const struct metrics *m, uint64_t out[API_REASONS]);
 
 #endif

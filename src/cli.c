@@ -853,6 +853,9 @@ static int cmd_serve(const struct cli *c, struct engine_options *o, struct repor
 		so.token = token;
 	}
 	so.on_listening = print_listening;
+	/* The first line on stdout is "listening on": the schedule shows in
+	 * the report's timeline and on GET /api/v1/events instead. */
+	o->on_loaded = NULL;
 	struct run_result res;
 	int rc;
 	if (serve(&so, o, &res, err, sizeof err) != 0) {

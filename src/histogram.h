@@ -24,5 +24,10 @@ void hist_add(struct histogram *h, int64_t value); /* negative counts as 0 */
  * top of its bucket, capped by max); 0 when empty. */
 int64_t hist_percentile(const struct histogram *h, double q);
 double hist_mean(const struct histogram *h);
+/* How many samples are at most value for sure: those of the buckets whose
+ * top is at most value (a sample in the bucket that holds value counts
+ * only when value is that bucket's top).  Grows with value; at the largest
+ * value, count. */
+uint64_t hist_count_at_most(const struct histogram *h, int64_t value);
 
 #endif

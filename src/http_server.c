@@ -167,9 +167,9 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max)
 	if (r->stream_ended)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	long n = r->stream.produce(r->stream.ctx, buf, max);
-	if (n < 0) {
+	if (n < 0) { /* the producer gave up on this client: drop the connection */
 		r->stream_ended = 1;
-		return MHD_CONTENT_READER_END_OF_STREAM;
+		return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
 	if (n == 0 && !r->suspended) { /* nothing now: wait for http_stream_wake */
 		r->suspended = 1;

@@ -28,8 +28,10 @@ enum http_outcome { HTTP_DONE = 0, HTTP_LATER = 1 };
 /* A stream (Server-Sent Events): the server asks for more whenever the
  * client can take it; the producer writes at most max bytes to buf and
  * returns how many, 0 when it has nothing now (the connection then waits
- * until http_stream_wake), or -1 to end the stream.  done is called once
- * when the stream ends (client gone, server stopping). */
+ * until http_stream_wake), or -1 to drop the connection (e.g. a client too
+ * slow to keep up).  At http_server_stop a stream ends cleanly.  done is
+ * called once when the stream ends (client gone, dropped, server
+ * stopping). */
 struct http_stream {
 	long (*produce)(void *ctx, char *buf, size_t max);
 	void (*done)(void *ctx);

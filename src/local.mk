@@ -34,6 +34,7 @@ src_libddbsim_la_SOURCES = \
 	src/live.c src/live.h \
 	src/http_server.c src/http_server.h \
 	src/api.c src/api.h src/api_orders.c src/api_nodes.c src/api_faults.c \
+	src/api_events.c src/api_metrics.c \
 	src/api_customers.c src/api_compat.c \
 	src/api_static.c \
 	src/serve.c src/serve.h

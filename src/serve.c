@@ -60,6 +60,7 @@ int serve(const struct serve_options *so, const struct engine_options *o, struct
 		live_commit_orders(l); /* what came in while the events ran */
 		http_server_run(srv, wait_ms);
 		live_commit_orders(l); /* what this round of requests placed */
+		api_tick(&api);
 	}
 	if (rc == 0)
 		rc = live_finish(l, res, err, errlen);

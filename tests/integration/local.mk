@@ -23,6 +23,7 @@ INTEGRATION_TESTS += \
 	tests/integration/fuzz_findings.sh \
 	tests/integration/serve_basics.sh \
 	tests/integration/serve_faults.sh \
+	tests/integration/serve_events.sh \
 	tests/integration/page.sh
 # The browser test's script, and what it leaves beside its log.
 EXTRA_DIST += tests/browser/page_test.py
