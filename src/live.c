@@ -552,6 +552,7 @@ int live_customer_create(struct live *l, const struct ddb_customer *c,
 	if (!cs)
 		return errorf(err, errlen, "this scenario has no customer records");
 	catch_up(l);
+	l->e.m->customers.generated++; /* an operation of the customer service */
 	const struct customer_entry *seen = customers_find(cs, c->id);
 	if (seen) {
 		*http_status = 409;
@@ -579,6 +580,7 @@ const struct customer_entry *live_customer_get(struct live *l, const char *id,
 	if (!cs)
 		return NULL;
 	catch_up(l);
+	l->e.m->customers.generated++;
 	return customers_get(cs, id, out);
 }
 
@@ -647,6 +649,9 @@ int live_customer_search(struct live *l, const struct ddb_customer_filter *f, co
 	if (!reads)
 		return errorf(err, errlen, "out of memory");
 	catch_up(l);
+	struct customer_metrics *cm = &l->e.m->customers;
+	cm->generated++;
+	cm->finds++;
 	struct ddb_customer_filter all = *f;
 	all.limit = 0; /* each store's rows are cut by gather_row */
 	struct gather g = { after, limit, NULL, 0, 0, (size_t)-1, (size_t)-1, 0, 0 };
@@ -674,6 +679,8 @@ int live_customer_search(struct live *l, const struct ddb_customer_filter *f, co
 	}
 	page->rows = g.rows;
 	page->n = kept;
+	cm->found += kept;
+	cm->finds_partial += page->unavailable != 0;
 	return 0;
 }
 

@@ -22,6 +22,8 @@ INTEGRATION_TESTS += \
 	tests/integration/strict_names.sh \
 	tests/integration/fuzz_findings.sh \
 	tests/integration/serve_basics.sh \
+	tests/integration/serve_customers.sh \
+	tests/integration/serve_compat.sh \
 	tests/integration/serve_faults.sh \
 	tests/integration/serve_events.sh \
 	tests/integration/page.sh

@@ -772,6 +772,101 @@ static void replay_waits_for_the_node(void **state)
 	customers_free(&cs);
 }
 
+static void count_row_for_test(void *ctx, size_t home, size_t served_by,
+                               const struct ddb_customer *c)
+{
+	(void)home, (void)served_by, (void)c;
+	(*(size_t *)ctx)++;
+}
+
+/* Customer records through the rules (home by zip, the copy on the other
+ * region): a create says what became of each copy, a read which copy
+ * answered, a search how each region was read, down regions included. */
+static void create_get_search_tell_the_outcome(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], err[512];
+	snprintf(path, sizeof path, "%s/cust.lua", f->dir);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("return {\n"
+	      "  regions = { 'alpha', 'beta' },\n"
+	      "  catalog = { { sku = 'A', price = 1, stock = 1 } },\n"
+	      "  workload = { rate = 0, order = function() return { sku = 'A' } end,\n"
+	      "    customers = { rate = 0, operation = print } },\n"
+	      "  rules = { customer_home = function(c)\n"
+	      "    if c.zip > 99999 then return nil, 'zip' end\n"
+	      "    return c.zip < 50000 and 'alpha' or 'beta' end },\n"
+	      "}\n", fp);
+	fclose(fp);
+	struct prng rng;
+	prng_seed(&rng, 1);
+	struct scenario *sc = scenario_load(path, NULL, &rng, err, sizeof err);
+	if (!sc)
+		fail_msg("%s", err);
+	struct customers cs;
+	assert_int_equal(customers_init(&cs, &f->w, sc, &f->m), 0);
+	struct customer_outcome out;
+	struct ddb_customer c = customer("c1", 1, "");
+	c.zip_prefix = 100;
+	assert_int_equal(customers_create(&cs, &c, 10, &out), 0);
+	assert_true(out.accepted);
+	assert_int_equal(out.entry->home, 0);
+	assert_int_equal(out.entry->n_replicas, 1);
+	assert_int_equal(out.entry->replicas[0], 1);
+	assert_int_equal(out.entry->created[0], CUSTOMER_WRITTEN);
+	assert_int_equal(out.entry->created[1], CUSTOMER_WRITTEN);
+	assert_string_equal(customers_create_result(out.entry), "ok");
+	assert_int_equal(customers_create(&cs, &c, 11, &out), -1);
+	assert_string_equal(out.reason, "exists");
+	c = customer("c0", 1, "");
+	c.zip_prefix = 200000;
+	assert_int_equal(customers_create(&cs, &c, 12, &out), -1);
+	assert_string_equal(out.reason, "rule:zip");
+
+	/* beta down: its own record goes to the replica, its copy is queued */
+	node_set_state(f->w.regions[1].node, NODE_DOWN, 20);
+	c = customer("c2", 1, "");
+	c.zip_prefix = 60000;
+	assert_int_equal(customers_create(&cs, &c, 21, &out), 0);
+	assert_int_equal(out.entry->created[0], CUSTOMER_QUEUED);
+	assert_int_equal(out.entry->created[1], CUSTOMER_WRITTEN);
+	assert_string_equal(customers_create_result(out.entry), "home_pending");
+	struct customer_read got;
+	assert_non_null(customers_get(&cs, "c2", &got));
+	assert_true(got.answered && got.replica && got.has_record && !got.stale);
+	assert_int_equal(got.region, 0);
+	assert_null(customers_get(&cs, "nobody", &got));
+
+	struct customer_region_read reads[2];
+	struct ddb_customer_filter all = { 0, 999999, NULL, NULL, 0 };
+	size_t rows = 0;
+	customers_search(&cs, &all, count_row_for_test, &rows, reads);
+	assert_int_equal(rows, 2); /* c1 from alpha, c2 from alpha's copy */
+	assert_true(reads[0].home_answered);
+	assert_false(reads[1].home_answered);
+	assert_true(customers_region_read(&cs, 1, reads));
+
+	/* both down: accepted, queued twice; beta's records cannot be read */
+	node_set_state(f->w.regions[0].node, NODE_DOWN, 30);
+	c = customer("c3", 1, "");
+	c.zip_prefix = 70000;
+	assert_int_equal(customers_create(&cs, &c, 31, &out), 0);
+	assert_int_equal(out.entry->created[0], CUSTOMER_QUEUED);
+	assert_int_equal(out.entry->created[1], CUSTOMER_QUEUED);
+	assert_string_equal(customers_create_result(out.entry), "unavailable");
+	assert_non_null(customers_get(&cs, "c3", &got));
+	assert_false(got.answered);
+	rows = 0;
+	customers_search(&cs, &all, count_row_for_test, &rows, reads);
+	assert_int_equal(rows, 0);
+	assert_false(customers_region_read(&cs, 0, reads));
+	assert_false(customers_region_read(&cs, 1, reads));
+	assert_int_equal(f->m.customers.writes_queued, 3);
+	customers_free(&cs);
+	scenario_free(sc);
+}
+
 /* DATA_DIR/queued_writes: read back by node, then id, the highest version
  * first, any bytes of an id intact; a last line cut short (a process killed
  * while writing it) is ignored, a damaged line is an error naming it. */
@@ -1124,6 +1219,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(broker_down_with_publishes_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(replay_is_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(replay_waits_for_the_node, setup, teardown),
+		cmocka_unit_test_setup_teardown(create_get_search_tell_the_outcome, setup, teardown),
 		cmocka_unit_test_setup_teardown(queued_writes_round_trip, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
