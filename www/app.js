@@ -25,6 +25,7 @@ const state = {
 	rejectReasons: [],       /* every reason seen, in order */
 	queueNames: [],          /* every queue seen, in order */
 	bands: [],               /* {t: Date, states: {node: state}, faults: n} */
+	filter: null,            /* the last filter's query, run again on each poll */
 	tracked: [],             /* ids of records created here, newest first */
 	trackedInfo: {},         /* id -> {zip, city, home, read} */
 	partitions: [],
@@ -58,8 +59,10 @@ function row(cells) {
 		const td = document.createElement('td');
 		if (c instanceof Node)
 			td.appendChild(c);
-		else
+		else {
 			td.textContent = c === undefined || c === null ? '' : String(c);
+			td.title = td.textContent;
+		}
 		tr.appendChild(td);
 	}
 	return tr;
@@ -446,7 +449,7 @@ function renderTracked() {
 	for (const id of state.tracked) {
 		const info = state.trackedInfo[id] || {};
 		const read = info.error ? el('span', info.error, 'warn') : info.read ? servedCell(info.read) : '';
-		const tr = row([id, info.zip, info.city, info.home, read, info.version]);
+		const tr = row([id, info.home, read, info.version, info.zip, info.city]);
 		tr.dataset.id = id;
 		if (info.read) {
 			tr.dataset.copy = info.read.copy;
@@ -456,23 +459,32 @@ function renderTracked() {
 	}
 }
 
+/* The filter: run from its form, then again on every poll, so that rows
+ * and unreadable regions follow the nodes. */
 async function filterRecords(ev) {
-	if (ev)
+	let q;
+	if (ev) {
 		ev.preventDefault();
-	const q = new URLSearchParams();
-	const put = (k, id) => { const v = $(id).value.trim(); if (v !== '') q.set(k, v); };
-	put('zip_min', 'f-zip-min');
-	put('zip_max', 'f-zip-max');
-	put('city', 'f-city');
-	put('state', 'f-state');
-	q.set('limit', '100');
+		q = new URLSearchParams();
+		const put = (k, id) => { const v = $(id).value.trim(); if (v !== '') q.set(k, v); };
+		put('zip_min', 'f-zip-min');
+		put('zip_max', 'f-zip-max');
+		put('city', 'f-city');
+		put('state', 'f-state');
+		q.set('limit', '100');
+		state.filter = q;
+	} else {
+		q = state.filter;
+		if (!q)
+			return;
+	}
 	await guarded(async () => {
 		const j = await api('GET', '/customers?' + q.toString());
 		clearError();
 		const tb = $('filtered').tBodies[0];
 		clear(tb);
 		for (const c of j.customers || []) {
-			const tr = row([c.id, c.zip_prefix, c.city, c.state, c.home, servedCell(servedBy(c))]);
+			const tr = row([c.id, c.home, servedCell(servedBy(c)), c.zip_prefix, c.city, c.state]);
 			tr.dataset.id = c.id;
 			tb.appendChild(tr);
 		}
@@ -612,7 +624,8 @@ function onSample(s) {
 	const rate = (now, before) => dt > 0 ? Math.max(0, (now - before) / dt) : 0;
 	const rejRates = {};
 	for (const r of Object.keys(rejected)) {
-		if (!state.rejectReasons.includes(r))
+		/* A reason gets its line once an order was rejected for it. */
+		if (!state.rejectReasons.includes(r) && Number(rejected[r]) > 0)
 			state.rejectReasons.push(r);
 		rejRates[r] = prev ? rate(Number(rejected[r]) || 0, Number(prev.rejected[r]) || 0) : 0;
 	}
@@ -748,9 +761,10 @@ function drawCharts() {
 				g.destroy();
 			const o = {
 				labels,
-				legend: 'always',
-				labelsSeparateLines: false,
+				/* The legend is the page's own (text only), under the chart. */
+				legend: 'never',
 				includeZero: true,
+				axes: { y: { axisLabelWidth: 64 } },
 				strokeWidth: 1.5,
 				axisLabelFontSize: 11,
 				labelsKMB: true,
@@ -759,20 +773,39 @@ function drawCharts() {
 			if (kind === 'queues')
 				o.drawCallback = drawBand;
 			state.charts[kind] = new Dygraph($('chart-' + kind), rows, o);
+			renderLegend(kind, state.charts[kind]);
 		} else {
 			g.updateOptions(opts);
 		}
 	}
 }
 
-/* The node states as a band, one row per node, on the charts' time axis. */
+/* A chart's legend: a swatch of each series' colour and its name, as text. */
+function renderLegend(kind, g) {
+	const box = $('legend-' + kind);
+	clear(box);
+	const labels = g.getLabels().slice(1);
+	const colors = g.getColors();
+	labels.forEach((label, i) => {
+		const item = el('span', null, 'legend-item');
+		const sw = el('span', null, 'swatch');
+		sw.style.backgroundColor = colors[i];
+		item.appendChild(sw);
+		item.appendChild(document.createTextNode(label));
+		box.appendChild(item);
+	});
+}
+
+/* The node states as a band, one row per node, under the queue chart and
+ * on its time axis (its plot area's left edge and width). */
 function drawBand() {
 	const canvas = $('node-band');
 	const g = state.charts.queues;
 	const names = state.nodes.map(n => n.name);
-	const rowH = 10;
-	const left = 90;
+	const rowH = 12;
 	const width = canvas.clientWidth || 600;
+	const plot = g ? g.getArea() : null;
+	const left = plot ? plot.x : 64;
 	const height = Math.max(rowH * names.length + 4, 20);
 	const ratio = window.devicePixelRatio || 1;
 	canvas.width = Math.round(width * ratio);
@@ -785,24 +818,22 @@ function drawBand() {
 	cx.textBaseline = 'middle';
 	const b = state.bands;
 	let x0Of = t => left;
-	let area = { x: left, w: width - left };
+	const area = { x: left, w: plot ? plot.w : width - left };
 	if (g && b.length) {
-		const a = g.getArea();
 		const [lo, hi] = g.xAxisRange();
-		/* The band spans the chart's plot width, mapped to the same times. */
-		const scale = (width - left) / Math.max(1, hi - lo);
+		const scale = area.w / Math.max(1, hi - lo);
 		x0Of = t => left + (t - lo) * scale;
-		area = { x: left, w: width - left, chart: a };
 	}
 	names.forEach((name, k) => {
 		const y = 2 + k * rowH;
 		cx.fillStyle = '#333';
-		cx.fillText(name, 2, y + rowH / 2);
+		cx.textAlign = 'right';
+		cx.fillText(name, left - 6, y + rowH / 2);
 		for (let i = 0; i < b.length; i++) {
 			const st = b[i].states[name] || 'unknown';
 			cx.fillStyle = BAND_COLORS[st] || BAND_COLORS.unknown;
 			const x0 = Math.max(area.x, x0Of(b[i].t));
-			const x1 = i + 1 < b.length ? x0Of(b[i + 1].t) : area.x + area.w;
+			const x1 = Math.min(area.x + area.w, i + 1 < b.length ? x0Of(b[i + 1].t) : area.x + area.w);
 			if (x1 > x0)
 				cx.fillRect(x0, y, Math.max(1, x1 - x0), rowH - 2);
 		}
@@ -829,6 +860,7 @@ async function poll() {
 	await guarded(loadSales);
 	if (state.tracked.length)
 		await readTracked();
+	await filterRecords();
 }
 
 async function start() {

@@ -244,7 +244,7 @@ def step_charts(p):
 
 def step_text_only(p):
     shown = p.js("const r = document.querySelector('#tracked tr[data-id=\"%s\"]');"
-                 "return r ? r.cells[2].textContent : null;" % CID)
+                 "return r ? r.cells[5].textContent : null;" % CID)
     if shown != CITY:
         raise StepFailed("the city shows as %r, expected the text %r" % (shown, CITY))
     if p.js("return window.__xss || 0"):
@@ -257,7 +257,7 @@ def step_text_only(p):
     p.click("#f-search")
     p.wait("the filter's row", lambda: p.js(
         "const r = document.querySelector('#filtered tr[data-id=\"%s\"]');"
-        "return r ? r.cells[2].textContent : null;" % CID) == CITY)
+        "return r ? r.cells[4].textContent : null;" % CID) == CITY)
     if p.js("return window.__xss || 0") or p.js("return document.querySelectorAll('main script, main img').length"):
         raise StepFailed("the <script> value ran in the filter view")
 
@@ -316,16 +316,33 @@ def fits(p, w):
 
 
 def step_layouts(p, doc):
+    """Both sizes fit, every control reachable; the screenshots (for the
+    README too) while a region is down with a write queued for it."""
+    p.api("PUT", "/nodes/" + REGION, {"state": "down"})
+    p.wait("%s down" % REGION, lambda: p.node_state(REGION) == "down")
+    p.fill("#c-id", "cambridge-1")
+    p.fill("#c-zip", "2139")
+    p.fill("#c-city", "Cambridge")
+    p.fill("#c-state", "MA")
+    p.click("#c-create")
+    p.wait("the new record read from its replica",
+           lambda: (lambda r: r and r["copy"] == "replica")(p.tracked("cambridge-1")))
+    p.fill("#f-zip-min", "1000")
+    p.fill("#f-zip-max", "39999")
+    p.fill("#f-city", "")
+    p.click("#f-search")
+    p.wait("the filter's rows", lambda: p.js("return document.querySelectorAll('#filtered tr[data-id]').length"))
+    p.wait("the queue shown", lambda: p.queued(REGION))
     p.viewport(1280, 800)
     p.js("window.scrollTo(0, 0)")
-    time.sleep(1.2)
+    time.sleep(2.5)
     if not fits(p, 1280):
         raise StepFailed("wider than 1280: %s" % p.js("return document.documentElement.scrollWidth"))
-    shot = p.screenshot("desktop")
+    p.screenshot("desktop")
     if doc:
         p.d.save_screenshot(os.path.join(doc, "page.png"))
     p.viewport(390, 844, mobile=True)
-    time.sleep(1.2)
+    time.sleep(1.5)
     if not fits(p, 390):
         raise StepFailed("wider than 390: %s" % p.js("return document.documentElement.scrollWidth"))
     # Every control is reachable: none is cut off at the right edge.
@@ -340,7 +357,8 @@ def step_layouts(p, doc):
     if doc:
         p.d.save_screenshot(os.path.join(doc, "page-mobile.png"))
     p.viewport(1280, 800)
-    return shot
+    p.api("PUT", "/nodes/" + REGION, {"state": "up"})
+    p.wait("the queue of %s drained again" % REGION, lambda: p.queued(REGION) is None)
 
 
 def main():
