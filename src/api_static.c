@@ -6,7 +6,8 @@
  * compared with the list.  The page's own files come from $DDBSIM_WWWDIR
  * (the source tree, for tests) or else the installed $(pkgdatadir)/www;
  * the chart library from the directory configure found (Debian's
- * libjs-dygraphs), $DDBSIM_DYGRAPHSDIR overriding it.
+ * libjs-dygraphs), $DDBSIM_DYGRAPHSDIR overriding it, and its license
+ * notice from the file configure found.
  */
 #include "api.h"
 
@@ -20,11 +21,13 @@
 #ifndef DDBSIM_WWWDIR
 #define DDBSIM_WWWDIR "/usr/local/share/ddbsim/www"
 #endif
-#ifndef DDBSIM_DYGRAPHSDIR
-#define DDBSIM_DYGRAPHSDIR "/usr/share/javascript/dygraphs"
+/* Where configure found the chart library and its license (DYGRAPHS_DIR,
+ * DYGRAPHS_LICENSE, as for the HTML report). */
+#ifndef DYGRAPHS_DIR
+#define DYGRAPHS_DIR "/usr/share/javascript/dygraphs"
 #endif
-#ifndef DDBSIM_DYGRAPHS_LICENSE
-#define DDBSIM_DYGRAPHS_LICENSE "/usr/share/doc/libjs-dygraphs/copyright"
+#ifndef DYGRAPHS_LICENSE
+#define DYGRAPHS_LICENSE "/usr/share/doc/libjs-dygraphs/copyright"
 #endif
 
 /* No file of the page is larger; a larger one is refused, not truncated. */
@@ -46,7 +49,7 @@ static const struct static_file static_files[] = {
 	{ "/app.css", FROM_WWW, "app.css", "text/css; charset=utf-8" },
 	{ "/dygraph.min.js", FROM_DYGRAPHS, "dygraph.min.js", "text/javascript; charset=utf-8" },
 	{ "/dygraph.min.css", FROM_DYGRAPHS, "dygraph.min.css", "text/css; charset=utf-8" },
-	{ "/LICENSE-dygraphs", FROM_ABSOLUTE, DDBSIM_DYGRAPHS_LICENSE,
+	{ "/LICENSE-dygraphs", FROM_ABSOLUTE, DYGRAPHS_LICENSE,
 	  "text/plain; charset=utf-8" },
 };
 
@@ -66,7 +69,7 @@ static const char *dir_of(enum static_dir d)
 	const char *env = getenv(d == FROM_WWW ? "DDBSIM_WWWDIR" : "DDBSIM_DYGRAPHSDIR");
 	if (env && *env)
 		return env;
-	return d == FROM_WWW ? DDBSIM_WWWDIR : DDBSIM_DYGRAPHSDIR;
+	return d == FROM_WWW ? DDBSIM_WWWDIR : DYGRAPHS_DIR;
 }
 
 /* Reads path whole (at most STATIC_FILE_MAX bytes) into f. */

@@ -22,6 +22,7 @@
 #include "node.h"
 #include "scenario.h"
 #include "report.h"
+#include "report_html.h"
 #include "serve.h"
 #include "world.h"
 #include "util.h"
@@ -58,6 +59,8 @@ static const char usage_text[] =
     "  -s, --seed N         seed of the run's random choices (run; default: the\n"
     "                       config's seed, else 1)\n"
     "  -r, --report FILE    also write the report as JSON to FILE\n"
+    "      --html FILE      run: also write a self-contained HTML report with charts\n"
+    "                       (with --runs: the table of the seeds) to FILE\n"
     "  -b, --batch N        orders per group commit, 1-256 (run; default 256)\n"
     "  -p, --param NAME=VALUE\n"
     "                       a parameter the scenario reads with ddbsim.param (run)\n"
@@ -99,6 +102,7 @@ struct cli {
 	const char *config_path;
 	const char *data_dir;
 	const char *report_path;
+	const char *html_path; /* --html FILE */
 	const char *scenario;
 	int has_seed;
 	uint64_t seed;
@@ -207,7 +211,7 @@ static int take_operands(struct cli *c, int n, char **words)
 }
 
 /* Options without a short form. */
-enum { OPT_LISTEN = 1000, OPT_SPEED, OPT_TOKEN_FILE, OPT_RECORD };
+enum { OPT_LISTEN = 1000, OPT_SPEED, OPT_TOKEN_FILE, OPT_RECORD, OPT_HTML };
 
 static int parse_args(struct cli *c, int argc, char **argv)
 {
@@ -230,6 +234,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		{ "speed", required_argument, NULL, OPT_SPEED },
 		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -272,6 +277,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		case OPT_LISTEN: c->listen = optarg; break;
 		case OPT_TOKEN_FILE: c->token_file = optarg; break;
 		case OPT_RECORD: c->record = optarg; break;
+		case OPT_HTML: c->html_path = optarg; break;
 		case OPT_SPEED: {
 			char *end;
 			errno = 0;
@@ -309,6 +315,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 
 /* The path of the config when there is no file. */
 #define BUILT_IN_CONFIG "(built-in defaults)"
+#define REPRODUCE_MAX 16384 /* a reproduce command, longer ones truncated */
 
 static struct config *load_config(const struct cli *c, char *err, size_t errlen)
 {
@@ -483,30 +490,91 @@ static void print_schedule(void *ctx, const struct scenario_info *si)
 	fflush(stdout);
 }
 
+/* Appends " " and word to out (of len bytes, truncated to fit), in single
+ * quotes when the shell would read it otherwise. */
+static void append_word(char *out, size_t len, const char *word)
+{
+	size_t n = strlen(out);
+	int plain = *word != '\0';
+	for (const char *p = word; *p && plain; p++)
+		plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+		               "/._-=,:+@%", *p) != NULL;
+	n += (size_t)snprintf(out + n, n < len ? len - n : 0, plain ? " %s" : " '", word);
+	for (const char *p = word; !plain && *p && n < len; p++)
+		n += (size_t)snprintf(out + n, len - n, *p == '\'' ? "'\\''" : "%c", *p);
+	if (!plain && n < len)
+		snprintf(out + n, len - n, "'");
+}
+
+/* The command that reproduces the run of seed: the scenario, seed, config,
+ * data directory and parameters. */
+static void format_reproduce(const struct cli *c, const struct engine_options *o, uint64_t seed,
+                             char *out, size_t len)
+{
+	char word[64];
+	snprintf(out, len, "ddbsim run");
+	append_word(out, len, o->scenario_path);
+	snprintf(word, sizeof word, "%" PRIu64, seed);
+	append_word(out, len, "--seed");
+	append_word(out, len, word);
+	if (strcmp(o->cfg->path, BUILT_IN_CONFIG) != 0) {
+		append_word(out, len, "-c");
+		append_word(out, len, o->cfg->path);
+	}
+	append_word(out, len, "-d");
+	append_word(out, len, o->data_dir);
+	for (size_t i = 0; i < c->n_params; i++) {
+		char param[4096];
+		snprintf(param, sizeof param, "%s=%s", c->params[i].key, c->params[i].value);
+		append_word(out, len, "--param");
+		append_word(out, len, param);
+	}
+}
+
 static void print_reproduce(const struct cli *c, const struct engine_options *o, uint64_t seed)
 {
-	printf("  reproduce: ddbsim run %s --seed %" PRIu64, o->scenario_path, seed);
-	if (strcmp(o->cfg->path, BUILT_IN_CONFIG) != 0)
-		printf(" -c %s", o->cfg->path);
-	printf(" -d %s", o->data_dir);
-	for (size_t i = 0; i < c->n_params; i++)
-		printf(" --param %s=%s", c->params[i].key, c->params[i].value);
-	printf("\n");
+	char cmd[REPRODUCE_MAX];
+	format_reproduce(c, o, seed, cmd, sizeof cmd);
+	printf("  reproduce: %s\n", cmd);
+}
+
+/* --runs --html: a row per seed, and the page at the end. */
+static int html_runs_add(struct report_html_runs *rows, const struct cli *c,
+                         const struct engine_options *o, const struct run_result *res)
+{
+	char cmd[REPRODUCE_MAX];
+	format_reproduce(c, o, o->seed, cmd, sizeof cmd);
+	if (report_html_runs_add(rows, o->seed, res, cmd) == 0)
+		return 0;
+	fprintf(stderr, "ddbsim: --html: out of memory\n");
+	return -1;
+}
+
+static int html_runs_commit(struct report_html *html, const struct report_html_runs *rows)
+{
+	char err[2048];
+	if (report_html_commit_runs(html, rows, err, sizeof err) == 0)
+		return 0;
+	fprintf(stderr, "ddbsim: cannot write the HTML report: %s\n", err);
+	return -1;
 }
 
 /* --runs N: seeds S .. S+N-1; prints each failing seed and how to rerun it. */
-static int cmd_runs(const struct cli *c, struct engine_options *o)
+static int cmd_runs(const struct cli *c, struct engine_options *o, struct report_html *html)
 {
 	uint64_t first = o->seed;
 	unsigned long failed = 0;
 	char err[2048];
 	o->on_loaded = NULL;
+	struct report_html_runs rows;
+	report_html_runs_init(&rows, o->scenario_path);
 	for (unsigned long i = 0; i < c->runs; i++) {
 		o->seed = first + i;
 		struct run_result res;
 		if (engine_run(o, &res, err, sizeof err) != 0) {
 			fprintf(stderr, "ddbsim: seed %" PRIu64 ": %s\n", o->seed, err);
 			run_result_free(&res);
+			report_html_runs_free(&rows);
 			return EXIT_USAGE;
 		}
 		if (res.interrupted) {
@@ -515,7 +583,13 @@ static int cmd_runs(const struct cli *c, struct engine_options *o)
 			fflush(stdout);
 			int rc = report_interrupted(&res, o);
 			run_result_free(&res);
+			report_html_runs_free(&rows);
 			return rc;
+		}
+		if (html->file.f && html_runs_add(&rows, c, o, &res) != 0) {
+			run_result_free(&res);
+			report_html_runs_free(&rows);
+			return EXIT_USAGE;
 		}
 		if (res.failed_checks) {
 			failed++;
@@ -534,7 +608,9 @@ static int cmd_runs(const struct cli *c, struct engine_options *o)
 	}
 	printf("%lu runs from seed %" PRIu64 ": %lu passed, %lu failed\n", c->runs, first,
 	       c->runs - failed, failed);
-	return failed ? EXIT_CHECK_FAILED : EXIT_CHECKS_HOLD;
+	int html_failed = html->file.f && html_runs_commit(html, &rows) != 0;
+	report_html_runs_free(&rows);
+	return html_failed ? EXIT_USAGE : failed ? EXIT_CHECK_FAILED : EXIT_CHECKS_HOLD;
 }
 
 /* --check-determinism: the same run twice must give the same event trace
@@ -719,6 +795,8 @@ static int check_command(const struct cli *c, enum cli_command *cmd)
 	    !(is_node && c->n_args >= 3 && strcmp(c->args[0], "set") == 0 &&
 	      strcmp(c->args[2], "slow") == 0))
 		return usage_error("--latency and --jitter go with node set NAME slow");
+	if (c->html_path && (*cmd != CMD_RUN || c->check_determinism))
+		return usage_error("--html goes with run (one run, or --runs)");
 	if (c->report_path && (is_plugins || is_node || c->runs || c->check_determinism))
 		return usage_error("--report goes with a single run, drain or check (not with --runs, "
 		                   "--check-determinism, plugins or node)");
@@ -791,7 +869,7 @@ static void print_banner(const struct cli *c, enum cli_command cmd, const struct
 
 /* One run, drain or check, its report printed and written to rf. */
 static int cmd_once(const struct cli *c, enum cli_command cmd, struct engine_options *o,
-                    struct report_file *rf)
+                    struct report_file *rf, struct report_html *html)
 {
 	char err[2048] = "";
 	struct run_result res;
@@ -804,6 +882,12 @@ static int cmd_once(const struct cli *c, enum cli_command cmd, struct engine_opt
 		rc = EXIT_USAGE;
 	} else {
 		rc = finish_report(c, &res, rf, o);
+		char cmdline[REPRODUCE_MAX];
+		format_reproduce(c, o, o->seed, cmdline, sizeof cmdline);
+		if (html->file.f && report_html_commit_run(html, &res, cmdline, err, sizeof err) != 0) {
+			fprintf(stderr, "ddbsim: cannot write the HTML report: %s\n", err);
+			rc = EXIT_USAGE;
+		}
 	}
 	run_result_free(&res);
 	return rc;
@@ -887,6 +971,12 @@ static int cmd_stores(const struct cli *c, enum cli_command cmd, struct engine_o
 		fprintf(stderr, "ddbsim: --report %s\n", err);
 		return EXIT_USAGE;
 	}
+	struct report_html html = { 0 };
+	if (c->html_path && report_html_open(&html, c->html_path, err, sizeof err) != 0) {
+		fprintf(stderr, "ddbsim: --html %s\n", err);
+		report_file_discard(&rf);
+		return EXIT_USAGE;
+	}
 	/* One process per data directory. */
 	struct datadir_lock lock = { -1, 0 };
 	int rc = lock_data_dir(&lock, o->data_dir,
@@ -902,13 +992,14 @@ static int cmd_stores(const struct cli *c, enum cli_command cmd, struct engine_o
 		if (cmd == CMD_SERVE)
 			rc = cmd_serve(c, o, &rf);
 		else if (c->runs)
-			rc = cmd_runs(c, o);
+			rc = cmd_runs(c, o, &html);
 		else if (c->check_determinism)
 			rc = cmd_determinism(c, o);
 		else
-			rc = cmd_once(c, cmd, o, &rf);
+			rc = cmd_once(c, cmd, o, &rf, &html);
 	}
 	report_file_discard(&rf);
+	report_html_discard(&html);
 	datadir_unlock(&lock);
 	return rc;
 }

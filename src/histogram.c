@@ -20,8 +20,7 @@ static int bucket_of(uint64_t v)
 	return idx < HIST_BUCKETS ? idx : HIST_BUCKETS - 1;
 }
 
-/* The largest value that falls in bucket idx. */
-static uint64_t bucket_top(int idx)
+uint64_t hist_bucket_top(int idx)
 {
 	if (idx < HIST_SUB)
 		return (uint64_t)idx;
@@ -54,7 +53,7 @@ int64_t hist_percentile(const struct histogram *h, double q)
 	for (int i = 0; i < HIST_BUCKETS; i++) {
 		seen += h->buckets[i];
 		if (seen > rank) {
-			uint64_t top = bucket_top(i);
+			uint64_t top = hist_bucket_top(i);
 			return top > (uint64_t)h->max ? h->max : (int64_t)top;
 		}
 	}

@@ -29,5 +29,7 @@ double hist_mean(const struct histogram *h);
  * only when value is that bucket's top).  Grows with value; at the largest
  * value, count. */
 uint64_t hist_count_at_most(const struct histogram *h, int64_t value);
+/* The largest value that falls in bucket idx (0 .. HIST_BUCKETS-1). */
+uint64_t hist_bucket_top(int idx);
 
 #endif

@@ -29,6 +29,7 @@ src_libddbsim_la_SOURCES = \
 	src/checks.c src/checks.h \
 	src/state_hash.c src/state_hash.h \
 	src/report.c src/report.h \
+	src/report_html.c src/report_html.h \
 	src/utf8.c src/utf8.h \
 	src/engine.c src/engine.h src/engine_int.h \
 	src/live.c src/live.h \
@@ -38,6 +39,9 @@ src_libddbsim_la_SOURCES = \
 	src/api_customers.c src/api_compat.c \
 	src/api_static.c \
 	src/serve.c src/serve.h
+# report_html.c includes www/report/www_report.h, generated (www/local.mk).
+nodist_src_libddbsim_la_SOURCES = www/report/www_report.h
+src_libddbsim_la_CPPFLAGS = $(AM_CPPFLAGS) -Iwww/report
 src_libddbsim_la_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS) $(INIH_CFLAGS) $(CJSON_CFLAGS) $(MHD_CFLAGS)
 src_libddbsim_la_LIBADD = $(LUA_LIBS) $(INIH_LIBS) $(CJSON_LIBS) $(MHD_LIBS)
 

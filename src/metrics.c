@@ -12,6 +12,7 @@ void metrics_init(struct metrics *m)
 	memset(m, 0, sizeof *m);
 	hist_init(&m->order_latency_us);
 	hist_init(&m->sync_lag_us);
+	hist_init(&m->sync_lag_interval_us);
 	m->sample_every_us = US_PER_S;
 }
 
@@ -49,8 +50,16 @@ void metrics_customer_reject(struct metrics *m, const char *reason)
 	count_reason(m->customers.reasons, &m->customers.n_reasons, reason);
 }
 
-void metrics_sample(struct metrics *m, const struct depth_sample *s)
+void metrics_sample(struct metrics *m, struct depth_sample *s)
 {
+	s->accepted = m->orders_accepted;
+	s->rejected = m->orders_rejected;
+	for (size_t i = 0; i < m->n_reasons && i < METRICS_SAMPLE_REASONS; i++)
+		s->rejected_by_reason[i] = m->reasons[i].n;
+	const struct histogram *lag = &m->sync_lag_interval_us;
+	s->lag_p50_us = lag->count ? hist_percentile(lag, 0.50) : -1;
+	s->lag_p99_us = lag->count ? hist_percentile(lag, 0.99) : -1;
+	hist_init(&m->sync_lag_interval_us);
 	if (s->central > m->max_depth_central)
 		m->max_depth_central = s->central;
 	if (s->documents > m->max_depth_documents)

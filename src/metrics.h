@@ -14,6 +14,7 @@
 #define METRICS_REASONS 64
 #define METRICS_SAMPLES 512
 #define METRICS_STEPS 256
+#define METRICS_SAMPLE_REASONS 8 /* rejection reasons counted in each sample */
 
 struct reason_count {
 	char reason[160]; /* "rule:" and a rule's reason */
@@ -26,6 +27,12 @@ struct depth_sample {
 	uint64_t outbox_new;         /* sum over regions, capped at the read batch */
 	uint64_t node_queues[16];    /* node.NAME queues of the first 16 regions */
 	uint8_t node_states[16];     /* their states */
+	/* Orders so far (cumulative: rates are differences of two samples). */
+	uint64_t accepted, rejected;
+	uint64_t rejected_by_reason[METRICS_SAMPLE_REASONS]; /* metrics.reasons[i], the first few */
+	/* Sync lag of the events applied at the center since the previous
+	 * sample; -1 when none was. */
+	int64_t lag_p50_us, lag_p99_us;
 };
 
 struct step_record {
@@ -77,6 +84,7 @@ struct metrics {
 	uint64_t orders_routed;     /* sent to another region by the order rule */
 	struct histogram order_latency_us; /* engine clock: arrival to durable commit */
 	struct histogram sync_lag_us;      /* engine clock: placed to applied at the center */
+	struct histogram sync_lag_interval_us; /* the same since the last sample */
 	uint64_t events_relayed;           /* published and confirmed */
 	uint64_t events_applied_central;
 	uint64_t events_applied_documents;
@@ -104,7 +112,9 @@ void metrics_reject(struct metrics *m, const char *reason);
  * to every other sample when full. */
 /* Counts a rejected customer operation under reason. */
 void metrics_customer_reject(struct metrics *m, const char *reason);
-void metrics_sample(struct metrics *m, const struct depth_sample *s);
+/* Records a sample of the queue depths in s, completed with the order
+ * counts and the sync lag since the previous sample (which it resets). */
+void metrics_sample(struct metrics *m, struct depth_sample *s);
 void metrics_step(struct metrics *m, int64_t at_us, const char *target, const char *action);
 
 #endif

@@ -478,9 +478,15 @@ int report_file_commit(struct report_file *rf, const struct run_result *res, cha
 	 * may end inside a character, and a path may be any bytes: JSON text
 	 * must be UTF-8. */
 	utf8_scrub(text);
-	int ok = fputs(text, rf->f) >= 0 && fputc('\n', rf->f) != EOF && fflush(rf->f) == 0;
-	int e = errno;
+	int ok = fputs(text, rf->f) >= 0 && fputc('\n', rf->f) != EOF;
 	cJSON_free(text);
+	return report_file_finish(rf, ok, err, errlen);
+}
+
+int report_file_finish(struct report_file *rf, int ok, char *err, size_t errlen)
+{
+	ok = ok && fflush(rf->f) == 0;
+	int e = errno;
 	if (fclose(rf->f) != 0 && ok) {
 		ok = 0;
 		e = errno;
@@ -494,7 +500,7 @@ int report_file_commit(struct report_file *rf, const struct run_result *res, cha
 			e = errno;
 		}
 	}
-	int rc = ok ? 0 : errorf(err, errlen, "%s: %s", rf->path, strerror(e));
+	int rc = ok ? 0 : errorf(err, errlen, "%s: %s", rf->path, strerror(e ? e : EIO));
 	report_file_discard(rf); /* removes the temp file if the rename did not happen */
 	return rc;
 }

@@ -31,5 +31,9 @@ int report_file_open(struct report_file *rf, const char *path, char *err, size_t
 int report_file_commit(struct report_file *rf, const struct run_result *res, char *err,
                        size_t errlen);
 void report_file_discard(struct report_file *rf);
+/* For other writers of rf->f (the HTML report): flushes and closes it, then
+ * renames the temp file over PATH when ok (nothing failed while writing);
+ * discards it otherwise.  0, or -1 with a message. */
+int report_file_finish(struct report_file *rf, int ok, char *err, size_t errlen);
 
 #endif

@@ -309,8 +309,10 @@ static void settle_central(struct sync *s)
 		/* A copy delivered again after it was applied counts twice: rare
 		 * (crashes, duplicates); skipping every redelivered message would
 		 * hide the orders that waited out an outage. */
-		if (s->held_lag_us[i] >= 0)
+		if (s->held_lag_us[i] >= 0) {
 			hist_add(&s->m->sync_lag_us, s->held_lag_us[i]);
+			hist_add(&s->m->sync_lag_interval_us, s->held_lag_us[i]);
+		}
 		enum ddb_status ack = bus_ack(bus, QUEUE_CENTRAL, s->held_tags[i], &ack_err);
 		if (ack != DDB_OK) {
 			/* Unacked: recovered later, applied again, ignored. */

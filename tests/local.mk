@@ -95,7 +95,12 @@ tests_plugins_noops_la_CPPFLAGS = -I$(top_srcdir)/src
 include tests/integration/local.mk
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/serve_lib.sh \
-	tests/integration/data
+	tests/integration/data tests/browser/browser.py tests/browser/report_html_test.py
+# The browser tests' screenshots and console logs.
+clean-local: clean-browser-logs
+clean-browser-logs:
+	-rm -rf tests/integration/report_html.d
+.PHONY: clean-browser-logs
 
 # --- fuzzing: make fuzz, and the seed corpora as tests ---------------------
 include tests/fuzz/local.mk

@@ -3,7 +3,8 @@
 # missing; uses sudo when not run as root.
 #   tools/deps.sh           to build and run (embedded backends)
 #   tools/deps.sh --test    also the servers and clients the test suite
-#                           starts: PostgreSQL, RabbitMQ, the MongoDB stand-in;
+#                           starts: PostgreSQL, RabbitMQ, the MongoDB stand-in,
+#                           headless Chromium for the browser tests;
 #                           and what `make fuzz` needs (as --fuzz)
 #   tools/deps.sh --fuzz    to build and run, and clang 14 with libFuzzer and
 #                           its sanitizer runtimes, for `make fuzz`
@@ -11,9 +12,10 @@ set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
 liblua5.4-dev libinih-dev libcjson-dev libmicrohttpd-dev libcmocka-dev libsqlite3-dev
-libpq-dev librabbitmq-dev libmongoc-dev libbson-dev"
+libpq-dev librabbitmq-dev libmongoc-dev libbson-dev libjs-dygraphs"
 TEST_PACKAGES="sqlite3 jq python3 postgresql postgresql-contrib rabbitmq-server
-python3-pymongo python3-bson-ext python3-mongomock python3-prometheus-client curl"
+python3-pymongo python3-bson-ext python3-mongomock python3-prometheus-client curl
+chromium chromium-driver python3-selenium fonts-dejavu-core"
 # libclang-rt-14-dev (the sanitizer and libFuzzer runtimes) is only a
 # recommendation of clang-14, and recommendations are not installed here.
 FUZZ_PACKAGES="clang-14 libclang-rt-14-dev libfuzzer-14-dev"

@@ -9,6 +9,8 @@ the API shows within 2 s; every chart has drawn pixels; a value holding
 1280x800 and 390x844.  Each step saves a screenshot beside the logs.
 
 usage: page_test.py URL OUTDIR [--doc DOCDIR]
+(the screenshots and the console log go to OUTDIR; with --doc, page.png and
+page-mobile.png to DOCDIR too)
 Exit 0 all passed, 1 a step failed, 77 no browser (skip).
 """
 import json
@@ -17,18 +19,15 @@ import sys
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from browser import Browser, missing_browser, skip_or_fail  # noqa: E402
+
 try:
-    from selenium import webdriver
-    from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-except ImportError as e:  # pragma: no cover - reported as a skip
-    print("skip: python3-selenium is missing (%s)" % e)
-    sys.exit(77)
+except ImportError:  # missing_browser() says so, in main
+    By = Keys = None
 
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 WAIT_S = 15
 
 
@@ -36,28 +35,15 @@ class StepFailed(Exception):
     pass
 
 
-def start_browser():
-    if not os.access(CHROMEDRIVER, os.X_OK):
-        print("skip: no chromedriver at %s" % CHROMEDRIVER)
-        sys.exit(77)
-    o = Options()
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,800",
-              "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions"):
-        o.add_argument(a)
-    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    try:
-        return webdriver.Chrome(service=Service(CHROMEDRIVER), options=o)
-    except WebDriverException as e:
-        print("skip: Chromium did not start: %s" % str(e).splitlines()[0])
-        sys.exit(77)
-
-
 class Page:
-    def __init__(self, driver, url, outdir):
-        self.d = driver
+    """The page in a Browser (browser.py), with what its steps ask of it."""
+
+    def __init__(self, browser, url, outdir):
+        self.b = browser
+        self.d = browser.driver
         self.url = url.rstrip("/")
         self.outdir = outdir
-        self.logs = []
+        self.seen = 0  # console entries already looked at
 
     # -- browser helpers ---------------------------------------------------
     def viewport(self, w, h, mobile=False):
@@ -77,20 +63,20 @@ class Page:
                 last = fn()
                 if last:
                     return last
-            except WebDriverException as e:
+            except Exception as e:  # a script error while the page changes
                 last = e
             time.sleep(0.1)
         raise StepFailed("waited %g s for %s (last: %r)" % (timeout, what, last))
 
     def console(self):
-        """Browser log entries since the last call (kept in self.logs too)."""
-        got = self.d.get_log("browser")
-        self.logs.extend(got)
+        """Console entries since the last call."""
+        every = self.b.console()
+        got = every[self.seen:]
+        self.seen = len(every)
         return got
 
-    def screenshot(self, name):
-        path = os.path.join(self.outdir, "page-%s.png" % name)
-        self.d.save_screenshot(path)
+    def screenshot(self, name, also_to=None):
+        path = self.b.screenshot("page-" + name, also_to=also_to)
         print("  screenshot: %s" % path)
         return path
 
@@ -338,9 +324,7 @@ def step_layouts(p, doc):
     time.sleep(2.5)
     if not fits(p, 1280):
         raise StepFailed("wider than 1280: %s" % p.js("return document.documentElement.scrollWidth"))
-    p.screenshot("desktop")
-    if doc:
-        p.d.save_screenshot(os.path.join(doc, "page.png"))
+    p.screenshot("desktop", also_to=os.path.join(doc, "page.png") if doc else None)
     p.viewport(390, 844, mobile=True)
     time.sleep(1.5)
     if not fits(p, 390):
@@ -353,9 +337,7 @@ def step_layouts(p, doc):
         raise StepFailed("controls past the right edge at 390 px: %s" % cut)
     p.js("window.scrollTo(0, 0)")
     time.sleep(0.5)
-    p.screenshot("mobile")
-    if doc:
-        p.d.save_screenshot(os.path.join(doc, "page-mobile.png"))
+    p.screenshot("mobile", also_to=os.path.join(doc, "page-mobile.png") if doc else None)
     p.viewport(1280, 800)
     p.api("PUT", "/nodes/" + REGION, {"state": "up"})
     p.wait("the queue of %s drained again" % REGION, lambda: p.queued(REGION) is None)
@@ -367,9 +349,15 @@ def main():
         return 2
     url, outdir = sys.argv[1], sys.argv[2]
     doc = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--doc" else None
+    why = missing_browser()
+    if why:
+        skip_or_fail(why)
     os.makedirs(outdir, exist_ok=True)
-    driver = start_browser()
-    p = Page(driver, url, outdir)
+    try:
+        browser = Browser(outdir, width=1280, height=800)
+    except Exception as e:
+        skip_or_fail("Chromium did not start: %s" % str(e).splitlines()[0])
+    p = Page(browser, url, outdir)
     steps = [
         ("load: no console errors", step_load),
         ("a region down with its control: the write queued, read from the replica", step_down_and_create),
@@ -389,18 +377,14 @@ def main():
             try:
                 fn(p)
                 print("ok %d - %s (%.1f s)" % (i, name, time.monotonic() - t0))
-            except (StepFailed, WebDriverException) as e:
+            except Exception as e:  # StepFailed, or the browser's
                 failed += 1
                 print("not ok %d - %s: %s" % (i, name, str(e).splitlines()[0] if str(e) else e))
             p.screenshot("%02d" % i)
             if failed:
                 break  # the steps build on each other
     finally:
-        p.console()
-        with open(os.path.join(outdir, "page-console.log"), "w") as f:
-            for e in p.logs:
-                f.write("%s %s\n" % (e.get("level"), e.get("message")))
-        driver.quit()
+        browser.close()  # writes OUTDIR/console.log
     return 1 if failed else 0
 
 

@@ -26,7 +26,11 @@ INTEGRATION_TESTS += \
 	tests/integration/serve_compat.sh \
 	tests/integration/serve_faults.sh \
 	tests/integration/serve_events.sh \
-	tests/integration/page.sh
+	tests/integration/page.sh \
+	tests/integration/report_html.sh
 # The browser test's script, and what it leaves beside its log.
 EXTRA_DIST += tests/browser/page_test.py
-CLEANFILES += tests/browser/page-*.png tests/browser/page-console.log
+clean-local: clean-page-test
+clean-page-test:
+	-rm -rf tests/integration/page.d
+.PHONY: clean-page-test
