@@ -72,7 +72,7 @@ uint64_t hist_count_at_most(const struct histogram *h, int64_t value)
 	if (h->count == 0 || value >= h->max)
 		return h->count;
 	uint64_t n = 0;
-	for (int i = 0; i < HIST_BUCKETS && bucket_top(i) <= (uint64_t)value; i++)
+	for (int i = 0; i < HIST_BUCKETS && hist_bucket_top(i) <= (uint64_t)value; i++)
 		n += h->buckets[i];
 	return n;
 }
