@@ -198,20 +198,26 @@ def step_follows_api(p):
         print("  %s %s shown after %.2f s" % (OTHER, want, time.monotonic() - t0))
 
 
+# Per chart: its canvases' drawn pixels (alpha > 0), and among them the
+# opaque, coloured ones: the series' lines (axes and grid are grey, the
+# fault shading is faint), or the band's states.
 PIXELS_JS = """
 const out = {};
 for (const id of ['chart-orders', 'chart-lag', 'chart-queues', 'node-band']) {
   const root = document.getElementById(id);
   const cs = root.tagName === 'CANVAS' ? [root] : [...root.querySelectorAll('canvas')];
-  let best = 0;
+  let drawn = 0, lines = 0;
   for (const c of cs) {
     if (!c.width || !c.height) continue;
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-    best = Math.max(best, n);
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] === 0) continue;
+      drawn++;
+      const hi = Math.max(d[i], d[i + 1], d[i + 2]), lo = Math.min(d[i], d[i + 1], d[i + 2]);
+      if (d[i + 3] > 200 && hi - lo > 60) lines++;
+    }
   }
-  out[id] = best;
+  out[id] = [drawn, lines];
 }
 return out;
 """
@@ -222,10 +228,14 @@ def step_charts(p):
     p.wait("a few samples", lambda: p.js("return document.querySelectorAll('.chart canvas').length") >= 3)
     time.sleep(2)
     px = p.js(PIXELS_JS)
-    print("  drawn pixels: %s" % px)
-    empty = [k for k, v in px.items() if v < 200]
+    print("  pixels drawn, coloured: %s" % px)
+    empty = [k for k, (drawn, lines) in px.items() if drawn < 200 or lines < 50]
     if empty:
         raise StepFailed("charts with (almost) nothing drawn: %s" % empty)
+    legends = p.js("return ['orders', 'lag', 'queues'].map(k => document.getElementById('legend-' + k).textContent)")
+    for want, legend in zip(("accepted", "p99", "node.%s" % REGION), legends):
+        if want not in legend:
+            raise StepFailed("legend %r lacks %s" % (legend, want))
 
 
 def step_text_only(p):
