@@ -18,3 +18,5 @@ dist_www_DATA = \
 	www/index.html \
 	www/app.js \
 	www/app.css
+# The page's screenshots in the README (made by tests/integration/page.sh).
+EXTRA_DIST += doc/page.png doc/page-mobile.png
