@@ -198,6 +198,27 @@ def step_follows_api(p):
         print("  %s %s shown after %.2f s" % (OTHER, want, time.monotonic() - t0))
 
 
+def step_for_and_partition(p):
+    """Slow for 2 s heals by itself (the page follows); a partition until
+    undone is listed, and its Undo button ends it."""
+    p.fill("#node-for", "2")
+    p.fill("#node-latency", "150")
+    p.click('#nodes button[data-node="broker"][data-action="slow"]')
+    p.wait("broker slow", lambda: p.node_state("broker") == "slow")
+    t0 = time.monotonic()
+    p.wait("broker up again by itself", lambda: p.node_state("broker") == "up", timeout=6)
+    print("  slow for 2 s: up again after %.1f s" % (time.monotonic() - t0))
+    p.fill("#node-for", "")
+    p.click('#nodes button[data-node="documents"][data-action="partition"]')
+    parts = p.wait("the partition listed", lambda: p.api("GET", "/partitions")["partitions"])
+    if parts[0]["from"] != ["documents"] or "central" not in parts[0]["to"] or parts[0]["until_s"] is not None:
+        raise StepFailed("the partition made: %r" % parts)
+    p.wait("the partition on the page", lambda: "documents" in (p.text("#cuts") or ""))
+    p.click("#cuts button")
+    p.wait("the partition ended", lambda: not p.api("GET", "/partitions")["partitions"])
+    p.wait("the partition gone from the page", lambda: "none" in (p.text("#cuts") or ""))
+
+
 # Per chart: its canvases' drawn pixels (alpha > 0), and among them the
 # opaque, coloured ones: the series' lines (axes and grid are grey, the
 # fault shading is faint), or the band's states.
@@ -373,6 +394,7 @@ def main():
         ("a region down with its control: the write queued, read from the replica", step_down_and_create),
         ("the region up: the queue drains, read from home", step_up_and_drain),
         ("a change through the API shows within 2 s", step_follows_api),
+        ("slow for a time, a partition until undone", step_for_and_partition),
         ("each chart has drawn pixels", step_charts),
         ("a value with <script> shows as text", step_text_only),
         ("regions that cannot be read are flagged", step_unavailable_flagged),
