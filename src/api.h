@@ -113,6 +113,8 @@ enum http_outcome api_metrics_get(struct api *a, struct http_request *r, const c
 void api_events_init(struct api *a);
 void api_events_free(struct api *a);
 void api_events_tick(struct api *a);
+/* Streams open now, and streams dropped because their client fell behind. */
+void api_events_counts(const struct api *a, uint64_t *open, uint64_t *dropped);
 
 /* The categories of rejected orders (as GET /orders answers them), and the
  * run's rejections counted by category (api_metrics.c). */

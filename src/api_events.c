@@ -254,6 +254,12 @@ void api_events_free(struct api *a)
 	a->events = NULL;
 }
 
+void api_events_counts(const struct api *a, uint64_t *open, uint64_t *dropped)
+{
+	*open = a->events ? a->events->n_streams : 0;
+	*dropped = a->events ? a->events->disconnected : 0;
+}
+
 void api_events_tick(struct api *a)
 {
 	struct api_events *ev = a->events;

@@ -284,6 +284,12 @@ static void write_page(struct api *a, struct page *p)
 	      live_speed(l));
 	gauge(p, "ddbsim_uptime_seconds", "Wall time since the server started.", live_uptime_s(l));
 	counter(p, "ddbsim_http_requests_total", "HTTP requests the API handled.", a->requests);
+	uint64_t streams, dropped;
+	api_events_counts(a, &streams, &dropped);
+	gauge(p, "ddbsim_event_streams", "Event streams (GET /api/v1/events) open.",
+	      (double)streams);
+	counter(p, "ddbsim_event_streams_dropped_total",
+	        "Event streams dropped because their client fell behind.", dropped);
 }
 
 enum http_outcome api_metrics_get(struct api *a, struct http_request *r, const char *arg)

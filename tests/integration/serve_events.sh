@@ -173,6 +173,53 @@ if not ok:
     fail("no stream slot came back within 5 s of 31 clients leaving")
 print("ok: at most 32 streams, slots freed when clients go")
 
+# A client that does not read is dropped once its buffer overflows, and the
+# server goes on.
+def metric(name):
+    c = http.client.HTTPConnection(host, port, timeout=10)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    for line in text.split("\n"):
+        if line.startswith(name + " "):
+            return float(line.split(" ")[1])
+    fail("no %s in /metrics" % name)
+
+import socket
+stalled = socket.socket()
+stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+stalled.connect((host, port))
+stalled.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: test\r\n\r\n")
+time.sleep(0.5)
+# The stream of this test reads on meanwhile, in a thread, so that only the
+# stalled client falls behind.
+import threading
+flooding = True
+def drain():
+    while True:
+        ev = s.next()
+        if ev is None or (not flooding and ev[0] == "sample"):
+            return
+reader = threading.Thread(target=drain)
+reader.start()
+flood = http.client.HTTPConnection(host, port, timeout=10)
+cycles = 0
+while metric("ddbsim_event_streams_dropped_total") < 1 and cycles < 20000:
+    for _ in range(500):
+        flood.request("POST", "/api/v1/faults", body='{"kind":"drop","probability":0.5}')
+        f = json.loads(flood.getresponse().read())
+        flood.request("DELETE", "/api/v1/faults/%d" % f["id"])
+        flood.getresponse().read()
+        cycles += 1
+flood.close()
+flooding = False
+reader.join(10)
+if metric("ddbsim_event_streams_dropped_total") != 1:
+    fail("a client that does not read was not dropped after %d fault cycles" % cycles)
+stalled.close()
+s.until("a sample after the flood", lambda n, d: n == "sample", 3)
+print("ok: a client that does not read is dropped (after %d fault cycles); the others go on" % cycles)
+
 # Shutdown ends the stream.
 st, _ = call("POST", "/api/v1/shutdown")
 end = time.monotonic() + 30

@@ -195,6 +195,31 @@ static void histogram_percentiles(void **state)
 	assert_int_equal(h.min, 1);
 }
 
+/* hist_count_at_most: never counts a sample above the bound, grows with
+ * it, misses at most the samples of the bound's own bucket (3%), and gives
+ * the count at the largest value. */
+static void histogram_count_at_most(void **state)
+{
+	(void)state;
+	struct histogram h;
+	hist_init(&h);
+	assert_int_equal(hist_count_at_most(&h, 1000), 0);
+	for (int i = 0; i < 10000; i++)
+		hist_add(&h, i);
+	uint64_t last = 0;
+	for (int64_t v = 0; v < 12000; v += 7) {
+		uint64_t n = hist_count_at_most(&h, v);
+		uint64_t exact = v >= 9999 ? 10000 : (uint64_t)v + 1;
+		assert_true(n <= exact);
+		assert_true(n >= last);
+		assert_true((double)n >= (double)exact * 0.96 - 1);
+		last = n;
+	}
+	assert_int_equal(hist_count_at_most(&h, 9999), 10000);
+	assert_int_equal(hist_count_at_most(&h, 31), 32); /* exact below 32 */
+	assert_int_equal(hist_count_at_most(&h, -1), 0);
+}
+
 /* More distinct reasons than slots: the last slot counts the rest as
  * "other", and the breakdown still adds up to the rejections. */
 static void reasons_beyond_the_table(void **state)
@@ -1199,6 +1224,7 @@ int main(void)
 		cmocka_unit_test(order_validation),
 		cmocka_unit_test(catalog_errors),
 		cmocka_unit_test(histogram_percentiles),
+		cmocka_unit_test(histogram_count_at_most),
 		cmocka_unit_test(reasons_beyond_the_table),
 		cmocka_unit_test(overlapping_down_steps_nest),
 		cmocka_unit_test(overlapping_slow_steps_take_the_largest_latency),
