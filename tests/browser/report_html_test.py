@@ -86,6 +86,10 @@ def run_page(b, path, shots):
     check(b.run("return document.querySelectorAll('img').length === 0 && "
                 "document.querySelectorAll('script').length === 3"),
           "no element made from a value (no img; 3 scripts: data, dygraphs, report)")
+    legend = b.run("return document.querySelector('.chart-box .legend').textContent")
+    check("rejected: rule:<i>over_limit</i>" in legend and
+          b.run("return document.querySelectorAll('i').length === 0"),
+          "a rule's reason with markup in the chart legend, as text: %r" % legend)
     title = b.run("return document.title")
     check("report.lua" in title, "the title names the scenario: %r" % title)
     command = b.run("return document.querySelector('code.command').textContent")

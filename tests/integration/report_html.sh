@@ -52,7 +52,7 @@ mkdir -p "$LOGS"
 SHOTS=
 [ "${DDBSIM_UPDATE_SCREENSHOTS:-0}" != 1 ] || SHOTS="$top_srcdir/doc"
 status=0
-timeout 300 /usr/bin/python3 "$top_srcdir/tests/browser/report_html_test.py" \
+PYTHONDONTWRITEBYTECODE=1 timeout 300 /usr/bin/python3 "$top_srcdir/tests/browser/report_html_test.py" \
 	"$TMP/run.html" "$TMP/runs.html" 6,3 "$LOGS" $SHOTS || status=$?
 [ "$status" -ne 77 ] || exit 77
 [ "$status" -eq 0 ] || fail "the report in Chromium (exit $status; logs and screenshots in $LOGS)"

@@ -1,8 +1,8 @@
 -- report.lua - a run with something on every chart of the HTML report
 -- (tests/integration/report_html.sh): orders rejected by a rule and for
 -- stock, a region down from t=4 to t=9 (customer writes queued for it), a
--- slow center, and a Lua check whose name and detail hold markup, which the
--- report must show as text.  --param fail=always (default), some (fails when
+-- slow center, and a rule's reason and a Lua check's name and detail that
+-- hold markup, which the report must show as text.  --param fail=always (default), some (fails when
 -- the accepted orders are 2 modulo 4: seeds 1, 2 and 5 of 1 to 6) or never.
 local shop = require "shop"
 local fail = ddbsim.param("fail", "always")
@@ -33,7 +33,7 @@ return shop.scenario {
   rules = {
     order = function(order)
       if order.quantity > 4 then
-        return false, "over_limit"
+        return false, "<i>over_limit</i>" -- markup: the charts' legend shows it as text
       end
       return true
     end,
