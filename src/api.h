@@ -105,6 +105,9 @@ struct api_static *api_static_load(void);
 void api_static_free(struct api_static *s);
 /* Whether path is one of the page's files. */
 int api_static_known(const char *path);
+/* Whether a request needs no token: GET or HEAD of one of the page's files
+ * (they hold no data; the page asks for the token for the API). */
+int api_static_public(const char *method, const char *path);
 enum http_outcome api_static_get(struct api *a, struct http_request *r);
 enum http_outcome api_events_get(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_metrics_get(struct api *a, struct http_request *r, const char *arg);

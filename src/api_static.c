@@ -129,6 +129,12 @@ int api_static_known(const char *path)
 	return 0;
 }
 
+int api_static_public(const char *method, const char *path)
+{
+	return (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
+	       api_static_known(path);
+}
+
 enum http_outcome api_static_get(struct api *a, struct http_request *r)
 {
 	const char *method = http_method(r), *path = http_path(r);

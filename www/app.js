@@ -12,7 +12,10 @@
 const API = '/api/v1';
 const HISTORY_POINTS = 600;      /* the charts keep the last 10 minutes (1 sample/s) */
 const TRACKED_MAX = 12;          /* records created here that the page keeps re-reading */
-const POLL_MS = 2000;            /* sales, tracked records, and nodes when the stream is down */
+const POLL_MS = 2000;            /* status, sales, tracked records, the filter */
+const STREAM_RETRY_MS = 2000;    /* the event stream, reconnected after this */
+const STREAM_BUFFER_MAX = 1 << 20; /* an event larger than this ends the stream */
+const TOKEN_KEY = 'ddbsim-token'; /* the API's token, for this tab only (sessionStorage) */
 /* Zip ranges of live.lua: the n-th region (in the order of GET /nodes) is
  * home for the n-th range; each region's copies live on the region before
  * it in the ring (1 on 3, 2 on 1, 3 on 2). */
@@ -33,6 +36,8 @@ const state = {
 	lastCounters: null,
 	streamUp: false,
 	charts: {},
+	stream: null,            /* the event stream's AbortController */
+	token: '',               /* the token, when sessionStorage cannot keep it */
 };
 
 /* ---- small DOM helpers (text only) ------------------------------------ */
@@ -91,10 +96,48 @@ class ApiError extends Error {
 	}
 }
 
+/* The token the server asked for (serve --token-file), or ''. */
+function token() {
+	try {
+		return sessionStorage.getItem(TOKEN_KEY) || '';
+	} catch (e) {
+		return state.token || '';
+	}
+}
+
+function authHeaders(h) {
+	const t = token();
+	if (t)
+		h['Authorization'] = 'Bearer ' + t;
+	return h;
+}
+
+function askToken() {
+	$('token-form').hidden = false;
+}
+
+async function useToken(ev) {
+	ev.preventDefault();
+	const t = $('token').value.trim();
+	state.token = t;
+	try {
+		sessionStorage.setItem(TOKEN_KEY, t);
+	} catch (e) {
+		/* no storage: kept in memory for this page */
+	}
+	$('token').value = '';
+	$('token-form').hidden = true;
+	clearError();
+	await guarded(loadNodes);
+	await loadCuts();
+	connectStream();
+	await poll();
+}
+
 /* One call; the JSON answer, or an ApiError (shown by the caller). */
 async function api(method, path, body) {
 	const what = method + ' ' + API + path;
-	const init = { method, headers: { 'Accept': 'application/json' } };
+	const init = { method, headers: authHeaders({ 'Accept': 'application/json' }) };
 	if (body !== undefined) {
 		init.headers['Content-Type'] = 'application/json';
 		init.body = JSON.stringify(body);
@@ -111,6 +154,8 @@ async function api(method, path, body) {
 	} catch (e) {
 		json = null;
 	}
+	if (res.status === 401)
+		askToken();
 	if (!res.ok)
 		throw new ApiError(what, res.status, json);
 	return json;
@@ -680,26 +725,78 @@ function setStream(up, text) {
 	s.className = 'badge badge-' + (up ? 'ok' : 'warn');
 }
 
-function connectStream() {
-	if (!window.EventSource) {
-		setStream(false, 'not supported: polling');
+/* One event of the stream ("event: NAME" and "data: JSON" lines). */
+function dispatch(block) {
+	let name = 'message';
+	const data = [];
+	for (const line of block.split('\n')) {
+		if (line.startsWith('event:'))
+			name = line.slice(6).trim();
+		else if (line.startsWith('data:'))
+			data.push(line.slice(5).replace(/^ /, ''));
+	}
+	if (data.length === 0)
+		return;
+	let j;
+	try {
+		j = JSON.parse(data.join('\n'));
+	} catch (e) {
 		return;
 	}
-	const es = new EventSource(API + '/events');
-	const parse = fn => m => {
-		let j;
+	if (name === 'sample')
+		onSample(j);
+	else if (name === 'node' || name === 'fault' || name === 'partition')
+		onChange(j);
+}
+
+/* Follows /api/v1/events with fetch (it can send the token, EventSource
+ * cannot), reconnecting after a pause when it ends. */
+async function followStream(ctl) {
+	while (!ctl.signal.aborted) {
 		try {
-			j = JSON.parse(m.data);
+			const res = await fetch(API + '/events', {
+				headers: authHeaders({ 'Accept': 'text/event-stream' }),
+				cache: 'no-store',
+				signal: ctl.signal,
+			});
+			if (res.status === 401) {
+				askToken();
+				setStream(false, 'needs the token');
+				return;
+			}
+			if (!res.ok || !res.body)
+				throw new Error('HTTP ' + res.status);
+			setStream(true, 'live');
+			const reader = res.body.getReader();
+			const text = new TextDecoder();
+			let buf = '';
+			for (;;) {
+				const { value, done } = await reader.read();
+				if (done)
+					break;
+				buf += text.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+				let end;
+				while ((end = buf.indexOf('\n\n')) >= 0) {
+					dispatch(buf.slice(0, end));
+					buf = buf.slice(end + 2);
+				}
+				if (buf.length > STREAM_BUFFER_MAX)
+					throw new Error('an event larger than ' + STREAM_BUFFER_MAX + ' bytes');
+			}
 		} catch (e) {
-			return;
+			if (ctl.signal.aborted)
+				return;
 		}
-		fn(j);
-	};
-	es.addEventListener('open', () => setStream(true, 'live'));
-	es.addEventListener('error', () => setStream(false, 'reconnecting (polling meanwhile)'));
-	es.addEventListener('sample', parse(onSample));
-	for (const kind of ['node', 'fault', 'partition'])
-		es.addEventListener(kind, parse(onChange));
+		setStream(false, 'reconnecting (polling meanwhile)');
+		await new Promise(done => setTimeout(done, STREAM_RETRY_MS));
+	}
+}
+
+function connectStream() {
+	if (state.stream)
+		state.stream.abort();
+	state.stream = new AbortController();
+	followStream(state.stream);
 }
 
 /* ---- charts -------------------------------------------------------------------- */
@@ -750,7 +847,7 @@ function drawCharts() {
 		if (rows.length === 0) {
 			/* Nothing yet: a flat line now, so that the axes show. */
 			const now = new Date();
-			rows = [[new Date(now - 1000)].concat(labels.slice(1).map(() => 0)), [now].concat(labels.slice(1).map(() => 0))];
+			rows = [[new Date(now - 60000)].concat(labels.slice(1).map(() => 0)), [now].concat(labels.slice(1).map(() => 0))];
 		}
 		if (labels.length < 2)
 			continue;
@@ -871,6 +968,7 @@ async function start() {
 	$('order-form').addEventListener('submit', placeOrder);
 	$('node-options').addEventListener('submit', ev => ev.preventDefault());
 	$('checks-run').addEventListener('click', runChecks);
+	$('token-form').addEventListener('submit', useToken);
 	window.addEventListener('resize', () => { for (const g of Object.values(state.charts)) g.resize(); drawBand(); });
 	await guarded(loadNodes);
 	await loadCuts();

@@ -8,9 +8,10 @@ the API shows within 2 s; every chart has drawn pixels; a value holding
 <script> shows as text; an API error shows on the page; the page fits
 1280x800 and 390x844.  Each step saves a screenshot beside the logs.
 
-usage: page_test.py URL OUTDIR [--doc DOCDIR]
+usage: page_test.py URL OUTDIR [--doc DOCDIR] [--token TOKEN]
 (the screenshots and the console log go to OUTDIR; with --doc, page.png and
-page-mobile.png to DOCDIR too)
+page-mobile.png to DOCDIR too; with --token, only the steps of a server
+started with that token)
 Exit 0 all passed, 1 a step failed, 77 no browser (skip).
 """
 import json
@@ -38,7 +39,8 @@ class StepFailed(Exception):
 class Page:
     """The page in a Browser (browser.py), with what its steps ask of it."""
 
-    def __init__(self, browser, url, outdir):
+    def __init__(self, browser, url, outdir, token=None):
+        self.token = token
         self.b = browser
         self.d = browser.driver
         self.url = url.rstrip("/")
@@ -110,8 +112,11 @@ class Page:
     # -- the API, directly (not through the page) ------------------------------
     def api(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = "Bearer " + self.token
         req = urllib.request.Request(self.url + "/api/v1" + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+                                     headers=headers)
         with urllib.request.urlopen(req, timeout=30) as res:
             return json.load(res)
 
@@ -374,12 +379,41 @@ def step_layouts(p, doc):
     p.wait("the queue of %s drained again" % REGION, lambda: p.queued(REGION) is None)
 
 
+def step_token(p):
+    """A server with a token: the page loads without it, asks for it, a
+    wrong one is refused, the right one opens the API and the stream."""
+    p.viewport(1280, 800)
+    p.d.get(p.url + "/")
+    p.wait("the token asked for", lambda: p.js("return !document.getElementById('token-form').hidden"))
+    if p.node_state(REGION) is not None:
+        raise StepFailed("nodes shown without the token")
+    p.screenshot("token-asked")
+    p.fill("#token", "not-the-token")
+    p.click("#token-use")
+    p.wait("a wrong token refused", lambda: p.js(
+        "return !document.getElementById('token-form').hidden && !document.getElementById('errors').hidden"))
+    p.fill("#token", p.token)
+    p.click("#token-use")
+    p.wait("the nodes with the token", lambda: p.node_state(REGION) == "up")
+    p.wait("the stream with the token", lambda: "live" in (p.text("#stream") or ""))
+    p.api("PUT", "/nodes/" + OTHER, {"state": "down"})
+    t0 = time.monotonic()
+    p.wait("%s down through the API" % OTHER, lambda: p.node_state(OTHER) == "down", timeout=2.0)
+    print("  %s down shown after %.2f s" % (OTHER, time.monotonic() - t0))
+    p.api("PUT", "/nodes/" + OTHER, {"state": "up"})
+    p.wait("%s up" % OTHER, lambda: p.node_state(OTHER) == "up")
+    bad = severe(p.console(), allowed=("status of 401",))
+    if bad:
+        raise StepFailed("console errors: %s" % bad)
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__)
         return 2
     url, outdir = sys.argv[1], sys.argv[2]
-    doc = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--doc" else None
+    opts = dict(zip(sys.argv[3::2], sys.argv[4::2]))
+    doc, token = opts.get("--doc"), opts.get("--token")
     why = missing_browser()
     if why:
         skip_or_fail(why)
@@ -388,8 +422,8 @@ def main():
         browser = Browser(outdir, width=1280, height=800)
     except Exception as e:
         skip_or_fail("Chromium did not start: %s" % str(e).splitlines()[0])
-    p = Page(browser, url, outdir)
-    steps = [
+    p = Page(browser, url, outdir, token)
+    steps = [("the token asked for, then used", step_token)] if token else [
         ("load: no console errors", step_load),
         ("a region down with its control: the write queued, read from the replica", step_down_and_create),
         ("the region up: the queue drains, read from home", step_up_and_drain),

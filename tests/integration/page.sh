@@ -40,3 +40,19 @@ fi
 [ "$serve_rc" -eq 0 ] || { tail -n 30 "$TMP/page.out" "$TMP/page.err" >&2; fail "serve exited $serve_rc after the page's session"; }
 grep -q "all checks hold" "$TMP/page.out" || fail "no 'all checks hold' at shutdown"
 pass "the page in Chromium; the session's checks hold at shutdown"
+
+# With a token: the page's files need none, the page asks for it.
+echo "page-token-$$" > "$TMP/token"
+start_serve page-token -c "$CONF" -d "$TMP/data2" --param background=no --token-file "$TMP/token"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$SERVE_URL/")
+[ "$code" = 200 ] || fail "GET / with a token set: $code, expected 200 (the page holds no data)"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$SERVE_URL/api/v1/nodes")
+[ "$code" = 401 ] || fail "GET /api/v1/nodes without the token: $code, expected 401"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --max-time 10 "$SERVE_URL/app.js")
+[ "$code" = 401 ] || fail "POST /app.js without the token: $code, expected 401"
+rc=0
+timeout 120 "$PY" "$top_srcdir/tests/browser/page_test.py" "$SERVE_URL" "$OUT/token" --token "page-token-$$" || rc=$?
+stop_serve TERM
+[ "$rc" -eq 0 ] || { tail -n 20 "$TMP/page-token.err" >&2; exit "$rc"; }
+[ "$serve_rc" -eq 0 ] || fail "serve with a token exited $serve_rc"
+pass "with a token: the page without it, the API with it"
