@@ -27,6 +27,7 @@ INTEGRATION_TESTS += \
 	tests/integration/serve_faults.sh \
 	tests/integration/serve_events.sh \
 	tests/integration/serve_metrics.sh \
+	tests/integration/page_static.sh \
 	tests/integration/page.sh \
 	tests/integration/report_html.sh
 # The browser test's script, and what it leaves beside its log.
