@@ -229,6 +229,22 @@ async function partitionNode(name) {
 	});
 }
 
+async function addFault(ev) {
+	ev.preventDefault();
+	const kind = $('fault-kind').value;
+	const body = { kind, probability: Number($('fault-p').value) };
+	if (kind === 'delay')
+		body.delay_ms = Math.round(Number($('fault-delay').value));
+	const forS = nodeForSeconds();
+	if (forS !== undefined)
+		body.for_s = forS;
+	await guarded(async () => {
+		await api('POST', '/faults', body);
+		clearError();
+		await loadCuts();
+	});
+}
+
 function mergeNode(n) {
 	if (!n || !n.name)
 		return;
@@ -252,50 +268,65 @@ function queueOf(node) {
 	return typeof d === 'number' ? d : null;
 }
 
+/* The nodes' rows are made once and then updated in place, so that a
+ * control keeps the keyboard focus while samples arrive. */
+function nodeRow(n) {
+	const tb = $('nodes').tBodies[0];
+	let tr = [...tb.rows].find(r => r.dataset.node === n.name);
+	if (tr)
+		return tr;
+	const nameCell = el('span');
+	nameCell.appendChild(el('strong', n.name));
+	if (n.kind && n.kind !== n.name)
+		nameCell.appendChild(el('span', ' ' + n.kind, 'muted small'));
+	const ctl = el('span', null, 'controls');
+	for (const [label, st] of [['Down', 'down'], ['Up', 'up'], ['Slow', 'slow']]) {
+		const b = el('button', label);
+		b.type = 'button';
+		b.setAttribute('aria-label', label + ' ' + n.name);
+		b.dataset.node = n.name;
+		b.dataset.action = st;
+		b.addEventListener('click', () => setNode(n.name, st));
+		ctl.appendChild(b);
+	}
+	const p = el('button', 'Partition');
+	p.type = 'button';
+	p.setAttribute('aria-label', 'Partition ' + n.name + ' from the others');
+	p.dataset.node = n.name;
+	p.dataset.action = 'partition';
+	p.addEventListener('click', () => partitionNode(n.name));
+	ctl.appendChild(p);
+	tr = row([nameCell, '', ctl]);
+	tr.dataset.node = n.name;
+	tb.appendChild(tr);
+	return tr;
+}
+
 function renderNodes() {
 	const tb = $('nodes').tBodies[0];
-	clear(tb);
+	const names = new Set(state.nodes.map(n => n.name));
+	for (const tr of [...tb.rows])
+		if (!names.has(tr.dataset.node))
+			tb.removeChild(tr);
 	for (const n of state.nodes) {
-		let st = n.state || 'unknown';
+		const st = n.state || 'unknown';
 		const cut = Array.isArray(n.cut_from) && n.cut_from.length ? n.cut_from : null;
-		const stateCell = document.createElement('span');
-		stateCell.appendChild(badge(st, stateKind(st)));
+		const tr = nodeRow(n);
+		tr.dataset.state = st;
+		const cell = tr.cells[1];
+		clear(cell);
+		cell.appendChild(badge(st, stateKind(st)));
 		if (n.state === 'slow' && n.latency_ms)
-			stateCell.appendChild(el('span', ' +' + n.latency_ms + ' ms', 'muted'));
+			cell.appendChild(el('span', ' +' + n.latency_ms + ' ms', 'muted'));
 		if (cut)
-			stateCell.appendChild(el('span', ' cut from ' + cut.join(', '), 'muted small'));
+			cell.appendChild(el('span', ' cut from ' + cut.join(', '), 'muted small'));
 		const q = queueOf(n.name);
 		if (q > 0) {
 			const qb = badge(q + ' queued', 'warn');
 			qb.dataset.queued = String(q);
-			stateCell.appendChild(document.createTextNode(' '));
-			stateCell.appendChild(qb);
+			cell.appendChild(document.createTextNode(' '));
+			cell.appendChild(qb);
 		}
-		const nameCell = el('span');
-		nameCell.appendChild(el('strong', n.name));
-		if (n.kind && n.kind !== n.name)
-			nameCell.appendChild(el('span', ' ' + n.kind, 'muted small'));
-		const ctl = el('span', null, 'controls');
-		for (const [label, st2] of [['Down', 'down'], ['Up', 'up'], ['Slow', 'slow']]) {
-			const b = el('button', label);
-			b.type = 'button';
-			b.setAttribute('aria-label', label + ' ' + n.name);
-			b.dataset.node = n.name;
-			b.dataset.action = st2;
-			b.addEventListener('click', () => setNode(n.name, st2));
-			ctl.appendChild(b);
-		}
-		const p = el('button', 'Partition');
-		p.type = 'button';
-		p.setAttribute('aria-label', 'Partition ' + n.name + ' from the others');
-		p.dataset.node = n.name;
-		p.dataset.action = 'partition';
-		p.addEventListener('click', () => partitionNode(n.name));
-		ctl.appendChild(p);
-		const tr = row([nameCell, stateCell, ctl]);
-		tr.dataset.node = n.name;
-		tr.dataset.state = st;
-		tb.appendChild(tr);
 	}
 }
 
@@ -325,6 +356,11 @@ function describeFault(f) {
 
 function renderCuts() {
 	const ul = $('cuts');
+	/* Unchanged: left alone (an Undo button keeps its focus). */
+	const key = JSON.stringify([state.partitions, state.faults]);
+	if (ul.dataset.key === key)
+		return;
+	ul.dataset.key = key;
 	clear(ul);
 	const add = (text, path) => {
 		const li = el('li', text + ' ');
@@ -364,7 +400,7 @@ function renderRoute() {
 	clear(p);
 	const raw = $('c-zip').value.trim();
 	if (raw === '') {
-		p.textContent = 'Enter a zip to see where the record goes.';
+		p.textContent = 'Enter a zip to see where the record goes (live.lua\'s zip ranges).';
 		return;
 	}
 	const zip = Number(raw);
@@ -445,6 +481,9 @@ async function createCustomer(ev) {
 		clear(res);
 		res.appendChild(document.createTextNode('Created ' + body.id + ': '));
 		res.appendChild(describeCreate(j));
+		const guess = routeOf(Number(body.zip_prefix));
+		if (j.home && guess && guess.home !== j.home.region)
+			res.appendChild(el('span', ' (this scenario routes zips differently from live.lua: the preview was wrong)', 'warn'));
 		state.tracked = [body.id].concat(state.tracked.filter(x => x !== body.id)).slice(0, TRACKED_MAX);
 		state.trackedInfo[body.id] = { zip: body.zip_prefix, city: body.city, home: j.home && j.home.region };
 		$('c-id').value = '';
@@ -969,6 +1008,9 @@ async function start() {
 	$('node-options').addEventListener('submit', ev => ev.preventDefault());
 	$('checks-run').addEventListener('click', runChecks);
 	$('token-form').addEventListener('submit', useToken);
+	$('fault-form').addEventListener('submit', addFault);
+	$('fault-kind').addEventListener('change', () => { $('fault-delay').disabled = $('fault-kind').value !== 'delay'; });
+	$('fault-delay').disabled = $('fault-kind').value !== 'delay';
 	window.addEventListener('resize', () => { for (const g of Object.values(state.charts)) g.resize(); drawBand(); });
 	await guarded(loadNodes);
 	await loadCuts();

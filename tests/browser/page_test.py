@@ -156,6 +156,11 @@ def step_down_and_create(p):
     p.js("arguments[0].scrollIntoView({block: 'center'})", b)
     b.send_keys(Keys.ENTER)
     p.wait("%s shown down" % REGION, lambda: p.node_state(REGION) == "down")
+    # The control keeps the focus while samples come (its row is updated,
+    # not made again).
+    time.sleep(1.5)
+    if not p.js("return document.activeElement === arguments[0]", b):
+        raise StepFailed("the Down button lost the keyboard focus")
     state = p.api("GET", "/nodes")
     if [n["state"] for n in state["nodes"] if n["name"] == REGION] != ["down"]:
         raise StepFailed("the server does not have %s down: %s" % (REGION, state))
@@ -205,7 +210,8 @@ def step_follows_api(p):
 
 def step_for_and_partition(p):
     """Slow for 2 s heals by itself (the page follows); a partition until
-    undone is listed, and its Undo button ends it."""
+    undone is listed, and its Undo button ends it; a fault for 3 s is listed
+    and goes by itself."""
     p.fill("#node-for", "2")
     p.fill("#node-latency", "150")
     p.click('#nodes button[data-node="broker"][data-action="slow"]')
@@ -222,6 +228,17 @@ def step_for_and_partition(p):
     p.click("#cuts button")
     p.wait("the partition ended", lambda: not p.api("GET", "/partitions")["partitions"])
     p.wait("the partition gone from the page", lambda: "none" in (p.text("#cuts") or ""))
+    # A message fault for 3 s: listed, then gone by itself.
+    p.fill("#node-for", "3")
+    p.js("document.getElementById('fault-kind').value = 'duplicate'")
+    p.fill("#fault-p", "0.5")
+    p.click("#fault-add")
+    faults = p.wait("the fault made", lambda: p.api("GET", "/faults")["faults"])
+    if faults[0]["kind"] != "duplicate" or faults[0]["probability"] != 0.5 or faults[0]["until_s"] is None:
+        raise StepFailed("the fault made: %r" % faults)
+    p.wait("the fault on the page", lambda: "duplicate" in (p.text("#cuts") or ""))
+    p.wait("the fault gone by itself", lambda: "none" in (p.text("#cuts") or ""), timeout=8)
+    p.fill("#node-for", "")
 
 
 # Per chart: its canvases' drawn pixels (alpha > 0), and among them the
@@ -428,7 +445,7 @@ def main():
         ("a region down with its control: the write queued, read from the replica", step_down_and_create),
         ("the region up: the queue drains, read from home", step_up_and_drain),
         ("a change through the API shows within 2 s", step_follows_api),
-        ("slow for a time, a partition until undone", step_for_and_partition),
+        ("slow for a time, a partition until undone, a fault for a time", step_for_and_partition),
         ("each chart has drawn pixels", step_charts),
         ("a value with <script> shows as text", step_text_only),
         ("regions that cannot be read are flagged", step_unavailable_flagged),
