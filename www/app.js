@@ -485,6 +485,9 @@ async function createCustomer(ev) {
 		if (j.home && guess && guess.home !== j.home.region)
 			res.appendChild(el('span', ' (this scenario routes zips differently from live.lua: the preview was wrong)', 'warn'));
 		state.tracked = [body.id].concat(state.tracked.filter(x => x !== body.id)).slice(0, TRACKED_MAX);
+		for (const id of Object.keys(state.trackedInfo))
+			if (!state.tracked.includes(id) && id !== body.id)
+				delete state.trackedInfo[id];
 		state.trackedInfo[body.id] = { zip: body.zip_prefix, city: body.city, home: j.home && j.home.region };
 		$('c-id').value = '';
 		await readTracked();
