@@ -372,6 +372,12 @@ def step_layouts(p, doc):
     p.click("#f-search")
     p.wait("the filter's rows", lambda: p.js("return document.querySelectorAll('#filtered tr[data-id]').length"))
     p.wait("the queue shown", lambda: p.queued(REGION))
+    # The controls as a person finds them (the steps before changed them).
+    p.fill("#node-latency", "200")
+    p.js("const k = document.getElementById('fault-kind'); k.value = 'delay';"
+         "k.dispatchEvent(new Event('change'))")
+    p.fill("#fault-p", "0.2")
+    p.js("document.activeElement.blur()")
     p.viewport(1280, 800)
     p.js("window.scrollTo(0, 0)")
     time.sleep(2.5)
