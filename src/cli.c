@@ -494,15 +494,20 @@ static void print_schedule(void *ctx, const struct scenario_info *si)
  * quotes when the shell would read it otherwise. */
 static void append_word(char *out, size_t len, const char *word)
 {
-	size_t n = strlen(out);
+	size_t n = strlen(out); /* < len */
 	int plain = *word != '\0';
 	for (const char *p = word; *p && plain; p++)
 		plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 		               "/._-=,:+@%", *p) != NULL;
-	n += (size_t)snprintf(out + n, n < len ? len - n : 0, plain ? " %s" : " '", word);
-	for (const char *p = word; !plain && *p && n < len; p++)
-		n += (size_t)snprintf(out + n, len - n, *p == '\'' ? "'\\''" : "%c", *p);
-	if (!plain && n < len)
+	if (plain) {
+		snprintf(out + n, len - n, " %s", word);
+		return;
+	}
+	n += (size_t)snprintf(out + n, len - n, " '");
+	for (const char *p = word; *p && n < len; p++)
+		n += *p == '\'' ? (size_t)snprintf(out + n, len - n, "'\\''")
+		                : (size_t)snprintf(out + n, len - n, "%c", *p);
+	if (n < len)
 		snprintf(out + n, len - n, "'");
 }
 
@@ -550,7 +555,7 @@ static int html_runs_add(struct report_html_runs *rows, const struct cli *c,
 	return -1;
 }
 
-static int html_runs_commit(struct report_html *html, const struct report_html_runs *rows)
+static int html_runs_commit(struct report_html *html, struct report_html_runs *rows)
 {
 	char err[2048];
 	if (report_html_commit_runs(html, rows, err, sizeof err) == 0)

@@ -208,11 +208,6 @@ static int commit_page(struct report_html *h, const struct page *pg, char *err, 
 
 /* ---- one run ------------------------------------------------------------- */
 
-static cJSON *number_array(cJSON *parent, const char *name)
-{
-	return cJSON_AddArrayToObject(parent, name);
-}
-
 static void push(cJSON *array, double v)
 {
 	cJSON_AddItemToArray(array, cJSON_CreateNumber(v));
@@ -223,10 +218,13 @@ static void add_series(cJSON *data, const struct run_result *res)
 {
 	const struct metrics *m = res->metrics;
 	cJSON *s = cJSON_AddObjectToObject(data, "series");
-	cJSON *t = number_array(s, "t"), *acc = number_array(s, "accepted");
-	cJSON *rej = number_array(s, "rejected"), *p50 = number_array(s, "lag_p50_ms");
-	cJSON *p99 = number_array(s, "lag_p99_ms"), *central = number_array(s, "central");
-	cJSON *docs = number_array(s, "documents");
+	cJSON *t = cJSON_AddArrayToObject(s, "t");
+	cJSON *acc = cJSON_AddArrayToObject(s, "accepted");
+	cJSON *rej = cJSON_AddArrayToObject(s, "rejected");
+	cJSON *p50 = cJSON_AddArrayToObject(s, "lag_p50_ms");
+	cJSON *p99 = cJSON_AddArrayToObject(s, "lag_p99_ms");
+	cJSON *central = cJSON_AddArrayToObject(s, "central");
+	cJSON *docs = cJSON_AddArrayToObject(s, "documents");
 	cJSON *by_reason = cJSON_AddObjectToObject(s, "rejected_by_reason");
 	cJSON *reasons[METRICS_SAMPLE_REASONS] = { 0 };
 	for (size_t i = 0; i < m->n_reasons && i < METRICS_SAMPLE_REASONS; i++)
@@ -366,11 +364,12 @@ int report_html_runs_add(struct report_html_runs *r, uint64_t seed, const struct
 	return 0;
 }
 
-int report_html_commit_runs(struct report_html *h, const struct report_html_runs *r, char *err,
+int report_html_commit_runs(struct report_html *h, struct report_html_runs *r, char *err,
                             size_t errlen)
 {
 	cJSON *data = cJSON_CreateObject();
-	cJSON *rows = r->rows ? cJSON_Duplicate(r->rows, 1) : cJSON_CreateArray();
+	cJSON *rows = r->rows ? r->rows : cJSON_CreateArray(); /* the page takes the rows */
+	r->rows = NULL;
 	if (!data || !rows) {
 		cJSON_Delete(data);
 		cJSON_Delete(rows);

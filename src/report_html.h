@@ -48,7 +48,8 @@ void report_html_runs_init(struct report_html_runs *r, const char *scenario);
 /* 0, or -1 when out of memory. */
 int report_html_runs_add(struct report_html_runs *r, uint64_t seed, const struct run_result *res,
                          const char *command);
-int report_html_commit_runs(struct report_html *h, const struct report_html_runs *r, char *err,
+/* Writes the page; the rows go with it (r keeps only its counts). */
+int report_html_commit_runs(struct report_html *h, struct report_html_runs *r, char *err,
                             size_t errlen);
 void report_html_runs_free(struct report_html_runs *r);
 

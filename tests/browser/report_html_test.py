@@ -123,8 +123,8 @@ def runs_page(b, path, expected, shots):
               "seed %s: its failed check and detail, as text" % r[0])
         check(r[3].startswith("ddbsim run ") and ("--seed %s" % r[0]) in r[3],
               "seed %s: its reproduce command" % r[0])
-    check(b.run("return window.__xss === undefined && document.querySelectorAll('img').length === 0"),
-          "no markup from the scenario ran")
+    check(b.run("return window.__xss === undefined && "
+                "document.querySelectorAll('img').length === 0"), "no markup from the scenario ran")
     no_network(b, url)
     no_console_errors(b)
     b.screenshot("report-runs", os.path.join(shots, "report-runs.png") if shots else None)

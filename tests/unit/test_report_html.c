@@ -114,7 +114,8 @@ static void a_page_keeps_values_out_of_the_markup(void **state)
 	assert_null(strstr(page, "<img"));
 	assert_null(strstr(page, "<b>scenario"));
 	assert_non_null(strstr(page, "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e"));
-	assert_non_null(strstr(page, "<title>ddbsim: &lt;/title&gt;&lt;b&gt;scenario&lt;/b&gt; seed 42</title>"));
+	assert_non_null(strstr(page, "<title>ddbsim: &lt;/title&gt;&lt;b&gt;scenario&lt;/b&gt; seed 42"
+	                             "</title>"));
 	free(page);
 	remove(path);
 	rmdir(dir);

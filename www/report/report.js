@@ -260,7 +260,8 @@
 		var sec = section('Over virtual time');
 		sec.id = 'time';
 		var note = add(sec, 'p', 'legend', windows.length
-			? 'Shaded: failure windows (red down, orange slow, violet partition, grey crash, blue message faults).'
+			? 'Shaded: failure windows (red down, orange slow, violet partition, grey crash, ' +
+			  'blue message faults).'
 			: 'No failure window in this run.');
 		note.id = 'windows-note';
 		var grid = add(sec, 'div', 'charts time-charts');
