@@ -668,10 +668,18 @@ async function runChecks() {
 		for (const c of j.checks || []) {
 			const li = el('li', null, c.ok ? 'check-ok' : 'check-bad');
 			li.dataset.ok = c.ok ? 'yes' : 'no';
-			li.appendChild(badge(c.ok ? 'holds' : 'FAILS', c.ok ? 'ok' : 'bad'));
-			li.appendChild(el('strong', ' ' + c.name));
-			if (c.detail)
+			/* A failing check shows its rows; a holding one folds them away. */
+			const head = c.ok && c.detail ? el('summary') : li;
+			head.appendChild(badge(c.ok ? 'holds' : 'FAILS', c.ok ? 'ok' : 'bad'));
+			head.appendChild(el('strong', ' ' + c.name));
+			if (head !== li) {
+				const fold = el('details');
+				fold.appendChild(head);
+				fold.appendChild(el('pre', c.detail, 'detail'));
+				li.appendChild(fold);
+			} else if (c.detail) {
 				li.appendChild(el('pre', c.detail, 'detail'));
+			}
 			ul.appendChild(li);
 		}
 		const s = $('checks-summary');
