@@ -56,12 +56,14 @@ void api_init(struct api *a, struct live *l)
 {
 	memset(a, 0, sizeof *a);
 	a->live = l;
+	a->statics = api_static_load();
 	api_orders_init(a);
 	api_events_init(a);
 }
 
 void api_free(struct api *a)
 {
+	api_static_free(a->statics);
 	api_events_free(a);
 	memset(a, 0, sizeof *a);
 }
@@ -130,6 +132,8 @@ enum http_outcome api_handle(void *ctx, struct http_request *r)
 	                                               &known);
 	if (route)
 		return route->fn(a, r, arg);
+	if (api_static_known(http_path(r)))
+		return api_static_get(a, r);
 	if (known)
 		return api_error(r, 405, NULL, "%s is not allowed on %s", http_method(r), http_path(r));
 	return api_error(r, 404, NULL, "no such endpoint: %s %s", http_method(r), http_path(r));

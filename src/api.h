@@ -14,6 +14,7 @@
 
 struct cJSON;
 struct live;
+struct api_static;
 struct metrics;
 struct api_events;
 
@@ -21,6 +22,7 @@ struct api {
 	struct live *live;
 	int shutdown;     /* POST /api/v1/shutdown asked the server to stop */
 	uint64_t requests;
+	struct api_static *statics; /* the web page's files (api_static.c) */
 	struct api_events *events; /* GET /api/v1/events (api_events.c) */
 };
 
@@ -109,6 +111,17 @@ enum http_outcome api_partitions_delete(struct api *a, struct http_request *r, c
 enum http_outcome api_faults_post(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_faults_list(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_faults_delete(struct api *a, struct http_request *r, const char *arg);
+
+/* The web page (api_static.c): its fixed list of files, read once (a
+ * file that cannot be read is answered 503 with the reason). */
+struct api_static *api_static_load(void);
+void api_static_free(struct api_static *s);
+/* Whether path is one of the page's files. */
+int api_static_known(const char *path);
+/* Whether a request needs no token: GET or HEAD of one of the page's files
+ * (they hold no data; the page asks for the token for the API). */
+int api_static_public(const char *method, const char *path);
+enum http_outcome api_static_get(struct api *a, struct http_request *r);
 enum http_outcome api_events_get(struct api *a, struct http_request *r, const char *arg);
 enum http_outcome api_metrics_get(struct api *a, struct http_request *r, const char *arg);
 

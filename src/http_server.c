@@ -27,6 +27,7 @@ struct http_server {
 	struct MHD_Daemon *d;
 	http_handler_fn handler;
 	void *ctx;
+	int (*public_request)(const char *method, const char *path);
 	char token[HTTP_TOKEN_MAX];
 	int has_token;
 	char url[128];
@@ -249,6 +250,8 @@ static int authorized(const struct http_request *r)
 		return 1;
 	if (strcmp(r->method, "GET") == 0 && strcmp(r->path, "/metrics") == 0)
 		return 1;
+	if (s->public_request && s->public_request(r->method, r->path))
+		return 1;
 	const char *h = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
 		return 0;
@@ -459,6 +462,7 @@ int http_server_start(struct http_server **out, const struct http_server_options
 	if (!s)
 		return errorf(err, errlen, "out of memory");
 	s->handler = o->handler;
+	s->public_request = o->public_request;
 	s->ctx = o->ctx;
 	if (o->token) {
 		if (copy_str(s->token, sizeof s->token, o->token) != 0 || !o->token[0]) {

@@ -46,6 +46,10 @@ struct http_server_options {
 	                          but GET /metrics; NULL: none (loopback only) */
 	http_handler_fn handler;
 	void *ctx;
+	/* Requests that need no token although there is one (the web page's
+	 * files: a browser cannot send the token when it opens the page);
+	 * NULL: none but GET /metrics. */
+	int (*public_request)(const char *method, const char *path);
 };
 
 /* Whether listen is an address http_server_start takes with a token or

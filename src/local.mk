@@ -37,6 +37,7 @@ src_libddbsim_la_SOURCES = \
 	src/api.c src/api.h src/api_orders.c src/api_nodes.c src/api_products.c \
 	src/api_customers.c src/api_compat.c src/api_faults.c \
 	src/api_events.c src/api_metrics.c \
+	src/api_static.c \
 	src/serve.c src/serve.h
 # report_html.c includes www/report/www_report.h, generated (www/local.mk).
 nodist_src_libddbsim_la_SOURCES = www/report/www_report.h

@@ -49,7 +49,8 @@ int serve(const struct serve_options *so, const struct engine_options *o, struct
 		return -1;
 	}
 	api_init(&api, l);
-	struct http_server_options ho = { so->listen, so->token, api_handle, &api };
+	struct http_server_options ho = { so->listen, so->token, api_handle, &api,
+		                          api_static_public };
 	if (http_server_start(&srv, &ho, err, errlen) != 0) {
 		api_free(&api);
 		live_close(l);

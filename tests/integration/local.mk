@@ -32,4 +32,12 @@ INTEGRATION_TESTS += \
 	tests/integration/serve_security.sh \
 	tests/integration/serve_load.sh \
 	tests/integration/serve_full.sh \
+	tests/integration/page_static.sh \
+	tests/integration/page.sh \
 	tests/integration/report_html.sh
+# The browser test's script, and what it leaves beside its log.
+EXTRA_DIST += tests/browser/page_test.py
+clean-local: clean-page-test
+clean-page-test:
+	-rm -rf tests/integration/page.d
+.PHONY: clean-page-test
