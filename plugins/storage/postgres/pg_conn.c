@@ -785,19 +785,16 @@ enum ddb_status pgc_open(const struct ddb_open_args *args, void **handle,
 		         database_there(h, 1) == 1)
 			st = connect_now(h, "open", err);
 	}
-	if (st == DDB_OK)
-		*handle = h;
-	else
-		pgc_close(h);
-	return st;
+	return ddb_open_done(st, h, handle, pgc_close);
 }
 
 /* Idempotent: a wipe. */
 enum ddb_status pgc_reset(void *handle, struct ddb_err *err)
 {
 	struct pg *h = handle;
-	if (h && h->readonly)
-		return pgc_fail(h, DDB_INVALID, err, "reset: opened read-only");
+	const char *why = ddb_reset_problem(h != NULL, h && h->readonly);
+	if (why)
+		return pgc_fail(h, DDB_INVALID, err, "%s", why);
 	pgc_drop_if_closed(h);
 	enum ddb_status st = pgc_ensure(h, "reset", err);
 	if (st == DDB_OK)
