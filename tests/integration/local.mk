@@ -20,4 +20,5 @@ INTEGRATION_TESTS += \
 	tests/integration/workload_rates.sh \
 	tests/integration/rule_contract.sh \
 	tests/integration/strict_names.sh \
-	tests/integration/fuzz_findings.sh
+	tests/integration/fuzz_findings.sh \
+	tests/integration/stmt2c.sh
