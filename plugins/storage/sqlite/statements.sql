@@ -20,8 +20,8 @@ ROLLBACK
 -- statement: PRODUCT_UPSERT role: regional
 INSERT INTO products (sku, name, price_cents, version)
 VALUES (?1, ?2, ?3, ?4)
-ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_cents =
-    excluded.price_cents, version = excluded.version
+ON CONFLICT (sku) DO UPDATE SET name = excluded.name,
+    price_cents = excluded.price_cents, version = excluded.version
 WHERE excluded.version > products.version
 
 -- statement: COMPONENTS_DELETE role: regional
@@ -45,14 +45,15 @@ ON CONFLICT (sku) DO NOTHING
 
 -- statement: OUTBOX_PRODUCT role: regional
 INSERT INTO outbox (origin, kind, state, created_at_us, sku, name, price_cents, version,
-    components) VALUES (?1, 2, 0, ?2, ?3, ?4, ?5, ?6, ?7)
+    components)
+VALUES (?1, 2, 0, ?2, ?3, ?4, ?5, ?6, ?7)
 
 -- statement: RESTOCK role: regional
 -- The guard keeps stock and received within int64: no row changed means unknown sku or
--- overflow, told apart by S_STOCK_GET.
+-- overflow, told apart by STOCK_GET.
 UPDATE inventory SET stock = stock + ?1, received = received + ?1
-WHERE sku = ?2 AND stock <= 9223372036854775807 - ?1 AND received <= 9223372036854775807
-    - ?1
+WHERE sku = ?2 AND stock <= 9223372036854775807 - ?1
+    AND received <= 9223372036854775807 - ?1
 
 -- statement: STOCK_GET role: regional
 SELECT stock
@@ -133,10 +134,11 @@ FROM outbox ORDER BY seq
 INSERT INTO customers (id, unique_id, zip_prefix, city, state, name, email, home, version,
     deleted, updated_at_us)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-ON CONFLICT (id) DO UPDATE SET unique_id = excluded.unique_id, zip_prefix =
-    excluded.zip_prefix, city = excluded.city, state = excluded.state, name = excluded.name,
-    email = excluded.email, home = excluded.home, version = excluded.version, deleted =
-    excluded.deleted, updated_at_us = excluded.updated_at_us
+ON CONFLICT (id) DO UPDATE SET unique_id = excluded.unique_id,
+    zip_prefix = excluded.zip_prefix, city = excluded.city, state = excluded.state,
+    name = excluded.name, email = excluded.email, home = excluded.home,
+    version = excluded.version, deleted = excluded.deleted,
+    updated_at_us = excluded.updated_at_us
 WHERE excluded.version > customers.version
 
 -- statement: CUSTOMER_GET role: regional
@@ -170,8 +172,9 @@ ON CONFLICT (id) DO NOTHING
 -- statement: CENTRAL_PRODUCT_UPSERT role: central
 INSERT INTO central_products (sku, name, price_cents, version, components)
 VALUES (?1, ?2, ?3, ?4, ?5)
-ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_cents =
-    excluded.price_cents, version = excluded.version, components = excluded.components
+ON CONFLICT (sku) DO UPDATE SET name = excluded.name,
+    price_cents = excluded.price_cents, version = excluded.version,
+    components = excluded.components
 WHERE excluded.version > central_products.version
 
 -- statement: SALES_BY_REGION role: central
@@ -214,8 +217,9 @@ ON CONFLICT (order_id) DO UPDATE SET log_id = excluded.log_id, region = excluded
 -- statement: COMPONENT_DOC_UPSERT role: documents
 INSERT INTO product_component (sku, name, price_cents, version, components)
 VALUES (?1, ?2, ?3, ?4, ?5)
-ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_cents =
-    excluded.price_cents, version = excluded.version, components = excluded.components
+ON CONFLICT (sku) DO UPDATE SET name = excluded.name,
+    price_cents = excluded.price_cents, version = excluded.version,
+    components = excluded.components
 WHERE excluded.version >= product_component.version
 
 -- statement: SCAN_ORDER_LOGS role: documents
