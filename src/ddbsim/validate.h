@@ -137,6 +137,28 @@ static inline const char *ddb_open_problem(const struct ddb_open_args *args, voi
 	return NULL;
 }
 
+/* The end of open, after every step has said st: on DDB_OK the instance h
+ * becomes *handle, else close frees what open made of it.  Returns st. */
+static inline enum ddb_status ddb_open_done(enum ddb_status st, void *h, void **handle,
+                                            void (*close)(void *))
+{
+	if (st == DDB_OK)
+		*handle = h;
+	else
+		close(h);
+	return st;
+}
+
+/* reset: NULL when the instance may be wiped, else the reason to refuse it
+ * ("reset: ..."; the plugin prefixes its name): there is no instance, or
+ * it was opened read-only (DDB_OPEN_READONLY). */
+static inline const char *ddb_reset_problem(int have_instance, int readonly)
+{
+	if (!have_instance)
+		return "reset: no handle";
+	return readonly ? "reset: opened read-only" : NULL;
+}
+
 /* Whether an instance serving the roles `served` may run an operation of
  * `role`. */
 static inline const char *ddb_role_problem(unsigned served, unsigned role)

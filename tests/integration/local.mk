@@ -34,7 +34,8 @@ INTEGRATION_TESTS += \
 	tests/integration/serve_full.sh \
 	tests/integration/page_static.sh \
 	tests/integration/page.sh \
-	tests/integration/report_html.sh
+	tests/integration/report_html.sh \
+	tests/integration/stmt2c.sh
 # The browser test's script, and what it leaves beside its log.
 EXTRA_DIST += tests/browser/page_test.py
 clean-local: clean-page-test

@@ -2831,8 +2831,8 @@ static void test_readonly_open(void **state)
 	assert_non_null(ro);
 	assert_int_equal(count_rows(ro, dataset, NULL), 1);
 	struct ddb_err e = { "" };
-	assert_true(S->reset(ro, &e) != DDB_OK);
-	assert_true(e.msg[0] != '\0');
+	assert_int_equal(S->reset(ro, &e), DDB_INVALID);
+	assert_non_null(strstr(e.msg, "reset: opened read-only"));
 	assert_int_equal(count_rows(ro, dataset, NULL), 1);
 	S->close(ro);
 	assert_int_equal(count_rows(rw, dataset, NULL), 1);
@@ -2903,6 +2903,7 @@ static void test_shared_refusals(void **state)
 	                      S->outbox_mark(G.region, &seq, 1, 7, &e_));
 	EXPECT_SHARED_REFUSAL("put_order_logs: this instance does not serve the documents role",
 	                      S->put_order_logs(G.region, &o, 1, 1, &e_));
+	EXPECT_SHARED_REFUSAL("reset: no handle", S->reset(NULL, &e_));
 }
 
 int main(void)

@@ -215,21 +215,16 @@ static enum ddb_status mg_open(const struct ddb_open_args *args, void **handle,
 		st = open_pool(h, args, uri_s, journal, op, err);
 	if (st == DDB_OK)
 		st = open_check(h, op, err);
-	if (st == DDB_OK)
-		*handle = h;
-	else
-		mg_close(h);
-	return st;
+	return ddb_open_done(st, h, handle, mg_close);
 }
 
 static enum ddb_status mg_reset(void *handle, struct ddb_err *err)
 {
 	static const char op[] = "reset";
 	struct mg *h = handle;
-	if (!h)
-		return mgb_fail(NULL, DDB_INVALID, err, "%s: no handle", op);
-	if (h->readonly)
-		return mgb_fail(h, DDB_INVALID, err, "%s: opened read-only", op);
+	const char *why = ddb_reset_problem(h != NULL, h && h->readonly);
+	if (why)
+		return mgb_fail(h, DDB_INVALID, err, "%s", why);
 	mongoc_client_t *c = client_borrow(h);
 	enum ddb_status st = mgb_drop_collections(h, c, op, err);
 	if (st == DDB_OK)

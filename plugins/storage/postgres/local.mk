@@ -5,15 +5,15 @@ if BUILD_POSTGRES
 pkglib_LTLIBRARIES += plugins/storage/postgres/postgres.la
 plugins_storage_postgres_postgres_la_SOURCES = plugins/storage/postgres/postgres.c \
 	plugins/storage/postgres/pg_binary.c plugins/storage/postgres/pg_binary.h \
-	plugins/storage/postgres/pg_conn.c plugins/storage/postgres/pg_conn.h \
-	plugins/storage/postgres/pg_stmt.c
+	plugins/storage/postgres/pg_conn.c plugins/storage/postgres/pg_conn.h
 plugins_storage_postgres_postgres_la_CPPFLAGS = $(AM_CPPFLAGS) -Iplugins/storage/postgres
 plugins_storage_postgres_postgres_la_CFLAGS = $(AM_CFLAGS) $(POSTGRES_CFLAGS)
 plugins_storage_postgres_postgres_la_LIBADD = $(POSTGRES_LIBS)
 plugins_storage_postgres_postgres_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-# pg_conn.c includes the generated header.
-nodist_plugins_storage_postgres_postgres_la_SOURCES = plugins/storage/postgres/pg_schema.h
-BUILT_SOURCES += plugins/storage/postgres/pg_schema.h
+# pg_conn.c and pg_conn.h include the generated headers.
+nodist_plugins_storage_postgres_postgres_la_SOURCES = plugins/storage/postgres/pg_schema.h \
+	plugins/storage/postgres/pg_statements.h
+BUILT_SOURCES += plugins/storage/postgres/pg_schema.h plugins/storage/postgres/pg_statements.h
 endif
 
 # The schema and PL/pgSQL functions, written as SQL in schema.sql, become C
@@ -25,6 +25,14 @@ plugins/storage/postgres/pg_schema.h: $(srcdir)/plugins/storage/postgres/schema.
 		$(srcdir)/plugins/storage/postgres/schema.sql >$@-t && mv $@-t $@
 CLEANFILES += plugins/storage/postgres/pg_schema.h plugins/storage/postgres/pg_schema.h-t
 EXTRA_DIST += plugins/storage/postgres/schema.sql plugins/storage/postgres/sql2c.awk
+
+# The statements' SQL, in statements.sql, becomes pg_statements.h
+# (plugins/storage/local.mk).
+plugins/storage/postgres/pg_statements.h: $(srcdir)/plugins/storage/postgres/statements.sql \
+		$(STMT2C)
+	$(STMT2C_RUN)
+CLEANFILES += plugins/storage/postgres/pg_statements.h plugins/storage/postgres/pg_statements.h-t
+EXTRA_DIST += plugins/storage/postgres/statements.sql
 
 # Tests: listed whether or not the plugin is built; each starts its own
 # server (tests/integration/data/postgres/lib.sh) and skips (exit 77) when

@@ -50,6 +50,8 @@
  * if it did commit (ddbsim_undo_write), so that UNAVAILABLE always means
  * "nothing changed", as the ABI promises.
  */
+/* The statements' SQL (stmt_table) is defined here, where it is prepared. */
+#define STMT_DEFINE_TABLE
 #include "pg_conn.h"
 
 #include <errno.h>
@@ -403,7 +405,7 @@ PGresult *pgc_run(struct pg *h, enum stmt_id id, const struct pgb_req *r, const 
 	char name[16];
 	snprintf(name, sizeof name, "s%d", (int)id);
 	if (!h->prepared[id]) {
-		PGresult *p = PQprepare(h->conn, name, pg_stmts[id].sql, 0, NULL);
+		PGresult *p = PQprepare(h->conn, name, stmt_table[id].sql, 0, NULL);
 		if (PQresultStatus(p) != PGRES_COMMAND_OK) {
 			/* Nothing was executed: the outcome is known. */
 			*st = db_fail(h, p, op, err);
@@ -510,7 +512,7 @@ static enum ddb_status undo_doubt(struct pg *h, struct ddb_err *err)
 	values[0] = h->writer;
 	values[1] = opbuf;
 	/* Text parameters: the prepared statements are not there yet. */
-	PGresult *res = PQexecParams(h->conn, pg_stmts[S_WRITE_UNDO].sql, 2, NULL, values, NULL,
+	PGresult *res = PQexecParams(h->conn, stmt_table[S_WRITE_UNDO].sql, 2, NULL, values, NULL,
 	                             NULL, 0);
 	enum ddb_status st = DDB_OK;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -743,7 +745,7 @@ void pgc_close(void *handle)
 	if (h->conn && PQstatus(h->conn) == CONNECTION_OK && !h->doubt &&
 	    (h->roles & DDB_ROLE_REGIONAL)) {
 		const char *values[1] = { h->writer };
-		PGresult *res = PQexecParams(h->conn, pg_stmts[S_WRITE_FORGET].sql, 1, NULL, values,
+		PGresult *res = PQexecParams(h->conn, stmt_table[S_WRITE_FORGET].sql, 1, NULL, values,
 		                             NULL, NULL, 0);
 		PQclear(res);
 	}
@@ -783,19 +785,16 @@ enum ddb_status pgc_open(const struct ddb_open_args *args, void **handle,
 		         database_there(h, 1) == 1)
 			st = connect_now(h, "open", err);
 	}
-	if (st == DDB_OK)
-		*handle = h;
-	else
-		pgc_close(h);
-	return st;
+	return ddb_open_done(st, h, handle, pgc_close);
 }
 
 /* Idempotent: a wipe. */
 enum ddb_status pgc_reset(void *handle, struct ddb_err *err)
 {
 	struct pg *h = handle;
-	if (h && h->readonly)
-		return pgc_fail(h, DDB_INVALID, err, "reset: opened read-only");
+	const char *why = ddb_reset_problem(h != NULL, h && h->readonly);
+	if (why)
+		return pgc_fail(h, DDB_INVALID, err, "%s", why);
 	pgc_drop_if_closed(h);
 	enum ddb_status st = pgc_ensure(h, "reset", err);
 	if (st == DDB_OK)

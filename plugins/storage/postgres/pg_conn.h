@@ -5,9 +5,9 @@
  * served: schema.sql), reconnects with backoff after a lost connection,
  * runs prepared statements with binary parameters (pg_binary.h), turns
  * failures into a status and a one-line message, and resolves a write whose
- * outcome a lost connection left unknown.  pg_stmt.c holds the SQL of the
- * statements (pg_stmts), postgres.c the other operations and the
- * descriptor.
+ * outcome a lost connection left unknown.  The SQL of the statements is
+ * in statements.sql (pg_statements.h, generated), postgres.c holds the other
+ * operations and the descriptor.
  */
 #ifndef DDBSIM_PG_CONN_H
 #define DDBSIM_PG_CONN_H
@@ -19,44 +19,9 @@
 #include <stdint.h>
 
 #include "pg_binary.h"
+/* enum stmt_id and struct stmt_def, from statements.sql (stmt2c.awk). */
+#include "pg_statements.h"
 
-/* The statements, by id: their SQL is in pg_stmt.c. */
-enum stmt_id {
-	/* regional */
-	S_UPSERT_PRODUCT,
-	S_RESTOCK,
-	S_PLACE,
-	S_OUTBOX_READ_PENDING,
-	S_OUTBOX_READ_APPLIED,
-	S_OUTBOX_MARK,
-	S_OUTBOX_REQUEUE,
-	S_PUT_CUSTOMERS,
-	S_GET_CUSTOMER,
-	S_FIND_CUSTOMERS,
-	S_WRITE_GET,
-	S_WRITE_UNDO,
-	S_WRITE_FORGET,
-	S_SCAN_PRODUCTS,
-	S_SCAN_INVENTORY,
-	S_SCAN_ORDERS,
-	S_SCAN_ORDERS_REGION,
-	S_SCAN_OUTBOX,
-	S_SCAN_CUSTOMERS,
-	/* central */
-	S_APPLY,
-	S_SALES_BY_REGION,
-	S_SALES_BY_SKU,
-	S_SCAN_CENTRAL_PRODUCTS,
-	S_SCAN_CENTRAL_ORDERS,
-	S_SCAN_CENTRAL_ORDERS_REGION,
-	/* documents */
-	S_LOG_UPSERT,
-	S_COMPONENT_DOC_UPSERT,
-	S_SCAN_ORDER_LOGS,
-	S_SCAN_ORDER_LOGS_REGION,
-	S_SCAN_COMPONENTS,
-	S_COUNT
-};
 
 /* The connection options, checked (read_options in pg_conn.c). */
 struct pgc_settings {
@@ -100,13 +65,6 @@ struct pg {
 	int64_t doubt_op;
 	struct pgb_buf buf;
 };
-
-/* The statements, by id: the role that uses each, its SQL (pg_stmt.c). */
-struct pg_stmt {
-	unsigned role;
-	const char *sql;
-};
-extern const struct pg_stmt pg_stmts[S_COUNT];
 
 /* ---- errors ------------------------------------------------------------ */
 

@@ -5,7 +5,8 @@
  * and the descriptor (the plugin's one exported symbol); beside it:
  *   pg_conn.c    options, connecting (and the schema), reconnecting, running
  *                a statement, resolving a write of unknown outcome
- *   pg_stmt.c    the SQL of every statement
+ *   statements.sql  the SQL of every statement (pg_statements.h at build
+ *                time: plugins/storage/stmt2c.awk)
  *   pg_binary.c  binary parameters and results
  *   schema.sql   the tables and PL/pgSQL functions of each role
  *

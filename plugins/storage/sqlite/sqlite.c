@@ -34,8 +34,9 @@
  *
  * Files: sqlite.c the operations, the scans and the descriptor;
  * sqlite_schema.c open (options, path, tables, read-only), close and reset;
- * sqlite_stmt.c the statements' SQL and the helpers every operation uses;
- * sqlite_int.h what they share.
+ * statements.sql the statements' SQL (sqlite_statements.h at build time:
+ * plugins/storage/stmt2c.awk); sqlite_stmt.c the helpers every operation
+ * uses; sqlite_int.h what they share.
  */
 #include "sqlite_int.h"
 

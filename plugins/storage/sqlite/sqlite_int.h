@@ -1,8 +1,8 @@
 /*
  * sqlite_int.h - what the three files of the SQLite storage plugin share:
- * the instance, the statement ids, the statement table with the error,
- * binding, transaction, components-BLOB and validation helpers of
- * sqlite_stmt.c (prefix sqt_), and open, close and reset of sqlite_schema.c
+ * the instance, the statement ids (statements.sql), the error, binding,
+ * transaction, components-BLOB and validation helpers of sqlite_stmt.c
+ * (prefix sqt_), and open, close and reset of sqlite_schema.c
  * (prefix sqs_).  sqlite.c holds the operations, the scans and the
  * descriptor.  Private to the plugin: nothing here is exported (the plugin
  * exports ddbsim_plugin_entry only).  What the plugin does and how the
@@ -18,55 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- statements (their SQL: sqlite_stmt.c) ------------------------------ */
+/* ---- statements ---------------------------------------------------------- */
 
-enum stmt_id {
-	S_BEGIN,
-	S_COMMIT,
-	S_ROLLBACK,
-	/* regional */
-	S_PRODUCT_UPSERT,
-	S_COMPONENTS_DELETE,
-	S_COMPONENT_INSERT,
-	S_COMPONENTS_GET,
-	S_INVENTORY_ENSURE,
-	S_OUTBOX_PRODUCT,
-	S_RESTOCK,
-	S_STOCK_GET,
-	S_STOCK_TAKE,
-	S_STOCK_GIVE_BACK,
-	S_ORDER_INSERT,
-	S_ORDER_EXISTS,
-	S_OUTBOX_ORDER,
-	S_OUTBOX_READ_PENDING,
-	S_OUTBOX_READ_APPLIED,
-	S_OUTBOX_MARK,
-	S_OUTBOX_REQUEUE,
-	S_SCAN_PRODUCTS,
-	S_SCAN_INVENTORY,
-	S_SCAN_ORDERS,
-	S_SCAN_ORDERS_REGION,
-	S_SCAN_OUTBOX,
-	S_CUSTOMER_UPSERT,
-	S_CUSTOMER_GET,
-	S_CUSTOMER_FIND,
-	S_SCAN_CUSTOMERS,
-	/* central */
-	S_CENTRAL_ORDER_INSERT,
-	S_CENTRAL_PRODUCT_UPSERT,
-	S_SALES_BY_REGION,
-	S_SALES_BY_SKU,
-	S_SCAN_CENTRAL_PRODUCTS,
-	S_SCAN_CENTRAL_ORDERS,
-	S_SCAN_CENTRAL_ORDERS_REGION,
-	/* documents */
-	S_LOG_UPSERT,
-	S_COMPONENT_DOC_UPSERT,
-	S_SCAN_ORDER_LOGS,
-	S_SCAN_ORDER_LOGS_REGION,
-	S_SCAN_COMPONENTS,
-	S_COUNT
-};
+/* enum stmt_id and struct stmt_def, generated from statements.sql by
+ * stmt2c.awk (the table stmt_table: in sqlite_stmt.c). */
+#include "sqlite_statements.h"
 
 /* ---- the instance ------------------------------------------------------- */
 

@@ -411,18 +411,15 @@ enum ddb_status sqs_open(const struct ddb_open_args *args, void **handle, struct
 		st = h->readonly ? check_tables(h, err) : ensure_schema(h, "open: creating tables", 0, err);
 	if (st == DDB_OK)
 		st = sqt_prepare_all(h, err);
-	if (st == DDB_OK)
-		*handle = h;
-	else
-		sqs_close(h);
-	return st;
+	return ddb_open_done(st, h, handle, sqs_close);
 }
 
 enum ddb_status sqs_reset(void *handle, struct ddb_err *err)
 {
 	struct sq *h = handle;
-	if (h && h->readonly)
-		return sqt_fail(h, DDB_INVALID, err, "reset: opened read-only");
-	return ensure_schema(handle, "reset", 1, err);
+	const char *why = ddb_reset_problem(h != NULL, h && h->readonly);
+	if (why)
+		return sqt_fail(h, DDB_INVALID, err, "%s", why);
+	return ensure_schema(h, "reset", 1, err);
 }
 

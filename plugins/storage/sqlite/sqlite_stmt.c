@@ -1,169 +1,17 @@
 /*
- * sqlite_stmt.c - the statements of the SQLite storage plugin (their SQL,
- * prepared once at open) and what every operation uses around them:
- * errors and their messages, the role and batch preambles, binding and
- * stepping, transactions, the components BLOB and validation.  Shared
- * through sqlite_int.h (prefix sqt_).
+ * sqlite_stmt.c - the statements of the SQLite storage plugin (their SQL is
+ * in statements.sql; prepared once at open) and what every operation uses
+ * around them: errors and their messages, the role and batch preambles,
+ * binding and stepping, transactions, the components BLOB and validation.
+ * Shared through sqlite_int.h (prefix sqt_).
  */
+/* The statements' SQL (stmt_table, statements.sql) is defined here, where it
+ * is prepared. */
+#define STMT_DEFINE_TABLE
 #include "sqlite_int.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* ---- the statements' SQL ------------------------------------------------ */
-
-
-/* The columns fill_event() reads, in its order. */
-#define EVENT_COLUMNS                                                                      \
-	"seq, origin, id, kind, state, created_at_us, order_id, region, customer, sku,"   \
-	" quantity, unit_price_cents, placed_at_us, name, price_cents, version, components"
-#define ORDER_COLUMNS "id, region, customer, sku, quantity, unit_price_cents, placed_at_us"
-#define LOG_COLUMNS                                                                        \
-	"order_id, region, customer, sku, quantity, unit_price_cents, placed_at_us"
-/* The columns fill_customer() reads, in its order. */
-#define CUSTOMER_COLUMNS                                                                   \
-	"id, unique_id, zip_prefix, city, state, name, email, home, version, deleted,"    \
-	" updated_at_us"
-
-static const struct {
-	unsigned role; /* 0: every instance */
-	const char *sql;
-} stmt_sql[S_COUNT] = {
-	[S_BEGIN] = { 0, "BEGIN IMMEDIATE" },
-	[S_COMMIT] = { 0, "COMMIT" },
-	[S_ROLLBACK] = { 0, "ROLLBACK" },
-
-	[S_PRODUCT_UPSERT] = { DDB_ROLE_REGIONAL,
-		"INSERT INTO products (sku, name, price_cents, version) VALUES (?1, ?2, ?3, ?4)"
-		" ON CONFLICT (sku) DO UPDATE SET name = excluded.name,"
-		" price_cents = excluded.price_cents, version = excluded.version"
-		" WHERE excluded.version > products.version" },
-	[S_COMPONENTS_DELETE] = { DDB_ROLE_REGIONAL,
-		"DELETE FROM product_components WHERE sku = ?1" },
-	[S_COMPONENT_INSERT] = { DDB_ROLE_REGIONAL,
-		"INSERT INTO product_components (sku, component_sku, quantity, pos)"
-		" VALUES (?1, ?2, ?3, ?4)" },
-	[S_COMPONENTS_GET] = { DDB_ROLE_REGIONAL,
-		"SELECT component_sku, quantity FROM product_components WHERE sku = ?1"
-		" ORDER BY pos" },
-	[S_INVENTORY_ENSURE] = { DDB_ROLE_REGIONAL,
-		"INSERT INTO inventory (sku, stock, received) VALUES (?1, 0, 0)"
-		" ON CONFLICT (sku) DO NOTHING" },
-	[S_OUTBOX_PRODUCT] = { DDB_ROLE_REGIONAL,
-		"INSERT INTO outbox (origin, kind, state, created_at_us, sku, name, price_cents,"
-		" version, components) VALUES (?1, 2, 0, ?2, ?3, ?4, ?5, ?6, ?7)" },
-	/* The guard keeps stock and received within int64: no row changed
-	 * means unknown sku or overflow, told apart by S_STOCK_GET. */
-	[S_RESTOCK] = { DDB_ROLE_REGIONAL,
-		"UPDATE inventory SET stock = stock + ?1, received = received + ?1"
-		" WHERE sku = ?2 AND stock <= 9223372036854775807 - ?1"
-		" AND received <= 9223372036854775807 - ?1" },
-	[S_STOCK_GET] = { DDB_ROLE_REGIONAL, "SELECT stock FROM inventory WHERE sku = ?1" },
-	[S_STOCK_TAKE] = { DDB_ROLE_REGIONAL,
-		"UPDATE inventory SET stock = stock - ?1 WHERE sku = ?2 AND stock >= ?1" },
-	[S_STOCK_GIVE_BACK] = { DDB_ROLE_REGIONAL,
-		"UPDATE inventory SET stock = stock + ?1 WHERE sku = ?2" },
-	[S_ORDER_INSERT] = { DDB_ROLE_REGIONAL,
-		"INSERT INTO orders (" ORDER_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-		" ON CONFLICT (id) DO NOTHING" },
-	[S_ORDER_EXISTS] = { DDB_ROLE_REGIONAL, "SELECT 1 FROM orders WHERE id = ?1" },
-	[S_OUTBOX_ORDER] = { DDB_ROLE_REGIONAL,
-		"INSERT INTO outbox (origin, kind, state, created_at_us, order_id, region, customer,"
-		" sku, quantity, unit_price_cents, placed_at_us)"
-		" VALUES (?1, 1, 0, ?8, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
-	/* "state < 2" lets the planner use the partial index outbox_pending. */
-	[S_OUTBOX_READ_PENDING] = { DDB_ROLE_REGIONAL,
-		"SELECT " EVENT_COLUMNS " FROM outbox"
-		" WHERE state = ?1 AND state < 2 AND seq > ?2 ORDER BY seq LIMIT ?3" },
-	[S_OUTBOX_READ_APPLIED] = { DDB_ROLE_REGIONAL,
-		"SELECT " EVENT_COLUMNS " FROM outbox"
-		" WHERE state = 2 AND seq > ?1 ORDER BY seq LIMIT ?2" },
-	[S_OUTBOX_MARK] = { DDB_ROLE_REGIONAL,
-		"UPDATE outbox SET state = ?1 WHERE seq = ?2 AND state < ?1" },
-	[S_OUTBOX_REQUEUE] = { DDB_ROLE_REGIONAL,
-		"UPDATE outbox SET state = 0 WHERE state = 1 AND state < 2" },
-	[S_SCAN_PRODUCTS] = { DDB_ROLE_REGIONAL,
-		"SELECT sku, name, price_cents, version FROM products ORDER BY sku" },
-	/* sold from the orders themselves, one pass over them per scan. */
-	[S_SCAN_INVENTORY] = { DDB_ROLE_REGIONAL,
-		"SELECT i.sku, i.stock, i.received, coalesce(s.sold, 0) FROM inventory AS i"
-		" LEFT JOIN (SELECT sku, sum(quantity) AS sold FROM orders GROUP BY sku) AS s"
-		" ON s.sku = i.sku ORDER BY i.sku" },
-	[S_SCAN_ORDERS] = { DDB_ROLE_REGIONAL,
-		"SELECT " ORDER_COLUMNS " FROM orders ORDER BY id" },
-	[S_SCAN_ORDERS_REGION] = { DDB_ROLE_REGIONAL,
-		"SELECT " ORDER_COLUMNS " FROM orders WHERE region = ?1 ORDER BY id" },
-	[S_SCAN_OUTBOX] = { DDB_ROLE_REGIONAL,
-		"SELECT " EVENT_COLUMNS " FROM outbox ORDER BY seq" },
-	/* No row changed: the stored version is the same or higher. */
-	[S_CUSTOMER_UPSERT] = { DDB_ROLE_REGIONAL,
-		"INSERT INTO customers (" CUSTOMER_COLUMNS ")"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-		" ON CONFLICT (id) DO UPDATE SET unique_id = excluded.unique_id,"
-		" zip_prefix = excluded.zip_prefix, city = excluded.city, state = excluded.state,"
-		" name = excluded.name, email = excluded.email, home = excluded.home,"
-		" version = excluded.version, deleted = excluded.deleted,"
-		" updated_at_us = excluded.updated_at_us"
-		" WHERE excluded.version > customers.version" },
-	[S_CUSTOMER_GET] = { DDB_ROLE_REGIONAL,
-		"SELECT " CUSTOMER_COLUMNS " FROM customers WHERE id = ?1" },
-	/* "deleted = 0" lets the planner use the partial index
-	 * customers_live_zip; NULL city or state: any.  LIMIT -1: none. */
-	[S_CUSTOMER_FIND] = { DDB_ROLE_REGIONAL,
-		"SELECT " CUSTOMER_COLUMNS " FROM customers"
-		" WHERE deleted = 0 AND zip_prefix BETWEEN ?1 AND ?2"
-		" AND (?3 IS NULL OR city = ?3 COLLATE NOCASE)"
-		" AND (?4 IS NULL OR state = ?4 COLLATE NOCASE)"
-		" ORDER BY id LIMIT ?5" },
-	[S_SCAN_CUSTOMERS] = { DDB_ROLE_REGIONAL,
-		"SELECT " CUSTOMER_COLUMNS " FROM customers ORDER BY id" },
-
-	[S_CENTRAL_ORDER_INSERT] = { DDB_ROLE_CENTRAL,
-		"INSERT INTO central_orders (" ORDER_COLUMNS ", applied_at_us)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING" },
-	[S_CENTRAL_PRODUCT_UPSERT] = { DDB_ROLE_CENTRAL,
-		"INSERT INTO central_products (sku, name, price_cents, version, components)"
-		" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (sku) DO UPDATE SET"
-		" name = excluded.name, price_cents = excluded.price_cents,"
-		" version = excluded.version, components = excluded.components"
-		" WHERE excluded.version > central_products.version" },
-	[S_SALES_BY_REGION] = { DDB_ROLE_CENTRAL,
-		"SELECT region, count(*), sum(quantity), sum(quantity * unit_price_cents)"
-		" FROM central_orders GROUP BY region ORDER BY region" },
-	[S_SALES_BY_SKU] = { DDB_ROLE_CENTRAL,
-		"SELECT sku, count(*), sum(quantity), sum(quantity * unit_price_cents)"
-		" FROM central_orders GROUP BY sku ORDER BY sku" },
-	[S_SCAN_CENTRAL_PRODUCTS] = { DDB_ROLE_CENTRAL,
-		"SELECT sku, name, price_cents, version, components FROM central_products"
-		" ORDER BY sku" },
-	[S_SCAN_CENTRAL_ORDERS] = { DDB_ROLE_CENTRAL,
-		"SELECT " ORDER_COLUMNS ", applied_at_us FROM central_orders ORDER BY id" },
-	[S_SCAN_CENTRAL_ORDERS_REGION] = { DDB_ROLE_CENTRAL,
-		"SELECT " ORDER_COLUMNS ", applied_at_us FROM central_orders WHERE region = ?1"
-		" ORDER BY id" },
-
-	[S_LOG_UPSERT] = { DDB_ROLE_DOCUMENTS,
-		"INSERT INTO order_product (order_id, log_id, region, customer, sku, quantity,"
-		" unit_price_cents, placed_at_us, logged_at_us)"
-		" VALUES (?1, 'log:' || ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-		" ON CONFLICT (order_id) DO UPDATE SET log_id = excluded.log_id,"
-		" region = excluded.region, customer = excluded.customer, sku = excluded.sku,"
-		" quantity = excluded.quantity, unit_price_cents = excluded.unit_price_cents,"
-		" placed_at_us = excluded.placed_at_us, logged_at_us = excluded.logged_at_us" },
-	[S_COMPONENT_DOC_UPSERT] = { DDB_ROLE_DOCUMENTS,
-		"INSERT INTO product_component (sku, name, price_cents, version, components)"
-		" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (sku) DO UPDATE SET"
-		" name = excluded.name, price_cents = excluded.price_cents,"
-		" version = excluded.version, components = excluded.components"
-		" WHERE excluded.version >= product_component.version" },
-	[S_SCAN_ORDER_LOGS] = { DDB_ROLE_DOCUMENTS,
-		"SELECT " LOG_COLUMNS " FROM order_product ORDER BY order_id" },
-	[S_SCAN_ORDER_LOGS_REGION] = { DDB_ROLE_DOCUMENTS,
-		"SELECT " LOG_COLUMNS " FROM order_product WHERE region = ?1 ORDER BY order_id" },
-	[S_SCAN_COMPONENTS] = { DDB_ROLE_DOCUMENTS,
-		"SELECT sku, name, price_cents, version, components FROM product_component"
-		" ORDER BY sku" },
-};
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -378,9 +226,9 @@ const char *sqt_customer_invalid(const struct ddb_customer *c, struct customer_l
 enum ddb_status sqt_prepare_all(struct sq *h, struct ddb_err *err)
 {
 	for (int i = 0; i < S_COUNT; i++) {
-		if (stmt_sql[i].role && !(h->roles & stmt_sql[i].role))
+		if (stmt_table[i].role && !(h->roles & stmt_table[i].role))
 			continue;
-		int rc = sqlite3_prepare_v3(h->db, stmt_sql[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
+		int rc = sqlite3_prepare_v3(h->db, stmt_table[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
 		                            &h->stmt[i], NULL);
 		if (rc != SQLITE_OK)
 			return sqt_db_fail(h, "open: preparing statements", rc, err);
@@ -391,5 +239,5 @@ enum ddb_status sqt_prepare_all(struct sq *h, struct ddb_err *err)
 
 const char *sqt_sql(enum stmt_id id)
 {
-	return stmt_sql[id].sql;
+	return stmt_table[id].sql;
 }
