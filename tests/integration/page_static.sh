@@ -50,12 +50,23 @@ for m in POST PUT DELETE; do
 done
 for path in /app.js/ //app.js /www/app.js /index.htm /APP.JS /..%2fetc%2fpasswd \
             /../../../../etc/passwd /app.js/../../../etc/passwd /local.mk /favicon.ico \
-            /%2e%2e/%2e%2e/etc/passwd /dygraph.js /dygraph.min.js.map; do
+            /%2e%2e/%2e%2e/etc/passwd /dygraph.js /dygraph.min.js.map /app.js%00 \
+            /app.js%00.png /index.html%00x; do
 	get "$path"
 	[ "$code" = 404 ] || fail "GET $path: $code, expected 404"
 	! grep -q "root:" "$TMP/got" || fail "GET $path: a file's content"
 done
 pass "HEAD; other methods 405; other paths 404"
+
+# A NUL in a path does not cut it short: an order id with %00 is not
+# another order's.
+api POST /api/v1/orders '{"region":"east","sku":"MOUSE","quantity":1,"id":"o1"}'
+expect_status 200 "an order"
+api GET /api/v1/orders/o1%00x
+expect_status 404 "GET /api/v1/orders/o1%00x"
+api GET /api/v1/orders/o%31
+expect_status 200 "GET /api/v1/orders/o%31 (an escaped byte still decodes)"
+pass "%00 in a path matches nothing; other escapes decode"
 stop_serve TERM
 
 DDBSIM_DYGRAPHSDIR="$TMP/nowhere" start_serve missing -c "$CONF" -d "$TMP/data" --param background=no
