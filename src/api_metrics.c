@@ -180,13 +180,9 @@ static void count_steps(void *ctx, long id, const struct scenario_failure *f, in
 		n->faults++;
 }
 
-static void write_page(struct api *a, struct page *p)
+/* Orders: generated, accepted, rejected by reason, latency. */
+static void write_orders(struct page *p, const struct metrics *m)
 {
-	struct live *l = a->live;
-	const struct metrics *m = live_metrics(l);
-	struct world *w = live_world(l);
-
-	/* orders */
 	counter(p, "ddbsim_orders_generated_total", "Orders the scenario's workload generated.",
 	        m->orders_generated);
 	counter(p, "ddbsim_orders_accepted_total", "Orders committed in their region.",
@@ -204,8 +200,12 @@ static void write_page(struct api *a, struct page *p)
 	histogram(p, "ddbsim_order_latency_seconds",
 	          "Order latency on the engine clock, from arrival to durable commit.",
 	          &m->order_latency_us);
+}
 
-	/* sync */
+/* The sync: events relayed and applied, lag, how far the center is behind. */
+static void write_sync(struct page *p, struct live *l, const struct metrics *m)
+{
+	struct world *w = live_world(l);
 	counter(p, "ddbsim_events_relayed_total", "Outbox events published and confirmed.",
 	        m->events_relayed);
 	family(p, "ddbsim_events_applied_total", "counter",
@@ -230,8 +230,12 @@ static void write_page(struct api *a, struct page *p)
 			labelled(p, "ddbsim_sync_behind_events", "region", w->regions[r].node->name,
 			         (double)behind);
 	}
+}
 
-	/* queues */
+/* The transport's queues: sync.central, sync.documents, each node.NAME. */
+static void write_queues(struct page *p, struct live *l)
+{
+	struct world *w = live_world(l);
 	struct sync_backlog b;
 	int backlog_ok = live_sync_backlog(l, &b) == 0;
 	family(p, "ddbsim_queue_depth", "gauge", "Messages in a queue of the transport, ready or "
@@ -248,8 +252,12 @@ static void write_page(struct api *a, struct page *p)
 		if (world_node_queue_depth(w, r, &depth, &de) == DDB_OK)
 			labelled(p, "ddbsim_queue_depth", "queue", q, (double)depth);
 	}
+}
 
-	/* nodes and faults */
+/* Nodes (up, slow, cut off) and the API's faults in force. */
+static void write_nodes(struct page *p, struct live *l, const struct metrics *m)
+{
+	struct world *w = live_world(l);
 	family(p, "ddbsim_node_up", "gauge", "1 when a node is up or slow, 0 when it is down.");
 	for (size_t i = 0; i < w->nodes.n; i++)
 		labelled(p, "ddbsim_node_up", "node", w->nodes.v[i].name,
@@ -269,8 +277,17 @@ static void write_page(struct api *a, struct page *p)
 	live_steps_each(l, count_steps, &n);
 	gauge(p, "ddbsim_api_partitions", "Partitions of the API in force.", (double)n.partitions);
 	gauge(p, "ddbsim_api_faults", "Message faults of the API in force.", (double)n.faults);
+}
 
-	/* customers */
+static void write_page(struct api *a, struct page *p)
+{
+	struct live *l = a->live;
+	const struct metrics *m = live_metrics(l);
+	write_orders(p, m);
+	write_sync(p, l, m);
+	write_queues(p, l);
+	write_nodes(p, l, m);
+
 	const struct customer_metrics *c = &m->customers;
 	counter(p, "ddbsim_customers_created_total", "Customer records created.", c->created);
 	counter(p, "ddbsim_customer_writes_queued_total",

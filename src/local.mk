@@ -12,7 +12,8 @@ src_libddbsim_la_SOURCES = \
 	src/clock.c src/clock.h \
 	src/scenario.c src/scenario.h src/scenario_int.h \
 	src/scenario_limits.c src/scenario_sandbox.c \
-	src/scenario_parse.c src/scenario_customers.c \
+	src/scenario_parse.c src/scenario_fields.c src/scenario_actions.c \
+	src/scenario_customers.c \
 	src/script_watchdog.c src/script_watchdog.h \
 	src/node.c src/node.h \
 	src/faults.c src/faults.h \

@@ -209,6 +209,64 @@ int scn_bounded_call(struct scenario *sc, int nargs, int nresults, const char *w
 /* setup_sandbox(sc): a lua_CFunction, run protected on the new state. */
 int scn_setup_sandbox(lua_State *L);
 
+/* ---- scenario_fields.c ---------------------------------------------------- */
+
+/* Validation runs in a protected C function; an error is "PATH: message". */
+_Noreturn void scn_fail(lua_State *L, const struct scenario *sc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "catalog[2]" + "price" -> "catalog[2].price"; "" + "name" -> "name". */
+void scn_join_field(char *out, size_t outlen, const char *where, const char *key);
+/* Fails on a key of the table at t not in allowed (NULL-terminated). */
+void scn_check_keys(lua_State *L, const struct scenario *sc, int t, const char *const *allowed,
+                    const char *where);
+/* Fails on a key of the map at t that the lookup table at lk lacks. */
+void scn_check_map_keys(lua_State *L, const struct scenario *sc, int t, int lk,
+                        const char *field, const char *what, const char *where);
+/* The length of the list at t (a table whose keys are 1..n), or a failure. */
+size_t scn_list_len(lua_State *L, const struct scenario *sc, int t, const char *field);
+/* Values at idx, checked, or a failure naming field. */
+void scn_string_at(lua_State *L, const struct scenario *sc, int idx, const char *field,
+                   size_t max, char *dst);
+int64_t scn_time_at(lua_State *L, const struct scenario *sc, int idx, const char *field,
+                    int positive);
+int64_t scn_count_at(lua_State *L, const struct scenario *sc, int idx, const char *field,
+                     int64_t min);
+int64_t scn_price_at(lua_State *L, const struct scenario *sc, int idx, const char *field);
+/* Counts q units (times over) towards the run's bound on stock. */
+void scn_add_units(lua_State *L, struct scenario *sc, const char *field, int64_t q,
+                   size_t times);
+
+/* Each reads one field of a table, at->t[key], checks it, stores it in *out
+ * and returns 1.  An absent field: with OPTIONAL, 0 and *out untouched;
+ * with REQUIRED, the checker gets the nil and names what it wanted.
+ * at->field gets "WHERE.KEY" for the caller's own messages about the value. */
+
+enum {
+	OPTIONAL = 0,
+	REQUIRED = 1,
+	POSITIVE = 2, /* a time > 0 */
+	KEEP = 4,     /* field_text: leave the string pushed (for a lookup) */
+};
+
+/* A table being read: its stack index and where it is, for messages
+ * ("catalog[2]"; "" for the scenario table itself). */
+struct scn_at {
+	struct scenario *sc;
+	int t;
+	const char *where;
+	char field[160]; /* the field last read */
+};
+
+int scn_field_get(lua_State *L, struct scn_at *at, const char *key, int flags);
+int scn_field_time(lua_State *L, struct scn_at *at, const char *key, int flags, int64_t *out);
+int scn_field_count(lua_State *L, struct scn_at *at, const char *key, int flags, int64_t min,
+                    int64_t *out);
+int scn_field_text(lua_State *L, struct scn_at *at, const char *key, int flags, size_t max,
+                   char *dst);
+int scn_field_price(lua_State *L, struct scn_at *at, const char *key, int flags, int64_t *out);
+/* Index (0-based) of the name at idx in the lookup table at lk, or -1. */
+long scn_lookup(lua_State *L, int lk, int idx);
+
 /* ---- scenario_parse.c ----------------------------------------------------- */
 
 /* validate(sc, scenario_table): a lua_CFunction, run as a bounded call;
@@ -216,5 +274,13 @@ int scn_setup_sandbox(lua_State *L);
 int scn_validate(lua_State *L);
 /* Sorts the restocks and the failure steps by time, stably; -1: no memory. */
 int scn_sort_steps(struct scenario *sc);
+/* actions[i].step: a failure step started by a client (scenario_actions.c). */
+void scn_parse_step_action(lua_State *L, struct scenario *sc, int e, const char *w, int regidx,
+                           struct scenario_action *a);
+
+/* ---- scenario_actions.c ---------------------------------------------------- */
+
+/* The `actions` list (a recorded serve session) into sc->info. */
+void scn_parse_actions(lua_State *L, struct scenario *sc, int T, int regidx);
 
 #endif

@@ -23,267 +23,6 @@
 
 /* ---- validation of the scenario table ------------------------------------- */
 
-/* Validation runs in a protected C function; an error is "PATH: message". */
-static _Noreturn void fail(lua_State *L, const struct scenario *sc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static _Noreturn void fail(lua_State *L, const struct scenario *sc, const char *fmt, ...)
-{
-	char buf[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	lua_pushfstring(L, "%s: %s", sc->info.path, buf);
-	lua_error(L);
-	abort(); /* not reached: lua_error does not return */
-}
-
-/* "catalog[2]" + "price" -> "catalog[2].price"; "" + "name" -> "name". */
-static void join_field(char *out, size_t outlen, const char *where, const char *key)
-{
-	snprintf(out, outlen, "%s%s%s", where, where[0] ? "." : "", key);
-}
-
-/* Fails on a key of the table at t that is not in allowed (the smallest one,
- * so that the message does not depend on the order of pairs). */
-static void check_keys(lua_State *L, const struct scenario *sc, int t, const char *const *allowed,
-                       const char *where)
-{
-	const char *bad = NULL;
-	size_t badlen = 0;
-	int nonstring = 0;
-	lua_pushnil(L);
-	while (lua_next(L, t) != 0) {
-		lua_pop(L, 1);
-		if (lua_type(L, -1) != LUA_TSTRING) {
-			nonstring = 1;
-			continue;
-		}
-		size_t len;
-		const char *k = lua_tolstring(L, -1, &len);
-		int ok = 0;
-		for (const char *const *a = allowed; *a != NULL; a++)
-			if (strlen(*a) == len && memcmp(*a, k, len) == 0)
-				ok = 1;
-		/* k stays valid: the key is anchored in the table */
-		if (!ok && (bad == NULL || strcmp(k, bad) < 0)) {
-			bad = k;
-			badlen = len;
-		}
-	}
-	if (bad == NULL && !nonstring)
-		return;
-	char expected[256] = "";
-	for (const char *const *a = allowed; *a != NULL; a++) {
-		if (a != allowed)
-			strncat(expected, ", ", sizeof expected - strlen(expected) - 1);
-		strncat(expected, *a, sizeof expected - strlen(expected) - 1);
-	}
-	if (bad != NULL) {
-		char f[300];
-		char k[128];
-		snprintf(k, sizeof k, "%.*s", (int)(badlen < 100 ? badlen : 100), bad);
-		join_field(f, sizeof f, where, k);
-		fail(L, sc, "%s: unknown field (expected %s)", f, expected);
-	}
-	fail(L, sc, "%s: has a key that is not a field name (expected %s)",
-	     where[0] ? where : "the scenario table", expected);
-}
-
-/* The length of the list at t, which must hold exactly the keys 1..n. */
-static size_t list_len(lua_State *L, const struct scenario *sc, int t, const char *field)
-{
-	size_t n = (size_t)lua_rawlen(L, t), count = 0;
-	lua_pushnil(L);
-	while (lua_next(L, t) != 0) {
-		lua_pop(L, 1);
-		count++;
-	}
-	if (count != n)
-		fail(L, sc, "%s: must be a list (a sequence { ..., ... } without holes or named keys)",
-		     field);
-	return n;
-}
-
-static void string_at(lua_State *L, const struct scenario *sc, int idx, const char *field,
-                      size_t max, char *dst)
-{
-	const char *s;
-	size_t len;
-	char msg[512];
-	if (scn_field_string(L, idx, field, max, &s, &len, msg, sizeof msg) != 0)
-		fail(L, sc, "%s", msg);
-	copy_field(dst, max, s, len);
-}
-
-/* Seconds -> microseconds; 0 <= t <= TIME_MAX_S (or > 0 with positive). */
-static int64_t time_at(lua_State *L, const struct scenario *sc, int idx, const char *field,
-                       int positive)
-{
-	if (lua_type(L, idx) != LUA_TNUMBER)
-		fail(L, sc, "%s: must be a number of seconds, got a %s", field, luaL_typename(L, idx));
-	double x = (double)lua_tonumber(L, idx);
-	if (!isfinite(x) || x < 0 || (positive && x == 0) || x > TIME_MAX_S)
-		fail(L, sc, "%s: must be a number of seconds %s %.0f, got %.14g", field,
-		     positive ? "> 0 and <=" : ">= 0 and <=", TIME_MAX_S, x);
-	return (int64_t)llround(x * 1e6);
-}
-
-static int64_t count_at(lua_State *L, const struct scenario *sc, int idx, const char *field,
-                        int64_t min)
-{
-	int isint = 0;
-	lua_Integer q = 0;
-	if (lua_type(L, idx) == LUA_TNUMBER)
-		q = lua_tointegerx(L, idx, &isint);
-	if (!isint && lua_type(L, idx) == LUA_TNUMBER)
-		fail(L, sc, "%s: must be an integer, got %s", field, lua_tostring(L, idx));
-	if (!isint)
-		fail(L, sc, "%s: must be an integer, got a %s", field, luaL_typename(L, idx));
-	if (q < min || q > QTY_MAX)
-		fail(L, sc, "%s: must be between %lld and %lld, got %lld", field, (long long)min,
-		     (long long)QTY_MAX, (long long)q);
-	return (int64_t)q;
-}
-
-/* Adds q units times `times` (regions) to what the run could sell; more
- * than SCENARIO_UNITS_MAX in all is an error naming the field that went
- * over. */
-static void add_units(lua_State *L, struct scenario *sc, const char *field, int64_t q,
-                      size_t times)
-{
-	int64_t left = SCENARIO_UNITS_MAX - sc->units_total;
-	if (q > 0 && (uint64_t)times > (uint64_t)(left / q))
-		fail(L, sc, "%s: the stock of every product in every region and the restocks add up "
-		            "to more than %lld units, the most a run may sell",
-		     field, (long long)SCENARIO_UNITS_MAX);
-	sc->units_total += q * (int64_t)times;
-}
-
-static int64_t price_at(lua_State *L, const struct scenario *sc, int idx, const char *field)
-{
-	int64_t cents;
-	if (lua_type(L, idx) != LUA_TNUMBER ||
-	    scenario_price_cents((double)lua_tonumber(L, idx), &cents) != 0)
-		fail(L, sc, "%s: must be a non-negative number of at most %lld (currency units)", field,
-		     (long long)(SCENARIO_PRICE_MAX_CENTS / 100));
-	return cents;
-}
-
-/* ---- typed field readers ------------------------------------------------- */
-
-/* Each reads one field of a table, at->t[key], checks it, stores it in *out
- * and returns 1.  An absent field: with OPTIONAL, 0 and *out untouched;
- * with REQUIRED, the checker gets the nil and names what it wanted.
- * at->field gets "WHERE.KEY" for the caller's own messages about the value. */
-
-enum {
-	OPTIONAL = 0,
-	REQUIRED = 1,
-	POSITIVE = 2, /* a time > 0 */
-	KEEP = 4,     /* field_text: leave the string pushed (for a lookup) */
-};
-
-/* A table being read: its stack index and where it is, for messages
- * ("catalog[2]"; "" for the scenario table itself). */
-struct at {
-	struct scenario *sc;
-	int t;
-	const char *where;
-	char field[160]; /* the field last read */
-};
-
-/* Pushes at->t[key] and returns 1, or returns 0 with nothing pushed when it
- * is absent and optional. */
-static int field_get(lua_State *L, struct at *at, const char *key, int flags)
-{
-	join_field(at->field, sizeof at->field, at->where, key);
-	if (getf(L, at->t, key) == LUA_TNIL && !(flags & REQUIRED)) {
-		lua_pop(L, 1);
-		return 0;
-	}
-	return 1;
-}
-
-/* Seconds, as microseconds: >= 0, or > 0 with POSITIVE. */
-static int field_time(lua_State *L, struct at *at, const char *key, int flags, int64_t *out)
-{
-	if (!field_get(L, at, key, flags))
-		return 0;
-	*out = time_at(L, at->sc, -1, at->field, flags & POSITIVE);
-	lua_pop(L, 1);
-	return 1;
-}
-
-/* An integer from min to QTY_MAX. */
-static int field_count(lua_State *L, struct at *at, const char *key, int flags, int64_t min,
-                       int64_t *out)
-{
-	if (!field_get(L, at, key, flags))
-		return 0;
-	*out = count_at(L, at->sc, -1, at->field, min);
-	lua_pop(L, 1);
-	return 1;
-}
-
-/* A string for the fixed field dst[max]. */
-static int field_text(lua_State *L, struct at *at, const char *key, int flags, size_t max,
-                      char *dst)
-{
-	if (!field_get(L, at, key, flags))
-		return 0;
-	string_at(L, at->sc, -1, at->field, max, dst);
-	if (!(flags & KEEP))
-		lua_pop(L, 1);
-	return 1;
-}
-
-/* A price, in cents. */
-static int field_price(lua_State *L, struct at *at, const char *key, int flags, int64_t *out)
-{
-	if (!field_get(L, at, key, flags))
-		return 0;
-	*out = price_at(L, at->sc, -1, at->field);
-	lua_pop(L, 1);
-	return 1;
-}
-
-/* Index (0-based) of the name s in the lookup table at lk, or -1. */
-static long lookup(lua_State *L, int lk, int idx)
-{
-	lua_pushvalue(L, idx);
-	long i = lua_rawget(L, lk) == LUA_TNUMBER ? (long)lua_tointeger(L, -1) : -1;
-	lua_pop(L, 1);
-	return i;
-}
-
-/* The map at t must be keyed by names present in the lookup table lk (a
- * region or a product); fails on the smallest unknown key. */
-static void check_map_keys(lua_State *L, const struct scenario *sc, int t, int lk,
-                           const char *field, const char *what, const char *where)
-{
-	const char *bad = NULL;
-	int nonstring = 0;
-	lua_pushnil(L);
-	while (lua_next(L, t) != 0) {
-		lua_pop(L, 1);
-		if (lua_type(L, -1) != LUA_TSTRING) {
-			nonstring = 1;
-			continue;
-		}
-		if (lookup(L, lk, -1) < 0) {
-			const char *k = lua_tostring(L, -1);
-			if (bad == NULL || strcmp(k, bad) < 0)
-				bad = k;
-		}
-	}
-	if (bad != NULL)
-		fail(L, sc, "%s.%.100s: unknown %s (not in %s)", field, bad, what, where);
-	if (nonstring)
-		fail(L, sc, "%s: keys must be %s names, e.g. { %s = ... }", field, what,
-		     what[0] == 'r' ? "seattle" : "KEYBOARD");
-}
-
 static int region_name_ok(const char *s)
 {
 	if (!isalnum((unsigned char)s[0]))
@@ -310,18 +49,18 @@ static void set_hook(lua_State *L, int idx, struct hook *h)
 static void parse_regions(lua_State *L, struct scenario *sc, int T, int regidx)
 {
 	if (getf(L, T, "regions") != LUA_TTABLE)
-		fail(L, sc, "regions: must be a list of region names, e.g. { \"seattle\", \"boston\" }");
+		scn_fail(L, sc, "regions: must be a list of region names, e.g. { \"seattle\", \"boston\" }");
 	int t = lua_gettop(L);
-	size_t n = list_len(L, sc, t, "regions");
+	size_t n = scn_list_len(L, sc, t, "regions");
 	if (n == 0)
-		fail(L, sc, "regions: must name at least one region");
+		scn_fail(L, sc, "regions: must name at least one region");
 	if (n > SCENARIO_REGIONS_MAX)
-		fail(L, sc, "regions: at most %d regions (%d nodes with central, documents and "
-		            "broker), got %zu", SCENARIO_REGIONS_MAX, SCENARIO_REGIONS_MAX + 3, n);
+		scn_fail(L, sc, "regions: at most %d regions (%d nodes with central, documents and "
+		                "broker), got %zu", SCENARIO_REGIONS_MAX, SCENARIO_REGIONS_MAX + 3, n);
 	sc->info.regions = calloc(n, sizeof *sc->info.regions);
 	sc->region_refs = malloc(n * sizeof *sc->region_refs);
 	if (sc->info.regions == NULL || sc->region_refs == NULL)
-		fail(L, sc, "not enough memory");
+		scn_fail(L, sc, "not enough memory");
 	for (size_t i = 0; i < n; i++)
 		sc->region_refs[i] = LUA_NOREF;
 	sc->info.n_regions = n;
@@ -329,17 +68,17 @@ static void parse_regions(lua_State *L, struct scenario *sc, int T, int regidx)
 		char f[64];
 		snprintf(f, sizeof f, "regions[%zu]", i + 1);
 		lua_rawgeti(L, t, (lua_Integer)(i + 1));
-		string_at(L, sc, -1, f, DDB_NAME_MAX, sc->info.regions[i]);
+		scn_string_at(L, sc, -1, f, DDB_NAME_MAX, sc->info.regions[i]);
 		const char *name = sc->info.regions[i];
 		if (!region_name_ok(name))
-			fail(L, sc, "%s: \"%s\" is not a valid region name (letters, digits, '_' "
-			            "and '-', starting with a letter or digit)", f, name);
+			scn_fail(L, sc, "%s: \"%s\" is not a valid region name (letters, digits, '_' "
+			                "and '-', starting with a letter or digit)", f, name);
 		for (const char *const *r = reserved_nodes; *r; r++)
 			if (strcmp(name, *r) == 0)
-				fail(L, sc, "%s: \"%s\" is reserved for a node that is not a region", f,
-				     name);
-		if (lookup(L, regidx, -1) >= 0)
-			fail(L, sc, "%s: duplicate region \"%s\"", f, name);
+				scn_fail(L, sc, "%s: \"%s\" is reserved for a node that is not a region", f,
+				         name);
+		if (scn_lookup(L, regidx, -1) >= 0)
+			    scn_fail(L, sc, "%s: duplicate region \"%s\"", f, name);
 		lua_pushvalue(L, -1);
 		lua_pushinteger(L, (lua_Integer)i);
 		lua_rawset(L, regidx);
@@ -358,26 +97,26 @@ static void parse_components(lua_State *L, struct scenario *sc, int e, int skuid
 {
 	struct ddb_product *p = &sc->info.products[pi];
 	char f[160];
-	join_field(f, sizeof f, where, "components");
+	scn_join_field(f, sizeof f, where, "components");
 	int ty = getf(L, e, "components");
 	if (ty == LUA_TNIL) {
 		lua_pop(L, 1);
 		return;
 	}
 	if (ty != LUA_TTABLE)
-		fail(L, sc, "%s: must be a table of sku = quantity, e.g. { KEYBOARD = 1 }", f);
+		scn_fail(L, sc, "%s: must be a table of sku = quantity, e.g. { KEYBOARD = 1 }", f);
 	int t = lua_gettop(L);
 	if (lua_rawlen(L, t) > 0)
-		fail(L, sc, "%s: must map SKUs to quantities, e.g. { KEYBOARD = 1 }", f);
-	check_map_keys(L, sc, t, skuidx, f, "sku", "the catalog");
+		scn_fail(L, sc, "%s: must map SKUs to quantities, e.g. { KEYBOARD = 1 }", f);
+	scn_check_map_keys(L, sc, t, skuidx, f, "sku", "the catalog");
 	size_t n = 0;
 	long idx[DDB_COMPONENTS_MAX];
 	lua_pushnil(L);
 	while (lua_next(L, t) != 0) {
 		lua_pop(L, 1);
 		if (n == DDB_COMPONENTS_MAX)
-			fail(L, sc, "%s: more than %d components", f, DDB_COMPONENTS_MAX);
-		idx[n++] = lookup(L, skuidx, -1);
+			scn_fail(L, sc, "%s: more than %d components", f, DDB_COMPONENTS_MAX);
+		idx[n++] = scn_lookup(L, skuidx, -1);
 	}
 	/* in SKU order (insertion sort: at most DDB_COMPONENTS_MAX) */
 	for (size_t i = 1; i < n; i++)
@@ -392,11 +131,11 @@ static void parse_components(lua_State *L, struct scenario *sc, int e, int skuid
 		char cf[256];
 		snprintf(cf, sizeof cf, "%s.%s", f, sku);
 		if ((size_t)idx[i] == pi)
-			fail(L, sc, "%s: a product cannot be its own component", cf);
+			scn_fail(L, sc, "%s: a product cannot be its own component", cf);
 		getf(L, t, sku);
 		struct ddb_component *c = &p->components[i];
 		copy_field(c->sku, sizeof c->sku, sku, strlen(sku));
-		c->quantity = count_at(L, sc, -1, cf, 1);
+		c->quantity = scn_count_at(L, sc, -1, cf, 1);
 		lua_pop(L, 1);
 	}
 	p->n_components = n;
@@ -408,30 +147,30 @@ static void parse_stock(lua_State *L, struct scenario *sc, int e, int regidx, si
 {
 	size_t np = sc->info.n_products;
 	char f[160];
-	join_field(f, sizeof f, where, "stock");
+	scn_join_field(f, sizeof f, where, "stock");
 	int ty = getf(L, e, "stock");
 	int t = lua_gettop(L);
 	if (ty == LUA_TNIL) {
 		/* none anywhere: the calloc'ed zeros */
 	} else if (ty == LUA_TNUMBER) {
-		int64_t q = count_at(L, sc, t, f, 0);
-		add_units(L, sc, f, q, sc->info.n_regions);
+		int64_t q = scn_count_at(L, sc, t, f, 0);
+		scn_add_units(L, sc, f, q, sc->info.n_regions);
 		for (size_t r = 0; r < sc->info.n_regions; r++)
 			sc->info.stock[r * np + pi] = q;
 	} else if (ty == LUA_TTABLE) {
-		check_map_keys(L, sc, t, regidx, f, "region", "regions");
+		scn_check_map_keys(L, sc, t, regidx, f, "region", "regions");
 		for (size_t r = 0; r < sc->info.n_regions; r++) {
 			char rf[256];
 			snprintf(rf, sizeof rf, "%s.%s", f, sc->info.regions[r]);
 			if (getf(L, t, sc->info.regions[r]) != LUA_TNIL) {
-				sc->info.stock[r * np + pi] = count_at(L, sc, -1, rf, 0);
-				add_units(L, sc, rf, sc->info.stock[r * np + pi], 1);
+				sc->info.stock[r * np + pi] = scn_count_at(L, sc, -1, rf, 0);
+				scn_add_units(L, sc, rf, sc->info.stock[r * np + pi], 1);
 			}
 			lua_pop(L, 1);
 		}
 	} else {
-		fail(L, sc, "%s: must be a quantity for every region or a table region = quantity",
-		     f);
+		scn_fail(L, sc, "%s: must be a quantity for every region or a table region = quantity",
+		         f);
 	}
 	lua_settop(L, t - 1);
 }
@@ -440,17 +179,17 @@ static void parse_catalog(lua_State *L, struct scenario *sc, int T, int regidx, 
 {
 	static const char *const keys[] = { "sku", "name", "price", "components", "stock", NULL };
 	if (getf(L, T, "catalog") != LUA_TTABLE)
-		fail(L, sc, "catalog: must be a list of products { sku = ..., name = ..., price = ... }");
+		scn_fail(L, sc, "catalog: must be a list of products { sku = ..., name = ..., price = ... }");
 	int t = lua_gettop(L);
-	size_t n = list_len(L, sc, t, "catalog");
+	size_t n = scn_list_len(L, sc, t, "catalog");
 	if (n == 0)
-		fail(L, sc, "catalog: must list at least one product");
+		scn_fail(L, sc, "catalog: must list at least one product");
 	sc->info.products = calloc(n, sizeof *sc->info.products);
 	if (sc->info.products == NULL || n > SIZE_MAX / sizeof(int64_t) / sc->info.n_regions)
-		fail(L, sc, "not enough memory");
+		scn_fail(L, sc, "not enough memory");
 	sc->info.stock = calloc(n * sc->info.n_regions, sizeof *sc->info.stock);
 	if (sc->info.stock == NULL)
-		fail(L, sc, "not enough memory");
+		scn_fail(L, sc, "not enough memory");
 	sc->info.n_products = n;
 	/* first the SKUs, names and prices (components refer to any SKU) */
 	for (size_t i = 0; i < n; i++) {
@@ -458,19 +197,19 @@ static void parse_catalog(lua_State *L, struct scenario *sc, int T, int regidx, 
 		char w[32];
 		snprintf(w, sizeof w, "catalog[%zu]", i + 1);
 		if (lua_rawgeti(L, t, (lua_Integer)(i + 1)) != LUA_TTABLE)
-			fail(L, sc, "%s: must be a table { sku = ..., name = ..., price = ... }", w);
+			scn_fail(L, sc, "%s: must be a table { sku = ..., name = ..., price = ... }", w);
 		int e = lua_gettop(L);
-		check_keys(L, sc, e, keys, w);
+		scn_check_keys(L, sc, e, keys, w);
 		p->version = 1;
-		struct at at = { sc, e, w, "" };
-		field_text(L, &at, "sku", REQUIRED | KEEP, DDB_SKU_MAX, p->sku);
-		if (lookup(L, skuidx, -1) >= 0)
-			fail(L, sc, "%s: duplicate sku \"%s\"", at.field, p->sku);
+		struct scn_at at = { sc, e, w, "" };
+		scn_field_text(L, &at, "sku", REQUIRED | KEEP, DDB_SKU_MAX, p->sku);
+		if (scn_lookup(L, skuidx, -1) >= 0)
+			    scn_fail(L, sc, "%s: duplicate sku \"%s\"", at.field, p->sku);
 		lua_pushinteger(L, (lua_Integer)i);
 		lua_rawset(L, skuidx); /* pops the sku and the index */
-		if (!field_text(L, &at, "name", OPTIONAL, DDB_TITLE_MAX, p->name))
-			copy_field(p->name, sizeof p->name, p->sku, strlen(p->sku));
-		field_price(L, &at, "price", REQUIRED, &p->price_cents);
+		if (!scn_field_text(L, &at, "name", OPTIONAL, DDB_TITLE_MAX, p->name))
+			    copy_field(p->name, sizeof p->name, p->sku, strlen(p->sku));
+		scn_field_price(L, &at, "price", REQUIRED, &p->price_cents);
 		lua_settop(L, t);
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -495,35 +234,35 @@ static void parse_restocks(lua_State *L, struct scenario *sc, int T, int regidx,
 		return;
 	}
 	if (ty != LUA_TTABLE)
-		fail(L, sc, "restocks: must be a list of { at = ..., region = ..., sku = ..., "
-		            "quantity = ... }");
-	size_t n = list_len(L, sc, t, "restocks");
+		scn_fail(L, sc, "restocks: must be a list of { at = ..., region = ..., sku = ..., "
+		                "quantity = ... }");
+	size_t n = scn_list_len(L, sc, t, "restocks");
 	if (n == 0) {
 		lua_pop(L, 1);
 		return;
 	}
 	sc->info.restocks = calloc(n, sizeof *sc->info.restocks);
 	if (sc->info.restocks == NULL)
-		fail(L, sc, "not enough memory");
+		scn_fail(L, sc, "not enough memory");
 	for (size_t i = 0; i < n; i++) {
 		struct scenario_restock *rs = &sc->info.restocks[i];
 		char w[32];
 		snprintf(w, sizeof w, "restocks[%zu]", i + 1);
 		if (lua_rawgeti(L, t, (lua_Integer)(i + 1)) != LUA_TTABLE)
-			fail(L, sc, "%s: must be a table { at = ..., region = ..., sku = ..., "
-			            "quantity = ... }", w);
+			scn_fail(L, sc, "%s: must be a table { at = ..., region = ..., sku = ..., "
+			                "quantity = ... }", w);
 		int e = lua_gettop(L);
-		check_keys(L, sc, e, keys, w);
-		struct at at = { sc, e, w, "" };
-		field_time(L, &at, "at", REQUIRED, &rs->at_us);
-		field_text(L, &at, "region", REQUIRED | KEEP, DDB_NAME_MAX, rs->region);
-		if (lookup(L, regidx, -1) < 0)
-			fail(L, sc, "%s: unknown region \"%s\"", at.field, rs->region);
-		field_text(L, &at, "sku", REQUIRED | KEEP, DDB_SKU_MAX, rs->sku);
-		if (lookup(L, skuidx, -1) < 0)
-			fail(L, sc, "%s: unknown sku \"%s\" (not in the catalog)", at.field, rs->sku);
-		field_count(L, &at, "quantity", REQUIRED, 1, &rs->quantity);
-		add_units(L, sc, at.field, rs->quantity, 1);
+		scn_check_keys(L, sc, e, keys, w);
+		struct scn_at at = { sc, e, w, "" };
+		scn_field_time(L, &at, "at", REQUIRED, &rs->at_us);
+		scn_field_text(L, &at, "region", REQUIRED | KEEP, DDB_NAME_MAX, rs->region);
+		if (scn_lookup(L, regidx, -1) < 0)
+			    scn_fail(L, sc, "%s: unknown region \"%s\"", at.field, rs->region);
+		scn_field_text(L, &at, "sku", REQUIRED | KEEP, DDB_SKU_MAX, rs->sku);
+		if (scn_lookup(L, skuidx, -1) < 0)
+			    scn_fail(L, sc, "%s: unknown sku \"%s\" (not in the catalog)", at.field, rs->sku);
+		scn_field_count(L, &at, "quantity", REQUIRED, 1, &rs->quantity);
+		scn_add_units(L, sc, at.field, rs->quantity, 1);
 		sc->info.n_restocks = i + 1;
 		lua_settop(L, t);
 	}
@@ -543,7 +282,7 @@ const char *failure_action_name(int action)
 static int known_node(lua_State *L, int regidx, const char *name)
 {
 	lua_pushstring(L, name);
-	int known = lookup(L, regidx, -1) >= 0;
+	int known = scn_lookup(L, regidx, -1) >= 0;
 	lua_pop(L, 1);
 	for (const char *const *r = reserved_nodes; *r; r++)
 		if (strcmp(name, *r) == 0)
@@ -557,39 +296,39 @@ static size_t node_set_at(lua_State *L, struct scenario *sc, int regidx, const c
 {
 	size_t n = 0;
 	if (lua_type(L, -1) == LUA_TSTRING) {
-		string_at(L, sc, -1, f, DDB_NAME_MAX, out[0]);
+		scn_string_at(L, sc, -1, f, DDB_NAME_MAX, out[0]);
 		n = 1;
 	} else if (lua_type(L, -1) == LUA_TTABLE) {
 		int t = lua_gettop(L);
-		n = list_len(L, sc, t, f);
+		n = scn_list_len(L, sc, t, f);
 		if (n == 0 || n > FAILURE_SET_MAX)
-			fail(L, sc, "%s: must name 1 to %d nodes", f, FAILURE_SET_MAX);
+			scn_fail(L, sc, "%s: must name 1 to %d nodes", f, FAILURE_SET_MAX);
 		for (size_t i = 0; i < n; i++) {
 			char fi[80];
 			snprintf(fi, sizeof fi, "%s[%zu]", f, i + 1);
 			lua_rawgeti(L, t, (lua_Integer)(i + 1));
-			string_at(L, sc, -1, fi, DDB_NAME_MAX, out[i]);
+			scn_string_at(L, sc, -1, fi, DDB_NAME_MAX, out[i]);
 			lua_pop(L, 1);
 		}
 	} else {
-		fail(L, sc, "%s: must be a node name or a list of node names, got a %s", f,
-		     luaL_typename(L, -1));
+		scn_fail(L, sc, "%s: must be a node name or a list of node names, got a %s", f,
+		         luaL_typename(L, -1));
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!known_node(L, regidx, out[i]))
-			fail(L, sc, "%s: unknown node \"%s\" (a region, \"central\", \"documents\" or "
-			            "\"broker\")", f, out[i]);
+			scn_fail(L, sc, "%s: unknown node \"%s\" (a region, \"central\", \"documents\" or "
+			                "\"broker\")", f, out[i]);
 	return n;
 }
 
 static double probability_at(lua_State *L, struct scenario *sc, const char *f)
 {
 	if (lua_type(L, -1) != LUA_TNUMBER)
-		fail(L, sc, "%s: must be a probability between 0 and 1, got a %s", f,
-		     luaL_typename(L, -1));
+		scn_fail(L, sc, "%s: must be a probability between 0 and 1, got a %s", f,
+		         luaL_typename(L, -1));
 	double p = (double)lua_tonumber(L, -1);
 	if (!(p >= 0 && p <= 1))
-		fail(L, sc, "%s: must be a probability between 0 and 1, got %.14g", f, p);
+		scn_fail(L, sc, "%s: must be a probability between 0 and 1, got %.14g", f, p);
 	return p;
 }
 
@@ -597,32 +336,33 @@ static double probability_at(lua_State *L, struct scenario *sc, const char *f)
 
 /* One node name or a list of them (1 to FAILURE_SET_MAX), each a region or
  * a reserved node. */
-static int field_nodes(lua_State *L, struct at *at, const char *key, int flags, int regidx,
+static int field_nodes(lua_State *L, struct scn_at *at, const char *key, int flags, int regidx,
                        char (*out)[DDB_NAME_MAX], size_t *n)
 {
-	if (!field_get(L, at, key, flags))
-		return 0;
+	if (!scn_field_get(L, at, key, flags))
+		    return 0;
 	*n = node_set_at(L, at->sc, regidx, at->field, out);
 	lua_pop(L, 1);
 	return 1;
 }
 
-static int field_probability(lua_State *L, struct at *at, const char *key, int flags, double *out)
+static int field_probability(lua_State *L, struct scn_at *at, const char *key, int flags,
+                             double *out)
 {
-	if (!field_get(L, at, key, flags))
-		return 0;
+	if (!scn_field_get(L, at, key, flags))
+		    return 0;
 	*out = probability_at(L, at->sc, at->field);
 	lua_pop(L, 1);
 	return 1;
 }
 
 /* true or false. */
-static int field_bool(lua_State *L, struct at *at, const char *key, int flags, int *out)
+static int field_bool(lua_State *L, struct scn_at *at, const char *key, int flags, int *out)
 {
-	if (!field_get(L, at, key, flags))
-		return 0;
+	if (!scn_field_get(L, at, key, flags))
+		    return 0;
 	if (lua_type(L, -1) != LUA_TBOOLEAN)
-		fail(L, at->sc, "%s: must be true or false", at->field);
+		scn_fail(L, at->sc, "%s: must be true or false", at->field);
 	*out = lua_toboolean(L, -1);
 	lua_pop(L, 1);
 	return 1;
@@ -630,13 +370,13 @@ static int field_bool(lua_State *L, struct at *at, const char *key, int flags, i
 
 /* A function, kept as a hook; expected says what it must be in a message,
  * e.g. "a function(order)". */
-static int field_hook(lua_State *L, struct at *at, const char *key, int flags,
+static int field_hook(lua_State *L, struct scn_at *at, const char *key, int flags,
                       const char *expected, struct hook *h)
 {
-	if (!field_get(L, at, key, flags))
-		return 0;
+	if (!scn_field_get(L, at, key, flags))
+		    return 0;
 	if (lua_type(L, -1) != LUA_TFUNCTION)
-		fail(L, at->sc, "%s: must be %s", at->field, expected);
+		scn_fail(L, at->sc, "%s: must be %s", at->field, expected);
 	set_hook(L, -1, h);
 	lua_pop(L, 1);
 	return 1;
@@ -647,13 +387,13 @@ static struct scenario_failure *push_step(lua_State *L, struct scenario *sc, siz
                                           const char *w)
 {
 	if (sc->info.n_failures == SCENARIO_STEPS_MAX)
-		fail(L, sc, "%s: more than %d failure steps in all (a step with a duration counts "
-		            "twice, and once for each of its targets)", w, SCENARIO_STEPS_MAX);
+		scn_fail(L, sc, "%s: more than %d failure steps in all (a step with a duration counts "
+		                "twice, and once for each of its targets)", w, SCENARIO_STEPS_MAX);
 	if (sc->info.n_failures == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
 		struct scenario_failure *grown = realloc(sc->info.failures, ncap * sizeof *grown);
 		if (grown == NULL)
-			fail(L, sc, "not enough memory");
+			scn_fail(L, sc, "not enough memory");
 		sc->info.failures = grown;
 		*cap = ncap;
 	}
@@ -703,12 +443,12 @@ static _Noreturn void step_needs(lua_State *L, struct scenario *sc, const char *
                                  enum step_field k, int a)
 {
 	switch (k) {
-	case SF_LATENCY: fail(L, sc, "%s: a \"slow\" step needs a latency (seconds)", f);
+	case SF_LATENCY: scn_fail(L, sc, "%s: a \"slow\" step needs a latency (seconds)", f);
 	case SF_FROM:
-	case SF_TO: fail(L, sc, "%s: a partition needs from = { nodes } and to = { nodes }", f);
-	case SF_PROBABILITY: fail(L, sc, "%s: a \"%s\" step needs a probability", f, action_names[a]);
-	case SF_DELAY: fail(L, sc, "%s: a \"delay\" step needs a delay (seconds)", f);
-	default: fail(L, sc, "%s: a \"%s\" step needs it", f, action_names[a]);
+	case SF_TO: scn_fail(L, sc, "%s: a partition needs from = { nodes } and to = { nodes }", f);
+	case SF_PROBABILITY: scn_fail(L, sc, "%s: a \"%s\" step needs a probability", f, action_names[a]);
+	case SF_DELAY: scn_fail(L, sc, "%s: a \"delay\" step needs a delay (seconds)", f);
+	default: scn_fail(L, sc, "%s: a \"%s\" step needs it", f, action_names[a]);
 	}
 }
 
@@ -721,16 +461,16 @@ struct step_targets {
 
 /* Reads the field k of the step at e, if its action allows it, into base
  * or tg. */
-static void read_step_field(lua_State *L, struct scenario *sc, int regidx, int e, const char *w,
-                            enum step_field k, struct scenario_failure *base,
-                            struct step_targets *tg)
+static void scn_read_step_field(lua_State *L, struct scenario *sc, int regidx, int e, const char *w,
+                                enum step_field k, struct scenario_failure *base,
+                                struct step_targets *tg)
 {
 	const struct step_rule *rule = &step_rules[base->action];
 	if (!(rule->allows & SF(k)))
 		return;
-	struct at at = { sc, e, w, "" };
+	struct scn_at at = { sc, e, w, "" };
 	const char *key = step_field_names[k];
-	int present = field_get(L, &at, key, OPTIONAL);
+	int present = scn_field_get(L, &at, key, OPTIONAL);
 	if (present)
 		lua_pop(L, 1);
 	else if (rule->requires & SF(k))
@@ -743,18 +483,18 @@ static void read_step_field(lua_State *L, struct scenario *sc, int regidx, int e
 			field_nodes(L, &at, key, REQUIRED, regidx, tg->names, &tg->n);
 			break;
 		}
-		field_text(L, &at, key, REQUIRED, DDB_NAME_MAX, tg->names[0]);
+		scn_field_text(L, &at, key, REQUIRED, DDB_NAME_MAX, tg->names[0]);
 		if (strcmp(tg->names[0], "relay") != 0 && strcmp(tg->names[0], "applier") != 0)
-			fail(L, sc, "%s: a crash targets \"relay\" or \"applier\", not \"%s\"", at.field,
-			     tg->names[0]);
+			scn_fail(L, sc, "%s: a crash targets \"relay\" or \"applier\", not \"%s\"", at.field,
+			         tg->names[0]);
 		break;
-	case SF_LATENCY: field_time(L, &at, key, REQUIRED | POSITIVE, &base->latency_us); break;
-	case SF_JITTER: field_time(L, &at, key, REQUIRED, &base->jitter_us); break;
+	case SF_LATENCY: scn_field_time(L, &at, key, REQUIRED | POSITIVE, &base->latency_us); break;
+	case SF_JITTER: scn_field_time(L, &at, key, REQUIRED, &base->jitter_us); break;
 	case SF_FROM: field_nodes(L, &at, key, REQUIRED, regidx, base->from, &base->n_from); break;
 	case SF_TO: field_nodes(L, &at, key, REQUIRED, regidx, base->to, &base->n_to); break;
 	case SF_ONEWAY: field_bool(L, &at, key, REQUIRED, &base->oneway); break;
 	case SF_PROBABILITY: field_probability(L, &at, key, REQUIRED, &base->probability); break;
-	case SF_DELAY: field_time(L, &at, key, REQUIRED | POSITIVE, &base->delay_us); break;
+	case SF_DELAY: scn_field_time(L, &at, key, REQUIRED | POSITIVE, &base->delay_us); break;
 	default: break;
 	}
 }
@@ -763,7 +503,7 @@ static void read_step_field(lua_State *L, struct scenario *sc, int regidx, int e
 static int step_action(lua_State *L, struct scenario *sc, int e, const char *w)
 {
 	char f[64];
-	join_field(f, sizeof f, w, "action");
+	scn_join_field(f, sizeof f, w, "action");
 	getf(L, e, "action");
 	const char *action = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 	int found = 0;
@@ -771,9 +511,9 @@ static int step_action(lua_State *L, struct scenario *sc, int e, const char *w)
 		if (a != FAILURE_HEAL && strcmp(action, action_names[a]) == 0)
 			found = a;
 	if (found == 0)
-		fail(L, sc, "%s: must be one of \"down\", \"up\", \"slow\", \"partition\", "
-		            "\"drop\", \"duplicate\", \"delay\", \"reorder\", \"crash\"%s%.32s%s",
-		     f, action ? ", not \"" : "", action ? action : "", action ? "\"" : "");
+		scn_fail(L, sc, "%s: must be one of \"down\", \"up\", \"slow\", \"partition\", "
+		                "\"drop\", \"duplicate\", \"delay\", \"reorder\", \"crash\"%s%.32s%s",
+		         f, action ? ", not \"" : "", action ? action : "", action ? "\"" : "");
 	lua_pop(L, 1);
 	return found;
 }
@@ -781,15 +521,15 @@ static int step_action(lua_State *L, struct scenario *sc, int e, const char *w)
 /* The duration of the step at e in microseconds; -1: the step has no end. */
 static int64_t step_duration(lua_State *L, struct scenario *sc, int e, const char *w, int a)
 {
-	struct at at = { sc, e, w, "" };
-	if (field_get(L, &at, "duration", OPTIONAL)) {
+	struct scn_at at = { sc, e, w, "" };
+	if (scn_field_get(L, &at, "duration", OPTIONAL)) {
 		lua_pop(L, 1);
 		if (step_rules[a].no_duration)
-			fail(L, sc, "%s: an \"up\" step has no duration", at.field);
+			scn_fail(L, sc, "%s: an \"up\" step has no duration", at.field);
 	}
 	int64_t duration = step_rules[a].default_duration_us > 0 ? step_rules[a].default_duration_us
 	                                                         : -1;
-	field_time(L, &at, "duration", OPTIONAL | POSITIVE, &duration);
+	scn_field_time(L, &at, "duration", OPTIONAL | POSITIVE, &duration);
 	return duration;
 }
 
@@ -833,32 +573,32 @@ static void parse_failures(lua_State *L, struct scenario *sc, int T, int regidx)
 		return;
 	}
 	if (ty != LUA_TTABLE)
-		fail(L, sc, "failures: must be a list of { at = ..., action = ..., ... }");
-	size_t n = list_len(L, sc, t, "failures"), cap = 0;
+		scn_fail(L, sc, "failures: must be a list of { at = ..., action = ..., ... }");
+	size_t n = scn_list_len(L, sc, t, "failures"), cap = 0;
 	for (size_t i = 0; i < n; i++) {
 		char w[32];
 		snprintf(w, sizeof w, "failures[%zu]", i + 1);
 		if (lua_rawgeti(L, t, (lua_Integer)(i + 1)) != LUA_TTABLE)
-			fail(L, sc, "%s: must be a table { at = ..., action = ..., ... }", w);
+			scn_fail(L, sc, "%s: must be a table { at = ..., action = ..., ... }", w);
 		int e = lua_gettop(L);
-		check_keys(L, sc, e, keys, w);
+		scn_check_keys(L, sc, e, keys, w);
 		struct scenario_failure base;
 		memset(&base, 0, sizeof base);
 		base.step = (int)(i + 1);
-		struct at at = { sc, e, w, "" };
-		field_time(L, &at, "at", REQUIRED, &base.at_us);
+		struct scn_at at = { sc, e, w, "" };
+		scn_field_time(L, &at, "at", REQUIRED, &base.at_us);
 		base.action = step_action(L, sc, e, w);
 		const struct step_rule *rule = &step_rules[base.action];
 		for (int k = 0; k < SF_N; k++) {
 			if (getf(L, e, step_field_names[k]) != LUA_TNIL && !(rule->allows & SF(k)))
-				fail(L, sc, "%s.%s: not a field of a \"%s\" step", w, step_field_names[k],
-				     action_names[base.action]);
+				scn_fail(L, sc, "%s.%s: not a field of a \"%s\" step", w, step_field_names[k],
+				         action_names[base.action]);
 			lua_pop(L, 1);
 		}
 		struct step_targets tg = { .n = 1 };
 		tg.names[0][0] = '\0';
 		for (int k = 0; k < SF_N; k++)
-			read_step_field(L, sc, regidx, e, w, (enum step_field)k, &base, &tg);
+			scn_read_step_field(L, sc, regidx, e, w, (enum step_field)k, &base, &tg);
 		int64_t duration = step_duration(L, sc, e, w, base.action);
 		push_steps(L, sc, &cap, w, &base, &tg, duration);
 		lua_settop(L, t);
@@ -878,9 +618,9 @@ static void parse_customer_workload(lua_State *L, struct scenario *sc, int w)
 		return;
 	}
 	if (ty != LUA_TTABLE)
-		fail(L, sc, "workload.customers: must be a table { rate = ..., operation = "
-		            "function(t) ... end }");
-	check_keys(L, sc, c, keys, "workload.customers");
+		scn_fail(L, sc, "workload.customers: must be a table { rate = ..., operation = "
+		                "function(t) ... end }");
+	scn_check_keys(L, sc, c, keys, "workload.customers");
 	sc->has_customers = 1;
 	ty = getf(L, c, "rate");
 	if (ty == LUA_TFUNCTION) {
@@ -889,21 +629,21 @@ static void parse_customer_workload(lua_State *L, struct scenario *sc, int w)
 	           lua_tonumber(L, -1) <= SCENARIO_RATE_MAX) {
 		sc->customer_rate = (double)lua_tonumber(L, -1);
 	} else {
-		fail(L, sc, "workload.customers.rate: must be a number of operations per second "
-		            "from 0 to %.0f or a function(t)", SCENARIO_RATE_MAX);
+		scn_fail(L, sc, "workload.customers.rate: must be a number of operations per second "
+		                "from 0 to %.0f or a function(t)", SCENARIO_RATE_MAX);
 	}
 	lua_pop(L, 1);
-	struct at at = { sc, c, "workload.customers", "" };
+	struct scn_at at = { sc, c, "workload.customers", "" };
 	field_hook(L, &at, "operation", REQUIRED, "a function(t) returning { op = \"create\" | "
 	           "\"update\" | \"delete\" | \"get\" | \"find\", ... }", &sc->customer_op_fn);
 	int64_t n;
-	if (field_count(L, &at, "replication", OPTIONAL, 0, &n)) {
+	if (scn_field_count(L, &at, "replication", OPTIONAL, 0, &n)) {
 		if (n > SCENARIO_REPLICAS_MAX)
-			fail(L, sc, "workload.customers.replication: at most %d replicas, got %lld",
-			     SCENARIO_REPLICAS_MAX, (long long)n);
+			scn_fail(L, sc, "workload.customers.replication: at most %d replicas, got %lld",
+			         SCENARIO_REPLICAS_MAX, (long long)n);
 		if ((size_t)n >= sc->info.n_regions && n > 0)
-			fail(L, sc, "workload.customers.replication: %lld replicas need more than %zu "
-			            "regions", (long long)n, sc->info.n_regions);
+			scn_fail(L, sc, "workload.customers.replication: %lld replicas need more than %zu "
+			                "regions", (long long)n, sc->info.n_regions);
 		sc->replication = (size_t)n;
 	} else if (sc->info.n_regions < 2) {
 		sc->replication = 0;
@@ -915,32 +655,32 @@ static void parse_workload(lua_State *L, struct scenario *sc, int T, int regidx)
 {
 	static const char *const keys[] = { "rate", "order", "customers", NULL };
 	if (getf(L, T, "workload") != LUA_TTABLE)
-		fail(L, sc, "workload: must be a table { rate = ..., order = function(region, t) ... "
-		            "end } (shop.scenario fills in defaults)");
+		scn_fail(L, sc, "workload: must be a table { rate = ..., order = function(region, t) ... "
+		                "end } (shop.scenario fills in defaults)");
 	int w = lua_gettop(L);
-	check_keys(L, sc, w, keys, "workload");
+	scn_check_keys(L, sc, w, keys, "workload");
 	int ty = getf(L, w, "rate");
 	if (ty == LUA_TNUMBER) {
 		double x = (double)lua_tonumber(L, -1);
 		if (!isfinite(x) || x < 0 || x > SCENARIO_RATE_MAX)
-			fail(L, sc, "workload.rate: must be a number of orders per second from 0 to %.0f, "
-			     "got %.14g", SCENARIO_RATE_MAX, x);
+			scn_fail(L, sc, "workload.rate: must be a number of orders per second from 0 to %.0f, "
+			         "got %.14g", SCENARIO_RATE_MAX, x);
 		sc->rate_kind = RATE_NUMBER;
 		sc->rate = x;
 	} else if (ty == LUA_TTABLE) {
 		int t = lua_gettop(L);
-		check_map_keys(L, sc, t, regidx, "workload.rate", "region", "regions");
+		scn_check_map_keys(L, sc, t, regidx, "workload.rate", "region", "regions");
 		sc->rates = calloc(sc->info.n_regions, sizeof *sc->rates);
 		if (sc->rates == NULL)
-			fail(L, sc, "not enough memory");
+			scn_fail(L, sc, "not enough memory");
 		sc->rate_kind = RATE_TABLE;
 		for (size_t r = 0; r < sc->info.n_regions; r++) {
 			int vt = getf(L, t, sc->info.regions[r]);
 			double x = vt == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : 0;
 			if (vt != LUA_TNIL &&
 			    (vt != LUA_TNUMBER || !isfinite(x) || x < 0 || x > SCENARIO_RATE_MAX))
-				fail(L, sc, "workload.rate.%s: must be a number of orders per second from 0 "
-				     "to %.0f", sc->info.regions[r], SCENARIO_RATE_MAX);
+				scn_fail(L, sc, "workload.rate.%s: must be a number of orders per second from 0 "
+				         "to %.0f", sc->info.regions[r], SCENARIO_RATE_MAX);
 			sc->rates[r] = x;
 			lua_pop(L, 1);
 		}
@@ -948,11 +688,11 @@ static void parse_workload(lua_State *L, struct scenario *sc, int T, int regidx)
 		sc->rate_kind = RATE_FUNCTION;
 		set_hook(L, -1, &sc->rate_fn);
 	} else {
-		fail(L, sc, "workload.rate: must be a number (orders per second in each region), a "
-		            "table region = number, or a function(region, t)");
+		scn_fail(L, sc, "workload.rate: must be a number (orders per second in each region), a "
+		                "table region = number, or a function(region, t)");
 	}
 	lua_pop(L, 1);
-	struct at at = { sc, w, "workload", "" };
+	struct scn_at at = { sc, w, "workload", "" };
 	field_hook(L, &at, "order", REQUIRED, "a function(region, t) returning { sku = ..., "
 	                                       "quantity = ..., customer = ... }", &sc->order_fn);
 	parse_customer_workload(L, sc, w);
@@ -965,14 +705,14 @@ static void parse_rules(lua_State *L, struct scenario *sc, int T)
 	int ty = getf(L, T, "rules");
 	int t = lua_gettop(L);
 	if (ty == LUA_TTABLE) {
-		check_keys(L, sc, t, keys, "rules");
-		struct at at = { sc, t, "rules", "" };
+		scn_check_keys(L, sc, t, keys, "rules");
+		struct scn_at at = { sc, t, "rules", "" };
 		field_hook(L, &at, "order", OPTIONAL, "a function(order)", &sc->rule_fn);
 		field_hook(L, &at, "customer_home", OPTIONAL, "a function(customer)", &sc->home_fn);
 		field_hook(L, &at, "customer_replicas", OPTIONAL, "a function(customer, home)",
 		           &sc->replicas_fn);
 	} else if (ty != LUA_TNIL) {
-		fail(L, sc, "rules: must be a table { order = function(order) ... end }");
+		scn_fail(L, sc, "rules: must be a table { order = function(order) ... end }");
 	}
 	lua_settop(L, t - 1);
 }
@@ -991,7 +731,7 @@ static void parse_checks(lua_State *L, struct scenario *sc, int T)
 		return;
 	}
 	if (ty != LUA_TTABLE)
-		fail(L, sc, "checks: must be a table { [\"name\"] = function(facts) ... end }");
+		scn_fail(L, sc, "checks: must be a table { [\"name\"] = function(facts) ... end }");
 	size_t n = 0;
 	const char *bad = NULL, *badname = NULL;
 	int unnamed = 0;
@@ -1011,33 +751,33 @@ static void parse_checks(lua_State *L, struct scenario *sc, int T)
 		n++;
 	}
 	if (unnamed)
-		fail(L, sc, "checks: every check needs a name (a non-empty string): "
-		            "{ [\"name\"] = function(facts) ... end }");
+		scn_fail(L, sc, "checks: every check needs a name (a non-empty string): "
+		                "{ [\"name\"] = function(facts) ... end }");
 	if (badname != NULL) {
 		char shown[64];
 		size_t len = strlen(badname);
 		snprintf(shown, sizeof shown, "%.*s", (int)(len < 40 ? len : 40), badname);
 		utf8_scrub(shown);
 		if (!utf8_valid(badname, len))
-			fail(L, sc, "checks[\"%s%s\"]: the name is not valid UTF-8", shown,
-			     len > 40 ? "..." : "");
-		fail(L, sc, "checks[\"%s...\"]: the name is too long (%zu bytes, at most %d)", shown,
-		     len, SCENARIO_CHECK_NAME_MAX - 1);
+			scn_fail(L, sc, "checks[\"%s%s\"]: the name is not valid UTF-8", shown,
+			         len > 40 ? "..." : "");
+		scn_fail(L, sc, "checks[\"%s...\"]: the name is too long (%zu bytes, at most %d)", shown,
+		         len, SCENARIO_CHECK_NAME_MAX - 1);
 	}
 	if (bad != NULL)
-		fail(L, sc, "checks[\"%.100s\"]: must be a function(facts)", bad);
+		scn_fail(L, sc, "checks[\"%.100s\"]: must be a function(facts)", bad);
 	if (n == 0) {
 		lua_pop(L, 1);
 		return;
 	}
 	sc->checks = calloc(n, sizeof *sc->checks);
 	if (sc->checks == NULL)
-		fail(L, sc, "not enough memory");
+		scn_fail(L, sc, "not enough memory");
 	lua_pushnil(L);
 	while (lua_next(L, t) != 0) {
 		struct check *c = &sc->checks[sc->n_checks];
 		if ((c->name = strdup(lua_tostring(L, -2))) == NULL)
-			fail(L, sc, "not enough memory");
+			scn_fail(L, sc, "not enough memory");
 		sc->n_checks++;
 		set_hook(L, -1, &c->fn);
 		lua_pop(L, 1);
@@ -1062,142 +802,28 @@ static void default_name(struct scenario *sc)
 	utf8_scrub(sc->info.name); /* a file name may be any bytes */
 }
 
-/* ---- actions: a recorded session of serve ------------------------------- */
-
-/* actions[i].order = { region =, sku =, quantity =, customer =, id = } */
-static void parse_order_action(lua_State *L, struct scenario *sc, int e, const char *w,
-                               int regidx, struct scenario_action *a)
-{
-	static const char *const keys[] = { "region", "sku", "quantity", "customer", "id", NULL };
-	check_keys(L, sc, e, keys, w);
-	struct at at = { sc, e, w, "" };
-	field_text(L, &at, "region", REQUIRED | KEEP, DDB_NAME_MAX, a->order.region);
-	long r = lookup(L, regidx, -1);
-	if (r < 0)
-		fail(L, sc, "%s: unknown region \"%s\"", at.field, a->order.region);
-	lua_pop(L, 1);
-	a->region = (size_t)r;
-	field_text(L, &at, "sku", REQUIRED, DDB_SKU_MAX, a->order.sku);
-	field_count(L, &at, "quantity", REQUIRED, 1, &a->order.quantity);
-	field_text(L, &at, "customer", OPTIONAL, DDB_NAME_MAX, a->order.customer);
-	field_text(L, &at, "id", OPTIONAL, DDB_ID_MAX, a->order.id);
-}
-
-/* A map { NAME = integer, ... } at t: each entry to put (names are checked
- * by the caller). */
-static void read_count_map(lua_State *L, struct scenario *sc, int t, const char *f, int64_t min,
-                           void (*put)(void *ctx, const char *name, int64_t q), void *ctx)
-{
-	lua_pushnil(L);
-	while (lua_next(L, t) != 0) {
-		char ef[320];
-		if (lua_type(L, -2) != LUA_TSTRING)
-			fail(L, sc, "%s: keys must be names", f);
-		snprintf(ef, sizeof ef, "%s.%.100s", f, lua_tostring(L, -2));
-		put(ctx, lua_tostring(L, -2), count_at(L, sc, -1, ef, min));
-		lua_pop(L, 1);
-	}
-}
-
-struct product_reading {
-	lua_State *L;
-	struct scenario *sc;
-	struct scenario_product_action *pa;
-	const char *field;
-};
-
-static void put_component(void *ctx, const char *sku, int64_t q)
-{
-	struct product_reading *pr = ctx;
-	struct ddb_product *p = &pr->pa->product;
-	if (p->n_components == DDB_COMPONENTS_MAX)
-		fail(pr->L, pr->sc, "%s: more than %d components", pr->field, DDB_COMPONENTS_MAX);
-	struct ddb_component *c = &p->components[p->n_components++];
-	if (strlen(sku) >= sizeof c->sku)
-		fail(pr->L, pr->sc, "%s: sku \"%.40s...\" is too long", pr->field, sku);
-	copy_field(c->sku, sizeof c->sku, sku, strlen(sku));
-	c->quantity = q;
-}
-
-/* actions[i].product = { sku =, name =, price = | price_cents =,
- * components = { SKU = n }, stock = { REGION = n } }; the components are
- * checked against the catalog when it runs. */
-static void parse_product_action(lua_State *L, struct scenario *sc, int e, const char *w,
-                                 int regidx, struct scenario_action *a)
-{
-	static const char *const keys[] = { "sku", "name", "price", "price_cents", "components",
-		                            "stock", NULL };
-	check_keys(L, sc, e, keys, w);
-	size_t nr = sc->info.n_regions;
-	a->product = calloc(1, sizeof *a->product + nr * sizeof a->product->stock[0]);
-	if (!a->product)
-		fail(L, sc, "not enough memory");
-	struct ddb_product *p = &a->product->product;
-	struct at at = { sc, e, w, "" };
-	field_text(L, &at, "sku", REQUIRED, DDB_SKU_MAX, p->sku);
-	if (!p->sku[0])
-		fail(L, sc, "%s: must not be empty", at.field);
-	if (!field_text(L, &at, "name", OPTIONAL, DDB_TITLE_MAX, p->name))
-		copy_field(p->name, sizeof p->name, p->sku, strlen(p->sku));
-	int has_cents = field_count(L, &at, "price_cents", OPTIONAL, 0, &p->price_cents);
-	if (has_cents && p->price_cents > SCENARIO_PRICE_MAX_CENTS)
-		fail(L, sc, "%s: must be at most %lld", at.field, (long long)SCENARIO_PRICE_MAX_CENTS);
-	if (!has_cents)
-		field_price(L, &at, "price", REQUIRED, &p->price_cents);
-	else if (field_get(L, &at, "price", OPTIONAL))
-		fail(L, sc, "%s: give price or price_cents, not both", at.field);
-	struct product_reading pr = { L, sc, a->product, "" };
-	char f[160];
-	join_field(f, sizeof f, w, "components");
-	pr.field = f;
-	int ty = getf(L, e, "components");
-	if (ty == LUA_TTABLE)
-		read_count_map(L, sc, lua_gettop(L), f, 1, put_component, &pr);
-	else if (ty != LUA_TNIL)
-		fail(L, sc, "%s: must be a table of sku = quantity", f);
-	lua_pop(L, 1);
-	join_field(f, sizeof f, w, "stock");
-	ty = getf(L, e, "stock");
-	int t = lua_gettop(L);
-	if (ty == LUA_TTABLE) {
-		check_map_keys(L, sc, t, regidx, f, "region", "regions");
-		for (size_t r = 0; r < nr; r++) {
-			char rf[256];
-			snprintf(rf, sizeof rf, "%s.%s", f, sc->info.regions[r]);
-			if (getf(L, t, sc->info.regions[r]) != LUA_TNIL) {
-				a->product->stock[r] = count_at(L, sc, -1, rf, 0);
-				add_units(L, sc, rf, a->product->stock[r], 1);
-			}
-			lua_pop(L, 1);
-		}
-	} else if (ty != LUA_TNIL) {
-		fail(L, sc, "%s: must be a table region = quantity", f);
-	}
-	lua_settop(L, t - 1);
-}
-
 /* actions[i].step = { action =, target =, ..., ["for"] = seconds }: a
  * failure step's fields (one target), started as a client starts one. */
-static void parse_step_action(lua_State *L, struct scenario *sc, int e, const char *w,
-                              int regidx, struct scenario_action *a)
+void scn_parse_step_action(lua_State *L, struct scenario *sc, int e, const char *w,
+                                  int regidx, struct scenario_action *a)
 {
 	static const char *const keys[] = { "action", "target", "latency", "jitter", "from", "to",
 		                            "oneway", "probability", "delay", "for", NULL };
-	check_keys(L, sc, e, keys, w);
+	scn_check_keys(L, sc, e, keys, w);
 	a->step = calloc(1, sizeof *a->step);
 	if (!a->step)
-		fail(L, sc, "not enough memory");
+		scn_fail(L, sc, "not enough memory");
 	struct scenario_failure *f = &a->step->f;
 	char af[96];
-	join_field(af, sizeof af, w, "action");
+	scn_join_field(af, sizeof af, w, "action");
 	getf(L, e, "action");
 	const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
 	for (int k = FAILURE_DOWN; k <= FAILURE_RESTART; k++)
 		if (strcmp(name, action_names[k]) == 0)
 			f->action = k;
 	if (f->action == 0)
-		fail(L, sc, "%s: must be a failure action (\"down\", \"up\", \"slow\", "
-		            "\"partition\", \"heal\", \"drop\", ...), not \"%.32s\"", af, name);
+		scn_fail(L, sc, "%s: must be a failure action (\"down\", \"up\", \"slow\", "
+		                "\"partition\", \"heal\", \"drop\", ...), not \"%.32s\"", af, name);
 	lua_pop(L, 1);
 	/* The ends a client may start too: heal takes a partition's fields,
 	 * restart a crash's target. */
@@ -1209,139 +835,20 @@ static void parse_step_action(lua_State *L, struct scenario *sc, int e, const ch
 	const struct step_rule *rule = &step_rules[f->action];
 	for (int k = 0; k < SF_N; k++) {
 		if (getf(L, e, step_field_names[k]) != LUA_TNIL && !(rule->allows & SF(k)))
-			fail(L, sc, "%s.%s: not a field of a \"%s\" step", w, step_field_names[k],
-			     action_names[action]);
+			scn_fail(L, sc, "%s.%s: not a field of a \"%s\" step", w, step_field_names[k],
+			         action_names[action]);
 		lua_pop(L, 1);
 	}
 	struct step_targets tg = { .n = 1 };
 	tg.names[0][0] = '\0';
 	for (int k = 0; k < SF_N; k++)
-		read_step_field(L, sc, regidx, e, w, (enum step_field)k, f, &tg);
+		scn_read_step_field(L, sc, regidx, e, w, (enum step_field)k, f, &tg);
 	f->action = action;
 	if (tg.n != 1)
-		fail(L, sc, "%s.target: one node only", w);
+		scn_fail(L, sc, "%s.target: one node only", w);
 	copy_field(f->target, sizeof f->target, tg.names[0], strlen(tg.names[0]));
-	struct at at = { sc, e, w, "" };
-	field_time(L, &at, "for", OPTIONAL, &a->step->for_us);
-}
-
-/* actions[i].customer = { op = "create" | "update" | "delete", id =,
- * unique_id =, zip =, city =, state =, name =, email =, changed = { ... } } */
-static void parse_customer_action(lua_State *L, struct scenario *sc, int e, const char *w,
-                                  struct scenario_action *a)
-{
-	static const char *const keys[] = { "op",    "id",   "unique_id", "zip",     "city",
-		                            "state", "name", "email",     "changed", NULL };
-	static const char *const fields[] = { "unique_id", "zip", "city", "state", "name",
-		                              "email" };
-	check_keys(L, sc, e, keys, w);
-	a->customer = calloc(1, sizeof *a->customer);
-	if (!a->customer)
-		fail(L, sc, "not enough memory");
-	struct customer_request *q = a->customer;
-	struct at at = { sc, e, w, "" };
-	char op[16] = "";
-	field_text(L, &at, "op", REQUIRED, sizeof op, op);
-	q->op = strcmp(op, "create") == 0 ? CUSTOMER_CREATE : strcmp(op, "update") == 0
-	        ? CUSTOMER_UPDATE : strcmp(op, "delete") == 0 ? CUSTOMER_DELETE : 0;
-	if (!q->op)
-		fail(L, sc, "%s: must be \"create\", \"update\" or \"delete\"", at.field);
-	field_text(L, &at, "id", REQUIRED, DDB_NAME_MAX, q->c.id);
-	field_text(L, &at, "unique_id", OPTIONAL, DDB_NAME_MAX, q->c.unique_id);
-	field_count(L, &at, "zip", OPTIONAL, 0, &q->c.zip_prefix);
-	field_text(L, &at, "city", OPTIONAL, DDB_TITLE_MAX, q->c.city);
-	field_text(L, &at, "state", OPTIONAL, DDB_NAME_MAX, q->c.state);
-	field_text(L, &at, "name", OPTIONAL, DDB_TITLE_MAX, q->c.name);
-	field_text(L, &at, "email", OPTIONAL, DDB_TITLE_MAX, q->c.email);
-	if (getf(L, e, "changed") == LUA_TTABLE) {
-		int t = lua_gettop(L);
-		size_t n = list_len(L, sc, t, "changed");
-		for (size_t i = 0; i < n; i++) {
-			lua_rawgeti(L, t, (lua_Integer)(i + 1));
-			const char *name = lua_tostring(L, -1);
-			size_t k = 0;
-			while (k < sizeof fields / sizeof fields[0] && (!name || strcmp(name, fields[k]) != 0))
-				k++;
-			if (k == sizeof fields / sizeof fields[0])
-				fail(L, sc, "%s.changed[%zu]: not a customer field", w, i + 1);
-			q->changed |= 1u << k;
-			lua_pop(L, 1);
-		}
-	}
-	lua_pop(L, 1);
-}
-
-/* actions = { { at = T, KIND = ... }, ... } in time order: see
- * ddbsim-lua(7), RECORDED SESSIONS. */
-static void parse_actions(lua_State *L, struct scenario *sc, int T, int regidx)
-{
-	static const char *const keys[] = { "at",   "order",    "commit", "product", "customer",
-		                            "step", "end_step", "checks", NULL };
-	int ty = getf(L, T, "actions");
-	int t = lua_gettop(L);
-	if (ty == LUA_TNIL) {
-		lua_pop(L, 1);
-		return;
-	}
-	if (ty != LUA_TTABLE)
-		fail(L, sc, "actions: must be a list of { at = ..., order = { ... } | ... }");
-	size_t n = list_len(L, sc, t, "actions");
-	if (n > SCENARIO_ACTIONS_MAX)
-		fail(L, sc, "actions: more than %d", SCENARIO_ACTIONS_MAX);
-	sc->info.actions = calloc(n ? n : 1, sizeof *sc->info.actions);
-	if (!sc->info.actions)
-		fail(L, sc, "not enough memory");
-	for (size_t i = 0; i < n; i++) {
-		struct scenario_action *a = &sc->info.actions[i];
-		char w[32];
-		snprintf(w, sizeof w, "actions[%zu]", i + 1);
-		if (lua_rawgeti(L, t, (lua_Integer)(i + 1)) != LUA_TTABLE)
-			fail(L, sc, "%s: must be a table { at = ..., order = { ... } | ... }", w);
-		int e = lua_gettop(L);
-		check_keys(L, sc, e, keys, w);
-		sc->info.n_actions = i + 1;
-		struct at at = { sc, e, w, "" };
-		field_time(L, &at, "at", REQUIRED, &a->at_us);
-		if (i > 0 && a->at_us < a[-1].at_us)
-			fail(L, sc, "%s: earlier than the action before (actions are in time order)",
-			     at.field);
-		int kinds = 0;
-		for (int k = 1; keys[k]; k++)
-			if (getf(L, e, keys[k]) != LUA_TNIL)
-				kinds++, a->kind = k;
-		lua_settop(L, e);
-		if (kinds != 1)
-			fail(L, sc, "%s: must hold one of order, commit, product, customer, step, "
-			            "end_step or checks", w);
-		char sub[64];
-		join_field(sub, sizeof sub, w, keys[a->kind]);
-		int v = lua_gettop(L) + 1;
-		ty = getf(L, e, keys[a->kind]);
-		if (a->kind == ACTION_COMMIT) {
-			string_at(L, sc, v, sub, DDB_NAME_MAX, a->order.region);
-			long r = lookup(L, regidx, v);
-			if (r < 0)
-				fail(L, sc, "%s: unknown region \"%s\"", sub, a->order.region);
-			a->region = (size_t)r;
-		} else if (a->kind == ACTION_END_STEP) {
-			a->step_id = (long)count_at(L, sc, v, sub, 1);
-		} else if (a->kind == ACTION_CHECKS) {
-			if (ty != LUA_TBOOLEAN || !lua_toboolean(L, v))
-				fail(L, sc, "%s: must be true", sub);
-		} else if (ty != LUA_TTABLE) {
-			fail(L, sc, "%s: must be a table", sub);
-		} else if (a->kind == ACTION_ORDER) {
-			parse_order_action(L, sc, v, sub, regidx, a);
-		} else if (a->kind == ACTION_PRODUCT) {
-			parse_product_action(L, sc, v, sub, regidx, a);
-		} else if (a->kind == ACTION_CUSTOMER) {
-			parse_customer_action(L, sc, v, sub, a);
-		} else {
-			parse_step_action(L, sc, v, sub, regidx, a);
-		}
-		lua_settop(L, t);
-	}
-	lua_settop(L, t - 1);
+	struct scn_at at = { sc, e, w, "" };
+	scn_field_time(L, &at, "for", OPTIONAL, &a->step->for_us);
 }
 
 /* scn_validate(sc, scenario_table) */
@@ -1352,21 +859,21 @@ int scn_validate(lua_State *L)
 	                                    "failures", "checks",     "actions",  NULL };
 	struct scenario *sc = lua_touserdata(L, 1);
 	const int T = 2;
-	check_keys(L, sc, T, keys, "");
+	scn_check_keys(L, sc, T, keys, "");
 	lua_newtable(L); /* region name -> index */
 	int regidx = lua_gettop(L);
 	lua_newtable(L); /* sku -> index */
 	int skuidx = lua_gettop(L);
 
-	struct at top = { sc, T, "", "" };
-	if (!field_text(L, &top, "name", OPTIONAL, DDB_NAME_MAX, sc->info.name))
-		default_name(sc);
+	struct scn_at top = { sc, T, "", "" };
+	if (!scn_field_text(L, &top, "name", OPTIONAL, DDB_NAME_MAX, sc->info.name))
+		    default_name(sc);
 	int ty = getf(L, T, "description");
 	if (ty != LUA_TNIL && ty != LUA_TSTRING)
-		fail(L, sc, "description: must be a string");
+		scn_fail(L, sc, "description: must be a string");
 	lua_pop(L, 1);
-	if (!field_time(L, &top, "duration", OPTIONAL | POSITIVE, &sc->info.duration_us))
-		sc->info.duration_us = (int64_t)(DEFAULT_DURATION_S * 1e6);
+	if (!scn_field_time(L, &top, "duration", OPTIONAL | POSITIVE, &sc->info.duration_us))
+		    sc->info.duration_us = (int64_t)(DEFAULT_DURATION_S * 1e6);
 
 	parse_regions(L, sc, T, regidx);
 	parse_catalog(L, sc, T, regidx, skuidx);
@@ -1375,7 +882,7 @@ int scn_validate(lua_State *L)
 	parse_workload(L, sc, T, regidx);
 	parse_rules(L, sc, T);
 	parse_checks(L, sc, T);
-	parse_actions(L, sc, T, regidx);
+	scn_parse_actions(L, sc, T, regidx);
 	return 0;
 }
 /* Stable merge sort (the C library's qsort is not stable). */

@@ -54,7 +54,8 @@ tests_unit_test_memory_LDADD = $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_scenario
 tests_unit_test_scenario_SOURCES = tests/unit/test_scenario.c src/scenario.c \
-	src/scenario_limits.c src/scenario_sandbox.c src/scenario_parse.c src/scenario_customers.c \
+	src/scenario_limits.c src/scenario_sandbox.c src/scenario_parse.c src/scenario_fields.c \
+	src/scenario_actions.c src/scenario_customers.c \
 	src/scenario_int.h src/script_watchdog.c src/prng.c src/utf8.c
 tests_unit_test_scenario_CFLAGS = $(UNIT_CFLAGS) $(LUA_CFLAGS) $(CJSON_CFLAGS)
 tests_unit_test_scenario_LDADD = $(UNIT_LIBS) $(LUA_LIBS) $(CJSON_LIBS)

@@ -37,7 +37,8 @@ FUZZ_CONFIG_SRC = tests/fuzz/fuzz_config.c src/config_file.c
 FUZZ_WIRE_SRC = tests/fuzz/fuzz_wire.c src/wire.c
 FUZZ_BROKER_QUEUES_SRC = tests/fuzz/fuzz_broker_queues.c
 FUZZ_SCENARIO_SRC = tests/fuzz/fuzz_scenario.c src/scenario.c src/scenario_limits.c \
-	src/scenario_sandbox.c src/scenario_parse.c src/scenario_customers.c src/script_watchdog.c src/utf8.c src/prng.c
+	src/scenario_sandbox.c src/scenario_parse.c src/scenario_fields.c src/scenario_actions.c \
+	src/scenario_customers.c src/script_watchdog.c src/utf8.c src/prng.c
 FUZZ_NODES_SRC = tests/fuzz/fuzz_nodes.c src/node.c
 FUZZ_QUEUED_WRITES_SRC = tests/fuzz/fuzz_queued_writes.c src/queued_writes.c src/node.c
 # The API's parsers sit beside its endpoints, which reach the whole engine:
