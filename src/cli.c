@@ -1,7 +1,8 @@
 /*
  * cli.c - parses the command line, finds the config, scenario, data
- * directory and seed, runs the engine and prints the report.  The only file
- * of the core that writes to stdout.
+ * directory and seed, runs the engine and prints the report.  With sweep.c
+ * (--runs) and shrink.c (--shrink), the only files of the core that write
+ * to stdout.
  */
 #include "cli.h"
 
@@ -22,6 +23,9 @@
 #include "node.h"
 #include "scenario.h"
 #include "report.h"
+#include "run_pool.h"
+#include "shrink.h"
+#include "sweep.h"
 #include "world.h"
 #include "util.h"
 
@@ -59,6 +63,14 @@ static const char usage_text[] =
     "                       a parameter the scenario reads with ddbsim.param (run)\n"
     "  -n, --runs N         run N seeds from --seed on, and print each failing seed\n"
     "                       with the command that reproduces it (run)\n"
+    "  -j, --jobs J         run --runs or --shrink in J worker processes (default:\n"
+    "                       the number of cores; 1 with server-backed stores)\n"
+    "      --shrink         when the run fails a check: search for the smallest\n"
+    "                       failure schedule and workload that still fail it, and\n"
+    "                       write it as a scenario (run)\n"
+    "      --shrink-out FILE\n"
+    "                       where --shrink writes it (default:\n"
+    "                       ./NAME-seed-S.shrunk.lua)\n"
     "  -D, --check-determinism\n"
     "                       run twice and compare the event traces and final states\n"
     "  -L, --latency S      node set NAME slow: added latency, seconds (0-3600)\n"
@@ -78,6 +90,7 @@ static const char usage_text[] =
     "  ddbsim run -c my.conf customers.lua    other stores, as my.conf says\n"
     "  ddbsim drain -d ddbsim-data            after a kill -9 of a run\n"
     "  ddbsim run chaos.lua --runs 200 --seed 1\n"
+    "  ddbsim run chaos.lua --seed 17 --shrink  a failing seed's smallest failure\n"
     "  ddbsim node set boston down            boston starts down in later runs\n"
     "See ddbsim(1), ddbsim.conf(5) and ddbsim-lua(7).\n";
 
@@ -95,6 +108,9 @@ struct cli {
 	const char *args[8]; /* positional arguments after the command */
 	size_t n_args;
 	unsigned long runs;
+	unsigned jobs; /* 0: not given */
+	int shrink;
+	const char *shrink_out;
 	int check_determinism;
 	int64_t latency_us, jitter_us; /* -1: not given */
 	int trace;
@@ -190,6 +206,9 @@ static int take_operands(struct cli *c, int n, char **words)
 	return 0;
 }
 
+/* Long options without a short form. */
+enum { OPT_SHRINK = 256, OPT_SHRINK_OUT };
+
 static int parse_args(struct cli *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -200,6 +219,9 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "param", required_argument, NULL, 'p' },
 		{ "runs", required_argument, NULL, 'n' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "shrink", no_argument, NULL, OPT_SHRINK },
+		{ "shrink-out", required_argument, NULL, OPT_SHRINK_OUT },
 		{ "check-determinism", no_argument, NULL, 'D' },
 		{ "latency", required_argument, NULL, 'L' },
 		{ "jitter", required_argument, NULL, 'J' },
@@ -212,7 +234,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 	int ch;
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, ":c:d:s:r:b:p:n:DL:J:tqhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:d:s:r:b:p:n:j:DL:J:tqhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': c->config_path = optarg; break;
 		case 'd': c->data_dir = optarg; break;
@@ -245,6 +267,16 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			c->runs = (unsigned long)v;
 			break;
 		}
+		case 'j': {
+			uint64_t v;
+			if (parse_uint(optarg, RUN_POOL_WORKERS_MAX, &v) != 0 || v < 1)
+				return usage_error("--jobs needs a whole number from 1 to %d (digits only), "
+				                   "not '%s'", RUN_POOL_WORKERS_MAX, optarg);
+			c->jobs = (unsigned)v;
+			break;
+		}
+		case OPT_SHRINK: c->shrink = 1; break;
+		case OPT_SHRINK_OUT: c->shrink_out = optarg; break;
 		case 'D': c->check_determinism = 1; break;
 		case 'L':
 		case 'J': {
@@ -447,58 +479,34 @@ static void print_schedule(void *ctx, const struct scenario_info *si)
 	fflush(stdout);
 }
 
-static void print_reproduce(const struct cli *c, const struct engine_options *o, uint64_t seed)
+static void print_reproduce(const struct engine_options *o, uint64_t seed)
 {
-	printf("  reproduce: ddbsim run %s --seed %" PRIu64, o->scenario_path, seed);
-	if (strcmp(o->cfg->path, BUILT_IN_CONFIG) != 0)
-		printf(" -c %s", o->cfg->path);
-	printf(" -d %s", o->data_dir);
-	for (size_t i = 0; i < c->n_params; i++)
-		printf(" --param %s=%s", c->params[i].key, c->params[i].value);
-	printf("\n");
+	sweep_print_command(stdout, "  reproduce: ", o->scenario_path, o,
+	                    strcmp(o->cfg->path, BUILT_IN_CONFIG) != 0, 1, seed);
 }
 
-/* --runs N: seeds S .. S+N-1; prints each failing seed and how to rerun it. */
+/* --runs N [--jobs J]: seeds S .. S+N-1 (sweep.c). */
 static int cmd_runs(const struct cli *c, struct engine_options *o)
 {
-	uint64_t first = o->seed;
-	unsigned long failed = 0;
-	char err[2048];
-	o->on_loaded = NULL;
-	for (unsigned long i = 0; i < c->runs; i++) {
-		o->seed = first + i;
-		struct run_result res;
-		if (engine_run(o, &res, err, sizeof err) != 0) {
-			fprintf(stderr, "ddbsim: seed %" PRIu64 ": %s\n", o->seed, err);
-			run_result_free(&res);
-			return EXIT_USAGE;
-		}
-		if (res.interrupted) {
-			printf("%lu runs from seed %" PRIu64 ": %lu passed, %lu failed, then seed %" PRIu64
-			       " was interrupted\n", i, first, i - failed, failed, o->seed);
-			fflush(stdout);
-			int rc = report_interrupted(&res, o);
-			run_result_free(&res);
-			return rc;
-		}
-		if (res.failed_checks) {
-			failed++;
-			printf("FAIL seed %" PRIu64 ":", o->seed);
-			for (size_t k = 0; k < res.checks.n; k++)
-				if (!res.checks.v[k].ok)
-					printf(" %s", res.checks.v[k].name);
-			printf("\n");
-			print_reproduce(c, o, o->seed);
-		} else if (!c->quiet) {
-			printf("ok   seed %" PRIu64 " (state_hash %016" PRIx64 ", %" PRIu64 " orders)\n",
-			       o->seed, res.state_hash, res.metrics->orders_accepted);
-		}
-		fflush(stdout);
-		run_result_free(&res);
-	}
-	printf("%lu runs from seed %" PRIu64 ": %lu passed, %lu failed\n", c->runs, first,
-	       c->runs - failed, failed);
-	return failed ? EXIT_CHECK_FAILED : EXIT_CHECKS_HOLD;
+	struct sweep_options so = {
+		.runs = c->runs,
+		.jobs = c->jobs ? c->jobs : sweep_default_jobs(o->cfg),
+		.quiet = c->quiet,
+		.config_given = strcmp(o->cfg->path, BUILT_IN_CONFIG) != 0,
+	};
+	return sweep_run(&so, o);
+}
+
+/* --seed S --shrink [--shrink-out FILE] [--jobs J] (shrink.c). */
+static int cmd_shrink(const struct cli *c, struct engine_options *o)
+{
+	struct shrink_options so = {
+		.jobs = c->jobs ? c->jobs : sweep_default_jobs(o->cfg),
+		.quiet = c->quiet,
+		.config_given = strcmp(o->cfg->path, BUILT_IN_CONFIG) != 0,
+		.out_path = c->shrink_out,
+	};
+	return shrink_run(&so, o);
 }
 
 /* --check-determinism: the same run twice must give the same event trace
@@ -535,7 +543,7 @@ static int cmd_determinism(const struct cli *c, struct engine_options *o)
 	printf("second run: trace %016" PRIx64 "  state %016" PRIx64 "\n", b.trace_hash, b.state_hash);
 	printf("%s\n", same ? "deterministic: both runs are the same" : "NOT DETERMINISTIC");
 	if (!same)
-		print_reproduce(c, o, o->seed);
+		print_reproduce(o, o->seed);
 	int rc = !same || a.failed_checks || b.failed_checks ? EXIT_CHECK_FAILED : EXIT_CHECKS_HOLD;
 	if (a.failed_checks)
 		printf("and checks failed: see `ddbsim run` with this seed\n");
@@ -677,13 +685,20 @@ static int check_command(const struct cli *c, enum cli_command *cmd)
 		return usage_error("--runs and --check-determinism go with run");
 	if (c->runs && c->check_determinism)
 		return usage_error("--runs and --check-determinism do not go together");
+	if ((c->shrink || c->shrink_out) && (*cmd != CMD_RUN || c->runs || c->check_determinism))
+		return usage_error("--shrink and --shrink-out go with a single run (not with --runs "
+		                   "or --check-determinism)");
+	if (c->shrink_out && !c->shrink)
+		return usage_error("--shrink-out goes with --shrink");
+	if (c->jobs && !c->runs && !c->shrink)
+		return usage_error("--jobs goes with --runs or --shrink");
 	if ((c->latency_us >= 0 || c->jitter_us >= 0) &&
 	    !(is_node && c->n_args >= 3 && strcmp(c->args[0], "set") == 0 &&
 	      strcmp(c->args[2], "slow") == 0))
 		return usage_error("--latency and --jitter go with node set NAME slow");
-	if (c->report_path && (is_plugins || is_node || c->runs || c->check_determinism))
+	if (c->report_path && (is_plugins || is_node || c->runs || c->check_determinism || c->shrink))
 		return usage_error("--report goes with a single run, drain or check (not with --runs, "
-		                   "--check-determinism, plugins or node)");
+		                   "--shrink, --check-determinism, plugins or node)");
 	return 0;
 }
 
@@ -802,6 +817,8 @@ static int cmd_stores(const struct cli *c, enum cli_command cmd, struct engine_o
 		print_banner(c, cmd, o);
 		if (c->runs)
 			rc = cmd_runs(c, o);
+		else if (c->shrink)
+			rc = cmd_shrink(c, o);
 		else if (c->check_determinism)
 			rc = cmd_determinism(c, o);
 		else

@@ -30,7 +30,11 @@ src_libddbsim_la_SOURCES = \
 	src/state_hash.c src/state_hash.h \
 	src/report.c src/report.h \
 	src/utf8.c src/utf8.h \
-	src/engine.c src/engine.h
+	src/engine.c src/engine.h \
+	src/run_pool.c src/run_pool.h \
+	src/sweep.c src/sweep.h \
+	src/shrink.c src/shrink.h \
+	src/shrink_script.c src/shrink_script.h
 src_libddbsim_la_CFLAGS = $(AM_CFLAGS) $(LUA_CFLAGS) $(INIH_CFLAGS) $(CJSON_CFLAGS)
 src_libddbsim_la_LIBADD = $(LUA_LIBS) $(INIH_LIBS) $(CJSON_LIBS)
 
