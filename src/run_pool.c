@@ -294,41 +294,31 @@ static void forward_stop(struct run_pool *p, int *forwarded)
 			kill(p->w[k].pid, (int)*stop);
 }
 
-int run_pool_run(struct run_pool *p, size_t n, run_pool_job_fn *job, run_pool_result_fn *result,
-                 void *ctx, char *err, size_t errlen)
+/* Hands out jobs and collects results until every job handed out is back. */
+static int pool_loop(struct run_pool *p, struct pool_run *pr, struct run_pool_result *r,
+                     struct pollfd *fds, size_t *who, run_pool_result_fn *result,
+                     void *ctx, char *err, size_t errlen)
 {
-	struct pool_run *pr = calloc(1, sizeof *pr);
-	struct run_pool_result *r = malloc(sizeof *r);
-	struct pollfd *fds = calloc(p->n, sizeof *fds);
-	size_t *who = calloc(p->n, sizeof *who);
-	uint64_t *seeds = calloc(p->n, sizeof *seeds);
-	if (!pr || !r || !fds || !who || !seeds) {
-		free(pr), free(r), free(fds), free(who), free(seeds);
-		return errorf(err, errlen, "out of memory");
-	}
-	*pr = (struct pool_run){ .p = p, .n = n, .job = job, .ctx = ctx, .seeds = seeds };
 	int stop = 0, forwarded = 0, rc = 0;
 	for (;;) {
 		forward_stop(p, &forwarded);
 		if (forwarded)
 			stop = 1;
-		size_t nfds = 0, alive = 0;
+		size_t nfds = 0;
 		for (size_t k = 0; k < p->n; k++) {
 			struct worker *w = &p->w[k];
 			if (!stop)
 				hand_out(pr, w);
-			alive += w->pid > 0;
 			if (w->busy) {
 				fds[nfds] = (struct pollfd){ w->from_fd, POLLIN, 0 };
 				who[nfds++] = k;
 			}
 		}
 		if (nfds == 0) {
-			if (!stop && pr->next < n)
+			if (!stop && pr->next < pr->n)
 				rc = errorf(err, errlen, "no worker is left to run the seeds");
 			break;
 		}
-		(void)alive;
 		if (poll(fds, nfds, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -343,7 +333,7 @@ int run_pool_run(struct run_pool *p, size_t n, run_pool_job_fn *job, run_pool_re
 			if (got != 1) {
 				memset(r, 0, sizeof *r);
 				r->index = w->job;
-				r->seed = seeds[who[i]];
+				r->seed = pr->seeds[who[i]];
 				r->outcome = RUN_POOL_ERROR;
 				describe_death(w, r);
 			}
@@ -353,7 +343,29 @@ int run_pool_run(struct run_pool *p, size_t n, run_pool_job_fn *job, run_pool_re
 				stop = 1;
 		}
 	}
-	free(pr), free(r), free(fds), free(who), free(seeds);
+	return rc;
+}
+
+int run_pool_run(struct run_pool *p, size_t n, run_pool_job_fn *job, run_pool_result_fn *result,
+                 void *ctx, char *err, size_t errlen)
+{
+	struct pool_run *pr = calloc(1, sizeof *pr);
+	struct run_pool_result *r = malloc(sizeof *r);
+	struct pollfd *fds = calloc(p->n, sizeof *fds);
+	size_t *who = calloc(p->n, sizeof *who);
+	uint64_t *seeds = calloc(p->n, sizeof *seeds);
+	int rc = 0;
+	if (!pr || !r || !fds || !who || !seeds) {
+		rc = errorf(err, errlen, "out of memory");
+	} else {
+		*pr = (struct pool_run){ .p = p, .n = n, .job = job, .ctx = ctx, .seeds = seeds };
+		rc = pool_loop(p, pr, r, fds, who, result, ctx, err, errlen);
+	}
+	free(pr);
+	free(r);
+	free(fds);
+	free(who);
+	free(seeds);
 	return rc;
 }
 
