@@ -224,7 +224,8 @@ struct run_pool *run_pool_start(const struct engine_options *base, unsigned work
 		p->w[p->n++] = (struct worker){ pid, jobs[1], results[0], 0, 0 };
 	}
 	if (p->n < workers) {
-		run_pool_stop(p);
+		char ignored[256];
+		run_pool_stop(p, ignored, sizeof ignored);
 		return NULL;
 	}
 	return p;
@@ -369,19 +370,28 @@ int run_pool_run(struct run_pool *p, size_t n, run_pool_job_fn *job, run_pool_re
 	return rc;
 }
 
-void run_pool_stop(struct run_pool *p)
+int run_pool_stop(struct run_pool *p, char *err, size_t errlen)
 {
 	if (!p)
-		return;
+		return 0;
+	int rc = 0;
 	for (size_t k = 0; k < p->n; k++)
 		close(p->w[k].to_fd);
 	for (size_t k = 0; k < p->n; k++) {
-		int status;
+		int status = 0;
+		pid_t got = 0;
 		if (p->w[k].pid > 0)
-			while (waitpid(p->w[k].pid, &status, 0) < 0 && errno == EINTR)
+			while ((got = waitpid(p->w[k].pid, &status, 0)) < 0 && errno == EINTR)
 				;
+		/* A worker ends with 0: anything else (a sanitizer's report, a
+		 * crash between two jobs) is an error of the command. */
+		if (got > 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0) && rc == 0)
+			rc = errorf(err, errlen, "worker %zu ended with %s %d", k + 1,
+			            WIFSIGNALED(status) ? "signal" : "status",
+			            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 		close(p->w[k].from_fd);
 	}
 	free(p->w);
 	free(p);
+	return rc;
 }

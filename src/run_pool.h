@@ -74,8 +74,9 @@ typedef int run_pool_result_fn(void *ctx, const struct run_pool_result *r);
 int run_pool_run(struct run_pool *p, size_t n, run_pool_job_fn *job, run_pool_result_fn *result,
                  void *ctx, char *err, size_t errlen);
 
-/* Stops the workers (they remove their directories) and frees the pool. */
-void run_pool_stop(struct run_pool *p);
+/* Stops the workers (they remove their directories) and frees the pool.
+ * 0, or -1 with err set when a worker did not end with status 0. */
+int run_pool_stop(struct run_pool *p, char *err, size_t errlen);
 
 /* rm -r dir (not following symbolic links); 0, or -1 with err set. */
 int run_pool_remove_tree(const char *dir, char *err, size_t errlen);

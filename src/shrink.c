@@ -569,7 +569,10 @@ int shrink_run(const struct shrink_options *so, struct engine_options *o)
 		rc = shrink_with_pool(sh);
 	}
 	fflush(stdout);
-	run_pool_stop(sh->pool);
+	if (run_pool_stop(sh->pool, err, sizeof err) != 0 && rc <= EXIT_CHECK_FAILED) {
+		fprintf(stderr, "ddbsim: %s\n", err);
+		rc = EXIT_USAGE;
+	}
 	if (run_pool_remove_tree(sh->dir, err, sizeof err) != 0)
 		fprintf(stderr, "ddbsim: %s\n", err);
 	free(sh);

@@ -232,7 +232,10 @@ int sweep_run(const struct sweep_options *so, struct engine_options *o)
 		}
 	}
 	fflush(stdout);
-	run_pool_stop(pool);
+	if (run_pool_stop(pool, err, sizeof err) != 0 && rc <= EXIT_CHECK_FAILED) {
+		fprintf(stderr, "ddbsim: %s\n", err);
+		rc = EXIT_USAGE;
+	}
 	for (size_t i = 0; i < RUN_POOL_WINDOW; i++)
 		forget_line(&s->lines[i]);
 	free(s);
