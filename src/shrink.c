@@ -52,6 +52,9 @@ struct shrinker {
 	const struct candidate *batch;
 	unsigned batch_first;  /* the trial number of batch[0] */
 	int *reproduced;
+	uint64_t *hashes;      /* the state hash of each trial of the batch */
+	uint64_t original_hash;
+	uint64_t found_hash;   /* the state hash of the candidate first_failing found */
 	char original_failed[1024]; /* the original run: failed checks */
 	int original_outcome;
 	char original_msg[2048];
@@ -98,6 +101,7 @@ static int trial_result(void *ctx, const struct run_pool_result *r)
 	}
 	if (!sh->batch) { /* the original run */
 		sh->original_outcome = r->outcome;
+		sh->original_hash = r->state_hash;
 		copy_str(sh->original_failed, sizeof sh->original_failed, r->failed);
 		copy_str(sh->original_msg, sizeof sh->original_msg, r->msg);
 		return 0;
@@ -106,6 +110,7 @@ static int trial_result(void *ctx, const struct run_pool_result *r)
 		snprintf(sh->first_error, sizeof sh->first_error, "trial %u: %s",
 		         sh->batch_first + (unsigned)r->index, r->msg);
 	sh->reproduced[r->index] = r->outcome == RUN_POOL_FAILED && list_has(r->failed, sh->target);
+	sh->hashes[r->index] = r->state_hash;
 	return 0;
 }
 
@@ -121,7 +126,10 @@ static long first_failing(struct shrinker *sh, const struct candidate *c, size_t
 		if (m == 0)
 			return -1;
 		int *reproduced = calloc(m, sizeof *reproduced);
-		if (!reproduced) {
+		uint64_t *hashes = calloc(m, sizeof *hashes);
+		if (!reproduced || !hashes) {
+			free(reproduced);
+			free(hashes);
 			fprintf(stderr, "ddbsim: out of memory\n");
 			return -2;
 		}
@@ -142,6 +150,7 @@ static long first_failing(struct shrinker *sh, const struct candidate *c, size_t
 		sh->batch = &c[start];
 		sh->batch_first = sh->trials;
 		sh->reproduced = reproduced;
+		sh->hashes = hashes;
 		if (!bad && run_pool_run(sh->pool, m, trial_job, trial_result, sh, err, sizeof err) != 0) {
 			fprintf(stderr, "ddbsim: %s\n", err);
 			bad = 1;
@@ -156,7 +165,10 @@ static long first_failing(struct shrinker *sh, const struct candidate *c, size_t
 		for (size_t i = 0; i < m && found < 0; i++)
 			if (reproduced[i])
 				found = (long)(start + i);
+		if (found >= 0)
+			sh->found_hash = hashes[found - (long)start];
 		free(reproduced);
+		free(hashes);
 		if (bad || sh->stop_signal)
 			return -2;
 		if (found >= 0)
@@ -501,9 +513,18 @@ static int shrink_with_pool(struct shrinker *sh)
 		       sh->target, from);
 		fflush(stdout);
 	}
-	/* The scenario rewritten with its whole schedule must fail as the
-	 * original does, or nothing the search finds can be trusted. */
+	/* The scenario rewritten with its whole schedule must run as the
+	 * original does (the same final state), or nothing the search finds
+	 * can be trusted. */
 	long same = first_failing(sh, &cur, 1);
+	if (same == 0 && sh->found_hash != sh->original_hash) {
+		fprintf(stderr, "ddbsim: %s rewritten with its own failure schedule fails %s but does "
+		                "not run the same (state hash %016" PRIx64 ", not %016" PRIx64 "): it "
+		                "cannot be shrunk\n", sh->o->scenario_path, sh->target, sh->found_hash,
+		        sh->original_hash);
+		free(cur.steps);
+		return EXIT_USAGE;
+	}
 	if (same == 0)
 		rc = shrink_rounds(sh, &cur) != 0 ? -1 : 0;
 	if (same == -2 || rc < 0) {
