@@ -231,21 +231,24 @@ struct run_pool *run_pool_start(const struct engine_options *base, unsigned work
 	return p;
 }
 
-/* How a worker that stopped answering ended, for the message. */
-static void describe_death(struct worker *w, struct run_pool_result *r)
+/* How worker k, which stopped answering, ended, for the message; its
+ * stores stay where they are. */
+static void describe_death(struct run_pool *p, size_t k, struct run_pool_result *r)
 {
+	struct worker *w = &p->w[k];
 	int status = 0;
 	pid_t got = waitpid(w->pid, &status, 0);
 	w->pid = 0;
+	char how[64];
 	if (got > 0 && WIFSIGNALED(status))
-		snprintf(r->msg, sizeof r->msg, "the worker running seed %llu was killed by signal %d",
-		         (unsigned long long)r->seed, WTERMSIG(status));
+		snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(status));
 	else if (got > 0 && WIFEXITED(status))
-		snprintf(r->msg, sizeof r->msg, "the worker running seed %llu exited with status %d "
-		         "before it finished", (unsigned long long)r->seed, WEXITSTATUS(status));
+		snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
 	else
-		snprintf(r->msg, sizeof r->msg, "the worker running seed %llu stopped answering",
-		         (unsigned long long)r->seed);
+		snprintf(how, sizeof how, "stopped answering");
+	snprintf(r->msg, sizeof r->msg, "the worker running seed %llu %s before the seed finished "
+	         "(its stores stay in %.1024s/worker-%zu)", (unsigned long long)r->seed, how,
+	         p->base->data_dir, k + 1);
 }
 
 struct pool_run {
@@ -336,7 +339,7 @@ static int pool_loop(struct run_pool *p, struct pool_run *pr, struct run_pool_re
 				r->index = w->job;
 				r->seed = pr->seeds[who[i]];
 				r->outcome = RUN_POOL_ERROR;
-				describe_death(w, r);
+				describe_death(p, who[i], r);
 			}
 			w->busy = 0;
 			finished(pr, r->index);

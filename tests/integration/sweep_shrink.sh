@@ -123,6 +123,29 @@ if script -qec true /dev/null >/dev/null 2>&1; then
 	pass "the progress line shows on a terminal, not with -q or without a terminal"
 fi
 
+# A worker's script watchdog (script_watchdog.c, restarted in each forked
+# worker) still stops a call stuck in C: the sweep says which seed and where
+# its stores stayed, and exits 2.
+sed 's/^data_dir.*/&\nlua_time_limit_ms = 300/' "$CONF" > "$TMP/c.conf"
+cat > "$TMP/cloop.lua" <<'LUA'
+local shop = require "shop"
+return shop.scenario {
+  duration = 2,
+  regions = { "east", "west" },
+  catalog = { { sku = "A", price = 1, stock = 100000 } },
+  rules = { order = function(o)
+    string.find(string.rep("a", 5000), ".-.-.-.-.-b")
+  end },
+}
+LUA
+rc=0
+timeout 60 "$DDBSIM" run -c "$TMP/c.conf" "$TMP/cloop.lua" --runs 3 --jobs 2 -q -d "$TMP/stuck" \
+	> "$TMP/out" 2> "$TMP/err" || rc=$?
+expect_rc 2 "a sweep whose script is stuck in C"
+expect_err "in hook rules.order: time limit exceeded (300 ms; lua_time_limit_ms) in a library function" "watchdog in a worker"
+expect_err "ddbsim: seed 1: the worker running seed 1 exited with status 2 before the seed finished (its stores stay in $TMP/stuck/worker-" "watchdog in a worker"
+pass "the script watchdog stops a stuck call in a worker; the sweep names the seed (exit 2)"
+
 # --jobs and --shrink go where they belong.
 ddbsim run -c "$CONF" "$SCRIPTS/chaos.lua" --jobs 2 -d "$TMP/u"
 expect_rc 2 "--jobs alone"
