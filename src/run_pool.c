@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "datadir_lock.h"
 #include "engine.h"
 #include "util.h"
 
@@ -118,6 +119,43 @@ static void keep_stores(const char *dir, const char *parent, struct run_pool_res
 	copy_str(r->kept, sizeof r->kept, kept);
 }
 
+/* The most a nodes file may hold to be copied. */
+#define NODES_FILE_MAX (1u << 20)
+
+/* A run starts from the node states kept in its data directory (`ddbsim
+ * node set`): DATA_DIR/nodes is copied to the worker's directory before
+ * each job, as it is.  0, or -1 with err set. */
+static int copy_node_states(const char *parent, const char *dir, char *err, size_t errlen)
+{
+	char from[RUN_POOL_PATH_MAX + 16], to[RUN_POOL_PATH_MAX + 48];
+	snprintf(from, sizeof from, "%s/nodes", parent);
+	snprintf(to, sizeof to, "%s/nodes", dir);
+	FILE *in = fopen(from, "rb");
+	if (!in && errno == ENOENT) {
+		remove(to);
+		return 0;
+	}
+	if (!in)
+		return errorf(err, errlen, "%s: cannot open: %s", from, strerror(errno));
+	char *buf = malloc(NODES_FILE_MAX + 1);
+	size_t n = buf ? fread(buf, 1, NODES_FILE_MAX + 1, in) : 0;
+	int bad = !buf || ferror(in) || n > NODES_FILE_MAX;
+	fclose(in);
+	FILE *out = NULL;
+	if (!bad && datadir_create(dir, err, errlen) != 0)
+		bad = 2;
+	if (!bad && !(out = fopen(to, "wb")))
+		bad = 1;
+	if (out && (fwrite(buf, 1, n, out) != n || ferror(out)))
+		bad = 1;
+	if (out && fclose(out) != 0)
+		bad = 1;
+	free(buf);
+	if (bad == 1)
+		return errorf(err, errlen, "cannot copy %s to %s", from, to);
+	return bad ? -1 : 0;
+}
+
 static void run_job(struct engine_options *o, const struct job_msg *m, const char *parent,
                     struct run_pool_result *r)
 {
@@ -127,6 +165,10 @@ static void run_job(struct engine_options *o, const struct job_msg *m, const cha
 	r->seed = m->job.seed;
 	o->seed = m->job.seed;
 	o->scenario_path = m->job.scenario;
+	if (copy_node_states(parent, o->data_dir, r->msg, sizeof r->msg) != 0) {
+		r->outcome = RUN_POOL_ERROR;
+		return;
+	}
 	if (engine_run(o, &res, r->msg, sizeof r->msg) != 0) {
 		r->outcome = RUN_POOL_ERROR;
 	} else if (res.interrupted) {

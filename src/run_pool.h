@@ -4,8 +4,10 @@
  * one job to the next: a run starts by wiping its stores) and runs the jobs
  * the parent hands it over a pipe, one at a time, answering over another
  * pipe.  A job whose checks fail may keep its stores: the worker renames
- * its directory to DATA_DIR/seed-S.  The parent holds the lock of DATA_DIR
- * for all of them; the workers remove their directories when they stop.
+ * its directory to DATA_DIR/seed-S.  Each job starts from the node states
+ * kept in DATA_DIR/nodes (`ddbsim node set`), copied to the worker's
+ * directory.  The parent holds the lock of DATA_DIR for all of them; the
+ * workers remove their directories when they stop.
  *
  * Forked before any run in the parent, so that each worker starts its own
  * plugins and its own script watchdog (script_watchdog.c resets its thread

@@ -123,6 +123,21 @@ if script -qec true /dev/null >/dev/null 2>&1; then
 	pass "the progress line shows on a terminal, not with -q or without a terminal"
 fi
 
+# The workers start from the node states kept in the data directory (node
+# set), as a single run there does.
+ddbsim run -c "$CONF" "$SCRIPTS/chaos.lua" --seed 2 -q -d "$TMP/kept"
+expect_rc 0 "chaos seed 2"
+ddbsim node set north slow --latency 0.05 -c "$CONF" -d "$TMP/kept"
+expect_rc 0 "node set north slow"
+ddbsim run -c "$CONF" "$SCRIPTS/chaos.lua" --seed 2 -q -d "$TMP/kept"
+expect_rc 0 "chaos seed 2, north slow"
+hash=$(sed -n 's/^all checks hold (state_hash \([0-9a-f]*\))$/\1/p' "$TMP/out")
+[ -n "$hash" ] || fail "no state hash"
+ddbsim run -c "$CONF" "$SCRIPTS/chaos.lua" --seed 1 --runs 2 --jobs 2 -d "$TMP/kept"
+expect_rc 0 "sweep with north slow"
+expect_out "ok   seed 2 (state_hash $hash," "a sweep's seed 2 with north slow"
+pass "a sweep's workers start from the node states of the data directory"
+
 # A worker's script watchdog (script_watchdog.c, restarted in each forked
 # worker) still stops a call stuck in C: the sweep says which seed and where
 # its stores stayed, and exits 2.
