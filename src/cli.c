@@ -90,7 +90,7 @@ static const char usage_text[] =
     "  ddbsim run -c my.conf customers.lua    other stores, as my.conf says\n"
     "  ddbsim drain -d ddbsim-data            after a kill -9 of a run\n"
     "  ddbsim run chaos.lua --runs 200 --seed 1\n"
-    "  ddbsim run chaos.lua --seed 17 --shrink  a failing seed's smallest failure\n"
+    "  ddbsim run chaos.lua --seed 17 --shrink --shrink-out small.lua\n"
     "  ddbsim node set boston down            boston starts down in later runs\n"
     "See ddbsim(1), ddbsim.conf(5) and ddbsim-lua(7).\n";
 
