@@ -368,62 +368,6 @@ static int shrink_rounds(struct shrinker *sh, struct candidate *cur)
 	return 0;
 }
 
-/* ---- the schedule as steps ----------------------------------------------------- */
-
-struct keyed_step {
-	struct shrink_step st;
-	size_t index; /* in the expanded list */
-};
-
-static int by_step_then_index(const void *a, const void *b)
-{
-	const struct keyed_step *x = a, *y = b;
-	if (x->st.start.step != y->st.start.step)
-		return x->st.start.step < y->st.start.step ? -1 : 1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* The schedule as the script gave it, one step per target, in the order
- * the script listed them (which keeps the order of steps at the same
- * time). */
-static int steps_of(const struct scenario_info *si, struct candidate *c)
-{
-	struct keyed_step *k = calloc(si->n_failures ? si->n_failures : 1, sizeof *k);
-	unsigned char *used = calloc(si->n_failures ? si->n_failures : 1, 1);
-	c->steps = calloc(si->n_failures ? si->n_failures : 1, sizeof *c->steps);
-	if (!k || !used || !c->steps) {
-		free(k);
-		free(used);
-		return -1;
-	}
-	size_t n = 0;
-	for (size_t i = 0; i < si->n_failures; i++) {
-		const struct scenario_failure *f = &si->failures[i];
-		if (f->ends)
-			continue;
-		k[n].st.start = *f;
-		k[n].st.start.has_end = 0;
-		k[n].st.duration_us = -1;
-		k[n].index = i;
-		for (size_t j = i + 1; f->has_end && j < si->n_failures; j++) {
-			const struct scenario_failure *g = &si->failures[j];
-			if (g->ends && !used[j] && g->step == f->step && strcmp(g->target, f->target) == 0) {
-				used[j] = 1;
-				k[n].st.duration_us = g->at_us - f->at_us;
-				break;
-			}
-		}
-		n++;
-	}
-	qsort(k, n, sizeof *k, by_step_then_index);
-	for (size_t i = 0; i < n; i++)
-		c->steps[i] = k[i].st;
-	c->n = n;
-	free(k);
-	free(used);
-	return 0;
-}
-
 /* Loads the scenario as the seed's run does, for its schedule. */
 static int load_steps(struct shrinker *sh, struct candidate *c, char *err, size_t errlen)
 {
@@ -443,7 +387,7 @@ static int load_steps(struct shrinker *sh, struct candidate *c, char *err, size_
 	                                            errlen);
 	if (!sc)
 		return -1;
-	int rc = steps_of(scenario_info(sc), c);
+	int rc = shrink_script_steps(scenario_info(sc), &c->steps, &c->n);
 	scenario_free(sc);
 	return rc != 0 ? errorf(err, errlen, "out of memory") : 0;
 }

@@ -1,5 +1,6 @@
 /*
- * shrink_script.c - writes a shrunk scenario (see shrink_script.h): the
+ * shrink_script.c - shrunk scenarios (see shrink_script.h): a loaded
+ * scenario's schedule as the steps a script writes, and the file: the
  * original script as a function, then its failures replaced and its rates
  * scaled.  Times are written in seconds with six decimals, which the
  * scenario parser reads back to the same microsecond.
@@ -13,6 +14,63 @@
 #include <string.h>
 
 #include "util.h"
+
+/* ---- the schedule as steps ------------------------------------------------ */
+
+struct keyed_step {
+	struct shrink_step st;
+	size_t index; /* in the expanded list */
+};
+
+static int by_step_then_index(const void *a, const void *b)
+{
+	const struct keyed_step *x = a, *y = b;
+	if (x->st.start.step != y->st.start.step)
+		return x->st.start.step < y->st.start.step ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+int shrink_script_steps(const struct scenario_info *si, struct shrink_step **out, size_t *n_out)
+{
+	struct keyed_step *k = calloc(si->n_failures ? si->n_failures : 1, sizeof *k);
+	unsigned char *used = calloc(si->n_failures ? si->n_failures : 1, 1);
+	struct shrink_step *steps = calloc(si->n_failures ? si->n_failures : 1, sizeof *steps);
+	if (!k || !used || !steps) {
+		free(k);
+		free(used);
+		free(steps);
+		return -1;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < si->n_failures; i++) {
+		const struct scenario_failure *f = &si->failures[i];
+		if (f->ends)
+			continue;
+		k[n].st.start = *f;
+		k[n].st.start.has_end = 0;
+		k[n].st.duration_us = -1;
+		k[n].index = i;
+		for (size_t j = i + 1; f->has_end && j < si->n_failures; j++) {
+			const struct scenario_failure *g = &si->failures[j];
+			if (g->ends && !used[j] && g->step == f->step && strcmp(g->target, f->target) == 0) {
+				used[j] = 1;
+				k[n].st.duration_us = g->at_us - f->at_us;
+				break;
+			}
+		}
+		n++;
+	}
+	qsort(k, n, sizeof *k, by_step_then_index);
+	for (size_t i = 0; i < n; i++)
+		steps[i] = k[i].st;
+	*out = steps;
+	*n_out = n;
+	free(k);
+	free(used);
+	return 0;
+}
+
+/* ---- writing ------------------------------------------------------------------ */
 
 /* The original script, whole; NULL with err set. */
 static char *read_source(const char *path, size_t *len, char *err, size_t errlen)

@@ -33,6 +33,13 @@ struct shrink_script {
 	double customer_scale;  /* workload.customers.rate x this */
 };
 
+/* The failure schedule of a loaded scenario as steps: one per target (a
+ * step with several targets is expanded into one per target), each start
+ * with the duration to its end, in the order the script listed them (which
+ * keeps the order of steps at the same time).  *out is malloc'd (the
+ * caller frees it).  0, or -1 out of memory. */
+int shrink_script_steps(const struct scenario_info *si, struct shrink_step **out, size_t *n_out);
+
 /* Writes the scenario to path (replacing it whole); 0, or -1 with err set. */
 int shrink_script_write(const struct shrink_script *s, const char *path, char *err,
                         size_t errlen);

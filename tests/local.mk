@@ -69,6 +69,11 @@ tests_unit_test_engine_SOURCES = tests/unit/test_engine.c tests/unit/plugin_fixt
 tests_unit_test_engine_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_engine_LDADD = src/libddbsim.la $(UNIT_LIBS)
 
+check_PROGRAMS += tests/unit/test_shrink_script
+tests_unit_test_shrink_script_SOURCES = tests/unit/test_shrink_script.c
+tests_unit_test_shrink_script_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_shrink_script_LDADD = src/libddbsim.la $(UNIT_LIBS)
+
 TESTS += $(check_PROGRAMS)
 
 # --- test plugins: built from the public header alone --------------------
