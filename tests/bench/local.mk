@@ -18,7 +18,8 @@ bench: tests/bench/bench_orders$(EXEEXT) ddbsim$(EXEEXT) $(pkglib_LTLIBRARIES)
 		$(top_srcdir)/tests/bench/bench.conf $(BENCH_ORDERS) $(BENCH_RSS_ORDERS)
 .PHONY: bench
 
-# make bench-sweep: the same chaos.lua seeds with --jobs 1 and --jobs 2, and
+# make bench-sweep: the same chaos.lua seeds with --jobs 1 and --jobs 2 (paired
+# rounds), and
 # the ratio of their runs per second (the target on 2 cores: >= 1.7).
 BENCH_SWEEP_RUNS = 400
 bench-sweep: ddbsim$(EXEEXT) $(pkglib_LTLIBRARIES)
