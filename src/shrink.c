@@ -44,7 +44,9 @@ struct shrinker {
 	struct run_pool *pool;
 	char target[1024];     /* the check that must keep failing */
 	char dir[RUN_POOL_PATH_MAX - 64]; /* where the trial scripts go */
-	unsigned trials;
+	unsigned trials;        /* trial runs made */
+	unsigned searched;      /* of them, those a search one at a time makes: the budget, and
+	                           what is reported (the same whatever --jobs is) */
 	int stop_signal;       /* a trial was interrupted */
 	char where[16];
 	char first_error[2100]; /* the first trial that ended in an error */
@@ -121,8 +123,8 @@ static long first_failing(struct shrinker *sh, const struct candidate *c, size_t
 	char err[2048], path[4300];
 	for (size_t start = 0; start < n; start += sh->so->jobs) {
 		size_t m = n - start < sh->so->jobs ? n - start : sh->so->jobs;
-		if (sh->trials + m > SHRINK_TRIALS_MAX)
-			m = SHRINK_TRIALS_MAX - sh->trials;
+		if (sh->searched + m > SHRINK_TRIALS_MAX)
+			m = SHRINK_TRIALS_MAX - sh->searched;
 		if (m == 0)
 			return -1;
 		int *reproduced = calloc(m, sizeof *reproduced);
@@ -167,6 +169,7 @@ static long first_failing(struct shrinker *sh, const struct candidate *c, size_t
 				found = (long)(start + i);
 		if (found >= 0)
 			sh->found_hash = hashes[found - (long)start];
+		sh->searched += found >= 0 ? (unsigned)(found - (long)start) + 1 : (unsigned)m;
 		free(reproduced);
 		free(hashes);
 		if (bad || sh->stop_signal)
@@ -220,7 +223,7 @@ static void say(const struct shrinker *sh, const struct candidate *cur, const ch
 	if (sh->so->quiet)
 		return;
 	printf("  after %u trials: %s: %zu step%s, orders x%g, customer operations x%g still "
-	       "fail %s\n", sh->trials, what, cur->n, cur->n == 1 ? "" : "s", cur->order_scale,
+	       "fail %s\n", sh->searched, what, cur->n, cur->n == 1 ? "" : "s", cur->order_scale,
 	       cur->customer_scale, sh->target);
 	fflush(stdout);
 }
@@ -435,7 +438,7 @@ static int run_original(struct shrinker *sh, int *status)
 static int interrupted(const struct shrinker *sh)
 {
 	fprintf(stderr, "ddbsim: shrinking interrupted (%s) after %u trials: nothing was written\n",
-	        report_signal_name(sh->stop_signal), sh->trials);
+	        report_signal_name(sh->stop_signal), sh->searched);
 	return 128 + sh->stop_signal;
 }
 
@@ -502,7 +505,10 @@ static int shrink_with_pool(struct shrinker *sh)
 	printf("shrunk from %zu steps to %zu (%zu to %zu with the end of each step that has a "
 	       "duration), orders x%g, customer operations x%g, in %u trials: %s fails %s\n",
 	       from, cur.n, from_expanded, expanded(&cur), cur.order_scale, cur.customer_scale,
-	       sh->trials, out, sh->target);
+	       sh->searched, out, sh->target);
+	if (sh->trials != sh->searched && !sh->so->quiet)
+		printf("(%u runs with --jobs %u: a round's trials run %u at a time)\n", sh->trials,
+		       sh->so->jobs, sh->so->jobs);
 	sweep_print_command(stdout, "run it: ", out, sh->o, sh->so->config_given, 0, sh->seed);
 	free(cur.steps);
 	return EXIT_CHECK_FAILED;
