@@ -39,6 +39,7 @@ struct run_pool {
 	const struct engine_options *base;
 	struct worker *w;
 	size_t n;
+	struct sigaction old_sigpipe; /* restored when the pool stops */
 };
 
 /* 1 read whole, 0 end of file before anything, -1 error or a short message. */
@@ -228,7 +229,11 @@ struct run_pool *run_pool_start(const struct engine_options *base, unsigned work
 	p->base = base;
 	/* A worker that dies must not take the parent with it when it is
 	 * handed its next job. */
-	signal(SIGPIPE, SIG_IGN);
+	struct sigaction ignore;
+	memset(&ignore, 0, sizeof ignore);
+	ignore.sa_handler = SIG_IGN;
+	sigemptyset(&ignore.sa_mask);
+	sigaction(SIGPIPE, &ignore, &p->old_sigpipe);
 	fflush(stdout);
 	fflush(stderr);
 	for (size_t k = 0; k < workers; k++) {
@@ -436,6 +441,7 @@ int run_pool_stop(struct run_pool *p, char *err, size_t errlen)
 			            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 		close(p->w[k].from_fd);
 	}
+	sigaction(SIGPIPE, &p->old_sigpipe, NULL);
 	free(p->w);
 	free(p);
 	return rc;
