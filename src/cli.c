@@ -1,7 +1,8 @@
 /*
  * cli.c - parses the command line, finds the config, scenario, data
- * directory and seed, runs the engine and prints the report.  The only file
- * of the core that writes to stdout.
+ * directory and seed, runs the engine and prints the report.  With sweep.c
+ * (--runs) and shrink.c (--shrink), the only files of the core that write
+ * to stdout.
  */
 #include "cli.h"
 
@@ -24,6 +25,9 @@
 #include "report.h"
 #include "report_html.h"
 #include "serve.h"
+#include "run_pool.h"
+#include "shrink.h"
+#include "sweep.h"
 #include "world.h"
 #include "util.h"
 
@@ -66,6 +70,14 @@ static const char usage_text[] =
     "                       a parameter the scenario reads with ddbsim.param (run)\n"
     "  -n, --runs N         run N seeds from --seed on, and print each failing seed\n"
     "                       with the command that reproduces it (run)\n"
+    "  -j, --jobs J         run --runs or --shrink in J worker processes (default:\n"
+    "                       the number of cores; 1 with server-backed stores)\n"
+    "      --shrink         when the run fails a check: search for the smallest\n"
+    "                       failure schedule and workload that still fail it, and\n"
+    "                       write it as a scenario (run)\n"
+    "      --shrink-out FILE\n"
+    "                       where --shrink writes it (default:\n"
+    "                       ./NAME-seed-S.shrunk.lua)\n"
     "  -D, --check-determinism\n"
     "                       run twice and compare the event traces and final states\n"
     "  -L, --latency S      node set NAME slow: added latency, seconds (0-3600)\n"
@@ -94,6 +106,7 @@ static const char usage_text[] =
     "  ddbsim run -c my.conf customers.lua    other stores, as my.conf says\n"
     "  ddbsim drain -d ddbsim-data            after a kill -9 of a run\n"
     "  ddbsim run chaos.lua --runs 200 --seed 1\n"
+    "  ddbsim run chaos.lua --seed 17 --shrink --shrink-out small.lua\n"
     "  ddbsim node set boston down            boston starts down in later runs\n"
     "See ddbsim(1), ddbsim.conf(5) and ddbsim-lua(7).\n";
 
@@ -112,6 +125,9 @@ struct cli {
 	const char *args[8]; /* positional arguments after the command */
 	size_t n_args;
 	unsigned long runs;
+	unsigned jobs; /* 0: not given */
+	int shrink;
+	const char *shrink_out;
 	int check_determinism;
 	int64_t latency_us, jitter_us; /* -1: not given */
 	int trace;
@@ -211,7 +227,8 @@ static int take_operands(struct cli *c, int n, char **words)
 }
 
 /* Options without a short form. */
-enum { OPT_LISTEN = 1000, OPT_SPEED, OPT_TOKEN_FILE, OPT_RECORD, OPT_HTML };
+enum { OPT_LISTEN = 1000, OPT_SPEED, OPT_TOKEN_FILE, OPT_RECORD, OPT_HTML, OPT_SHRINK,
+       OPT_SHRINK_OUT };
 
 static int parse_args(struct cli *c, int argc, char **argv)
 {
@@ -223,6 +240,9 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "param", required_argument, NULL, 'p' },
 		{ "runs", required_argument, NULL, 'n' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "shrink", no_argument, NULL, OPT_SHRINK },
+		{ "shrink-out", required_argument, NULL, OPT_SHRINK_OUT },
 		{ "check-determinism", no_argument, NULL, 'D' },
 		{ "latency", required_argument, NULL, 'L' },
 		{ "jitter", required_argument, NULL, 'J' },
@@ -240,7 +260,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 	int ch;
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, ":c:d:s:r:b:p:n:DL:J:tqhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:d:s:r:b:p:n:j:DL:J:tqhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': c->config_path = optarg; break;
 		case 'd': c->data_dir = optarg; break;
@@ -273,6 +293,16 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			c->runs = (unsigned long)v;
 			break;
 		}
+		case 'j': {
+			uint64_t v;
+			if (parse_uint(optarg, RUN_POOL_WORKERS_MAX, &v) != 0 || v < 1)
+				return usage_error("--jobs needs a whole number from 1 to %d (digits only), "
+				                   "not '%s'", RUN_POOL_WORKERS_MAX, optarg);
+			c->jobs = (unsigned)v;
+			break;
+		}
+		case OPT_SHRINK: c->shrink = 1; break;
+		case OPT_SHRINK_OUT: c->shrink_out = optarg; break;
 		case 'D': c->check_determinism = 1; break;
 		case OPT_LISTEN: c->listen = optarg; break;
 		case OPT_TOKEN_FILE: c->token_file = optarg; break;
@@ -490,132 +520,77 @@ static void print_schedule(void *ctx, const struct scenario_info *si)
 	fflush(stdout);
 }
 
-/* Appends " " and word to out (of len bytes, truncated to fit), in single
- * quotes when the shell would read it otherwise. */
-static void append_word(char *out, size_t len, const char *word)
+/* The command that reproduces the run of seed (sweep.c quotes it). */
+static void format_reproduce(const struct engine_options *o, uint64_t seed, char *out, size_t len)
 {
-	size_t n = strlen(out); /* < len */
-	int plain = *word != '\0';
-	for (const char *p = word; *p && plain; p++)
-		plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-		               "/._-=,:+@%", *p) != NULL;
-	if (plain) {
-		snprintf(out + n, len - n, " %s", word);
-		return;
-	}
-	n += (size_t)snprintf(out + n, len - n, " '");
-	for (const char *p = word; *p && n < len; p++)
-		n += *p == '\'' ? (size_t)snprintf(out + n, len - n, "'\\''")
-		                : (size_t)snprintf(out + n, len - n, "%c", *p);
-	if (n < len)
-		snprintf(out + n, len - n, "'");
+	sweep_format_command(out, len, o->scenario_path, o, strcmp(o->cfg->path, BUILT_IN_CONFIG) != 0,
+	                     1, seed);
 }
 
-/* The command that reproduces the run of seed: the scenario, seed, config,
- * data directory and parameters. */
-static void format_reproduce(const struct cli *c, const struct engine_options *o, uint64_t seed,
-                             char *out, size_t len)
-{
-	char word[64];
-	snprintf(out, len, "ddbsim run");
-	append_word(out, len, o->scenario_path);
-	snprintf(word, sizeof word, "%" PRIu64, seed);
-	append_word(out, len, "--seed");
-	append_word(out, len, word);
-	if (strcmp(o->cfg->path, BUILT_IN_CONFIG) != 0) {
-		append_word(out, len, "-c");
-		append_word(out, len, o->cfg->path);
-	}
-	append_word(out, len, "-d");
-	append_word(out, len, o->data_dir);
-	for (size_t i = 0; i < c->n_params; i++) {
-		char param[4096];
-		snprintf(param, sizeof param, "%s=%s", c->params[i].key, c->params[i].value);
-		append_word(out, len, "--param");
-		append_word(out, len, param);
-	}
-}
-
-static void print_reproduce(const struct cli *c, const struct engine_options *o, uint64_t seed)
+static void print_reproduce(const struct engine_options *o, uint64_t seed)
 {
 	char cmd[REPRODUCE_MAX];
-	format_reproduce(c, o, seed, cmd, sizeof cmd);
+	format_reproduce(o, seed, cmd, sizeof cmd);
 	printf("  reproduce: %s\n", cmd);
 }
 
-/* --runs --html: a row per seed, and the page at the end. */
-static int html_runs_add(struct report_html_runs *rows, const struct cli *c,
-                         const struct engine_options *o, const struct run_result *res)
+/* --runs --html: each seed's row, in seed order, as the sweep prints it. */
+struct html_rows {
+	struct report_html_runs rows;
+	const struct engine_options *o;
+	int failed; /* out of memory */
+};
+
+static void html_row(void *ctx, const struct sweep_seed *seed)
 {
+	struct html_rows *h = ctx;
 	char cmd[REPRODUCE_MAX];
-	format_reproduce(c, o, o->seed, cmd, sizeof cmd);
-	if (report_html_runs_add(rows, o->seed, res, cmd) == 0)
-		return 0;
-	fprintf(stderr, "ddbsim: --html: out of memory\n");
-	return -1;
+	format_reproduce(h->o, seed->seed, cmd, sizeof cmd);
+	if (!h->failed && report_html_runs_add(&h->rows, seed->seed, seed->failed, seed->state_hash,
+	                                       seed->orders, seed->checks, seed->details,
+	                                       cmd) != 0) {
+		fprintf(stderr, "ddbsim: --html: out of memory\n");
+		h->failed = 1;
+	}
 }
 
-static int html_runs_commit(struct report_html *html, struct report_html_runs *rows)
-{
-	char err[2048];
-	if (report_html_commit_runs(html, rows, err, sizeof err) == 0)
-		return 0;
-	fprintf(stderr, "ddbsim: cannot write the HTML report: %s\n", err);
-	return -1;
-}
-
-/* --runs N: seeds S .. S+N-1; prints each failing seed and how to rerun it. */
+/* --runs N [--jobs J]: seeds S .. S+N-1 (sweep.c); with --html, the table
+ * of the seeds. */
 static int cmd_runs(const struct cli *c, struct engine_options *o, struct report_html *html)
 {
-	uint64_t first = o->seed;
-	unsigned long failed = 0;
-	char err[2048];
-	o->on_loaded = NULL;
-	struct report_html_runs rows;
-	report_html_runs_init(&rows, o->scenario_path);
-	for (unsigned long i = 0; i < c->runs; i++) {
-		o->seed = first + i;
-		struct run_result res;
-		if (engine_run(o, &res, err, sizeof err) != 0) {
-			fprintf(stderr, "ddbsim: seed %" PRIu64 ": %s\n", o->seed, err);
-			run_result_free(&res);
-			report_html_runs_free(&rows);
-			return EXIT_USAGE;
+	struct html_rows h = { .o = o };
+	report_html_runs_init(&h.rows, o->scenario_path);
+	struct sweep_options so = {
+		.runs = c->runs,
+		.jobs = c->jobs ? c->jobs : sweep_default_jobs(o->cfg),
+		.quiet = c->quiet,
+		.config_given = strcmp(o->cfg->path, BUILT_IN_CONFIG) != 0,
+		.on_seed = html->file.f ? html_row : NULL,
+		.on_seed_ctx = &h,
+	};
+	int rc = sweep_run(&so, o);
+	if (html->file.f && (rc == EXIT_CHECKS_HOLD || rc == EXIT_CHECK_FAILED)) {
+		char err[2048];
+		if (h.failed || report_html_commit_runs(html, &h.rows, err, sizeof err) != 0) {
+			if (!h.failed)
+				fprintf(stderr, "ddbsim: cannot write the HTML report: %s\n", err);
+			rc = EXIT_USAGE;
 		}
-		if (res.interrupted) {
-			printf("%lu runs from seed %" PRIu64 ": %lu passed, %lu failed, then seed %" PRIu64
-			       " was interrupted\n", i, first, i - failed, failed, o->seed);
-			fflush(stdout);
-			int rc = report_interrupted(&res, o);
-			run_result_free(&res);
-			report_html_runs_free(&rows);
-			return rc;
-		}
-		if (html->file.f && html_runs_add(&rows, c, o, &res) != 0) {
-			run_result_free(&res);
-			report_html_runs_free(&rows);
-			return EXIT_USAGE;
-		}
-		if (res.failed_checks) {
-			failed++;
-			printf("FAIL seed %" PRIu64 ":", o->seed);
-			for (size_t k = 0; k < res.checks.n; k++)
-				if (!res.checks.v[k].ok)
-					printf(" %s", res.checks.v[k].name);
-			printf("\n");
-			print_reproduce(c, o, o->seed);
-		} else if (!c->quiet) {
-			printf("ok   seed %" PRIu64 " (state_hash %016" PRIx64 ", %" PRIu64 " orders)\n",
-			       o->seed, res.state_hash, res.metrics->orders_accepted);
-		}
-		fflush(stdout);
-		run_result_free(&res);
 	}
-	printf("%lu runs from seed %" PRIu64 ": %lu passed, %lu failed\n", c->runs, first,
-	       c->runs - failed, failed);
-	int html_failed = html->file.f && html_runs_commit(html, &rows) != 0;
-	report_html_runs_free(&rows);
-	return html_failed ? EXIT_USAGE : failed ? EXIT_CHECK_FAILED : EXIT_CHECKS_HOLD;
+	report_html_runs_free(&h.rows);
+	return rc;
+}
+
+/* --seed S --shrink [--shrink-out FILE] [--jobs J] (shrink.c). */
+static int cmd_shrink(const struct cli *c, struct engine_options *o)
+{
+	struct shrink_options so = {
+		.jobs = c->jobs ? c->jobs : sweep_default_jobs(o->cfg),
+		.quiet = c->quiet,
+		.config_given = strcmp(o->cfg->path, BUILT_IN_CONFIG) != 0,
+		.out_path = c->shrink_out,
+	};
+	return shrink_run(&so, o);
 }
 
 /* --check-determinism: the same run twice must give the same event trace
@@ -652,7 +627,7 @@ static int cmd_determinism(const struct cli *c, struct engine_options *o)
 	printf("second run: trace %016" PRIx64 "  state %016" PRIx64 "\n", b.trace_hash, b.state_hash);
 	printf("%s\n", same ? "deterministic: both runs are the same" : "NOT DETERMINISTIC");
 	if (!same)
-		print_reproduce(c, o, o->seed);
+		print_reproduce(o, o->seed);
 	int rc = !same || a.failed_checks || b.failed_checks ? EXIT_CHECK_FAILED : EXIT_CHECKS_HOLD;
 	if (a.failed_checks)
 		printf("and checks failed: see `ddbsim run` with this seed\n");
@@ -796,15 +771,22 @@ static int check_command(const struct cli *c, enum cli_command *cmd)
 		return usage_error("--listen, --speed, --token-file and --record go with serve");
 	if (c->runs && c->check_determinism)
 		return usage_error("--runs and --check-determinism do not go together");
+	if ((c->shrink || c->shrink_out) && (*cmd != CMD_RUN || c->runs || c->check_determinism))
+		return usage_error("--shrink and --shrink-out go with a single run (not with --runs "
+		                   "or --check-determinism)");
+	if (c->shrink_out && !c->shrink)
+		return usage_error("--shrink-out goes with --shrink");
+	if (c->jobs && !c->runs && !c->shrink)
+		return usage_error("--jobs goes with --runs or --shrink");
 	if ((c->latency_us >= 0 || c->jitter_us >= 0) &&
 	    !(is_node && c->n_args >= 3 && strcmp(c->args[0], "set") == 0 &&
 	      strcmp(c->args[2], "slow") == 0))
 		return usage_error("--latency and --jitter go with node set NAME slow");
-	if (c->html_path && (*cmd != CMD_RUN || c->check_determinism))
+	if (c->html_path && (*cmd != CMD_RUN || c->check_determinism || c->shrink))
 		return usage_error("--html goes with run (one run, or --runs)");
-	if (c->report_path && (is_plugins || is_node || c->runs || c->check_determinism))
+	if (c->report_path && (is_plugins || is_node || c->runs || c->check_determinism || c->shrink))
 		return usage_error("--report goes with a single run, drain or check (not with --runs, "
-		                   "--check-determinism, plugins or node)");
+		                   "--shrink, --check-determinism, plugins or node)");
 	return 0;
 }
 
@@ -888,7 +870,7 @@ static int cmd_once(const struct cli *c, enum cli_command cmd, struct engine_opt
 	} else {
 		rc = finish_report(c, &res, rf, o);
 		char cmdline[REPRODUCE_MAX];
-		format_reproduce(c, o, o->seed, cmdline, sizeof cmdline);
+		format_reproduce(o, o->seed, cmdline, sizeof cmdline);
 		if (html->file.f && report_html_commit_run(html, &res, cmdline, err, sizeof err) != 0) {
 			fprintf(stderr, "ddbsim: cannot write the HTML report: %s\n", err);
 			rc = EXIT_USAGE;
@@ -998,6 +980,8 @@ static int cmd_stores(const struct cli *c, enum cli_command cmd, struct engine_o
 			rc = cmd_serve(c, o, &rf);
 		else if (c->runs)
 			rc = cmd_runs(c, o, &html);
+		else if (c->shrink)
+			rc = cmd_shrink(c, o);
 		else if (c->check_determinism)
 			rc = cmd_determinism(c, o);
 		else

@@ -39,7 +39,11 @@ src_libddbsim_la_SOURCES = \
 	src/api_customers.c src/api_compat.c src/api_faults.c \
 	src/api_events.c src/api_metrics.c \
 	src/api_static.c \
-	src/serve.c src/serve.h
+	src/serve.c src/serve.h \
+	src/run_pool.c src/run_pool.h \
+	src/sweep.c src/sweep.h \
+	src/shrink.c src/shrink.h \
+	src/shrink_script.c src/shrink_script.h
 # report_html.c includes www/report/www_report.h, generated (www/local.mk).
 nodist_src_libddbsim_la_SOURCES = www/report/www_report.h
 src_libddbsim_la_CPPFLAGS = $(AM_CPPFLAGS) -Iwww/report

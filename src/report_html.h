@@ -46,8 +46,12 @@ struct report_html_runs {
 
 void report_html_runs_init(struct report_html_runs *r, const char *scenario);
 /* 0, or -1 when out of memory. */
-int report_html_runs_add(struct report_html_runs *r, uint64_t seed, const struct run_result *res,
-                         const char *command);
+/* A seed of the sweep: failed, its state hash, orders accepted, the names
+ * of its failed checks (one per line) and their details (in that order,
+ * separated by '\x1f'), and the command that reproduces it. */
+int report_html_runs_add(struct report_html_runs *r, uint64_t seed, int failed,
+                         uint64_t state_hash, uint64_t accepted, const char *checks,
+                         const char *details, const char *command);
 /* Writes the page; the rows go with it (r keeps only its counts). */
 int report_html_commit_runs(struct report_html *h, struct report_html_runs *r, char *err,
                             size_t errlen);

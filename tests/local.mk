@@ -75,6 +75,11 @@ tests_unit_test_report_html_SOURCES = tests/unit/test_report_html.c
 tests_unit_test_report_html_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_report_html_LDADD = src/libddbsim.la $(UNIT_LIBS)
 
+check_PROGRAMS += tests/unit/test_shrink_script
+tests_unit_test_shrink_script_SOURCES = tests/unit/test_shrink_script.c
+tests_unit_test_shrink_script_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_shrink_script_LDADD = src/libddbsim.la $(UNIT_LIBS)
+
 TESTS += $(check_PROGRAMS)
 
 # --- test plugins: built from the public header alone --------------------
@@ -96,6 +101,15 @@ tests_plugins_wrongkind_la_CPPFLAGS = -I$(top_srcdir)/src
 tests_plugins_noops_la_SOURCES = tests/plugins/noops.c
 tests_plugins_noops_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_noops_la_CPPFLAGS = -I$(top_srcdir)/src
+# buggy: the SQLite plugin of the build tree with two typical bugs, for
+# sweep_shrink.sh (and plugin authors: README, "Testing a plugin under faults").
+if BUILD_SQLITE
+check_LTLIBRARIES += tests/plugins/buggy.la
+tests_plugins_buggy_la_SOURCES = tests/plugins/buggy.c
+tests_plugins_buggy_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_buggy_la_CPPFLAGS = -I$(top_srcdir)/src \
+	-DBUGGY_INNER_PLUGIN='"$(abs_top_builddir)/plugins/storage/sqlite/.libs/sqlite.so"'
+endif
 
 # --- integration tests --------------------------------------------------
 include tests/integration/local.mk

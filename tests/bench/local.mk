@@ -5,7 +5,7 @@ tests_bench_bench_orders_SOURCES = tests/bench/bench_orders.c
 tests_bench_bench_orders_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(CJSON_CFLAGS)
 tests_bench_bench_orders_LDADD = $(SQLITE_LIBS) $(CJSON_LIBS)
 CLEANFILES += $(EXTRA_PROGRAMS)
-EXTRA_DIST += tests/bench/bench.lua tests/bench/bench.conf
+EXTRA_DIST += tests/bench/bench.lua tests/bench/bench.conf tests/bench/bench_sweep.sh
 
 BENCH_ORDERS = 200000
 BENCH_RSS_ORDERS = 1000000
@@ -37,3 +37,14 @@ bench-serve: tests/bench/http_load$(EXEEXT) tests/bench/plain_mhd$(EXEEXT) ddbsi
 		$(SHELL) $(top_srcdir)/tests/bench/bench_serve.sh ./ddbsim$(EXEEXT) \
 		tests/bench/http_load$(EXEEXT) tests/bench/plain_mhd$(EXEEXT) $(BENCH_SERVE_SECONDS)
 .PHONY: bench-serve
+
+# make bench-sweep: the same chaos.lua seeds with --jobs 1 and --jobs 2 (paired
+# rounds), and
+# the ratio of their runs per second (the target on 2 cores: >= 1.7).
+BENCH_SWEEP_RUNS = 400
+bench-sweep: ddbsim$(EXEEXT) $(pkglib_LTLIBRARIES)
+	@case "$(SAN_CFLAGS)" in *sanitize*) \
+		echo "make bench-sweep: this build has sanitizers: numbers mean little (configure without --enable-sanitizers)";; esac
+	@DDBSIM_PLUGIN_DIR='$(TEST_PLUGIN_DIR)' DDBSIM_SCRIPTDIR='$(abs_top_srcdir)/scripts/lua' \
+		$(SHELL) $(top_srcdir)/tests/bench/bench_sweep.sh ./ddbsim$(EXEEXT) $(BENCH_SWEEP_RUNS)
+.PHONY: bench-sweep

@@ -16,6 +16,7 @@ INTEGRATION_TESTS += \
 	tests/integration/interrupt.sh \
 	tests/integration/check_readonly.sh \
 	tests/integration/chaos.sh \
+	tests/integration/sweep_shrink.sh \
 	tests/integration/script_bounds.sh \
 	tests/integration/workload_rates.sh \
 	tests/integration/rule_contract.sh \
