@@ -230,6 +230,67 @@ static int take_operands(struct cli *c, int n, char **words)
 enum { OPT_LISTEN = 1000, OPT_SPEED, OPT_TOKEN_FILE, OPT_RECORD, OPT_HTML, OPT_SHRINK,
        OPT_SHRINK_OUT };
 
+/* A whole number from min to max for option name; 0, or the usage error's
+ * exit status. */
+static int whole_number(const char *name, const char *arg, uint64_t min, uint64_t max,
+                        uint64_t *out)
+{
+	if (parse_uint(arg, max, out) == 0 && *out >= min)
+		return 0;
+	if (max == UINT64_MAX)
+		return usage_error("%s needs a whole number from %" PRIu64 " to 2^64-1 (digits only), "
+		                   "not '%s'", name, min, arg);
+	return usage_error("%s needs a whole number from %" PRIu64 " to %" PRIu64 " (digits "
+	                   "only), not '%s'", name, min, max, arg);
+}
+
+/* The options that take a number: --seed, --batch, --runs, --jobs,
+ * --latency, --jitter, --speed.  0, or the usage error's exit status. */
+static int take_number(struct cli *c, int ch, const char *arg)
+{
+	uint64_t v;
+	switch (ch) {
+	case 's':
+		c->has_seed = 1;
+		return whole_number("--seed", arg, 0, UINT64_MAX, &c->seed);
+	case 'b':
+		if (whole_number("--batch", arg, 1, 256, &v) != 0)
+			return EXIT_USAGE;
+		c->batch = (long)v;
+		return 0;
+	case 'n':
+		if (whole_number("--runs", arg, 1, 1000000, &v) != 0)
+			return EXIT_USAGE;
+		c->runs = (unsigned long)v;
+		return 0;
+	case 'j':
+		if (whole_number("--jobs", arg, 1, RUN_POOL_WORKERS_MAX, &v) != 0)
+			return EXIT_USAGE;
+		c->jobs = (unsigned)v;
+		return 0;
+	case 'L':
+	case 'J': {
+		int64_t us = parse_seconds(arg);
+		if (us < 0)
+			return usage_error("%s needs seconds from 0 to %d (a decimal such as 0.25), "
+			                   "not '%s'", ch == 'L' ? "--latency" : "--jitter", SECONDS_MAX,
+			                   arg);
+		*(ch == 'L' ? &c->latency_us : &c->jitter_us) = us;
+		return 0;
+	}
+	default: { /* OPT_SPEED */
+		char *end;
+		errno = 0;
+		double d = strtod(arg, &end);
+		if (errno || end == arg || *end || !(d >= 0.01 && d <= SERVE_SPEED_MAX))
+			return usage_error("--speed needs a number from 0.01 to %g, not '%s'",
+			                   SERVE_SPEED_MAX, arg);
+		c->speed = d;
+		return 0;
+	}
+	}
+}
+
 static int parse_args(struct cli *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -268,39 +329,19 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		case 't': c->trace = 1; break;
 		case 'q': c->quiet = 1; break;
 		case 's':
-			if (parse_uint(optarg, UINT64_MAX, &c->seed) != 0)
-				return usage_error("--seed needs a whole number from 0 to 2^64-1 (digits "
-				                   "only), not '%s'", optarg);
-			c->has_seed = 1;
+		case 'b':
+		case 'n':
+		case 'j':
+		case 'L':
+		case 'J':
+		case OPT_SPEED:
+			if (take_number(c, ch, optarg) != 0)
+				return EXIT_USAGE;
 			break;
-		case 'b': {
-			uint64_t v;
-			if (parse_uint(optarg, 256, &v) != 0 || v < 1)
-				return usage_error("--batch needs a whole number from 1 to 256 (digits only), "
-				                   "not '%s'", optarg);
-			c->batch = (long)v;
-			break;
-		}
 		case 'p':
 			if (add_param(c, optarg) != 0)
 				return EXIT_USAGE;
 			break;
-		case 'n': {
-			uint64_t v;
-			if (parse_uint(optarg, 1000000, &v) != 0 || v < 1)
-				return usage_error("--runs needs a whole number from 1 to 1000000 (digits "
-				                   "only), not '%s'", optarg);
-			c->runs = (unsigned long)v;
-			break;
-		}
-		case 'j': {
-			uint64_t v;
-			if (parse_uint(optarg, RUN_POOL_WORKERS_MAX, &v) != 0 || v < 1)
-				return usage_error("--jobs needs a whole number from 1 to %d (digits only), "
-				                   "not '%s'", RUN_POOL_WORKERS_MAX, optarg);
-			c->jobs = (unsigned)v;
-			break;
-		}
 		case OPT_SHRINK: c->shrink = 1; break;
 		case OPT_SHRINK_OUT: c->shrink_out = optarg; break;
 		case 'D': c->check_determinism = 1; break;
@@ -308,26 +349,6 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		case OPT_TOKEN_FILE: c->token_file = optarg; break;
 		case OPT_RECORD: c->record = optarg; break;
 		case OPT_HTML: c->html_path = optarg; break;
-		case OPT_SPEED: {
-			char *end;
-			errno = 0;
-			double v = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(v >= 0.01 && v <= SERVE_SPEED_MAX))
-				return usage_error("--speed needs a number from 0.01 to %g, not '%s'",
-				                   SERVE_SPEED_MAX, optarg);
-			c->speed = v;
-			break;
-		}
-		case 'L':
-		case 'J': {
-			int64_t us = parse_seconds(optarg);
-			if (us < 0)
-				return usage_error("%s needs seconds from 0 to %d (a decimal such as 0.25), "
-				                   "not '%s'", ch == 'L' ? "--latency" : "--jitter",
-				                   SECONDS_MAX, optarg);
-			*(ch == 'L' ? &c->latency_us : &c->jitter_us) = us;
-			break;
-		}
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_CHECKS_HOLD);
