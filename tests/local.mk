@@ -7,9 +7,11 @@ AM_TESTS_ENVIRONMENT = \
 	DDBSIM='$(abs_top_builddir)/ddbsim'; \
 	DDBSIM_PLUGIN_DIR='$(TEST_PLUGIN_DIR)'; \
 	DDBSIM_TEST_PLUGINS='$(abs_top_builddir)/tests/plugins/.libs'; \
+	DDBSIM_BUGGY_PLUGIN_DIR='$(abs_top_builddir)/tests/plugins/buggy/.libs'; \
 	ASAN_OPTIONS="$${ASAN_OPTIONS:-detect_leaks=1}"; \
 	UBSAN_OPTIONS="$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"; \
-	export top_srcdir top_builddir DDBSIM DDBSIM_PLUGIN_DIR DDBSIM_TEST_PLUGINS ASAN_OPTIONS UBSAN_OPTIONS;
+	export top_srcdir top_builddir DDBSIM DDBSIM_PLUGIN_DIR DDBSIM_TEST_PLUGINS DDBSIM_BUGGY_PLUGIN_DIR \
+	       ASAN_OPTIONS UBSAN_OPTIONS;
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
 
@@ -104,10 +106,12 @@ tests_plugins_noops_la_CPPFLAGS = -I$(top_srcdir)/src
 # buggy: the SQLite plugin of the build tree with two typical bugs, for
 # sweep_shrink.sh (and plugin authors: README, "Testing a plugin under faults").
 if BUILD_SQLITE
-check_LTLIBRARIES += tests/plugins/buggy.la
-tests_plugins_buggy_la_SOURCES = tests/plugins/buggy.c
-tests_plugins_buggy_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_buggy_la_CPPFLAGS = -I$(top_srcdir)/src \
+# In a directory of its own: test_loader's scan of tests/plugins expects
+# only its fixtures there.
+check_LTLIBRARIES += tests/plugins/buggy/buggy.la
+tests_plugins_buggy_buggy_la_SOURCES = tests/plugins/buggy/buggy.c
+tests_plugins_buggy_buggy_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_buggy_buggy_la_CPPFLAGS = -I$(top_srcdir)/src \
 	-DBUGGY_INNER_PLUGIN='"$(abs_top_builddir)/plugins/storage/sqlite/.libs/sqlite.so"'
 endif
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Parallel sweeps and shrinking, on the test plugin "buggy" (tests/plugins/
-# buggy.c: the SQLite plugin with a center apply that is not idempotent and
+# buggy/buggy.c: the SQLite plugin with a center apply that is not idempotent and
 # customer writes where the last one wins):
 # - chaos.lua fails some seeds, the same ones with --jobs 1 and --jobs 2,
 #   with the same output line for line;
@@ -12,12 +12,12 @@
 # - the progress line shows on a terminal only, and not with -q.
 . "$top_srcdir/tests/integration/lib.sh"
 
-[ -e "$DDBSIM_TEST_PLUGINS/buggy.so" ] || { echo "SKIP: no buggy test plugin (no SQLite)"; exit 77; }
+[ -e "${DDBSIM_BUGGY_PLUGIN_DIR:-}/buggy.so" ] || { echo "SKIP: no buggy test plugin (no SQLite)"; exit 77; }
 
 BUGGY="$TMP/buggy.conf"
 cat > "$BUGGY" <<CONF
 [ddbsim]
-plugin_dir = \${DDBSIM_PLUGIN_DIR}:\${DDBSIM_TEST_PLUGINS}
+plugin_dir = \${DDBSIM_PLUGIN_DIR}:\${DDBSIM_BUGGY_PLUGIN_DIR}
 data_dir = $TMP/data
 
 [transport]
