@@ -88,8 +88,9 @@ static const char usage_text[] =
     "                       port 0 picks a free one); not loopback: --token-file too\n"
     "      --speed X        serve: engine seconds per wall second (default 1)\n"
     "      --token-file FILE\n"
-    "                       serve: every request but GET /metrics must carry\n"
-    "                       'Authorization: Bearer TOKEN', TOKEN the file's first line\n"
+    "                       serve: every API request (not GET /metrics, nor the\n"
+    "                       page's files) must carry 'Authorization: Bearer TOKEN',\n"
+    "                       TOKEN the file's first line\n"
     "      --record FILE    serve: write the session's calls as a Lua scenario that\n"
     "                       'ddbsim run FILE' replays\n"
     "  -q, --quiet          print only the checks that failed and the verdict\n"
@@ -106,7 +107,7 @@ static const char usage_text[] =
     "  ddbsim run -c my.conf customers.lua    other stores, as my.conf says\n"
     "  ddbsim drain -d ddbsim-data            after a kill -9 of a run\n"
     "  ddbsim run chaos.lua --runs 200 --seed 1\n"
-    "  ddbsim run chaos.lua --seed 17 --shrink --shrink-out small.lua\n"
+    "  ddbsim run chaos.lua --seed 17 --shrink --shrink-out small.lua\n"    "  ddbsim serve                           live, on http://127.0.0.1:8080/ (page and API)\n"
     "  ddbsim node set boston down            boston starts down in later runs\n"
     "See ddbsim(1), ddbsim.conf(5) and ddbsim-lua(7).\n";
 
