@@ -72,9 +72,11 @@ tests/fuzz/fuzz_nodes: $(FUZZ_INCLUDED) $(FUZZ_COMMON) $(FUZZ_NODES_SRC)
 	$(AM_V_GEN)$(FUZZ_BUILD) $(FUZZ_COMMON) $(FUZZ_NODES_SRC)
 tests/fuzz/fuzz_queued_writes: $(FUZZ_INCLUDED) $(FUZZ_COMMON) $(FUZZ_QUEUED_WRITES_SRC)
 	$(AM_V_GEN)$(FUZZ_BUILD) $(FUZZ_COMMON) $(FUZZ_QUEUED_WRITES_SRC)
-tests/fuzz/fuzz_api: $(FUZZ_INCLUDED) $(FUZZ_COMMON) $(FUZZ_API_SRC) $(src_libddbsim_la_SOURCES)
+# report_html.c includes the page generated in the build tree (www/local.mk).
+tests/fuzz/fuzz_api: $(FUZZ_INCLUDED) $(FUZZ_COMMON) $(FUZZ_API_SRC) $(src_libddbsim_la_SOURCES) \
+		www/report/www_report.h
 	$(AM_V_GEN)$(FUZZ_BUILD) $(LUA_CFLAGS) $(INIH_CFLAGS) $(CJSON_CFLAGS) $(MHD_CFLAGS) \
-		$(AM_CPPFLAGS) \
+		$(AM_CPPFLAGS) -I$(abs_top_builddir)/www/report \
 		$(FUZZ_COMMON) $(FUZZ_API_SRC) $(FUZZ_API_LIB_C) \
 		$(LUA_LIBS) $(INIH_LIBS) $(CJSON_LIBS) $(MHD_LIBS) $(LIBS)
 
