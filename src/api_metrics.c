@@ -222,7 +222,7 @@ static void write_sync(struct page *p, struct live *l, const struct metrics *m)
 	          "Sync lag on the engine clock, from an order placed to applied at the center.",
 	          &m->sync_lag_us);
 	family(p, "ddbsim_sync_behind_events", "gauge",
-	       "Events of a region's outbox not yet applied at the center (counted up to 2048).");
+	       "Events of a region's outbox not yet applied (NEW or PUBLISHED, up to 1,024 each).");
 	for (size_t r = 0; r < w->n_regions; r++) {
 		uint64_t behind = 0;
 		int capped = 0;

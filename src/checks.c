@@ -554,9 +554,9 @@ static int check_customers(struct ctx *c, struct customers *cs)
 	free(sc);
 	if (rc != 0)
 		return rc;
-	if (cs && matched != cs->n)
+	if (cs && matched != cs->entries.n)
 		offend(&conv, "%" PRIu64 " customers written by the run are in no store",
-		       (uint64_t)cs->n - matched);
+		       (uint64_t)cs->entries.n - matched);
 	char ok[160];
 	snprintf(ok, sizeof ok, "%" PRIu64 " customers (%" PRIu64 " live): every copy at the latest version",
 	         ids, live);

@@ -5,6 +5,7 @@
  */
 #include "customers.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,57 +19,22 @@
 
 /* ---- the map of known customers -------------------------------------------- */
 
-static uint64_t hash_id(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-static struct customer_entry **slot_of(const struct customers *cs, const char *id)
-{
-	size_t i = (size_t)(hash_id(id) & (cs->cap - 1));
-	while (cs->slots[i] && strcmp(cs->slots[i]->latest.id, id) != 0)
-		i = (i + 1) & (cs->cap - 1);
-	return &cs->slots[i];
-}
-
-static int grow(struct customers *cs)
-{
-	size_t old_cap = cs->cap;
-	struct customer_entry **old = cs->slots;
-	cs->cap = old_cap ? old_cap * 2 : 1024;
-	cs->slots = calloc(cs->cap, sizeof *cs->slots);
-	if (!cs->slots) {
-		cs->slots = old;
-		cs->cap = old_cap;
-		return -1;
-	}
-	for (size_t i = 0; i < old_cap; i++)
-		if (old[i])
-			*slot_of(cs, old[i]->latest.id) = old[i];
-	free(old);
-	return 0;
-}
-
 const struct customer_entry *customers_find(const struct customers *cs, const char *id)
 {
-	return cs->cap ? *slot_of(cs, id) : NULL;
+	return id_map_find(&cs->entries, id);
 }
 
 static struct customer_entry *insert(struct customers *cs, const char *id)
 {
-	if ((cs->n + 1) * 10 > cs->cap * 7 && grow(cs) != 0)
+	if (id_map_reserve(&cs->entries) != 0)
 		return NULL;
-	struct customer_entry **slot = slot_of(cs, id);
+	void **slot = id_map_slot(&cs->entries, id);
 	if (!*slot) {
-		*slot = calloc(1, sizeof **slot);
-		if (!*slot)
+		struct customer_entry *e = calloc(1, sizeof *e);
+		if (!e)
 			return NULL;
-		cs->n++;
+		*slot = e;
+		cs->entries.n++;
 	}
 	return *slot;
 }
@@ -76,9 +42,9 @@ static struct customer_entry *insert(struct customers *cs, const char *id)
 void customers_each(const struct customers *cs, void (*fn)(void *ctx, const struct customer_entry *e),
                     void *ctx)
 {
-	for (size_t i = 0; i < cs->cap; i++)
-		if (cs->slots[i])
-			fn(ctx, cs->slots[i]);
+	for (size_t i = 0; i < cs->entries.cap; i++)
+		if (cs->entries.slots[i])
+			fn(ctx, cs->entries.slots[i]);
 }
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -86,6 +52,7 @@ void customers_each(const struct customers *cs, void (*fn)(void *ctx, const stru
 int customers_init(struct customers *cs, struct world *w, struct scenario *sc, struct metrics *m)
 {
 	memset(cs, 0, sizeof *cs);
+	id_map_init(&cs->entries, offsetof(struct customer_entry, latest.id));
 	cs->w = w;
 	cs->sc = sc;
 	cs->m = m;
@@ -99,7 +66,8 @@ int customers_init(struct customers *cs, struct world *w, struct scenario *sc, s
 	cs->reads = calloc(n, sizeof *cs->reads);
 	if (!cs->back_since || !cs->conv_index || !cs->deliveries || !cs->batch || !cs->results ||
 	    !cs->replica_regions || !cs->reads ||
-	    queued_writes_init(&cs->journal, w->data_dir) != 0 || grow(cs) != 0) {
+	    queued_writes_init(&cs->journal, w->data_dir) != 0 ||
+	    id_map_reserve(&cs->entries) != 0) {
 		customers_free(cs);
 		return -1;
 	}
@@ -110,9 +78,9 @@ int customers_init(struct customers *cs, struct world *w, struct scenario *sc, s
 
 void customers_free(struct customers *cs)
 {
-	for (size_t i = 0; i < cs->cap; i++)
-		free(cs->slots[i]);
-	free(cs->slots);
+	for (size_t i = 0; i < cs->entries.cap; i++)
+		free(cs->entries.slots[i]);
+	id_map_free(&cs->entries);
 	free(cs->held);
 	free(cs->back_since);
 	free(cs->conv_index);
@@ -300,7 +268,7 @@ const char *customers_create_result(const struct customer_entry *e)
 
 static void change(struct customers *cs, const struct customer_request *req, int64_t now_us)
 {
-	struct customer_entry **slot = slot_of(cs, req->c.id), *e = *slot;
+	struct customer_entry *e = id_map_find(&cs->entries, req->c.id);
 	if (!e) {
 		reject(cs, "unknown_customer");
 		return;

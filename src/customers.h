@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ddbsim/plugin.h"
+#include "id_map.h"
 #include "queued_writes.h"
 #include "wire.h"
 
@@ -84,8 +85,7 @@ struct customers {
 	struct world *w;
 	struct scenario *sc;
 	struct metrics *m;
-	struct customer_entry **slots; /* open addressing by id */
-	size_t cap, n;
+	struct id_map entries; /* struct customer_entry by id */
 	struct held_write *held; /* not even queued (the broker was down): retried */
 	size_t n_held, cap_held;
 	int64_t *back_since;     /* per region: up again with writes to replay, or -1 */

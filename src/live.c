@@ -6,12 +6,14 @@
 #include "live.h"
 
 #include <cJSON.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "customers.h"
 #include "engine_int.h"
+#include "id_map.h"
 #include "metrics.h"
 #include "recorder.h"
 #include "util.h"
@@ -26,8 +28,7 @@ struct live {
 	struct engine e;
 	double speed;
 	double wall0;            /* wall clock when the engine clock was 0 */
-	struct live_order **orders; /* open addressing by id */
-	size_t orders_cap, n_orders;
+	struct id_map orders;    /* struct live_order by id */
 	live_order_done_fn done_fn;
 	void *done_ctx;
 	struct ddb_event *scratch; /* LIVE_BEHIND_MAX events: live_region_behind */
@@ -115,9 +116,8 @@ int live_open(struct live **out, const struct engine_options *o, double speed,
 	if (!l)
 		return errorf(err, errlen, "out of memory");
 	l->speed = speed > 0 ? speed : 1;
-	l->orders_cap = 1024;
-	l->orders = calloc(l->orders_cap, sizeof *l->orders);
-	if (!l->orders)
+	id_map_init(&l->orders, offsetof(struct live_order, order.id));
+	if (id_map_reserve(&l->orders) != 0)
 		return errorf(err, errlen, "out of memory");
 	int rc = engine_start_run(&l->e, o, res, err, errlen);
 	if (rc != 0)
@@ -147,9 +147,9 @@ void live_close(struct live *l)
 	if (!l)
 		return;
 	recorder_close(l->rec, l->e.clock.now_us);
-	for (size_t i = 0; i < l->orders_cap; i++)
-		free(l->orders ? l->orders[i] : NULL);
-	free(l->orders);
+	for (size_t i = 0; i < l->orders.cap; i++)
+		free(l->orders.slots[i]);
+	id_map_free(&l->orders);
 	free(l->scratch);
 	engine_free(&l->e);
 	free(l);
@@ -187,44 +187,9 @@ int live_finish(struct live *l, struct run_result *res, char *err, size_t errlen
 
 /* ---- orders -------------------------------------------------------------------- */
 
-static uint64_t hash_id(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-static struct live_order **order_slot(const struct live *l, const char *id)
-{
-	size_t i = (size_t)(hash_id(id) & (l->orders_cap - 1));
-	while (l->orders[i] && strcmp(l->orders[i]->order.id, id) != 0)
-		i = (i + 1) & (l->orders_cap - 1);
-	return &l->orders[i];
-}
-
-static int grow_orders(struct live *l)
-{
-	size_t old_cap = l->orders_cap;
-	struct live_order **old = l->orders;
-	l->orders = calloc(old_cap * 2, sizeof *l->orders);
-	if (!l->orders) {
-		l->orders = old;
-		return -1;
-	}
-	l->orders_cap = old_cap * 2;
-	for (size_t i = 0; i < old_cap; i++)
-		if (old[i])
-			*order_slot(l, old[i]->order.id) = old[i];
-	free(old);
-	return 0;
-}
-
 const struct live_order *live_order_find(const struct live *l, const char *id)
 {
-	return *order_slot(l, id);
+	return id_map_find(&l->orders, id);
 }
 
 const char *live_reason_category(const char *detail)
@@ -309,8 +274,7 @@ const struct live_order *live_order(struct live *l, const char *region, const st
 		if (seen)
 			return seen; /* the same answer as the first time */
 	}
-	if (l->n_orders >= LIVE_ORDERS_MAX || ((l->n_orders + 1) * 10 > l->orders_cap * 7 &&
-	                                       grow_orders(l) != 0)) {
+	if (l->orders.n >= LIVE_ORDERS_MAX || id_map_reserve(&l->orders) != 0) {
 		*http_status = 503;
 		errorf(err, errlen, "too many orders in this session (%d)", LIVE_ORDERS_MAX);
 		return NULL;
@@ -324,7 +288,7 @@ const struct live_order *live_order(struct live *l, const char *region, const st
 	}
 	if (!q.id[0])
 		snprintf(q.id, sizeof q.id, "%s-%012lld", region, (long long)e->orders.batches[r].next_seq);
-	struct live_order **slot = order_slot(l, q.id);
+	void **slot = id_map_slot(&l->orders, q.id);
 	if (*slot) { /* a generated id cannot repeat: only a client's, looked up above */
 		*http_status = 409;
 		errorf(err, errlen, "order id %s is taken", q.id);
@@ -351,7 +315,7 @@ const struct live_order *live_order(struct live *l, const char *region, const st
 	copy_str(lo->order.region, sizeof lo->order.region, e->w.regions[to].node->name);
 	lo->order.placed_at_us = e->clock.now_us;
 	*slot = lo;
-	l->n_orders++;
+	l->orders.n++;
 	if (queued == ORDER_REFUSED) {
 		free(pt);
 		decide(l, lo, 0, why);

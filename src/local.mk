@@ -22,6 +22,7 @@ src_libddbsim_la_SOURCES = \
 	src/catalog.c src/catalog.h \
 	src/orders.c src/orders.h \
 	src/customers.c src/customers.h \
+	src/id_map.c src/id_map.h \
 	src/queued_writes.c src/queued_writes.h \
 	src/wire.c src/wire.h \
 	src/sync.c src/sync.h \
