@@ -267,7 +267,7 @@ static enum ddb_status configure(struct sq *h, const struct settings *set, struc
 
 	char mode[16] = "";
 	char *msg = NULL;
-	int rc = sqlite3_exec(h->db, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL", journal_mode_cb, mode, &msg);
+	int rc = sqlite3_exec(h->db, "PRAGMA journal_mode = WAL", journal_mode_cb, mode, &msg);
 	if (rc != SQLITE_OK) {
 		enum ddb_status st = sqt_status_of(rc);
 		sqt_fail(h, st, err, "open: journal_mode = WAL: %s", msg ? msg : sqlite3_errstr(rc));
