@@ -42,6 +42,9 @@ struct api_events {
 	size_t n_streams;
 	double next_sample; /* wall clock */
 	uint64_t disconnected; /* streams ended because their client fell behind */
+	/* The sync lag of the events applied in the last sample's second: the
+	 * session's histogram then, and what it gained since the one before. */
+	struct histogram lag_then, lag_interval;
 };
 
 /* ---- the streams ---------------------------------------------------------------- */
@@ -140,10 +143,17 @@ static cJSON *sample_json(struct api *a)
 			cJSON_AddNumberToObject(rr, api_reason_names[i], (double)by_reason[i]);
 	}
 	cJSON *lag = cJSON_AddObjectToObject(o, "sync_lag_s");
+	const struct histogram *in = &a->events->lag_interval;
+	if (lag && in->count) {
+		cJSON_AddNumberToObject(lag, "p50", (double)hist_percentile(in, 0.5) / 1e6);
+		cJSON_AddNumberToObject(lag, "p99", (double)hist_percentile(in, 0.99) / 1e6);
+	} else if (lag) { /* nothing applied: no lag to tell (the queues say what waits) */
+		cJSON_AddNullToObject(lag, "p50");
+		cJSON_AddNullToObject(lag, "p99");
+	}
 	if (lag) {
-		cJSON_AddNumberToObject(lag, "p50", (double)hist_percentile(&m->sync_lag_us, 0.5) / 1e6);
-		cJSON_AddNumberToObject(lag, "p99", (double)hist_percentile(&m->sync_lag_us, 0.99) / 1e6);
-		cJSON_AddNumberToObject(lag, "count", (double)m->sync_lag_us.count);
+		cJSON_AddNumberToObject(lag, "count", (double)in->count);
+		cJSON_AddNumberToObject(lag, "count_total", (double)m->sync_lag_us.count);
 	}
 	cJSON *queues = cJSON_AddObjectToObject(o, "queues");
 	if (queues) {
@@ -237,6 +247,8 @@ void api_events_init(struct api *a)
 	if (!a->events)
 		return; /* GET /events answers 503 */
 	a->events->a = a;
+	a->events->lag_then = live_metrics(a->live)->sync_lag_us;
+	hist_init(&a->events->lag_interval);
 	a->events->next_sample = wall_now() + EVENTS_SAMPLE_EVERY_S;
 	live_on_step(a->live, step_applied, a);
 }
@@ -271,6 +283,8 @@ void api_events_tick(struct api *a)
 	ev->next_sample += EVENTS_SAMPLE_EVERY_S;
 	if (ev->next_sample < now)
 		ev->next_sample = now + EVENTS_SAMPLE_EVERY_S;
+	hist_subtract(&ev->lag_interval, &live_metrics(a->live)->sync_lag_us, &ev->lag_then);
+	ev->lag_then = live_metrics(a->live)->sync_lag_us;
 	if (ev->n_streams > 0)
 		send_event(ev, NULL, "sample", sample_json(a));
 }

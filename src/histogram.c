@@ -60,6 +60,22 @@ int64_t hist_percentile(const struct histogram *h, double q)
 	return h->max;
 }
 
+void hist_subtract(struct histogram *out, const struct histogram *now,
+                   const struct histogram *then)
+{
+	hist_init(out);
+	for (int i = 0; i < HIST_BUCKETS; i++) {
+		uint64_t d = now->buckets[i] >= then->buckets[i] ? now->buckets[i] - then->buckets[i] : 0;
+		out->buckets[i] = d;
+		out->count += d;
+	}
+	if (out->count) {
+		out->min = 0;
+		out->max = now->max;
+		out->sum = now->sum - then->sum;
+	}
+}
+
 double hist_mean(const struct histogram *h)
 {
 	return h->count ? h->sum / (double)h->count : 0.0;

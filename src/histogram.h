@@ -29,6 +29,10 @@ double hist_mean(const struct histogram *h);
  * only when value is that bucket's top).  Grows with value; at the largest
  * value, count. */
 uint64_t hist_count_at_most(const struct histogram *h, int64_t value);
+/* out = now - then, then an earlier copy of now: the samples added since
+ * (out's min is 0, its max now's; its sum the difference). */
+void hist_subtract(struct histogram *out, const struct histogram *now,
+                   const struct histogram *then);
 /* The largest value that falls in bucket idx (0 .. HIST_BUCKETS-1). */
 uint64_t hist_bucket_top(int idx);
 

@@ -729,8 +729,9 @@ function onSample(s) {
 			t,
 			accepted: rate(accepted, prev.accepted),
 			rejected: rejRates,
-			p50: (Number(lag.p50) || 0) * 1000,
-			p99: (Number(lag.p99) || 0) * 1000,
+			/* null: nothing was applied in that second, a gap in the line */
+			p50: lag.p50 == null ? null : (Number(lag.p50) || 0) * 1000,
+			p99: lag.p99 == null ? null : (Number(lag.p99) || 0) * 1000,
 			queues: Object.assign({}, state.queues),
 		});
 		if (state.samples.length > HISTORY_POINTS)

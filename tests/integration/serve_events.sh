@@ -114,6 +114,35 @@ for d in samples:
         fail("nodes: %s" % d["nodes"])
 print("ok: %d samples in 2.5 s, with the counters, queues and nodes" % len(samples))
 
+# The sync lag of a sample is that of the events applied in its second: 5
+# orders show in the samples after them (counts adding up to 5, with a p50
+# and p99), a quiet second after them has count 0 and no p50 or p99, and
+# count_total keeps the session's.
+before = samples[-1]["sync_lag_s"]["count_total"]
+for i in range(5):
+    st, body = call("POST", "/api/v1/orders", {"region": "east", "sku": "MOUSE", "quantity": 1})
+    if st != 200 or body.get("status") != "accepted":
+        fail("POST /orders: %d %s" % (st, body))
+total, last_total = 0, before
+for _ in range(5):
+    _, d = s.until("a sample", lambda n, d: n == "sample", 3, since=len(s.seen))
+    lag = d["sync_lag_s"]
+    if lag["count"] != lag["count_total"] - last_total:
+        fail("a sample's count is not what its second added: %s after %d" % (lag, last_total))
+    if lag["count"] and (lag["p50"] is None or lag["p99"] is None or lag["p50"] > lag["p99"]):
+        fail("a sample with lags but no p50 or p99: %s" % lag)
+    total, last_total = total + lag["count"], lag["count_total"]
+    if total >= 5:
+        break
+if total != 5:
+    fail("the samples after 5 orders counted %d lags" % total)
+_, d = s.until("the quiet sample after them", lambda n, d: n == "sample", 3, since=len(s.seen))
+lag = d["sync_lag_s"]
+if lag["count"] != 0 or lag["p50"] is not None or lag["p99"] is not None \
+        or lag["count_total"] != before + 5:
+    fail("a sample of a quiet second: %s" % lag)
+print("ok: a sample's sync lag covers its own second (5 orders, then a quiet one)")
+
 # A node change of the API, as it happens, and its end after for_s.
 st, body = call("PUT", "/api/v1/nodes/west", {"state": "down", "for_s": 1})
 if st != 200:

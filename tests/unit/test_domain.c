@@ -251,6 +251,28 @@ static void histogram_count_at_most(void **state)
 	assert_int_equal(hist_count_at_most(&h, -1), 0);
 }
 
+/* hist_subtract: what was added between two copies, and its percentiles
+ * those of the later samples alone. */
+static void histogram_subtract(void **state)
+{
+	(void)state;
+	static struct histogram then, now, since;
+	hist_init(&now);
+	for (int i = 0; i < 1000; i++)
+		hist_add(&now, 10);
+	then = now;
+	for (int i = 0; i < 100; i++)
+		hist_add(&now, 5000);
+	hist_subtract(&since, &now, &then);
+	assert_int_equal(since.count, 100);
+	assert_true(hist_percentile(&since, 0.5) >= 4850 && hist_percentile(&since, 0.5) <= 5000);
+	assert_true(hist_percentile(&now, 0.5) <= 10);
+	assert_true(since.sum == 100 * 5000.0);
+	hist_subtract(&since, &now, &now);
+	assert_int_equal(since.count, 0);
+	assert_int_equal(hist_percentile(&since, 0.99), 0);
+}
+
 /* More distinct reasons than slots: the last slot counts the rest as
  * "other", and the breakdown still adds up to the rejections. */
 static void reasons_beyond_the_table(void **state)
@@ -1257,6 +1279,7 @@ int main(void)
 		cmocka_unit_test(catalog_put_keeps_the_order),
 		cmocka_unit_test(histogram_percentiles),
 		cmocka_unit_test(histogram_count_at_most),
+		cmocka_unit_test(histogram_subtract),
 		cmocka_unit_test(reasons_beyond_the_table),
 		cmocka_unit_test(overlapping_down_steps_nest),
 		cmocka_unit_test(overlapping_slow_steps_take_the_largest_latency),
