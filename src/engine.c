@@ -70,6 +70,7 @@ void engine_free(struct engine *e)
 		free((void *)e->live_steps[i]);
 	free(e->live_steps);
 	free(e->live_step_ends);
+	free(e->action_step_ids);
 	if (e->customers_ready)
 		customers_free(&e->customers);
 	if (e->steps_ready)
@@ -660,6 +661,8 @@ static int start_run_workload(struct engine *e, const struct engine_options *o, 
 	 * it did live (the first events scheduled; ties go in that order). */
 	for (size_t i = 0; i < e->si->n_actions; i++)
 		engine_schedule(e, e->si->actions[i].at_us, EV_ACTION, (int)i);
+	if (e->si->n_actions && !(e->action_step_ids = calloc(e->si->n_actions, sizeof(long))))
+		return errorf(err, errlen, "out of memory");
 	if (scenario_has_customers(e->sc)) {
 		if (customers_init(&e->customers, &e->w, e->sc, e->m) != 0)
 			return errorf(err, errlen, "out of memory");

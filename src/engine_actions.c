@@ -292,6 +292,7 @@ void engine_run_action(struct engine *e, size_t i)
 {
 	const struct scenario_action *a = &e->si->actions[i];
 	char err[512], field[96];
+	long step_id = 0;
 	e->next_action = i + 1;
 	switch (a->kind) {
 	case ACTION_ORDER: {
@@ -315,12 +316,22 @@ void engine_run_action(struct engine *e, size_t i)
 		engine_customer(e, a->customer);
 		break;
 	case ACTION_STEP:
-		if (engine_start_step(e, &a->step->f, a->step->for_us, err, sizeof err) < 0)
+		step_id = engine_start_step(e, &a->step->f, a->step->for_us, err, sizeof err);
+		if (step_id < 0)
 			fprintf(stderr, "ddbsim: actions[%zu]: step: %s\n", i + 1, err);
+		else if (e->action_step_ids)
+			e->action_step_ids[i] = step_id;
 		break;
 	case ACTION_END_STEP:
-		if (engine_end_step(e, a->step_id, err, sizeof err) != 0)
+		/* The step of the action it names, by the id that step got here:
+		 * a session that serves a recording may have started steps of its
+		 * own in between. */
+		step_id = a->ends_action && e->action_step_ids && e->action_step_ids[a->ends_action - 1]
+		          ? e->action_step_ids[a->ends_action - 1] : a->step_id;
+		if (engine_end_step(e, step_id, err, sizeof err) != 0) {
 			fprintf(stderr, "ddbsim: actions[%zu]: end_step: %s\n", i + 1, err);
+			step_id = 0;
+		}
 		break;
 	case ACTION_CHECKS: {
 		struct check_list checks = { 0 };
@@ -333,4 +344,6 @@ void engine_run_action(struct engine *e, size_t i)
 		break;
 	}
 	}
+	if (e->action_observer)
+		e->action_observer(e->action_observer_ctx, a, step_id);
 }

@@ -72,6 +72,11 @@ struct engine {
 	void (*step_observer)(void *ctx, const struct scenario_failure *f, const char *what);
 	long live_ending_id; /* the API step being ended by its id now (engine_end_step) */
 	void *step_observer_ctx;
+	/* serve --record: told of every action of the scenario once it ran,
+	 * with the id of the step it started or ended (NULL: none) */
+	void (*action_observer)(void *ctx, const struct scenario_action *a, long step_id);
+	void *action_observer_ctx;
+	long *action_step_ids; /* by action index: the id its step got here (0: none yet) */
 };
 
 /* Sets up a run up to its first event (scenario, stores, catalog,

@@ -129,12 +129,24 @@ int live_open(struct live **out, const struct engine_options *o, double speed,
 	return 0;
 }
 
+/* A recorded session served again: its actions go into the new recording
+ * as they run, in order with the API's calls. */
+static void action_ran(void *ctx, const struct scenario_action *a, long step_id)
+{
+	struct live *l = ctx;
+	recorder_action(l->rec, l->e.clock.now_us, a, step_id);
+}
+
 int live_record(struct live *l, const char *path, char *err, size_t errlen)
 {
 	const struct engine_options *o = l->e.opt;
 	struct recorder_setup s = { l->e.si, o->scenario_path, engine_script_dir(), o->params,
 		                    o->n_params, o->seed };
-	return recorder_open(&l->rec, path, &s, err, errlen);
+	if (recorder_open(&l->rec, path, &s, err, errlen) != 0)
+		return -1;
+	l->e.action_observer = action_ran;
+	l->e.action_observer_ctx = l;
+	return 0;
 }
 
 void live_record_customer(struct live *l, const struct customer_request *req)
@@ -361,8 +373,9 @@ long live_start_step(struct live *l, const struct scenario_failure *f, int64_t f
                      size_t errlen)
 {
 	catch_up(l);
-	recorder_step(l->rec, l->e.clock.now_us, f, for_us);
 	long id = engine_start_step(&l->e, f, for_us, err, errlen);
+	if (id > 0) /* with its id: an end_step names it */
+		recorder_step(l->rec, l->e.clock.now_us, f, for_us, id);
 	if (id < 0 || engine_broken(l, err, errlen) != 0)
 		return -1;
 	return id;

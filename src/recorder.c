@@ -403,7 +403,7 @@ static void out_nodes(struct recorder *r, const char *key, const char (*v)[DDB_N
 }
 
 void recorder_step(struct recorder *r, int64_t at_us, const struct scenario_failure *f,
-                   int64_t for_us)
+                   int64_t for_us, long id)
 {
 	if (!begin_call(r, at_us))
 		return;
@@ -433,7 +433,7 @@ void recorder_step(struct recorder *r, int64_t at_us, const struct scenario_fail
 		out(r, ", ");
 		out_time(r, "[\"for\"]", for_us);
 	}
-	out(r, " }");
+	out(r, " }, id = %ld", id);
 	end_call(r);
 }
 
@@ -451,4 +451,36 @@ void recorder_checks(struct recorder *r, int64_t at_us)
 		return;
 	out(r, "checks = true");
 	end_call(r);
+}
+
+void recorder_action(struct recorder *r, int64_t at_us, const struct scenario_action *a,
+                     long step_id)
+{
+	if (!r)
+		return;
+	switch (a->kind) {
+	case ACTION_ORDER:
+		recorder_order(r, at_us, a->order.region, &a->order);
+		break;
+	case ACTION_COMMIT:
+		recorder_commit(r, at_us, r->si->regions[a->region]);
+		break;
+	case ACTION_PRODUCT:
+		recorder_product(r, at_us, &a->product->product, a->product->stock);
+		break;
+	case ACTION_CUSTOMER:
+		recorder_customer(r, at_us, a->customer);
+		break;
+	case ACTION_STEP:
+		if (step_id > 0)
+			recorder_step(r, at_us, &a->step->f, a->step->for_us, step_id);
+		break;
+	case ACTION_END_STEP:
+		if (step_id > 0)
+			recorder_end_step(r, at_us, step_id);
+		break;
+	case ACTION_CHECKS:
+		recorder_checks(r, at_us);
+		break;
+	}
 }

@@ -20,6 +20,7 @@
 struct recorder;
 struct scenario_info;
 struct scenario_failure;
+struct scenario_action;
 struct customer_request;
 
 /* What the recording starts with: the scenario the session runs. */
@@ -46,9 +47,18 @@ void recorder_commit(struct recorder *r, int64_t at_us, const char *region);
 void recorder_product(struct recorder *r, int64_t at_us, const struct ddb_product *p,
                       const int64_t *stock);
 void recorder_customer(struct recorder *r, int64_t at_us, const struct customer_request *q);
+/* id: the step's id in this session (an end_step names it; a replay maps
+ * it to the id the step gets there). */
 void recorder_step(struct recorder *r, int64_t at_us, const struct scenario_failure *f,
-                   int64_t for_us);
+                   int64_t for_us, long id);
 void recorder_end_step(struct recorder *r, int64_t at_us, long id);
 void recorder_checks(struct recorder *r, int64_t at_us);
+/* An action of the scenario itself (a recorded session served again), as
+ * the engine runs it: the new recording then holds the old session's calls
+ * and the new ones, in the order they happened.  step_id: for a step, the
+ * id it got; for an end_step, the id of the step it ended (0: it failed,
+ * nothing is recorded). */
+void recorder_action(struct recorder *r, int64_t at_us, const struct scenario_action *a,
+                     long step_id);
 
 #endif

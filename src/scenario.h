@@ -93,7 +93,10 @@ struct scenario_action {
 	int64_t at_us;
 	int kind;                 /* enum scenario_action_kind */
 	size_t region;            /* order, commit: the region's index */
-	long step_id;             /* end_step */
+	long step_id;             /* end_step: the step it ends; step: the id the step had
+	                             in the recorded session (0: not given) */
+	size_t ends_action;       /* end_step: 1 + the index of the step action whose id
+	                             is step_id (0: none; step_id is this run's id) */
 	struct ddb_order order;   /* order: id (may be empty), sku, quantity, customer */
 	struct scenario_product_action *product; /* owned */
 	struct scenario_step_action *step;       /* owned */

@@ -177,12 +177,60 @@ static void parse_customer_action(lua_State *L, struct scenario *sc, int e, cons
 	lua_pop(L, 1);
 }
 
+struct step_ref {
+	long id;      /* the id the step had in the recorded session */
+	size_t index; /* its action */
+};
+
+static int by_id(const void *a, const void *b)
+{
+	const struct step_ref *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* An end_step naming the id a step action carries ends that action's step
+ * (ends_action), whatever id the step gets in this run.  Two steps with
+ * one id are an error. */
+static void link_end_steps(lua_State *L, struct scenario *sc)
+{
+	struct scenario_info *si = &sc->info;
+	size_t n = 0;
+	for (size_t i = 0; i < si->n_actions; i++)
+		n += si->actions[i].kind == ACTION_STEP && si->actions[i].step_id > 0;
+	if (n == 0)
+		return;
+	/* Lua's memory: collected even if scn_fail leaves by an error. */
+	struct step_ref *refs = lua_newuserdatauv(L, n * sizeof *refs, 0);
+	n = 0;
+	for (size_t i = 0; i < si->n_actions; i++)
+		if (si->actions[i].kind == ACTION_STEP && si->actions[i].step_id > 0)
+			refs[n++] = (struct step_ref){ si->actions[i].step_id, i };
+	qsort(refs, n, sizeof *refs, by_id);
+	for (size_t k = 1; k < n; k++)
+		if (refs[k].id == refs[k - 1].id)
+			scn_fail(L, sc, "actions[%zu].id: %ld is the id of actions[%zu] too",
+			         (refs[k].index > refs[k - 1].index ? refs[k].index : refs[k - 1].index) + 1,
+			         refs[k].id,
+			         (refs[k].index > refs[k - 1].index ? refs[k - 1].index : refs[k].index) + 1);
+	for (size_t i = 0; i < si->n_actions; i++) {
+		struct scenario_action *a = &si->actions[i];
+		struct step_ref key = { a->step_id, 0 };
+		const struct step_ref *f = a->kind == ACTION_END_STEP
+		                           ? bsearch(&key, refs, n, sizeof *refs, by_id) : NULL;
+		if (f && f->index < i)
+			a->ends_action = f->index + 1;
+	}
+	lua_pop(L, 1);
+}
+
 /* actions = { { at = T, KIND = ... }, ... } in time order: see
  * ddbsim-lua(7), RECORDED SESSIONS. */
 void scn_parse_actions(lua_State *L, struct scenario *sc, int T, int regidx)
 {
+	/* keys[ACTION_ORDER .. ACTION_CHECKS] name the kinds; a step may also
+	 * carry the id it had in the recorded session. */
 	static const char *const keys[] = { "at",   "order",    "commit", "product", "customer",
-		                            "step", "end_step", "checks", NULL };
+		                            "step", "end_step", "checks", "id",      NULL };
 	int ty = getf(L, T, "actions");
 	int t = lua_gettop(L);
 	if (ty == LUA_TNIL) {
@@ -212,7 +260,7 @@ void scn_parse_actions(lua_State *L, struct scenario *sc, int T, int regidx)
 			scn_fail(L, sc, "%s: earlier than the action before (actions are in time order)",
 			         at.field);
 		int kinds = 0;
-		for (int k = 1; keys[k]; k++)
+		for (int k = ACTION_ORDER; k <= ACTION_CHECKS; k++)
 			if (getf(L, e, keys[k]) != LUA_TNIL)
 				kinds++, a->kind = k;
 		lua_settop(L, e);
@@ -245,8 +293,15 @@ void scn_parse_actions(lua_State *L, struct scenario *sc, int T, int regidx)
 		} else {
 			scn_parse_step_action(L, sc, v, sub, regidx, a);
 		}
+		lua_settop(L, e);
+		int64_t id = 0;
+		if (scn_field_count(L, &at, "id", OPTIONAL, 1, &id) && a->kind != ACTION_STEP)
+			scn_fail(L, sc, "%s: only a step has an id", at.field);
+		if (a->kind == ACTION_STEP)
+			a->step_id = (long)id;
 		lua_settop(L, t);
 	}
+	link_end_steps(L, sc);
 	lua_settop(L, t - 1);
 }
 

@@ -87,6 +87,37 @@ replay_hash=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/o
 	{ cat "$TMP/out" "$TMP/err" >&2; fail "the replay ends at $replay_hash, the session at $live_hash"; }
 pass "ddbsim run replays the recording to the same state hash, every check holding"
 
+# The recording served again, with calls of its own and --record: the new
+# recording holds the old session's calls (run by the engine at their
+# times) and the new ones, in the order they happened, and replays to the
+# new session's hash.
+REC2="$TMP/session2.lua"
+last_at=$(sed -n 's/^act { at = \([0-9.]*\),.*/\1/p' "$REC" | tail -n 1)
+start_serve r2 -c "$CONF" -d "$TMP/data2" "$REC" --record "$REC2"
+order east MOUSE 1 s2-1 accepted
+api PUT /api/v1/nodes/west '{"state":"slow","latency_ms":10,"for_s":0.2}'
+expect_status 200 "west slow in the second session"
+order west KEYBOARD 1 s2-2 accepted
+sleep "$(echo "$last_at" | awk '{ print $1 + 0.5 }')" # every recorded call has run
+order middle MOUSE 1 s2-3 accepted
+api POST /api/v1/shutdown
+expect_status 202 "the second session's shutdown"
+stop_serve TERM
+[ "$serve_rc" -eq 0 ] || { cat "$TMP/r2.out" "$TMP/r2.err" >&2; fail "the second session exited $serve_rc"; }
+grep -q "all checks hold" "$TMP/r2.out" || { cat "$TMP/r2.out" >&2; fail "the second session's checks"; }
+live2=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/r2.out" | head -n 1)
+n2=$(grep -c '^act { at = [0-9.]*, order = ' "$REC2" || true)
+[ "$n2" -eq 20 ] || { cat "$REC2" >&2; fail "the second recording holds $n2 orders, not 17 + 3"; }
+grep -q 'order = { region = "east", sku = "MOUSE", quantity = 1, customer = "c-s2-1", id = "s2-1" }' "$REC2" ||
+	{ cat "$REC2" >&2; fail "the second session's own order is not recorded"; }
+[ "$live2" != "$live_hash" ] || fail "the second session should differ from the first"
+ddbsim run "$REC2" -c "$CONF" -d "$TMP/replay2"
+expect_rc 0 "the second replay"
+replay2=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/out" | head -n 1)
+[ "$replay2" = "$live2" ] ||
+	{ cat "$TMP/out" "$TMP/err" >&2; fail "the second recording replays to $replay2, its session ended at $live2"; }
+pass "a recording served again and recorded: both sessions' calls, replayed to its hash $live2"
+
 # A recording is a scenario like any other: a bad action is an error naming
 # it (exit 2).
 bad_actions() { # bad_actions ACTIONS EXPECTED_MESSAGE
@@ -107,6 +138,9 @@ bad_actions '{ at = 1, step = { action = "down", target = "east", latency = 1 } 
 	'actions[1].step.latency: not a field of a "down" step'
 bad_actions '{ at = 1, product = { sku = "B", price = 1, stock = { east = 10000000000 } } }' \
 	'actions[1].product.stock.east: the stock of every product'
+bad_actions '{ at = 1, commit = "east", id = 3 }' 'actions[1].id: only a step has an id'
+bad_actions '{ at = 1, step = { action = "down", target = "east" }, id = 2 }, { at = 1, step = { action = "up", target = "east" }, id = 2 }' \
+	'actions[2].id: 2 is the id of actions[1] too'
 pass "bad actions are errors naming the action and the field"
 
 # Actions written by hand: every kind, every step action; the run is
