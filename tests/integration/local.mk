@@ -37,6 +37,8 @@ INTEGRATION_TESTS += \
 	tests/integration/page.sh \
 	tests/integration/report_html.sh \
 	tests/integration/stmt2c.sh
+# The servers of etc/full.conf for the serve_*.sh tests (serve_full.sh).
+EXTRA_DIST += tests/integration/full_lib.sh
 # The browser test's script, and what it leaves beside its log.
 EXTRA_DIST += tests/browser/page_test.py
 clean-local: clean-page-test

@@ -1,6 +1,7 @@
 #!/bin/sh
-# serve_basics.sh - `ddbsim serve` on the embedded default: it says where it
-# listens, takes an order and answers once it is committed, answers the same
+# serve_basics.sh - `ddbsim serve` on the embedded default (or full.conf,
+# see serve_lib.sh): it says where it listens, takes an order and answers
+# once it is committed, answers the same
 # for a repeated id, refuses bad input with the field named, and ends on
 # POST /api/v1/shutdown with the report of a run whose checks hold.
 . "$(dirname "$0")/lib.sh"

@@ -215,10 +215,35 @@ def metric(name):
     fail("no %s in /metrics" % name)
 
 import socket
-stalled = socket.socket()
-stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-stalled.connect((host, port))
-stalled.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: test\r\n\r\n")
+def stalled_stream():
+    """A stream whose client reads its status line and nothing more; None
+    when the server answered 503 (the slots of the streams closed above
+    are freed once the server notices, sooner or later)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(5)
+    sock.connect((host, port))
+    sock.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: test\r\n\r\n")
+    head = b""
+    while len(head) < 12:
+        got = sock.recv(12 - len(head))
+        if not got:
+            break
+        head += got
+    if head == b"HTTP/1.1 200":
+        return sock
+    sock.close()
+    if head != b"HTTP/1.1 503":
+        fail("the stalled client's stream: %r" % head)
+    return None
+stalled = None
+end = time.monotonic() + 5
+while stalled is None and time.monotonic() < end:
+    stalled = stalled_stream()
+    if stalled is None:
+        time.sleep(0.2)
+if stalled is None:
+    fail("no stream slot for the stalled client within 5 s")
 time.sleep(0.5)
 # The stream of this test reads on meanwhile, in a thread, so that only the
 # stalled client falls behind.

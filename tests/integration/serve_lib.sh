@@ -1,12 +1,28 @@
 # tests/integration/serve_lib.sh - for the tests of `ddbsim serve`: start a
 # server on a free port, wait for its "listening on" line, call the API,
 # stop it by its pid.  Source after lib.sh.
+#
+# DDBSIM_SERVE_CONFIG chooses the config the API tests run on ($CONF, which
+# they pass to every ddbsim command):
+#   embedded (default)  lib.sh's: SQLite files and the memory transport
+#   full                etc/full.conf, unchanged: PostgreSQL, the MongoDB
+#                       stand-in and RabbitMQ (full_lib.sh starts them, or
+#                       reuses a runner's: serve_full.sh)
+# $SERVE_CONFIG says which; $EMBEDDED_CONF is lib.sh's config either way.
 
 SERVE_PID=
 SERVE_URL=
 PY=/usr/bin/python3
 stop_serve_hard() { [ -z "$SERVE_PID" ] || kill -9 "$SERVE_PID" 2>/dev/null || true; }
 trap 'stop_serve_hard; cleanup' EXIT INT TERM
+
+EMBEDDED_CONF=$CONF
+SERVE_CONFIG=${DDBSIM_SERVE_CONFIG:-embedded}
+case "$SERVE_CONFIG" in
+embedded) ;;
+full) . "$top_srcdir/tests/integration/full_lib.sh" ;;
+*) fail "DDBSIM_SERVE_CONFIG=$SERVE_CONFIG: embedded or full" ;;
+esac
 
 # start_serve NAME ARGS...: `ddbsim serve --listen 127.0.0.1:0 ARGS` in the
 # background, stdout in $TMP/NAME.out, stderr in $TMP/NAME.err; sets

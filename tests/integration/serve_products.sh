@@ -1,6 +1,7 @@
 #!/bin/sh
-# serve_products.sh - POST /api/v1/products on the embedded default: a new
-# product with components and stock reaches every region and can be ordered
+# serve_products.sh - POST /api/v1/products on the embedded default (or
+# full.conf, see serve_lib.sh): a new product with components and stock
+# reaches every region and can be ordered
 # at once; a new version replaces it; a region that is down is skipped and
 # named; bad input (price, stock, components, sku, unknown fields) is
 # refused with 400 naming the field; at shutdown every check holds (the

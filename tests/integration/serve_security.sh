@@ -41,6 +41,12 @@ pass "bad --listen, --speed, --token-file values and an open address without a t
 printf 'the-token-0123456789\n' > "$TMP/token"
 start_serve sec -c "$CONF" -d "$TMP/data" --param background=no --token-file "$TMP/token"
 port=${SERVE_URL##*:}
+# KNOWN BUG (on full.conf): serve opens and resets the stores before it
+# binds the port, so this refused serve (another data directory, the same
+# PostgreSQL databases and queues, which the data directory's lock does not
+# cover) has reset the stores of the session that holds the port.  Here it
+# runs before that session has placed anything, so nothing is lost; with
+# an order placed first, that session's accepted_orders_all_stored fails.
 refused "a port in use" --listen --listen "127.0.0.1:$port"
 grep -q "cannot listen there" "$TMP/err" || fail "a port in use: $(cat "$TMP/err")"
 pass "a port in use: exit 2 naming --listen"
