@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,6 +420,17 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 
 /* ---- the server ---------------------------------------------------------------- */
 
+/* MHD's own messages, marked as such; not its bind failure, which names
+ * port 0 for an address given whole: http_server_start says it instead. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	if (strncmp(fmt, "Failed to bind to port", 22) == 0)
+		return;
+	fputs("ddbsim: libmicrohttpd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
 static int loopback(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
@@ -505,6 +517,7 @@ int http_server_start(struct http_server **out, const struct http_server_options
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX,
 	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,

@@ -36,26 +36,26 @@ int serve(const struct serve_options *so, const struct engine_options *o, struct
 	 * then finishes like a run, not interrupted. */
 	struct engine_options eo = *o;
 	eo.stop = NULL;
-	/* A bad address fails before the scenario starts. */
-	if (http_server_check_listen(so->listen, so->token != NULL, err, errlen) != 0)
+	/* The port is taken before the scenario starts: a serve refused for
+	 * its address has not touched a store (on servers another session may
+	 * share).  No request is read before the loop, so the handler's
+	 * context can be set up after. */
+	struct http_server_options ho = { so->listen, so->token, api_handle, &api,
+		                          api_static_public };
+	if (http_server_start(&srv, &ho, err, errlen) != 0)
 		return -1;
 	int rc = live_open(&l, &eo, so->speed, res, err, errlen);
 	if (rc != 0) {
 		live_close(l);
+		http_server_stop(srv);
 		return rc > 0 ? 0 : -1; /* interrupted during setup: res says where */
 	}
 	if (so->record && live_record(l, so->record, err, errlen) != 0) {
 		live_close(l);
+		http_server_stop(srv);
 		return -1;
 	}
 	api_init(&api, l);
-	struct http_server_options ho = { so->listen, so->token, api_handle, &api,
-		                          api_static_public };
-	if (http_server_start(&srv, &ho, err, errlen) != 0) {
-		api_free(&api);
-		live_close(l);
-		return -1;
-	}
 	if (so->on_listening)
 		so->on_listening(so->on_listening_ctx, http_server_url(srv));
 	int wait_ms = 0;
