@@ -567,7 +567,8 @@ async function filterRecords(ev) {
 	}
 	await guarded(async () => {
 		const j = await api('GET', '/customers?' + q.toString());
-		clearError();
+		if (ev) /* the poll's refresh leaves an error of another action shown */
+			clearError();
 		const tb = $('filtered').tBodies[0];
 		clear(tb);
 		for (const c of j.customers || []) {

@@ -328,6 +328,11 @@ def step_error_shown(p):
         "const e = document.getElementById('errors'); return e.hidden ? null : e.textContent;"))
     if "400" not in msg:
         raise StepFailed("the error area says %r, expected the 400" % msg)
+    # It stays until closed: the page's polls (the filter of step 8 among
+    # them) do not dismiss it.
+    time.sleep(2.5)
+    if p.js("return document.getElementById('errors').hidden"):
+        raise StepFailed("the error went away by itself before it was closed")
     p.screenshot("error")
     p.click("#error-close")
     p.wait("the error dismissed", lambda: p.js("return document.getElementById('errors').hidden"))
