@@ -422,6 +422,7 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 
 /* MHD's own messages, marked as such; not its bind failure, which names
  * port 0 for an address given whole: http_server_start says it instead. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
