@@ -89,21 +89,29 @@ grep -q 'customer = { op = "create", id = "cu1"' "$REC" || fail "the customers a
 grep -q "customers_converged: 2 customers" "$TMP/r1.out" || { cat "$TMP/r1.out" >&2; fail "the session's customers"; }
 pass "serve --record writes the session's calls (live state hash $live_hash)"
 
+# matches_session NAME HASH WHAT: the replay just run ($TMP/out) ends as
+# session NAME did: at its state hash HASH on the embedded default, with
+# the same orders on full.conf (see the top).
+matches_session() {
+	if [ "$SERVE_CONFIG" = full ]; then
+		live_orders=$(grep '^  orders ' "$TMP/$1.out")
+		replay_orders=$(grep '^  orders ' "$TMP/out")
+		[ -n "$live_orders" ] && [ "$replay_orders" = "$live_orders" ] ||
+			{ cat "$TMP/out" "$TMP/err" >&2; fail "$3: the replay's '$replay_orders', the session's '$live_orders'"; }
+		matched="on the embedded default to the same orders ($(echo $live_orders))"
+	else
+		replay_hash=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/out" | head -n 1)
+		[ "$replay_hash" = "$2" ] ||
+			{ cat "$TMP/out" "$TMP/err" >&2; fail "$3: the replay ends at $replay_hash, the session at $2"; }
+		matched="to the same state hash $2"
+	fi
+}
+
 ddbsim run "$REC" -c "$RUN_CONF" -d "$TMP/replay"
 expect_rc 0 "the replay"
 expect_out "all checks hold" "the replay's checks"
-replay_hash=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/out" | head -n 1)
-if [ "$SERVE_CONFIG" = full ]; then
-	live_orders=$(grep '^  orders ' "$TMP/r1.out")
-	replay_orders=$(grep '^  orders ' "$TMP/out")
-	[ -n "$live_orders" ] && [ "$replay_orders" = "$live_orders" ] ||
-		{ cat "$TMP/out" "$TMP/err" >&2; fail "the replay's '$replay_orders', the session's '$live_orders'"; }
-	pass "ddbsim run replays the full.conf session on the embedded default: the same orders ($(echo $live_orders)), every check holding"
-else
-	[ "$replay_hash" = "$live_hash" ] ||
-		{ cat "$TMP/out" "$TMP/err" >&2; fail "the replay ends at $replay_hash, the session at $live_hash"; }
-	pass "ddbsim run replays the recording to the same state hash, every check holding"
-fi
+matches_session r1 "$live_hash" "the recording"
+pass "ddbsim run replays the recording $matched, every check holding"
 
 # The recording served again, with calls of its own and --record: the new
 # recording holds the old session's calls (run by the engine at their
@@ -128,21 +136,13 @@ n2=$(grep -c '^act { at = [0-9.]*, order = ' "$REC2" || true)
 [ "$n2" -eq 20 ] || { cat "$REC2" >&2; fail "the second recording holds $n2 orders, not 17 + 3"; }
 grep -q 'order = { region = "east", sku = "MOUSE", quantity = 1, customer = "c-s2-1", id = "s2-1" }' "$REC2" ||
 	{ cat "$REC2" >&2; fail "the second session's own order is not recorded"; }
+[ "$SERVE_CONFIG" = full ] || [ "$live2" != "$live_hash" ] ||
+	fail "the second session should differ from the first"
 ddbsim run "$REC2" -c "$RUN_CONF" -d "$TMP/replay2"
 expect_rc 0 "the second replay"
-replay2=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/out" | head -n 1)
-if [ "$SERVE_CONFIG" = full ]; then
-	live_orders=$(grep '^  orders ' "$TMP/r2.out")
-	replay_orders=$(grep '^  orders ' "$TMP/out")
-	[ -n "$live_orders" ] && [ "$replay_orders" = "$live_orders" ] ||
-		{ cat "$TMP/out" "$TMP/err" >&2; fail "the second replay's '$replay_orders', its session's '$live_orders'"; }
-	pass "a recording served again and recorded: both sessions' calls, replayed on the embedded default to the same orders"
-else
-	[ "$live2" != "$live_hash" ] || fail "the second session should differ from the first"
-	[ "$replay2" = "$live2" ] ||
-		{ cat "$TMP/out" "$TMP/err" >&2; fail "the second recording replays to $replay2, its session ended at $live2"; }
-	pass "a recording served again and recorded: both sessions' calls, replayed to its hash $live2"
-fi
+expect_out "all checks hold" "the second replay's checks"
+matches_session r2 "$live2" "the second recording"
+pass "a recording served again and recorded: both sessions' calls, replayed $matched"
 
 # A recording is a scenario like any other: a bad action is an error naming
 # it (exit 2).
