@@ -21,6 +21,18 @@ RUN_CONF=$CONF
 REC="$TMP/session.lua"
 start_serve r1 -c "$CONF" -d "$TMP/data" --param background=no --record "$REC"
 
+# end_session NAME: POST /shutdown; the session exits 0 with every check
+# holding; its state hash in $session_hash.
+end_session() {
+	api POST /api/v1/shutdown
+	expect_status 202 "$1: shutdown"
+	stop_serve TERM
+	[ "$serve_rc" -eq 0 ] || { cat "$TMP/$1.out" "$TMP/$1.err" >&2; fail "$1: serve exited $serve_rc"; }
+	grep -q "all checks hold" "$TMP/$1.out" || { cat "$TMP/$1.out" >&2; fail "$1: live checks failed"; }
+	session_hash=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/$1.out" | head -n 1)
+	[ -n "$session_hash" ] || { cat "$TMP/$1.out" >&2; fail "$1: no state hash in serve's report"; }
+}
+
 order() { # order REGION SKU QUANTITY ID EXPECTED_STATUS
 	api POST /api/v1/orders "{\"region\":\"$1\",\"sku\":\"$2\",\"quantity\":$3,\"id\":\"$4\",\"customer\":\"c-$4\"}"
 	expect_status 200 "order $4"
@@ -73,13 +85,8 @@ expect_status 200 "a new version"
 order middle DOCK 4 o9 accepted
 for i in 1 2 3 4 5 6; do order west MOUSE 1 "m$i" accepted; done
 sleep 0.6
-api POST /api/v1/shutdown
-expect_status 202 "shutdown"
-stop_serve TERM
-[ "$serve_rc" -eq 0 ] || { cat "$TMP/r1.out" "$TMP/r1.err" >&2; fail "serve exited $serve_rc"; }
-grep -q "all checks hold" "$TMP/r1.out" || { cat "$TMP/r1.out" >&2; fail "live checks failed"; }
-live_hash=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/r1.out" | head -n 1)
-[ -n "$live_hash" ] || { cat "$TMP/r1.out" >&2; fail "no state hash in serve's report"; }
+end_session r1
+live_hash=$session_hash
 n_orders=$(grep -c '^act { at = [0-9.]*, order = ' "$REC" || true)
 [ "$n_orders" -eq 17 ] || { cat "$REC" >&2; fail "the recording holds $n_orders orders, not 17"; }
 grep -q 'product = { sku = "DOCK"' "$REC" || fail "the product is not recorded"
@@ -126,12 +133,8 @@ expect_status 200 "west slow in the second session"
 order west KEYBOARD 1 s2-2 accepted
 sleep "$(echo "$last_at" | awk '{ print $1 + 0.5 }')" # every recorded call has run
 order middle MOUSE 1 s2-3 accepted
-api POST /api/v1/shutdown
-expect_status 202 "the second session's shutdown"
-stop_serve TERM
-[ "$serve_rc" -eq 0 ] || { cat "$TMP/r2.out" "$TMP/r2.err" >&2; fail "the second session exited $serve_rc"; }
-grep -q "all checks hold" "$TMP/r2.out" || { cat "$TMP/r2.out" >&2; fail "the second session's checks"; }
-live2=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/r2.out" | head -n 1)
+end_session r2
+live2=$session_hash
 n2=$(grep -c '^act { at = [0-9.]*, order = ' "$REC2" || true)
 [ "$n2" -eq 20 ] || { cat "$REC2" >&2; fail "the second recording holds $n2 orders, not 17 + 3"; }
 grep -q 'order = { region = "east", sku = "MOUSE", quantity = 1, customer = "c-s2-1", id = "s2-1" }' "$REC2" ||
