@@ -488,12 +488,6 @@ static int check_listen(const char *listen, int has_token, struct sockaddr_stora
 	return 0;
 }
 
-int http_server_check_listen(const char *listen, int has_token, char *err, size_t errlen)
-{
-	struct sockaddr_storage sa;
-	return check_listen(listen, has_token, &sa, err, errlen);
-}
-
 int http_server_start(struct http_server **out, const struct http_server_options *o, char *err,
                       size_t errlen)
 {

@@ -52,9 +52,6 @@ struct http_server_options {
 	int (*public_request)(const char *method, const char *path);
 };
 
-/* Whether listen is an address http_server_start takes with a token or
- * without (has_token 0): -1 with err set when not. */
-int http_server_check_listen(const char *listen, int has_token, char *err, size_t errlen);
 /* Starts listening.  A non-loopback address without a token is refused.
  * -1 with err set. */
 int http_server_start(struct http_server **out, const struct http_server_options *o, char *err,
