@@ -34,7 +34,7 @@ src_libddbsim_la_SOURCES = \
 	src/report_html.c src/report_html.h \
 	src/utf8.c src/utf8.h \
 	src/engine.c src/engine.h src/engine_int.h src/engine_actions.c \
-	src/live.c src/live.h src/recorder.c src/recorder.h \
+	src/live.c src/live.h src/recorder.c src/recorder.h src/lua_text.c src/lua_text.h \
 	src/http_server.c src/http_server.h \
 	src/api.c src/api.h src/api_orders.c src/api_nodes.c src/api_products.c \
 	src/api_customers.c src/api_compat.c src/api_faults.c \

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lua_text.h"
 #include "scenario.h"
 #include "util.h"
 
@@ -42,26 +43,29 @@ static void out(struct recorder *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A Lua string literal: printable ASCII and UTF-8 as they are, the rest
- * escaped. */
+/* A write through lua_text.c: its error, in the FILE's indicator, stops
+ * the recording as out's does. */
+static void check_written(struct recorder *r)
+{
+	if (!r->failed && ferror(r->f))
+		r->failed = errno ? errno : EIO;
+}
+
 static void out_str(struct recorder *r, const char *s)
 {
-	out(r, "\"");
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			out(r, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			out(r, "\\%03u", *p);
-		else
-			out(r, "%c", *p);
-	}
-	out(r, "\"");
+	if (r->failed)
+		return;
+	lua_text_string(r->f, s);
+	check_written(r);
 }
 
 /* Seconds, exactly: the microseconds as a decimal. */
 static void out_secs(struct recorder *r, int64_t us)
 {
-	out(r, "%" PRId64 ".%06" PRId64, us / 1000000, us % 1000000);
+	if (r->failed)
+		return;
+	lua_text_seconds(r->f, us);
+	check_written(r);
 }
 
 static void out_time(struct recorder *r, const char *key, int64_t us)
@@ -391,43 +395,15 @@ void recorder_customer(struct recorder *r, int64_t at_us, const struct customer_
 	end_call(r);
 }
 
-static void out_nodes(struct recorder *r, const char *key, const char (*v)[DDB_NAME_MAX],
-                      size_t n)
-{
-	out(r, ", %s = {", key);
-	for (size_t i = 0; i < n; i++) {
-		out(r, "%s", i ? ", " : " ");
-		out_str(r, v[i]);
-	}
-	out(r, " }");
-}
-
 void recorder_step(struct recorder *r, int64_t at_us, const struct scenario_failure *f,
                    int64_t for_us, long id)
 {
 	if (!begin_call(r, at_us))
 		return;
-	out(r, "step = { action = \"%s\"", failure_action_name(f->action));
-	if (f->target[0]) {
-		out(r, ", target = ");
-		out_str(r, f->target);
-	}
-	if (f->action == FAILURE_SLOW) {
-		out(r, ", ");
-		out_time(r, "latency", f->latency_us);
-		out(r, ", ");
-		out_time(r, "jitter", f->jitter_us);
-	}
-	if (f->action == FAILURE_PARTITION || f->action == FAILURE_HEAL) {
-		out_nodes(r, "from", f->from, f->n_from);
-		out_nodes(r, "to", f->to, f->n_to);
-		out(r, ", oneway = %s", f->oneway ? "true" : "false");
-	}
-	if (f->action >= FAILURE_DROP && f->action <= FAILURE_REORDER)
-		out(r, ", probability = %.17g", f->probability);
-	if (f->action == FAILURE_DELAY) {
-		out(r, ", ");
-		out_time(r, "delay", f->delay_us);
+	out(r, "step = { ");
+	if (!r->failed) {
+		lua_text_step_fields(r->f, f);
+		check_written(r);
 	}
 	if (for_us > 0) {
 		out(r, ", ");

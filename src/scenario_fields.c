@@ -179,7 +179,7 @@ int scn_field_get(lua_State *L, struct scn_at *at, const char *key, int flags)
 int scn_field_time(lua_State *L, struct scn_at *at, const char *key, int flags, int64_t *out)
 {
 	if (!scn_field_get(L, at, key, flags))
-		    return 0;
+		return 0;
 	*out = scn_time_at(L, at->sc, -1, at->field, flags & POSITIVE);
 	lua_pop(L, 1);
 	return 1;
@@ -190,7 +190,7 @@ int scn_field_count(lua_State *L, struct scn_at *at, const char *key, int flags,
                     int64_t *out)
 {
 	if (!scn_field_get(L, at, key, flags))
-		    return 0;
+		return 0;
 	*out = scn_count_at(L, at->sc, -1, at->field, min);
 	lua_pop(L, 1);
 	return 1;
@@ -201,7 +201,7 @@ int scn_field_text(lua_State *L, struct scn_at *at, const char *key, int flags, 
                    char *dst)
 {
 	if (!scn_field_get(L, at, key, flags))
-		    return 0;
+		return 0;
 	scn_string_at(L, at->sc, -1, at->field, max, dst);
 	if (!(flags & KEEP))
 		lua_pop(L, 1);
@@ -212,7 +212,7 @@ int scn_field_text(lua_State *L, struct scn_at *at, const char *key, int flags, 
 int scn_field_price(lua_State *L, struct scn_at *at, const char *key, int flags, int64_t *out)
 {
 	if (!scn_field_get(L, at, key, flags))
-		    return 0;
+		return 0;
 	*out = scn_price_at(L, at->sc, -1, at->field);
 	lua_pop(L, 1);
 	return 1;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lua_text.h"
 #include "util.h"
 
 /* ---- the schedule as steps ------------------------------------------------ */
@@ -96,65 +97,17 @@ static char *read_source(const char *path, size_t *len, char *err, size_t errlen
 	return buf;
 }
 
-/* A Lua string literal of s. */
-static void put_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\%03u", *p);
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
-}
-
-static void put_seconds(FILE *out, const char *key, int64_t us)
-{
-	fprintf(out, ", %s = %" PRId64 ".%06" PRId64, key, (int64_t)(us / US_PER_S), (int64_t)(us % US_PER_S));
-}
-
-static void put_names(FILE *out, const char *key, const char (*names)[DDB_NAME_MAX], size_t n)
-{
-	fprintf(out, ", %s = { ", key);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			fputs(", ", out);
-		put_string(out, names[i]);
-	}
-	fputs(" }", out);
-}
-
 /* One step as a Lua table, on one line. */
 static void put_step(FILE *out, const struct shrink_step *st)
 {
-	const struct scenario_failure *f = &st->start;
 	fputs("  { at = ", out);
-	fprintf(out, "%" PRId64 ".%06" PRId64, (int64_t)(f->at_us / US_PER_S),
-	        (int64_t)(f->at_us % US_PER_S));
-	fputs(", action = ", out);
-	put_string(out, failure_action_name(f->action));
-	if (f->target[0]) {
-		fputs(", target = ", out);
-		put_string(out, f->target);
+	lua_text_seconds(out, st->start.at_us);
+	fputs(", ", out);
+	lua_text_step_fields(out, &st->start);
+	if (st->duration_us >= 0) {
+		fputs(", duration = ", out);
+		lua_text_seconds(out, st->duration_us);
 	}
-	if (f->action == FAILURE_SLOW) {
-		put_seconds(out, "latency", f->latency_us);
-		put_seconds(out, "jitter", f->jitter_us);
-	}
-	if (f->action == FAILURE_PARTITION) {
-		put_names(out, "from", f->from, f->n_from);
-		put_names(out, "to", f->to, f->n_to);
-		fprintf(out, ", oneway = %s", f->oneway ? "true" : "false");
-	}
-	if (f->action >= FAILURE_DROP && f->action <= FAILURE_REORDER)
-		fprintf(out, ", probability = %.17g", f->probability);
-	if (f->action == FAILURE_DELAY)
-		put_seconds(out, "delay", f->delay_us);
-	if (st->duration_us >= 0)
-		put_seconds(out, "duration", st->duration_us);
 	fputs(" },\n", out);
 }
 
@@ -208,7 +161,7 @@ static void put_script(FILE *out, const struct shrink_script *s, const char *src
 	      "-- same random numbers as before); the lines after it replace its failure\n"
 	      "-- schedule and scale its workload.\n", out);
 	fputs("-- Original: ", out);
-	put_string(out, s->original);
+	lua_text_string(out, s->original);
 	fputs("\nlocal function original_scenario(...)\n", out);
 	if (len > 0 && src[0] == '#')
 		fputs("--", out); /* a #! line is valid only on the first line of a chunk */
