@@ -242,6 +242,17 @@ int api_field_string(const cJSON *o, const char *name, enum api_need need, char 
 	return 0;
 }
 
+int api_fields_text(const cJSON *o, const struct api_text_field *f, size_t n, char *what,
+                    size_t whatlen, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++)
+		if (api_field_string(o, f[i].name, f[i].need, f[i].out, f[i].size, err, errlen) != 0) {
+			copy_str(what, whatlen, f[i].name);
+			return -1;
+		}
+	return 0;
+}
+
 int api_field_number(const cJSON *o, const char *name, enum api_need need, double min, double max,
                      double *out, char *err, size_t errlen)
 {

@@ -81,6 +81,16 @@ int api_field_int(const struct cJSON *o, const char *name, enum api_need need, i
                   int64_t max, int64_t *out, char *err, size_t errlen);
 int api_field_number(const struct cJSON *o, const char *name, enum api_need need, double min,
                      double max, double *out, char *err, size_t errlen);
+/* Text fields read in turn with api_field_string: at the first that is
+ * bad, -1 with its name in what and the message in err. */
+struct api_text_field {
+	const char *name;
+	enum api_need need;
+	char *out;
+	size_t size;
+};
+int api_fields_text(const struct cJSON *o, const struct api_text_field *f, size_t n, char *what,
+                    size_t whatlen, char *err, size_t errlen);
 /* Fields not in the NULL-terminated list known, or one of them twice: -1
  * naming the first. */
 int api_fields_known(const struct cJSON *o, const char *const *known, char *err, size_t errlen);

@@ -180,21 +180,20 @@ enum http_outcome api_compat_create_customer(struct api *a, struct http_request 
 	if (!o)
 		return HTTP_DONE;
 	/* Fields it does not know are ignored, as that system ignores them. */
-	int bad = 0;
-	if (api_field_string(o, "customer_id", API_REQUIRED, c.id, sizeof c.id, err, sizeof err) !=
-	    0)
-		copy_str(what, sizeof what, "customer_id"), bad = 1;
-	if (!bad && api_field_string(o, "customer_unique_id", API_REQUIRED, c.unique_id,
-	                             sizeof c.unique_id, err, sizeof err) != 0)
-		copy_str(what, sizeof what, "customer_unique_id"), bad = 1;
+	const struct api_text_field ids[] = {
+		{ "customer_id", API_REQUIRED, c.id, sizeof c.id },
+		{ "customer_unique_id", API_REQUIRED, c.unique_id, sizeof c.unique_id },
+	};
+	const struct api_text_field place[] = {
+		{ "customer_city", API_REQUIRED, c.city, sizeof c.city },
+		{ "customer_state", API_REQUIRED, c.state, sizeof c.state },
+	};
+	int bad = api_fields_text(o, ids, ARRAY_LEN(ids), what, sizeof what, err, sizeof err) != 0;
 	if (!bad && read_zip(o, &c.zip_prefix, err, sizeof err) != 0)
 		copy_str(what, sizeof what, "customer_zip_code_prefix"), bad = 1;
-	if (!bad && api_field_string(o, "customer_city", API_REQUIRED, c.city, sizeof c.city, err,
-	                             sizeof err) != 0)
-		copy_str(what, sizeof what, "customer_city"), bad = 1;
-	if (!bad && api_field_string(o, "customer_state", API_REQUIRED, c.state, sizeof c.state,
-	                             err, sizeof err) != 0)
-		copy_str(what, sizeof what, "customer_state"), bad = 1;
+	if (!bad && api_fields_text(o, place, ARRAY_LEN(place), what, sizeof what, err,
+	                            sizeof err) != 0)
+		bad = 1;
 	cJSON_Delete(o);
 	if (!bad && !c.id[0])
 		copy_str(what, sizeof what, "customer_id"), bad = 1,

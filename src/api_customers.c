@@ -127,24 +127,22 @@ enum http_outcome api_customers_post(struct api *a, struct http_request *r, cons
 			snprintf(err, sizeof err, "id may hold letters, digits and ._:- only");
 		copy_str(what, sizeof what, "id"), bad = 1;
 	}
-	if (!bad && api_field_string(o, "unique_id", API_REQUIRED, c.unique_id, sizeof c.unique_id,
-	                             err, sizeof err) != 0)
-		copy_str(what, sizeof what, "unique_id"), bad = 1;
+	const struct api_text_field unique = { "unique_id", API_REQUIRED, c.unique_id,
+		                               sizeof c.unique_id };
+	const struct api_text_field place[] = {
+		{ "city", API_REQUIRED, c.city, sizeof c.city },
+		{ "state", API_REQUIRED, c.state, sizeof c.state },
+		{ "name", API_OPTIONAL, c.name, sizeof c.name },
+		{ "email", API_OPTIONAL, c.email, sizeof c.email },
+	};
+	if (!bad && api_fields_text(o, &unique, 1, what, sizeof what, err, sizeof err) != 0)
+		bad = 1;
 	if (!bad && api_field_int(o, "zip_prefix", API_REQUIRED, 0, ZIP_MAX, &c.zip_prefix, err,
 	                          sizeof err) != 0)
 		copy_str(what, sizeof what, "zip_prefix"), bad = 1;
-	if (!bad && api_field_string(o, "city", API_REQUIRED, c.city, sizeof c.city, err,
-	                             sizeof err) != 0)
-		copy_str(what, sizeof what, "city"), bad = 1;
-	if (!bad && api_field_string(o, "state", API_REQUIRED, c.state, sizeof c.state, err,
-	                             sizeof err) != 0)
-		copy_str(what, sizeof what, "state"), bad = 1;
-	if (!bad && api_field_string(o, "name", API_OPTIONAL, c.name, sizeof c.name, err,
-	                             sizeof err) != 0)
-		copy_str(what, sizeof what, "name"), bad = 1;
-	if (!bad && api_field_string(o, "email", API_OPTIONAL, c.email, sizeof c.email, err,
-	                             sizeof err) != 0)
-		copy_str(what, sizeof what, "email"), bad = 1;
+	if (!bad && api_fields_text(o, place, ARRAY_LEN(place), what, sizeof what, err,
+	                            sizeof err) != 0)
+		bad = 1;
 	cJSON_Delete(o);
 	if (bad)
 		return api_error(r, 400, what, "%s", err);
