@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file_read.h"
 #include "util.h"
 
 #ifndef DDBSIM_WWWDIR
@@ -75,24 +76,7 @@ static const char *dir_of(enum static_dir d)
 /* Reads path whole (at most STATIC_FILE_MAX bytes) into f. */
 static void load_file(struct static_loaded *f, const char *path)
 {
-	FILE *in = fopen(path, "rb");
-	if (!in) {
-		errorf(f->error, sizeof f->error, "%s: %s", path, strerror(errno));
-		return;
-	}
-	char *buf = malloc(STATIC_FILE_MAX + 1);
-	size_t n = buf ? fread(buf, 1, STATIC_FILE_MAX + 1, in) : 0;
-	int bad = ferror(in);
-	fclose(in);
-	if (!buf || bad || n > STATIC_FILE_MAX) {
-		errorf(f->error, sizeof f->error, "%s: %s", path,
-		       !buf ? "out of memory" : bad ? "read error" : "larger than 4 MiB");
-		free(buf);
-		return;
-	}
-	char *fit = realloc(buf, n ? n : 1);
-	f->body = fit ? fit : buf;
-	f->len = n;
+	file_read_whole(path, STATIC_FILE_MAX, &f->body, &f->len, f->error, sizeof f->error);
 }
 
 struct api_static *api_static_load(void)

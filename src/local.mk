@@ -32,7 +32,7 @@ src_libddbsim_la_SOURCES = \
 	src/state_hash.c src/state_hash.h \
 	src/report.c src/report.h \
 	src/report_html.c src/report_html.h \
-	src/utf8.c src/utf8.h \
+	src/utf8.c src/utf8.h src/file_read.c src/file_read.h \
 	src/engine.c src/engine.h src/engine_int.h src/engine_actions.c \
 	src/live.c src/live.h src/recorder.c src/recorder.h src/lua_text.c src/lua_text.h \
 	src/http_server.c src/http_server.h \

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "file_read.h"
 #include "engine.h"
 #include "histogram.h"
 #include "utf8.h"
@@ -34,21 +35,13 @@
 /* The whole of a file, NUL-terminated, in *out (the caller frees it). */
 static int read_whole(const char *path, char **out, char *err, size_t errlen)
 {
-	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return errorf(err, errlen, "%s: %s", path, strerror(errno));
-	char *buf = malloc(LIBRARY_MAX + 1);
-	size_t n = buf ? fread(buf, 1, LIBRARY_MAX + 1, f) : 0;
-	int bad = !buf || ferror(f) || n > LIBRARY_MAX;
-	fclose(f);
-	if (bad) {
-		free(buf);
-		return errorf(err, errlen, "%s: %s", path,
-		              !buf ? "out of memory" : n > LIBRARY_MAX ? "larger than 8 MiB" : "read error");
+	size_t n;
+	char *buf;
+	if (file_read_whole(path, LIBRARY_MAX, &buf, &n, err, errlen) != 0) {
+		*out = NULL;
+		return -1;
 	}
-	buf[n] = '\0';
-	if (strlen(buf) != n) {
+	if (strlen(buf) != n) { /* the text goes into a C string */
 		free(buf);
 		return errorf(err, errlen, "%s: holds a NUL byte", path);
 	}

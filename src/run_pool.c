@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "file_read.h"
 #include "datadir_lock.h"
 #include "engine.h"
 #include "util.h"
@@ -137,20 +138,16 @@ static int copy_node_states(const char *parent, const char *dir, char *err, size
 	char from[RUN_POOL_PATH_MAX + 16], to[RUN_POOL_PATH_MAX + 48];
 	snprintf(from, sizeof from, "%s/nodes", parent);
 	snprintf(to, sizeof to, "%s/nodes", dir);
-	FILE *in = fopen(from, "rb");
-	if (!in && errno == ENOENT) {
-		remove(to);
+	char *buf;
+	size_t n;
+	if (file_read_whole(from, NODES_FILE_MAX, &buf, &n, err, errlen) != 0) {
+		if (errno != ENOENT)
+			return -1;
+		remove(to); /* none: every node up */
 		return 0;
 	}
-	if (!in)
-		return errorf(err, errlen, "%s: cannot open: %s", from, strerror(errno));
-	char *buf = malloc(NODES_FILE_MAX + 1);
-	size_t n = buf ? fread(buf, 1, NODES_FILE_MAX + 1, in) : 0;
-	int bad = !buf || ferror(in) || n > NODES_FILE_MAX;
-	fclose(in);
 	FILE *out = NULL;
-	if (!bad && datadir_create(dir, err, errlen) != 0)
-		bad = 2;
+	int bad = datadir_create(dir, err, errlen) != 0 ? 2 : 0;
 	if (!bad && !(out = fopen(to, "wb")))
 		bad = 1;
 	if (out && (fwrite(buf, 1, n, out) != n || ferror(out)))

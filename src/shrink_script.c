@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file_read.h"
 #include "lua_text.h"
 #include "util.h"
 
@@ -76,25 +77,9 @@ int shrink_script_steps(const struct scenario_info *si, struct shrink_step **out
 /* The original script, whole; NULL with err set. */
 static char *read_source(const char *path, size_t *len, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		errorf(err, errlen, "%s: cannot open the script: %s", path, strerror(errno));
-		return NULL;
-	}
-	char *buf = malloc(SHRINK_SCRIPT_SOURCE_MAX + 1);
-	size_t n = buf ? fread(buf, 1, SHRINK_SCRIPT_SOURCE_MAX + 1, f) : 0;
-	int bad = !buf || ferror(f) || n > SHRINK_SCRIPT_SOURCE_MAX;
-	if (bad)
-		errorf(err, errlen, "%s: %s", path, !buf ? "out of memory"
-		                                    : ferror(f) ? "cannot read the script"
-		                                                : "the script is larger than 16 MiB");
-	fclose(f);
-	if (bad) {
-		free(buf);
-		return NULL;
-	}
-	*len = n;
-	return buf;
+	char *buf;
+	return file_read_whole(path, SHRINK_SCRIPT_SOURCE_MAX, &buf, len, err, errlen) == 0 ? buf
+	                                                                                  : NULL;
 }
 
 /* One step as a Lua table, on one line. */
