@@ -35,11 +35,7 @@ api GET /api/v1/sales
 expect_status 200 "sales"
 pass "orders, idempotent ids, errors"
 
-api POST /api/v1/shutdown
-expect_status 202 "shutdown"
-stop_serve TERM
-[ "$serve_rc" -eq 0 ] || { cat "$TMP/s1.out" "$TMP/s1.err" >&2; fail "serve exited $serve_rc"; }
-grep -q "all checks hold" "$TMP/s1.out" || fail "no 'all checks hold' in the report"
+end_session s1
 grep -q "orders *1 accepted, 1 rejected of 2" "$TMP/s1.out" ||
 	{ cat "$TMP/s1.out" >&2; fail "the report does not count the API's orders"; }
 pass "shutdown: the report of the session, every check holding"

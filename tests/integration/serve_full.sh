@@ -50,11 +50,7 @@ for _ in $(seq 1 100); do
 done
 [ "$(json_get 'sum(x["units"] for x in d["by_region"])')" = 3 ] || fail "the center never showed both orders: $body"
 
-api POST /api/v1/shutdown
-expect_status 202 "shutdown"
-stop_serve TERM
-[ "$serve_rc" -eq 0 ] || { cat "$TMP/full.out" "$TMP/full.err" >&2; fail "serve exited $serve_rc"; }
-grep -q "all checks hold" "$TMP/full.out" || { cat "$TMP/full.out" >&2; fail "a check failed"; }
+end_session full
 n=$(pg_sql central "SELECT count(*) FROM central_orders")
 [ "$n" = 2 ] || fail "central_orders on PostgreSQL holds $n rows, not 2"
 pass "the center's sales and its PostgreSQL table hold both orders; every check holds"

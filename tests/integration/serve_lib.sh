@@ -59,6 +59,19 @@ stop_serve() {
 	SERVE_PID=
 }
 
+# end_session NAME: POST /api/v1/shutdown (202); the server started as NAME
+# exits 0 and its report says every check holds; its state hash in
+# $session_hash.
+end_session() {
+	api POST /api/v1/shutdown
+	expect_status 202 "$1: shutdown"
+	stop_serve TERM
+	[ "$serve_rc" -eq 0 ] || { cat "$TMP/$1.out" "$TMP/$1.err" >&2; fail "$1: serve exited $serve_rc"; }
+	grep -q "all checks hold" "$TMP/$1.out" || { cat "$TMP/$1.out" >&2; fail "$1: not every check holds"; }
+	session_hash=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/$1.out" | head -n 1)
+	[ -n "$session_hash" ] || { cat "$TMP/$1.out" >&2; fail "$1: no state hash in serve's report"; }
+}
+
 # api METHOD PATH [BODY]: one call; the status in $status, the body in
 # $TMP/body (and $body).
 api() {

@@ -162,11 +162,7 @@ PY
 
 start_serve load -c "$CONF" -d "$TMP/data"
 clients count L "$TMP/answers.json" || fail "the clients saw problems (above)"
-api POST /api/v1/shutdown
-expect_status 202 "shutdown"
-stop_serve TERM
-[ "$serve_rc" -eq 0 ] || { cat "$TMP/load.out" "$TMP/load.err" >&2; fail "serve exited $serve_rc"; }
-grep -q "all checks hold" "$TMP/load.out" || { cat "$TMP/load.out" >&2; fail "a check failed"; }
+end_session load
 stored "$TMP/data" "$TMP/answers.json" "$TMP/load.out" L || fail "the stores disagree (above)"
 pass "8 clients x $REQUESTS requests: nothing lost, every check holds"
 

@@ -70,9 +70,5 @@ api POST /api/v1/orders '{"region":"east","sku":"X1","quantity":1}'
 [ "$(json_get 'd["reason"]')" = invalid ] || fail "a refused product became orderable: $body"
 pass "bad products are refused with 400 naming the field, and change nothing"
 
-api POST /api/v1/shutdown
-expect_status 202 "shutdown"
-stop_serve TERM
-[ "$serve_rc" -eq 0 ] || { cat "$TMP/p1.out" "$TMP/p1.err" >&2; fail "serve exited $serve_rc"; }
-grep -q "all checks hold" "$TMP/p1.out" || { cat "$TMP/p1.out" >&2; fail "checks failed"; }
+end_session p1
 pass "shutdown: the products are at the center and in the components store, every check holds"

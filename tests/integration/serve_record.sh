@@ -21,18 +21,6 @@ RUN_CONF=$CONF
 REC="$TMP/session.lua"
 start_serve r1 -c "$CONF" -d "$TMP/data" --param background=no --record "$REC"
 
-# end_session NAME: POST /shutdown; the session exits 0 with every check
-# holding; its state hash in $session_hash.
-end_session() {
-	api POST /api/v1/shutdown
-	expect_status 202 "$1: shutdown"
-	stop_serve TERM
-	[ "$serve_rc" -eq 0 ] || { cat "$TMP/$1.out" "$TMP/$1.err" >&2; fail "$1: serve exited $serve_rc"; }
-	grep -q "all checks hold" "$TMP/$1.out" || { cat "$TMP/$1.out" >&2; fail "$1: live checks failed"; }
-	session_hash=$(sed -n 's/.*state_hash[^0-9a-f]*\([0-9a-f]\{16\}\).*/\1/p' "$TMP/$1.out" | head -n 1)
-	[ -n "$session_hash" ] || { cat "$TMP/$1.out" >&2; fail "$1: no state hash in serve's report"; }
-}
-
 order() { # order REGION SKU QUANTITY ID EXPECTED_STATUS
 	api POST /api/v1/orders "{\"region\":\"$1\",\"sku\":\"$2\",\"quantity\":$3,\"id\":\"$4\",\"customer\":\"c-$4\"}"
 	expect_status 200 "order $4"
