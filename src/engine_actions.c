@@ -319,15 +319,14 @@ void engine_run_action(struct engine *e, size_t i)
 		step_id = engine_start_step(e, &a->step->f, a->step->for_us, err, sizeof err);
 		if (step_id < 0)
 			fprintf(stderr, "ddbsim: actions[%zu]: step: %s\n", i + 1, err);
-		else if (e->action_step_ids)
+		else
 			e->action_step_ids[i] = step_id;
 		break;
 	case ACTION_END_STEP:
-		/* The step of the action it names, by the id that step got here:
-		 * a session that serves a recording may have started steps of its
-		 * own in between. */
-		step_id = a->ends_action && e->action_step_ids && e->action_step_ids[a->ends_action - 1]
-		          ? e->action_step_ids[a->ends_action - 1] : a->step_id;
+		/* The step of the action it names, by the id that step got here
+		 * (0 if it did not start): a session that serves a recording may
+		 * have started steps of its own in between. */
+		step_id = a->ends_action ? e->action_step_ids[a->ends_action - 1] : a->step_id;
 		if (engine_end_step(e, step_id, err, sizeof err) != 0) {
 			fprintf(stderr, "ddbsim: actions[%zu]: end_step: %s\n", i + 1, err);
 			step_id = 0;

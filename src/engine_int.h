@@ -76,7 +76,8 @@ struct engine {
 	 * with the id of the step it started or ended (NULL: none) */
 	void (*action_observer)(void *ctx, const struct scenario_action *a, long step_id);
 	void *action_observer_ctx;
-	long *action_step_ids; /* by action index: the id its step got here (0: none yet) */
+	long *action_step_ids; /* by action index: the id its step got here (0: none);
+	                          allocated when the scenario has actions */
 };
 
 /* Sets up a run up to its first event (scenario, stores, catalog,
