@@ -3,7 +3,7 @@ if BUILD_SQLITE
 pkglib_LTLIBRARIES += plugins/storage/sqlite/sqlite.la
 plugins_storage_sqlite_sqlite_la_SOURCES = plugins/storage/sqlite/sqlite.c \
 	plugins/storage/sqlite/sqlite_schema.c plugins/storage/sqlite/sqlite_stmt.c \
-	plugins/storage/sqlite/sqlite_int.h
+	plugins/storage/sqlite/sqlite_checkpoint.c plugins/storage/sqlite/sqlite_int.h
 plugins_storage_sqlite_sqlite_la_CPPFLAGS = $(AM_CPPFLAGS) -Iplugins/storage/sqlite
 plugins_storage_sqlite_sqlite_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 plugins_storage_sqlite_sqlite_la_LIBADD = $(SQLITE_LIBS)

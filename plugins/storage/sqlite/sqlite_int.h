@@ -1,5 +1,5 @@
 /*
- * sqlite_int.h - what the three files of the SQLite storage plugin share:
+ * sqlite_int.h - what the four files of the SQLite storage plugin share:
  * the instance, the statement ids (statements.sql), the error, binding,
  * transaction, components-BLOB and validation helpers of sqlite_stmt.c
  * (prefix sqt_), and open, close and reset of sqlite_schema.c
@@ -35,6 +35,7 @@ struct sq {
 	unsigned roles;
 	sqlite3_stmt *stmt[S_COUNT];
 	unsigned char stmt_busy[S_COUNT]; /* a scan cursor is stepping it */
+	struct sq_checkpointer *checkpointer; /* NULL: SQLite's own checkpoints */
 };
 
 /* ---- sqlite_stmt.c: statements, errors, helpers ----------------------- */
@@ -102,5 +103,12 @@ const char *sqt_customer_invalid(const struct ddb_customer *c, struct customer_l
 enum ddb_status sqs_open(const struct ddb_open_args *args, void **handle, struct ddb_err *err);
 void sqs_close(void *handle);
 enum ddb_status sqs_reset(void *handle, struct ddb_err *err);
+
+/* ---- sqlite_checkpoint.c: WAL checkpoints on a thread (prefix sqc_) ----- */
+/* Moves the checkpoints of h's WAL to a thread with its own connection,
+ * which syncs as synchronous_sql says; when that cannot be had, h keeps
+ * SQLite's own checkpoints.  sqc_stop (at close) ends the thread. */
+void sqc_start(struct sq *h, const char *synchronous_sql);
+void sqc_stop(struct sq *h);
 
 #endif

@@ -163,6 +163,7 @@ void sqs_close(void *handle)
 	struct sq *h = handle;
 	if (!h)
 		return;
+	sqc_stop(h);
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(h->stmt[i]);
 	/* v2: a cursor left open keeps the connection until it is closed. */
@@ -411,6 +412,8 @@ enum ddb_status sqs_open(const struct ddb_open_args *args, void **handle, struct
 		st = h->readonly ? check_tables(h, err) : ensure_schema(h, "open: creating tables", 0, err);
 	if (st == DDB_OK)
 		st = sqt_prepare_all(h, err);
+	if (st == DDB_OK && !h->readonly && strcmp(h->path, ":memory:") != 0)
+		sqc_start(h, set.synchronous_sql);
 	return ddb_open_done(st, h, handle, sqs_close);
 }
 
