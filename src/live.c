@@ -339,15 +339,30 @@ const struct live_order *live_order(struct live *l, const char *region, const st
 	return lo;
 }
 
+/* How many orders of region r's batch a client waits for. */
+static size_t api_orders(const struct order_batch *b)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < b->n; i++)
+		n += b->tags[i] != NULL;
+	return n;
+}
+
+size_t live_orders_waiting(const struct live *l)
+{
+	size_t n = 0;
+	for (size_t r = 0; r < l->e.w.n_regions; r++)
+		if (!l->e.orders.batches[r].in_doubt)
+			n += api_orders(&l->e.orders.batches[r]);
+	return n;
+}
+
 void live_commit_orders(struct live *l)
 {
 	struct engine *e = &l->e;
 	for (size_t r = 0; r < e->w.n_regions; r++) {
 		const struct order_batch *b = &e->orders.batches[r];
-		int has_api_order = 0;
-		for (size_t i = 0; i < b->n && !has_api_order; i++)
-			has_api_order = b->tags[i] != NULL;
-		if (has_api_order && !b->in_doubt) {
+		if (!b->in_doubt && api_orders(b) > 0) {
 			recorder_commit(l->rec, e->clock.now_us, e->w.regions[r].node->name);
 			engine_commit_region(e, r);
 		}

@@ -71,6 +71,8 @@ int live_advance(struct live *l, int max_wait_ms, int *wait_ms, char *err, size_
  * that its client hears the outcome now (a group commit of what arrived
  * together). */
 void live_commit_orders(struct live *l);
+/* How many orders that clients wait for wait for their commit. */
+size_t live_orders_waiting(const struct live *l);
 
 /* Stops the workload now, lets the schedule that is left and the sync play
  * out on the virtual clock, and runs the checks into res, as `run` does at
