@@ -5,7 +5,8 @@
  * Every statement is prepared once, at open, and reused; every value travels
  * as a bound parameter.  The file is in WAL mode; each write operation is one
  * BEGIN IMMEDIATE ... COMMIT, so that place_orders commits a whole batch with
- * one log write (group commit).
+ * one log write (group commit).  The log's checkpoints run on a thread of
+ * the store (sqlite_checkpoint.c), not inside a commit.
  *
  * Tables (STRICT; keyed by text with BINARY collation, so that scans come out
  * in bytewise key order):
@@ -36,7 +37,8 @@
  * sqlite_schema.c open (options, path, tables, read-only), close and reset;
  * statements.sql the statements' SQL (sqlite_statements.h at build time:
  * plugins/storage/stmt2c.awk); sqlite_stmt.c the helpers every operation
- * uses; sqlite_int.h what they share.
+ * uses; sqlite_checkpoint.c the WAL's checkpoints, on a thread of each
+ * store; sqlite_int.h what they share.
  */
 #include "sqlite_int.h"
 
