@@ -106,8 +106,9 @@ enum ddb_status sqs_reset(void *handle, struct ddb_err *err);
 
 /* ---- sqlite_checkpoint.c: WAL checkpoints on a thread (prefix sqc_) ----- */
 /* Moves the checkpoints of h's WAL to a thread with its own connection,
- * which syncs as synchronous_sql says; when that cannot be had, h keeps
- * SQLite's own checkpoints.  sqc_stop (at close) ends the thread. */
+ * which syncs as synchronous_sql (a static string) says; when the thread
+ * cannot be had, h keeps SQLite's own checkpoints.  sqc_stop (at close)
+ * ends the thread. */
 void sqc_start(struct sq *h, const char *synchronous_sql);
 void sqc_stop(struct sq *h);
 
