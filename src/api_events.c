@@ -8,6 +8,8 @@
  * Bounded: at most EVENTS_STREAMS_MAX streams, each with a buffer of
  * EVENTS_BUFFER_MAX bytes.  A client that does not read fast enough to keep
  * its buffer from overflowing is disconnected; memory never grows with it.
+ * When every slot is taken, the streams whose clients have gone give theirs
+ * back at once (http_streams_reap), not at their next event.
  */
 #include "api.h"
 
@@ -289,16 +291,23 @@ void api_events_tick(struct api *a)
 		send_event(ev, NULL, "sample", sample_json(a));
 }
 
+static struct events_stream *free_slot(struct api_events *ev)
+{
+	for (size_t i = 0; i < EVENTS_STREAMS_MAX; i++)
+		if (!ev->streams[i].r)
+			return &ev->streams[i];
+	return NULL;
+}
+
 enum http_outcome api_events_get(struct api *a, struct http_request *r, const char *arg)
 {
 	(void)arg;
 	struct api_events *ev = a->events;
 	if (!ev)
 		return api_error(r, 503, NULL, "out of memory for event streams");
-	struct events_stream *s = NULL;
-	for (size_t i = 0; i < EVENTS_STREAMS_MAX && !s; i++)
-		if (!ev->streams[i].r)
-			s = &ev->streams[i];
+	struct events_stream *s = free_slot(ev);
+	if (!s && http_streams_reap(r) > 0)
+		s = free_slot(ev); /* the clients gone since their last event gave theirs back */
 	if (!s)
 		return api_error(r, 503, NULL, "too many event streams (%d): try again later",
 		                 EVENTS_STREAMS_MAX);

@@ -8,6 +8,7 @@
 #include "http_server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <poll.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -32,7 +34,7 @@ struct http_server {
 	char token[HTTP_TOKEN_MAX];
 	int has_token;
 	char url[128];
-	struct http_request *all; /* every request in progress, for stop */
+	struct http_request *all; /* every request in progress: stop, http_streams_reap */
 	int stopping;             /* http_server_stop: no request reaches the handler */
 };
 
@@ -198,6 +200,32 @@ static void end_stream(struct http_request *r)
 		r->stream.done(r->stream.ctx);
 	}
 	r->stream.done = NULL;
+}
+
+/* Whether the client of r has closed or reset its connection: a stream's
+ * client sends nothing after its request, so a readable end of file (or an
+ * error) is all there is to see. */
+static int client_gone(struct http_request *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return 0;
+	char c;
+	ssize_t got = recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+size_t http_streams_reap(struct http_request *any)
+{
+	size_t n = 0;
+	for (struct http_request *r = any->srv->all; r; r = r->next)
+		if (r->streaming && !r->stream_ended && r->suspended && client_gone(r)) {
+			end_stream(r); /* done now; MHD closes it once resumed */
+			wake(r);
+			n++;
+		}
+	return n;
 }
 
 static enum MHD_Result send_reply(struct http_request *r)

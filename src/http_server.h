@@ -87,5 +87,10 @@ void http_reply_stream(struct http_request *r, const char *content_type,
                        const struct http_stream *stream);
 /* A stream that answered 0 has more to say. */
 void http_stream_wake(struct http_request *r);
+/* Ends now every stream waiting for data whose client has gone (closed or
+ * reset its connection), so that its done is called at once: MHD does not
+ * watch a waiting stream's connection, and would notice only at a later
+ * write.  r: any request of the server.  Returns how many ended. */
+size_t http_streams_reap(struct http_request *r);
 
 #endif
