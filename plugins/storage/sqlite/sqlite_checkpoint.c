@@ -84,11 +84,11 @@ static void *run(void *arg)
 		c->wanted = 0;
 		c->running = 1;
 		pthread_mutex_unlock(&c->mu);
-		int frames = 0, copied = 0;
-		/* Busy (another checkpoint runs) or failed: the next commit over
-		 * the threshold asks again, and the bound still holds. */
+		int copied = 0;
+		/* Busy (another checkpoint runs) or failed: the commit after the
+		 * pass copies everything itself, as SQLite's own would. */
 		if (open_connection(c) != SQLITE_OK ||
-		    sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied) !=
+		    sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, &copied) !=
 		        SQLITE_OK)
 			copied = 0;
 		pthread_mutex_lock(&c->mu);
